@@ -1,0 +1,37 @@
+"""Building blocks every config section uses: camelCase keys, unknown keys rejected, frozen values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+class Section(BaseModel):
+    """Base of every `ml-platform:*` config section.
+
+    Keys are camelCase in the stack file (`azCount`), snake_case in Python (`az_count`).
+    Unknown keys are errors (with a did-you-mean), never silently ignored.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        str_strip_whitespace=True,
+    )
+
+
+class FieldError(ValueError):
+    """Raise from a model-level validator to blame one key, with its value, instead of the whole section.
+
+    `key` is relative to the section being validated, dotted for nesting (`"natStrategy"`, `"pools.0.maxSize"`).
+    """
+
+    def __init__(self, key: str, value: Any, message: str):
+        super().__init__(message)
+        self.key = key
+        self.value = value
+        self.message = message

@@ -1,0 +1,79 @@
+"""The one typed schema for a stack's `ml-platform:*` keys (plus `aws:region`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+
+from infra.config.base import FieldError, Section
+from infra.config.cluster import ClusterConfig
+from infra.config.endpoints import EndpointsConfig
+from infra.config.guardrails import GuardrailsConfig
+from infra.config.network import NetworkConfig
+from infra.config.storage import StorageConfig
+
+Environment = Literal["dev", "staging", "prod"]
+REQUIRED_TAG_KEYS = ("CostCenter", "Owner", "Project")
+"""Cost-allocation tags every stack must set; `Environment` is added from the stack's environment."""
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> dict[str, str]:
+    """Region name -> partition, from the endpoint data that ships with botocore (no network)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    regions: dict[str, str] = {}
+    for partition in session.get_available_partitions():
+        for region in session.get_available_regions("ec2", partition_name=partition):
+            regions[region] = partition
+    return regions
+
+
+class PlatformConfig(Section):
+    """A stack's validated configuration. Built by `infra.config.load`; every component reads from here."""
+
+    environment: Environment
+    """dev | staging | prod. Picks the defaults in `infra/config/profiles.py`."""
+    region: str
+    """From `aws:region`; checked against the regions botocore knows."""
+    tags: dict[str, str]
+    """Cost-allocation tags: `CostCenter`, `Owner`, `Project` required; more allowed. `Environment` is derived."""
+    protect_stateful_resources: bool
+    """Pulumi `protect` + `retain_on_delete` on keys, buckets, registries. Default: off in dev, on elsewhere."""
+    network: NetworkConfig = NetworkConfig()
+    storage: StorageConfig = StorageConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    endpoints: EndpointsConfig = EndpointsConfig()
+    guardrails: GuardrailsConfig = GuardrailsConfig()
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        regions = known_regions()
+        if value not in regions:
+            aws = sorted(r for r, p in regions.items() if p == "aws")
+            raise ValueError(f"not an AWS region; the aws partition has: {', '.join(aws)}")
+        return value
+
+    @model_validator(mode="after")
+    def _cost_tags(self) -> "PlatformConfig":
+        for key in REQUIRED_TAG_KEYS:
+            if not self.tags.get(key, "").strip():
+                raise FieldError(f"tags.{key}", self.tags.get(key), f"required cost-allocation tag; set a non-empty `{key}`")
+        if "Environment" in self.tags:
+            raise FieldError(
+                "tags.Environment", self.tags["Environment"], "derived from `ml-platform:environment`; remove it"
+            )
+        return self
+
+    @property
+    def partition(self) -> str:
+        return known_regions()[self.region]
+
+    @property
+    def default_tags(self) -> dict[str, str]:
+        """Tags the AWS provider puts on every taggable resource (its `defaultTags`)."""
+        return {**self.tags, "Environment": self.environment}

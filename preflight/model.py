@@ -1,0 +1,141 @@
+"""What `preflight` records about a stack, and what it reports. The `--json` document is these, serialised.
+
+Property values are kept the way the Pulumi engine sees them (camelCase keys, as registered), with two
+markers: secrets are the string "[secret]" and values not known until apply are `UNKNOWN` ("[unknown]" in JSON).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SECRET = "[secret]"
+
+
+class _Unknown:
+    """A value the engine would only know after `pulumi up` (an output of something not yet created)."""
+
+    _instance: "_Unknown | None" = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "[unknown]"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNKNOWN: Any = _Unknown()
+
+
+@dataclass
+class SourcePosition:
+    uri: str
+    line: int
+
+
+@dataclass
+class ResourceRecord:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    """False for component resources."""
+    id: str | None = None
+    parent: str | None = None
+    provider: str | None = None
+    """Provider reference `urn::id` (an explicit provider, or the default one the engine would make)."""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    """protect, retainOnDelete, dependsOn (URNs), aliases, ignoreChanges, deleteBeforeReplace,
+    additionalSecretOutputs, replaceOnChanges, customTimeouts, deletedWith, providers (components)."""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Input property -> URNs of the resources whose outputs it was built from."""
+    source: SourcePosition | None = None
+    """Where the program declared it (file and line), when the SDK reports it."""
+
+    @property
+    def qualified_type(self) -> str:
+        return self.urn.split("::")[2]
+
+
+@dataclass
+class Violation:
+    source: str
+    """Who found it: `policy-pack`, `checkov`, `parliament`, `aws-api`, `kubernetes-schema`."""
+    policy: str
+    category: str
+    """encryption | access | cost | reliability."""
+    enforcement: str
+    """mandatory | advisory."""
+    severity: str
+    """low | medium | high | critical."""
+    urn: str | None
+    name: str | None
+    message: str
+    remediation: str = ""
+
+
+@dataclass
+class StackResult:
+    project: str
+    stack: str
+    resources: list[ResourceRecord] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    """The flat `namespace:key -> value` map the program was given (secrets as "[secret]")."""
+
+    def by_type(self, type_: str) -> list[ResourceRecord]:
+        return [r for r in self.resources if r.type == type_]
+
+    def by_urn(self) -> dict[str, ResourceRecord]:
+        return {r.urn: r for r in self.resources}
+
+    def one(self, type_: str, name: str | None = None) -> ResourceRecord:
+        """The single resource of a type (and logical name); raises if there is not exactly one."""
+        found = [r for r in self.by_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = sorted(r.name for r in self.by_type(type_))
+            raise LookupError(f"expected one {type_}{f' named {name!r}' if name else ''}, found {len(found)}: {names}")
+        return found[0]
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy of a recorded value (UNKNOWN becomes "[unknown]")."""
+    if value is UNKNOWN:
+        return "[unknown]"
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def resource_json(record: ResourceRecord) -> dict[str, Any]:
+    return {
+        "urn": record.urn,
+        "type": record.type,
+        "name": record.name,
+        "id": record.id,
+        "parent": record.parent,
+        "provider": record.provider,
+        "inputs": plain(record.inputs),
+        "outputs": plain(record.outputs),
+        "options": plain(record.options),
+    }
+
+
+def stack_json(result: StackResult) -> dict[str, Any]:
+    return {
+        "project": result.project,
+        "stack": result.stack,
+        "resources": [resource_json(r) for r in result.resources],
+        "outputs": plain(result.outputs),
+        "violations": [asdict(v) for v in result.violations],
+    }

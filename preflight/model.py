@@ -90,6 +90,8 @@ class StackResult:
     violations: list[Violation] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     """The flat `namespace:key -> value` map the program was given (secrets as "[secret]")."""
+    warnings: list[str] = field(default_factory=list)
+    """What the program logged as warnings, and what preflight could not do offline."""
 
     def by_type(self, type_: str) -> list[ResourceRecord]:
         return [r for r in self.resources if r.type == type_]

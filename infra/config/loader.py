@@ -112,6 +112,9 @@ def _problems(exc: ValidationError, stack_file: str, secret_keys: set[str]) -> l
             hint = f"; did you mean '{guess[0]}'?" if guess else ""
             problems.append(f"{stack_file}: {key}: unknown key{hint} (allowed: {', '.join(allowed)})")
             continue
+        if value is None:
+            problems.append(f"{stack_file}: {key}: {message}")
+            continue
         shown = SECRET if _key(loc[:1]) in secret_keys else _show(value)
         problems.append(f"{stack_file}: {key} = {shown}: {message}")
     return problems

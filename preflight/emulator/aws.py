@@ -1,0 +1,358 @@
+"""What the AWS provider would answer, offline: physical names, ids, ARNs, `tagsAll`, and the common data sources.
+
+Everything is deterministic (derived from the URN), so two runs of the same program give the same document.
+Types not listed in the tables still get a name, an id, `region`, `tagsAll` and a generic ARN when their schema
+has those properties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable
+
+from preflight.emulator.schema import type_info
+
+ACCOUNT_ID = "123456789012"
+"""The account every emulated ARN and caller identity uses (AWS's documentation example account)."""
+
+# Availability zones per region, for getAvailabilityZones. Regions not listed get a, b, c.
+_AZ_SUFFIXES: dict[str, str] = {
+    "us-east-1": "abcdef",
+    "us-west-2": "abcd",
+    "us-west-1": "ac",
+    "ap-northeast-1": "acd",
+    "ap-northeast-2": "abcd",
+    "ca-central-1": "abd",
+    "sa-east-1": "abc",
+    "eu-west-1": "abc",
+    "eu-central-1": "abc",
+}
+
+
+class UnsupportedInvoke(Exception):
+    """A data source the emulator cannot answer; preflight reports it instead of guessing."""
+
+
+@lru_cache(maxsize=None)
+def partition_of(region: str) -> tuple[str, str]:
+    """(partition, DNS suffix) for a region, from botocore's endpoint data."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    for partition in session.get_available_partitions():
+        if region in session.get_available_regions("ec2", partition_name=partition):
+            return partition, ("amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com")
+    return "aws", "amazonaws.com"
+
+
+@dataclass(frozen=True)
+class AwsProviderSettings:
+    """The settings of the provider a resource uses (explicit, or the default one from stack config)."""
+
+    region: str
+    default_tags: dict[str, str] = field(default_factory=dict)
+    account_id: str = ACCOUNT_ID
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.region)[0]
+
+    @classmethod
+    def from_inputs(cls, inputs: dict[str, Any], fallback_region: str | None) -> "AwsProviderSettings":
+        region = inputs.get("region") or fallback_region or "us-east-1"
+        tags = inputs.get("defaultTags") or {}
+        if isinstance(tags, str):  # provider config travels as JSON text
+            tags = json.loads(tags or "{}")
+        tags = tags.get("tags", {}) if isinstance(tags, dict) else {}
+        if isinstance(tags, str):
+            tags = json.loads(tags)
+        return cls(region=region, default_tags=dict(tags or {}))
+
+
+def digest(urn: str, length: int = 7) -> str:
+    return hashlib.sha256(urn.encode()).hexdigest()[:length]
+
+
+def _uuid(urn: str) -> str:
+    return str(uuid.UUID(hashlib.sha256(urn.encode()).hexdigest()[:32]))
+
+
+# EC2-style ids: "<prefix>-<17 hex>".
+_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/instance:Instance": "i",
+    "aws:ec2/networkAcl:NetworkAcl": "acl",
+    "aws:ec2/placementGroup:PlacementGroup": "pg",
+    "aws:ebs/volume:Volume": "vol",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation": "vpc-cidr-assoc",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+    "aws:ec2/securityGroupRule:SecurityGroupRule": "sgrule",
+}
+
+# ARN templates. Fields: p partition, r region, a account, id, name (physical name), plus any input by name.
+_ARN = {
+    "aws:s3/bucket:Bucket": "arn:{p}:s3:::{bucket}",
+    "aws:s3/bucketV2:BucketV2": "arn:{p}:s3:::{bucket}",
+    "aws:iam/role:Role": "arn:{p}:iam::{a}:role{path}{name}",
+    "aws:iam/policy:Policy": "arn:{p}:iam::{a}:policy{path}{name}",
+    "aws:iam/user:User": "arn:{p}:iam::{a}:user{path}{name}",
+    "aws:iam/instanceProfile:InstanceProfile": "arn:{p}:iam::{a}:instance-profile{path}{name}",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "arn:{p}:iam::{a}:oidc-provider/{host}",
+    "aws:kms/key:Key": "arn:{p}:kms:{r}:{a}:key/{id}",
+    "aws:kms/alias:Alias": "arn:{p}:kms:{r}:{a}:{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:{p}:logs:{r}:{a}:log-group:{name}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:{p}:cloudwatch:{r}:{a}:alarm:{name}",
+    "aws:cloudwatch/eventRule:EventRule": "arn:{p}:events:{r}:{a}:rule/{name}",
+    "aws:sns/topic:Topic": "arn:{p}:sns:{r}:{a}:{name}",
+    "aws:sqs/queue:Queue": "arn:{p}:sqs:{r}:{a}:{name}",
+    "aws:eks/cluster:Cluster": "arn:{p}:eks:{r}:{a}:cluster/{name}",
+    "aws:eks/nodeGroup:NodeGroup": "arn:{p}:eks:{r}:{a}:nodegroup/{clusterName}/{name}/{uuid}",
+    "aws:eks/addon:Addon": "arn:{p}:eks:{r}:{a}:addon/{clusterName}/{addonName}/{uuid}",
+    "aws:eks/accessEntry:AccessEntry": "arn:{p}:eks:{r}:{a}:access-entry/{clusterName}/role/{a}/{uuid}",
+    "aws:ecr/repository:Repository": "arn:{p}:ecr:{r}:{a}:repository/{name}",
+    "aws:sagemaker/model:Model": "arn:{p}:sagemaker:{r}:{a}:model/{name}",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "arn:{p}:sagemaker:{r}:{a}:endpoint-config/{name}",
+    "aws:sagemaker/endpoint:Endpoint": "arn:{p}:sagemaker:{r}:{a}:endpoint/{name}",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "arn:{p}:sagemaker:{r}:{a}:model-package-group/{modelPackageGroupName}",
+    "aws:budgets/budget:Budget": "arn:{p}:budgets::{a}:budget/{name}",
+    "aws:lambda/function:Function": "arn:{p}:lambda:{r}:{a}:function:{name}",
+    "aws:dynamodb/table:Table": "arn:{p}:dynamodb:{r}:{a}:table/{name}",
+    "aws:secretsmanager/secret:Secret": "arn:{p}:secretsmanager:{r}:{a}:secret:{name}-{id6}",
+    "aws:ec2/vpc:Vpc": "arn:{p}:ec2:{r}:{a}:vpc/{id}",
+    "aws:ec2/subnet:Subnet": "arn:{p}:ec2:{r}:{a}:subnet/{id}",
+    "aws:ec2/securityGroup:SecurityGroup": "arn:{p}:ec2:{r}:{a}:security-group/{id}",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "arn:{p}:ec2:{r}:{a}:security-group/{id}",
+    "aws:ec2/routeTable:RouteTable": "arn:{p}:ec2:{r}:{a}:route-table/{id}",
+    "aws:ec2/internetGateway:InternetGateway": "arn:{p}:ec2:{r}:{a}:internet-gateway/{id}",
+    "aws:ec2/natGateway:NatGateway": "arn:{p}:ec2:{r}:{a}:natgateway/{id}",
+    "aws:ec2/eip:Eip": "arn:{p}:ec2:{r}:{a}:elastic-ip/{id}",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "arn:{p}:ec2:{r}:{a}:vpc-endpoint/{id}",
+    "aws:ec2/launchTemplate:LaunchTemplate": "arn:{p}:ec2:{r}:{a}:launch-template/{id}",
+    "aws:ec2/flowLog:FlowLog": "arn:{p}:ec2:{r}:{a}:vpc-flow-log/{id}",
+    "aws:ec2/instance:Instance": "arn:{p}:ec2:{r}:{a}:instance/{id}",
+    "aws:ebs/volume:Volume": "arn:{p}:ec2:{r}:{a}:volume/{id}",
+    "aws:ec2/placementGroup:PlacementGroup": "arn:{p}:ec2:{r}:{a}:placement-group/{name}",
+}
+
+
+def _cluster_outputs(ctx: "_Ctx") -> dict[str, Any]:
+    oidc_id = digest(ctx.urn, 32).upper()
+    return {
+        "endpoint": f"https://{digest(ctx.urn, 32).upper()}.gr7.{ctx.region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCnByZWZsaWdodAotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{ctx.region}.amazonaws.com/id/{oidc_id}"}]}],
+        "clusterId": _uuid(ctx.urn),
+        "platformVersion": "eks.1",
+        "status": "ACTIVE",
+        "vpcConfig": {
+            **(ctx.inputs.get("vpcConfig") or {}),
+            "clusterSecurityGroupId": f"sg-{digest(ctx.urn + 'cluster-sg', 17)}",
+            "vpcId": f"vpc-{digest(ctx.urn + 'vpc', 17)}",
+        },
+    }
+
+
+def _node_group_outputs(ctx: "_Ctx") -> dict[str, Any]:
+    # The managed node group's Auto Scaling group: `eks-<node group name>-<uuid>`, what autoscaler tags target.
+    return {
+        "resources": [
+            {
+                "autoscalingGroups": [{"name": f"eks-{ctx.name}-{_uuid(ctx.urn)}"}],
+                "remoteAccessSecurityGroupId": "",
+            }
+        ],
+        "status": "ACTIVE",
+    }
+
+
+def _bucket_outputs(ctx: "_Ctx") -> dict[str, Any]:
+    name = ctx.name
+    return {
+        "bucketDomainName": f"{name}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{name}.s3.{ctx.region}.amazonaws.com",
+        "bucketRegion": ctx.region,
+        "hostedZoneId": "Z3BJ6K6RIION7M",
+    }
+
+
+_EXTRA: dict[str, Callable[["_Ctx"], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": _cluster_outputs,
+    "aws:eks/nodeGroup:NodeGroup": _node_group_outputs,
+    "aws:s3/bucket:Bucket": _bucket_outputs,
+    "aws:s3/bucketV2:BucketV2": _bucket_outputs,
+    "aws:kms/key:Key": lambda ctx: {"keyId": ctx.id},
+    "aws:ecr/repository:Repository": lambda ctx: {
+        "registryId": ctx.settings.account_id,
+        "repositoryUrl": f"{ctx.settings.account_id}.dkr.ecr.{ctx.region}.amazonaws.com/{ctx.name}",
+    },
+    "aws:iam/role:Role": lambda ctx: {"uniqueId": "AROA" + digest(ctx.urn, 17).upper()},
+    "aws:sqs/queue:Queue": lambda ctx: {"url": f"https://sqs.{ctx.region}.amazonaws.com/{ctx.settings.account_id}/{ctx.name}"},
+    "aws:ec2/vpc:Vpc": lambda ctx: {
+        "defaultSecurityGroupId": f"sg-{digest(ctx.urn + 'default-sg', 17)}",
+        "defaultRouteTableId": f"rtb-{digest(ctx.urn + 'default-rtb', 17)}",
+        "mainRouteTableId": f"rtb-{digest(ctx.urn + 'main-rtb', 17)}",
+        "defaultNetworkAclId": f"acl-{digest(ctx.urn + 'default-acl', 17)}",
+        "ownerId": ctx.settings.account_id,
+    },
+    "aws:ec2/eip:Eip": lambda ctx: {"publicIp": "203.0.113." + str(int(digest(ctx.urn, 2), 16) % 250 + 1)},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda ctx: {"latestVersion": 1, "defaultVersion": 1},
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda ctx: {},
+}
+
+
+@dataclass
+class _Ctx:
+    token: str
+    urn: str
+    logical: str
+    inputs: dict[str, Any]
+    settings: AwsProviderSettings
+    name: str = ""
+    id: str = ""
+
+    @property
+    def region(self) -> str:
+        return self.inputs.get("region") or self.settings.region
+
+
+class _Fields(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def resource(token: str, logical: str, urn: str, inputs: dict[str, Any], settings: AwsProviderSettings) -> tuple[str, dict[str, Any]]:
+    """(id, outputs) the AWS provider would return for a resource, as known at preview."""
+    info = type_info(token)
+    outputs = dict(inputs)
+    ctx = _Ctx(token=token, urn=urn, logical=logical, inputs=inputs, settings=settings)
+
+    name_prop = info.autoname_property if info else None
+    if name_prop:
+        if not inputs.get(name_prop):
+            prefix = inputs.get(f"{name_prop}Prefix")
+            outputs[name_prop] = f"{prefix}{digest(urn, 26)}" if prefix else f"{logical}-{digest(urn)}"
+        ctx.name = outputs[name_prop]
+    elif inputs.get("name"):
+        ctx.name = inputs["name"]
+
+    if token in _ID_PREFIX:
+        ctx.id = f"{_ID_PREFIX[token]}-{digest(urn, 17)}"
+    elif token == "aws:kms/key:Key":
+        ctx.id = _uuid(urn)
+    elif token == "aws:eks/nodeGroup:NodeGroup":
+        ctx.id = f"{inputs.get('clusterName', '')}:{ctx.name}"
+    else:
+        ctx.id = ctx.name or f"{logical}-{digest(urn)}"
+
+    outputs.update(_EXTRA.get(token, lambda _: {})(ctx))
+    output_names = info.outputs if info else frozenset()
+    if "region" in output_names:
+        outputs.setdefault("region", settings.region)
+    if "tagsAll" in output_names:
+        outputs["tagsAll"] = {**settings.default_tags, **(inputs.get("tags") or {})}
+    if "arn" in output_names and not inputs.get("arn"):
+        outputs["arn"] = _arn(ctx)
+    if token in ("aws:sns/topic:Topic",):
+        ctx.id = outputs["arn"]
+    return ctx.id, outputs
+
+
+def _arn(ctx: _Ctx) -> str:
+    service = ctx.token.split(":")[1].split("/")[0]
+    template = _ARN.get(ctx.token, "arn:{p}:" + service + ":{r}:{a}:" + ctx.token.split(":")[2].lower() + "/{id}")
+    url = str(ctx.inputs.get("url", ""))
+    fields = _Fields(
+        {k: v for k, v in ctx.inputs.items() if isinstance(v, (str, int))},
+        p=ctx.settings.partition,
+        r=ctx.region,
+        a=ctx.settings.account_id,
+        id=ctx.id,
+        name=ctx.name,
+        path=ctx.inputs.get("path") or "/",
+        host=url.removeprefix("https://"),
+        uuid=_uuid(ctx.urn),
+        id6=digest(ctx.urn, 6),
+    )
+    if ctx.token.startswith("aws:s3/bucket"):
+        fields["bucket"] = ctx.name
+    return template.format_map(fields)
+
+
+def invoke(token: str, args: dict[str, Any], settings: AwsProviderSettings) -> dict[str, Any]:
+    """The result of an AWS data source, or UnsupportedInvoke."""
+    region = args.get("region") or settings.region
+    partition, dns_suffix = partition_of(region)
+    account = settings.account_id
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {"accountId": account, "arn": f"arn:{partition}:iam::{account}:user/preflight", "userId": "AIDAPREFLIGHT", "id": account}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": partition, "dnsSuffix": dns_suffix, "reverseDnsPrefix": ".".join(reversed(dns_suffix.split("."))), "id": partition}
+    if token == "aws:index/getRegion:getRegion":
+        return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.{dns_suffix}", "description": region}
+    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        suffixes = _AZ_SUFFIXES.get(region, "abc")
+        names = [f"{region}{s}" for s in suffixes]
+        short = "".join(w[0] for w in region.split("-")[:-1]) + region.split("-")[-1]
+        return {
+            "names": names,
+            "zoneIds": [f"{short}-az{i + 1}" for i in range(len(names))],
+            "groupNames": [region] * len(names),
+            "id": region,
+        }
+    if token == "aws:index/getDefaultTags:getDefaultTags":
+        return {"tags": dict(settings.default_tags), "id": "default-tags"}
+    if token == "aws:iam/getPolicyDocument:getPolicyDocument":
+        return {"json": policy_document_json(args), "minifiedJson": json.dumps(_policy_document(args), separators=(",", ":")), "id": digest(json.dumps(args, sort_keys=True, default=str), 10)}
+    raise UnsupportedInvoke(token)
+
+
+def _policy_document(args: dict[str, Any]) -> dict[str, Any]:
+    statements = []
+    for st in args.get("statements") or []:
+        out: dict[str, Any] = {}
+        if st.get("sid"):
+            out["Sid"] = st["sid"]
+        out["Effect"] = st.get("effect") or "Allow"
+        for key, aws_key in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
+            if st.get(key):
+                values = list(st[key])
+                out[aws_key] = values[0] if len(values) == 1 else values
+        for key, aws_key in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
+            if st.get(key):
+                principal: dict[str, Any] = {}
+                for p in st[key]:
+                    ids = list(p.get("identifiers") or [])
+                    principal[p["type"]] = ids[0] if len(ids) == 1 else ids
+                out[aws_key] = "*" if principal == {"*": "*"} else principal
+        if st.get("conditions"):
+            condition: dict[str, dict[str, Any]] = {}
+            for c in st["conditions"]:
+                values = list(c.get("values") or [])
+                condition.setdefault(c["test"], {})[c["variable"]] = values[0] if len(values) == 1 else values
+            out["Condition"] = condition
+        statements.append(out)
+    doc: dict[str, Any] = {"Version": args.get("version") or "2012-10-17"}
+    if args.get("policyId"):
+        doc["Id"] = args["policyId"]
+    doc["Statement"] = statements
+    return doc
+
+
+def policy_document_json(args: dict[str, Any]) -> str:
+    return json.dumps(_policy_document(args), indent=2)

@@ -1,0 +1,37 @@
+"""What the Kubernetes provider would answer at preview: auto-named `metadata.name`, ids, YAML decoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from preflight.emulator.aws import UnsupportedInvoke, digest
+
+_CLUSTER_SCOPED = {
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "PriorityClass", "StorageClass", "CustomResourceDefinition",
+    "PersistentVolume", "Node", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "RuntimeClass",
+    "CSIDriver", "IngressClass", "APIService",
+}
+
+
+def resource(token: str, logical: str, urn: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    outputs = dict(inputs)
+    kind = token.rsplit(":", 1)[-1]
+    if token.startswith("kubernetes:helm.sh/") or kind.endswith("List") or token.startswith("kubernetes:yaml"):
+        return f"{logical}-{digest(urn, 8)}", outputs
+    metadata = dict(inputs.get("metadata") or {})
+    if not metadata.get("name"):
+        # pulumi-kubernetes auto-names as `<logical>-<8 random characters>`.
+        metadata["name"] = f"{logical}-{digest(urn, 8)}"
+    if kind not in _CLUSTER_SCOPED:
+        metadata.setdefault("namespace", "default")
+    outputs["metadata"] = metadata
+    rid = metadata["name"] if kind in _CLUSTER_SCOPED else f"{metadata['namespace']}/{metadata['name']}"
+    return rid, outputs
+
+
+def invoke(token: str, args: dict[str, Any]) -> dict[str, Any]:
+    if token == "kubernetes:yaml:decode":
+        return {"result": [doc for doc in yaml.safe_load_all(args.get("text") or "") if doc]}
+    raise UnsupportedInvoke(token)

@@ -1,0 +1,177 @@
+"""Run a Pulumi Python program offline, the way the language host would, and record its resource graph."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_in_stack
+
+from preflight.emulator.aws import UnsupportedInvoke
+from preflight.model import SECRET, StackResult
+from preflight.monitor import RecordingMonitor
+from preflight.project import Project
+
+
+class ProgramError(Exception):
+    """The program could not run to completion (exit code 2). `lines` are what to print; `detail` the traceback."""
+
+    def __init__(self, lines: list[str], detail: str = ""):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+        self.detail = detail
+
+
+class _Diagnostics(logging.Handler):
+    """Collects what the program logs through `pulumi.log`; an error there fails `pulumi up`, so it fails here."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR:
+            self.errors.append(record.getMessage())
+        elif record.levelno >= logging.WARNING:
+            self.warnings.append(record.getMessage())
+
+
+@contextmanager
+def _program_environment(cwd: Path | None, argv0: str) -> Iterator[None]:
+    old_cwd, old_argv, old_path = os.getcwd(), sys.argv, list(sys.path)
+    before = set(sys.modules)
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+            sys.path.insert(0, str(cwd))
+        sys.argv = [argv0]
+        yield
+    finally:
+        os.chdir(old_cwd)
+        sys.argv, sys.path[:] = old_argv, old_path
+        # Modules the program brought in from its own folder are dropped so the next stack (or project)
+        # imports them afresh, as a new language host process would.
+        if cwd is not None:
+            for name in set(sys.modules) - before:
+                file = getattr(sys.modules[name], "__file__", None) or ""
+                if file.startswith(str(cwd)) and "site-packages" not in file:
+                    del sys.modules[name]
+
+
+def run_program(
+    program: Callable[[], Any],
+    *,
+    project: str,
+    stack: str,
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    cwd: Path | None = None,
+    argv0: str = "__main__.py",
+) -> StackResult:
+    """Run `program` under the mock runtime with provider emulation; return what the engine would have seen."""
+    config = dict(config or {})
+    monitor = RecordingMonitor(stack_config=config, project=project, stack=stack)
+    logger = logging.getLogger(f"preflight.program.{project}.{stack}")
+    logger.propagate = False
+    diagnostics = _Diagnostics()
+    logger.handlers[:] = [diagnostics]
+    logger.setLevel(logging.INFO)
+
+    pulumi_settings.ROOT.set(None)
+    pulumi_settings.configure(
+        pulumi_mocks.MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+            engine=pulumi_mocks.MockEngine(logger),
+            project=project,
+            stack=stack,
+            dry_run=True,
+            organization="organization",
+            root_directory=str(cwd or os.getcwd()),
+            callbacks=None,
+        )
+    )
+    set_all_config(config, secret_keys or [])
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        with _program_environment(cwd, argv0):
+            loop.run_until_complete(run_in_stack(program))
+    except BaseException as exc:  # noqa: BLE001 - every failure becomes a one-line reason
+        raise _explain(exc, monitor) from None
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+        pulumi_settings.ROOT.set(None)
+
+    if diagnostics.errors:
+        raise ProgramError([f"program logged an error: {m}" for m in diagnostics.errors])
+    result = StackResult(
+        project=project,
+        stack=stack,
+        resources=sorted(monitor.records, key=lambda r: r.urn),
+        outputs=monitor.stack_outputs,
+        config={k: (SECRET if k in (secret_keys or []) else v) for k, v in config.items()},
+        warnings=diagnostics.warnings,
+    )
+    return result
+
+
+def _explain(exc: BaseException, monitor: RecordingMonitor) -> ProgramError:
+    detail = "".join(traceback.format_exception(exc))
+    if isinstance(exc, ProgramError):
+        return exc
+    if monitor.invoke_errors:
+        return ProgramError(monitor.invoke_errors[:1], detail)
+    if isinstance(exc, UnsupportedInvoke):
+        return ProgramError([str(exc)], detail)
+    problems = getattr(exc, "problems", None)
+    if problems:
+        return ProgramError(list(problems), detail)
+    if isinstance(exc, pulumi.RunError):
+        return ProgramError(str(exc).splitlines() or [type(exc).__name__], detail)
+    if isinstance(exc, (pulumi.InputPropertyError, pulumi.InputPropertiesError)):
+        return ProgramError([f"invalid resource input: {exc}"], detail)
+    if isinstance(exc, ModuleNotFoundError):
+        return ProgramError([f"the program imports '{exc.name}', which is not installed in preflight's virtualenv"], detail)
+    if isinstance(exc, KeyboardInterrupt):
+        return ProgramError(["interrupted"], detail)
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" at {frame.filename}:{frame.lineno}" if frame else ""
+    return ProgramError([f"the program failed: {type(exc).__name__}: {exc}{where}"], detail)
+
+
+def run_stack(project: Project, stack: str, overrides: dict[str, str] | None = None) -> StackResult:
+    """Run a project's program for one of its stacks, with that stack's config (and `overrides` on top)."""
+    config = project.stack_config(stack)
+    entry = project.entry
+    values = {**config.values, **(overrides or {})}
+
+    def program() -> None:
+        runpy.run_path(str(project.main), run_name="__main__")
+
+    result = run_program(
+        program,
+        project=project.name,
+        stack=stack,
+        config=values,
+        secret_keys=config.secret_keys,
+        cwd=project.dir,
+        argv0=str(entry),
+    )
+    result.warnings[:0] = config.warnings
+    return result

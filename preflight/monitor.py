@@ -1,0 +1,300 @@
+"""A resource monitor for the SDK's mock runtime that records what the Pulumi engine would receive.
+
+The SDK's `Mocks` only see a resource's type, name and inputs. The engine sees the whole registration request:
+parent, provider, dependencies per property, protect, aliases, ignoreChanges and the rest. This monitor keeps
+all of it, builds URNs with the full parent type chain as the engine does, and asks the provider emulators for
+the outputs.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from importlib import metadata
+from typing import Any
+
+from google.protobuf import json_format
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor, Mocks
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _sync_await
+
+from preflight.emulator import aws as aws_emulator
+from preflight.emulator import kubernetes as k8s_emulator
+from preflight.emulator.aws import AwsProviderSettings, UnsupportedInvoke
+from preflight.model import SECRET, UNKNOWN, ResourceRecord, SourcePosition
+
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+_SIG = rpc._special_sig_key
+_SECRET_SIG = rpc._special_secret_sig
+_RESOURCE_SIG = rpc._special_resource_sig
+_OUTPUT_SIG = rpc._special_output_value_sig
+_ASSET_SIGS = {rpc._special_asset_sig: "asset", rpc._special_archive_sig: "archive"}
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def to_record_value(value: Any) -> Any:
+    """A wire value as recorded: secrets hidden, unknowns marked, resource references as URNs."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return SECRET
+        if sig == _RESOURCE_SIG:
+            return value.get("urn")
+        if sig == _OUTPUT_SIG:
+            if value.get("secret"):
+                return SECRET
+            return to_record_value(value["value"]) if "value" in value else UNKNOWN
+        if sig in _ASSET_SIGS:
+            return {_ASSET_SIGS[sig]: value.get("path") or value.get("uri") or "<text>"}
+        return {k: to_record_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_record_value(v) for v in value]
+    if value == rpc.UNKNOWN:
+        return UNKNOWN
+    return _number(value)
+
+
+def to_plain_value(value: Any) -> Any:
+    """A wire value as a provider would get it: secrets revealed, unknowns None."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return to_plain_value(value.get("value"))
+        if sig == _RESOURCE_SIG:
+            return value.get("id") or value.get("urn")
+        if sig == _OUTPUT_SIG:
+            return to_plain_value(value.get("value"))
+        return {k: to_plain_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_plain_value(v) for v in value]
+    if value == rpc.UNKNOWN:
+        return None
+    return _number(value)
+
+
+def _secret_paths(value: Any) -> bool:
+    if isinstance(value, dict):
+        return value.get(_SIG) == _SECRET_SIG or any(_secret_paths(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_secret_paths(v) for v in value)
+    return False
+
+
+def _struct(message: Any) -> dict[str, Any]:
+    return json_format.MessageToDict(message) if message is not None else {}
+
+
+def _package_version(package: str) -> str:
+    try:
+        return metadata.version(f"pulumi_{package}")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+class _NoMocks(Mocks):
+    """The base monitor wants a `Mocks`; every RPC that would use it is answered here instead."""
+
+    def call(self, args):
+        raise UnsupportedInvoke(args.token)
+
+    def new_resource(self, args):
+        raise AssertionError("resources are emulated by RecordingMonitor")
+
+
+class RecordingMonitor(MockMonitor):
+    def __init__(self, *, stack_config: dict[str, Any], project: str, stack: str):
+        super().__init__(_NoMocks())
+        self.project = project
+        self.stack = stack
+        self.stack_config = stack_config
+        self.records: list[ResourceRecord] = []
+        self.stack_urn: str | None = None
+        self.stack_outputs: dict[str, Any] = {}
+        self.invoke_errors: list[str] = []
+        self._providers: dict[str, AwsProviderSettings] = {}
+        self._by_urn: dict[str, ResourceRecord] = {}
+        self._lock = threading.Lock()
+
+    # URNs as the engine builds them: the parent's whole qualified type, the root stack left out.
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != ROOT_STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
+
+    # ---- providers -------------------------------------------------------------------------------------
+    def _default_provider(self, package: str) -> str:
+        """The default provider the engine would create for a package, recorded once."""
+        version = _package_version(package)
+        urn = f"urn:pulumi:{self.stack}::{self.project}::pulumi:providers:{package}::default_{version.replace('.', '_')}"
+        with self._lock:
+            existing = self._by_urn.get(urn)
+            if existing is None:
+                inputs = {k.split(":", 1)[1]: v for k, v in self.stack_config.items() if k.startswith(f"{package}:")}
+                inputs["version"] = version
+                existing = ResourceRecord(urn=urn, type=f"pulumi:providers:{package}", name=urn.rsplit("::", 1)[1],
+                                          custom=True, id=str(uuid.uuid5(uuid.NAMESPACE_URL, urn)), inputs=inputs, outputs=dict(inputs))
+                self._add(existing)
+        return f"{existing.urn}::{existing.id}"
+
+    def _aws_settings(self, provider_ref: str) -> AwsProviderSettings:
+        settings = self._providers.get(provider_ref)
+        if settings is None:
+            record = self._by_urn.get(provider_ref.rsplit("::", 1)[0])
+            inputs = {} if record is None else to_plain_value(record.inputs)
+            settings = AwsProviderSettings.from_inputs(inputs, self.stack_config.get("aws:region"))
+            self._providers[provider_ref] = settings
+        return settings
+
+    def _add(self, record: ResourceRecord) -> None:
+        self.records.append(record)
+        self._by_urn[record.urn] = record
+
+    # ---- the monitor's RPCs ----------------------------------------------------------------------------
+    def RegisterResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == ROOT_STACK_TYPE:
+            self.stack_urn = urn
+            with self._lock:
+                self._add(ResourceRecord(urn=urn, type=ROOT_STACK_TYPE, name=request.name, custom=False))
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+
+        wire = _struct(request.object)
+        inputs = to_plain_value(wire)
+        package = request.type.split(":")[0]
+        provider = request.provider or None
+        if request.custom and provider is None and package not in ("pulumi",):
+            provider = self._default_provider(package)
+
+        rid, outputs = self._emulate(request.type, request.name, urn, inputs, provider, request.custom)
+        secret_outputs = set(request.additionalSecretOutputs) | {k for k, v in wire.items() if _secret_paths(v)}
+
+        record = ResourceRecord(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            id=rid if request.custom else None,
+            parent=request.parent if request.parent and request.parent != self.stack_urn else None,
+            provider=provider if request.custom else None,
+            inputs=to_record_value(wire),
+            outputs={k: (SECRET if k in secret_outputs else to_record_value(v)) for k, v in outputs.items()},
+            options=self._options(request),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items() if v.urns},
+            source=SourcePosition(request.sourcePosition.uri, request.sourcePosition.line)
+            if request.HasField("sourcePosition") and request.sourcePosition.uri
+            else None,
+        )
+        with self._lock:
+            self._add(record)
+        if request.type.startswith("pulumi:providers:"):
+            self._providers.pop(f"{urn}::{rid}", None)
+
+        state = {k: ({_SIG: _SECRET_SIG, "value": v} if k in secret_outputs else v) for k, v in outputs.items()}
+        obj = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=obj)
+
+    def _emulate(self, token: str, name: str, urn: str, inputs: dict[str, Any], provider: str | None, custom: bool):
+        if not custom:
+            return None, {}
+        if token.startswith("pulumi:providers:"):
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, urn)), dict(inputs)
+        package = token.split(":")[0]
+        if package == "aws":
+            return aws_emulator.resource(token, name, urn, inputs, self._aws_settings(provider or ""))
+        if package == "kubernetes":
+            return k8s_emulator.resource(token, name, urn, inputs)
+        return f"{name}-{aws_emulator.digest(urn)}", dict(inputs)
+
+    def _options(self, request) -> dict[str, Any]:
+        explicit_deps = set(request.dependencies) - {u for v in request.propertyDependencies.values() for u in v.urns}
+        options: dict[str, Any] = {
+            "protect": bool(request.protect) if request.HasField("protect") else False,
+            "retainOnDelete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
+            "dependsOn": sorted(explicit_deps),
+            "ignoreChanges": list(request.ignoreChanges),
+            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+            "additionalSecretOutputs": list(request.additionalSecretOutputs),
+            "aliases": _unique([_alias(a) for a in request.aliases] + list(request.aliasURNs)),
+        }
+        if request.replaceOnChanges:
+            options["replaceOnChanges"] = list(request.replaceOnChanges)
+        timeouts = request.customTimeouts
+        if timeouts.create or timeouts.update or timeouts.delete:
+            options["customTimeouts"] = {"create": timeouts.create, "update": timeouts.update, "delete": timeouts.delete}
+        if request.deletedWith:
+            options["deletedWith"] = request.deletedWith
+        if request.providers:
+            options["providers"] = dict(request.providers)
+        if request.importId:
+            options["import"] = request.importId
+        return options
+
+    def ReadResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        wire = _struct(request.properties)
+        provider = request.provider or self._default_provider(request.type.split(":")[0])
+        rid, outputs = self._emulate(request.type, request.name, urn, to_plain_value(wire), provider, True)
+        rid = request.id or rid
+        record = ResourceRecord(urn=urn, type=request.type, name=request.name, custom=True, id=rid,
+                                parent=request.parent if request.parent != self.stack_urn else None, provider=provider,
+                                inputs=to_record_value(wire), outputs=to_record_value(outputs), options={"read": True})
+        with self._lock:
+            self._add(record)
+        obj = _sync_await(rpc.serialize_properties(outputs, {}))
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=obj)
+
+    def RegisterResourceOutputs(self, request):
+        outputs = to_record_value(_struct(request.outputs))
+        if request.urn == self.stack_urn:
+            self.stack_outputs = outputs
+        if request.urn in self._by_urn:
+            self._by_urn[request.urn].outputs = outputs
+        return super().RegisterResourceOutputs(request)
+
+    def Invoke(self, request):
+        if request.tok == "pulumi:pulumi:getResource":
+            return super().Invoke(request)
+        args = to_plain_value(_struct(request.args))
+        package = request.tok.split(":")[0]
+        try:
+            if package == "aws":
+                result = aws_emulator.invoke(request.tok, args, self._aws_settings(request.provider or self._default_provider("aws")))
+            elif package == "kubernetes":
+                result = k8s_emulator.invoke(request.tok, args)
+            else:
+                raise UnsupportedInvoke(request.tok)
+        except UnsupportedInvoke:
+            message = (
+                f"preflight cannot answer the data source '{request.tok}' offline; "
+                "pass the value in through stack config instead, or add an answer for it to preflight/emulator"
+            )
+            self.invoke_errors.append(message)
+            raise UnsupportedInvoke(message) from None
+        ret = _sync_await(rpc.serialize_properties(result, {}))
+        return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": ret})
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _alias(alias) -> Any:
+    if alias.urn:
+        return alias.urn
+    spec = alias.spec
+    out = {k: getattr(spec, k) for k in ("name", "type", "stack", "project") if getattr(spec, k)}
+    if spec.parentUrn:
+        out["parent"] = spec.parentUrn
+    if spec.noParent:
+        out["noParent"] = True
+    return out

@@ -187,3 +187,11 @@ def test_program_exceptions_become_one_line_reasons():
         render(program)
     assert len(info.value.lines) == 1
     assert info.value.lines[0].startswith("the program failed: ValueError: bad pool size at ")
+
+
+def test_zone_ids_use_aws_prefixes():
+    def program():
+        pulumi.export("ids", aws.get_availability_zones().zone_ids)
+
+    assert render(program, config={"aws:region": "us-east-1"}).outputs["ids"][:2] == ["use1-az1", "use1-az2"]
+    assert render(program, config={"aws:region": "ap-northeast-1"}).outputs["ids"][0] == "apne1-az1"

@@ -308,7 +308,7 @@ def invoke(token: str, args: dict[str, Any], settings: AwsProviderSettings) -> d
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
         suffixes = _AZ_SUFFIXES.get(region, "abc")
         names = [f"{region}{s}" for s in suffixes]
-        short = "".join(w[0] for w in region.split("-")[:-1]) + region.split("-")[-1]
+        short = zone_id_prefix(region)
         return {
             "names": names,
             "zoneIds": [f"{short}-az{i + 1}" for i in range(len(names))],
@@ -320,6 +320,18 @@ def invoke(token: str, args: dict[str, Any], settings: AwsProviderSettings) -> d
     if token == "aws:iam/getPolicyDocument:getPolicyDocument":
         return {"json": policy_document_json(args), "minifiedJson": json.dumps(_policy_document(args), separators=(",", ":")), "id": digest(json.dumps(args, sort_keys=True, default=str), 10)}
     raise UnsupportedInvoke(token)
+
+
+_DIRECTIONS = {"north": "n", "south": "s", "east": "e", "west": "w", "central": "c", "northeast": "ne",
+               "northwest": "nw", "southeast": "se", "southwest": "sw"}
+
+
+def zone_id_prefix(region: str) -> str:
+    """AWS's zone-id prefix for a region: us-east-1 -> use1, ap-northeast-1 -> apne1, ca-central-1 -> cac1."""
+    parts = region.split("-")
+    if len(parts) < 3:
+        return region.replace("-", "")
+    return parts[0] + "".join(_DIRECTIONS.get(p, p[:1]) for p in parts[1:-1]) + parts[-1]
 
 
 def _policy_document(args: dict[str, Any]) -> dict[str, Any]:

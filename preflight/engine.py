@@ -114,6 +114,12 @@ def run_program(
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a one-line reason
         raise _explain(exc, monitor) from None
     finally:
+        # A failed program leaves output tasks waiting on values that will never come: cancel them quietly.
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
         pulumi_settings.ROOT.set(None)

@@ -1,0 +1,153 @@
+"""The one way the platform creates an IAM role: always with the permission boundary, never with admin policies.
+
+Every IAM role in this blueprint (flow logs, replication, node groups, add-ons, SageMaker execution, personas, CI)
+is a `WorkloadRole`, so a role without the boundary cannot be written by accident; a test walks each rendered
+stack to prove it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+"""AWS-managed policies no platform role may carry, whatever its job."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadRoleArgs:
+    assume_role_policy: pulumi.Input[str]
+    """Trust policy JSON: who may assume the role (see `service_trust`, `irsa_trust`, `pod_identity_trust`)."""
+    permissions_boundary: pulumi.Input[str]
+    """ARN of the stack's permission boundary. Required: there is no role without it."""
+    policies: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Inline policies, name -> JSON document, scoped to exactly what the workload needs."""
+    managed_policy_arns: Sequence[pulumi.Input[str]] = ()
+    """AWS service policies the workload needs (e.g. AmazonEKSWorkerNodePolicy). Admin policies are rejected."""
+    description: str = ""
+    max_session_duration: int = 3600
+    """Seconds; the AWS default of one hour unless a persona needs longer."""
+
+
+def validate_workload_role(args: WorkloadRoleArgs) -> None:
+    """Reject what no platform role may have; raises ValueError naming the offending value."""
+    for arn in args.managed_policy_arns:
+        if isinstance(arn, str) and arn.rsplit("/", 1)[-1] in FORBIDDEN_MANAGED_POLICIES:
+            raise ValueError(
+                f"managed policy {arn!r} is not allowed on a platform role "
+                f"(forbidden: {', '.join(FORBIDDEN_MANAGED_POLICIES)}); grant scoped inline policies instead"
+            )
+    if args.permissions_boundary is None or args.permissions_boundary == "":
+        raise ValueError("permissions_boundary is required: every platform role carries the stack's boundary")
+    if not 3600 <= args.max_session_duration <= 43200:
+        raise ValueError(f"max_session_duration {args.max_session_duration} is outside AWS's 3600..43200 seconds")
+
+
+def service_trust(*services: str) -> str:
+    """Trust policy letting AWS services (e.g. "sagemaker.amazonaws.com") assume the role."""
+    if not services:
+        raise ValueError("service_trust needs at least one service principal")
+    principal = services[0] if len(services) == 1 else sorted(services)
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}],
+        },
+        sort_keys=True,
+    )
+
+
+def pod_identity_trust() -> str:
+    """Trust policy for EKS Pod Identity (the agent add-on assumes the role and tags the session)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "pods.eks.amazonaws.com"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def irsa_trust(
+    oidc_provider_arn: pulumi.Input[str],
+    oidc_issuer_url: pulumi.Input[str],
+    namespace: str,
+    service_account: str,
+) -> pulumi.Output[str]:
+    """Trust policy for IAM Roles for Service Accounts: one namespace/service account of one cluster, audience STS."""
+
+    def render(args: list[str]) -> str:
+        provider_arn, issuer = args
+        host = issuer.removeprefix("https://")
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": provider_arn},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {
+                            "StringEquals": {
+                                f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                                f"{host}:aud": "sts.amazonaws.com",
+                            }
+                        },
+                    }
+                ],
+            },
+            sort_keys=True,
+        )
+
+    return pulumi.Output.all(oidc_provider_arn, oidc_issuer_url).apply(render)
+
+
+class WorkloadRole(pulumi.ComponentResource):
+    """An IAM role with the stack's permission boundary, scoped inline policies and vetted service policies.
+
+    Creates: the role, one `RolePolicy` per inline policy, one `RolePolicyAttachment` per managed policy."""
+
+    def __init__(self, name: str, args: WorkloadRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:iam:WorkloadRole", name, None, opts)
+        validate_workload_role(args)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=args.assume_role_policy,
+            permissions_boundary=args.permissions_boundary,
+            description=args.description or None,
+            max_session_duration=args.max_session_duration,
+            opts=child,
+        )
+        self.inline_policies = {
+            policy_name: aws.iam.RolePolicy(
+                f"{name}-{policy_name}",
+                role=self.role.id,
+                policy=document,
+                opts=child,
+            )
+            for policy_name, document in sorted(args.policies.items())
+        }
+        self.attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{arn.rsplit('/', 1)[-1] if isinstance(arn, str) else i}",
+                role=self.role.name,
+                policy_arn=arn,
+                opts=child,
+            )
+            for i, arn in enumerate(args.managed_policy_arns)
+        ]
+        self.arn = self.role.arn
+        self.role_name = self.role.name
+        self.register_outputs({"arn": self.arn, "role_name": self.role_name})

@@ -21,15 +21,122 @@ aws_provider = aws.Provider(
 platform = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
 # >>> guardrails-boundary: permission boundary first: every role below takes `boundary.arn` (issue 7)
+from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs  # noqa: E402
+
+boundary = PermissionBoundary(
+    "boundary",
+    PermissionBoundaryArgs(
+        policy_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-permission-boundary",
+        allowed_regions=cfg.guardrails.regions(
+            cfg.region, cfg.storage.models_replication.destination_region if cfg.storage.models_replication else None
+        ),
+        ec2_instance_types=cfg.guardrails.allowed_instance_types,
+        sagemaker_instance_types=cfg.guardrails.allowed_sagemaker_instance_types,
+        required_tag_keys=sorted(cfg.default_tags),
+        # Serverless endpoints cannot run in a VPC; where config allows them, models without VPC config must pass.
+        require_sagemaker_model_vpc=not cfg.endpoints.allow_serverless,
+    ),
+    opts=platform,
+)
+pulumi.export("permissionBoundaryArn", boundary.arn)
 # <<< guardrails-boundary
 
 # >>> keys: KMS keys per data domain: `keys` (issue 4)
+from components.keys import PlatformKeys, PlatformKeysArgs  # noqa: E402
+
+keys = PlatformKeys(
+    "platform",
+    PlatformKeysArgs(
+        # Aliases are unique per account and region: the stack name keeps two stacks' aliases apart.
+        alias_prefix=f"{pulumi.get_project()}/{pulumi.get_stack()}",
+        deletion_window_days=cfg.storage.key_deletion_window_days,
+        protect=cfg.protect_stateful_resources,
+        replica_region=cfg.storage.models_replication.destination_region if cfg.storage.models_replication else None,
+    ),
+    opts=platform,
+)
+pulumi.export("keyArns", keys.key_arns)
 # <<< keys
 
 # >>> network: VPC, subnets, NAT, flow logs, endpoints: `network` (issue 3)
+from components.network import Network, NetworkArgs  # noqa: E402
+
+# Subnet discovery tags carry the EKS cluster's name, so it is fixed here, before the cluster exists; the cluster
+# block names its cluster `cluster_name`.
+cluster_name = f"{pulumi.get_project()}-{pulumi.get_stack()}"
+zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=aws_provider))
+network = Network(
+    "network",
+    NetworkArgs(
+        **cfg.network.component_args(),
+        availability_zones=cfg.network.availability_zones(
+            zones.names, zones.zone_ids, region=cfg.region, stack=pulumi.get_stack()
+        ),
+        region=cfg.region,
+        flow_log_kms_key_arn=keys.logs.arn,
+        permissions_boundary=boundary.arn,
+        cluster_name=cluster_name,
+    ),
+    opts=platform,
+)
+pulumi.export("vpcId", network.vpc_id)
+pulumi.export("vpcCidr", network.vpc_cidr)
+pulumi.export("availabilityZones", network.availability_zones)
+pulumi.export("subnetIdsByAz", network.subnet_ids_by_az)
+pulumi.export("endpointSecurityGroupId", network.endpoint_security_group_id)
+pulumi.export("flowLogGroupName", network.flow_log_group_name)
+pulumi.export("natPublicIps", network.nat_public_ips)
 # <<< network
 
 # >>> storage: artifact store and image registries: `store`, `registries` (issue 4)
+from components.artifact_store import ArtifactStore, ArtifactStoreArgs, ReplicationArgs  # noqa: E402
+from components.image_registries import ImageRegistries, ImageRegistriesArgs  # noqa: E402
+
+store = ArtifactStore(
+    "artifacts",
+    ArtifactStoreArgs(
+        purposes=cfg.storage.buckets,
+        kms_key_arn=keys.artifacts.arn,
+        # SageMaker writes capture files with the SageMaker key, and each bucket accepts only its own key.
+        kms_key_arns_by_purpose={"data-capture": keys.sagemaker.arn} if "data-capture" in cfg.storage.buckets else {},
+        versioning=cfg.storage.versioning,
+        noncurrent_version_expiry_days=cfg.storage.noncurrent_version_expiry_days,
+        access_log_retention_days=cfg.storage.access_log_retention_days,
+        vpc_endpoint_id=network.s3_endpoint_id if cfg.storage.require_vpc_endpoint else None,
+        vpc_endpoint_exempt_role_arns=cfg.storage.vpc_endpoint_exempt_role_arns,
+        models_object_lock_days=(
+            cfg.storage.models_object_lock.retention_days if cfg.storage.models_object_lock else None
+        ),
+        replication=(
+            ReplicationArgs(
+                destination_region=cfg.storage.models_replication.destination_region,
+                kms_key_arn=keys.artifacts_replica.arn,
+                permissions_boundary_arn=boundary.arn,
+            )
+            if keys.artifacts_replica is not None
+            else None
+        ),
+        force_destroy=cfg.environment == "dev" and not cfg.protect_stateful_resources,
+        protect=cfg.protect_stateful_resources,
+    ),
+    opts=platform,
+)
+registries = ImageRegistries(
+    "images",
+    ImageRegistriesArgs(
+        names=cfg.storage.registries,
+        name_prefix=f"{pulumi.get_project()}/{pulumi.get_stack()}".lower(),
+        kms_key_arn=keys.artifacts.arn,
+        # Every platform role carries these through the provider's default tags.
+        platform_principal_tags={"Project": cfg.default_tags["Project"], "Environment": cfg.environment},
+        untagged_image_expiry_days=cfg.storage.untagged_image_expiry_days,
+        protect=cfg.protect_stateful_resources,
+    ),
+    opts=platform,
+)
+pulumi.export("bucketNames", store.bucket_names)
+pulumi.export("bucketArns", store.bucket_arns)
+pulumi.export("repositoryUrls", registries.repository_urls)
 # <<< storage
 
 # >>> guardrails: personas, CI roles, budgets, account baselines: `guardrails` (issue 7)
@@ -39,6 +146,67 @@ platform = pulumi.ResourceOptions(providers={"aws": aws_provider})
 # <<< cluster
 
 # >>> endpoints: SageMaker model endpoints: `endpoints` (issue 6)
+from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source  # noqa: E402
+from components.model_registry import ModelRegistry, ModelRegistryArgs, package_arn  # noqa: E402
+from infra.config.endpoints import component_args as endpoint_args  # noqa: E402
+
+# SageMaker names are per account and region: the stack prefix keeps stacks sharing an account apart.
+serving_prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}"
+model_registry = ModelRegistry(
+    "models",
+    ModelRegistryArgs(
+        name_prefix=serving_prefix, models={m: spec.description for m, spec in cfg.endpoints.models.items()}
+    ),
+    opts=platform,
+)
+serving_account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider)).account_id
+endpoints: dict[str, ModelEndpoint] = {}
+for key, spec in sorted(cfg.endpoints.endpoints.items()):
+    image_uri, image_repository_arn = image_source(
+        cfg.endpoints.models[spec.model].image,
+        repository_urls=registries.repository_urls,
+        repository_arns=registries.repository_arns,
+        partition=cfg.partition,
+    )
+    group_name = model_registry.group_names[spec.model]
+    version = int(spec.model_package.split("/")[1]) if spec.model_package else None
+    endpoints[key] = ModelEndpoint(
+        f"endpoint-{key}",
+        ModelEndpointArgs(
+            **endpoint_args(spec),
+            endpoint_name=f"{serving_prefix}-{key}",
+            model=spec.model,
+            image_uri=image_uri,
+            image_repository_arn=image_repository_arn,
+            model_package_arn=(
+                pulumi.Output.all(serving_account, group_name).apply(
+                    lambda v, version=version: package_arn(
+                        partition=cfg.partition, region=cfg.region, account_id=v[0], group_name=v[1], version=version
+                    )
+                )
+                if version is not None
+                else None
+            ),
+            model_package_group_name=group_name,
+            models_bucket_name=store.bucket_names["models"],
+            data_capture_bucket_name=store.bucket_names["data-capture"],
+            artifact_grants=store,
+            volume_kms_key_arn=keys.sagemaker.arn,
+            # The data-capture bucket's own key (storage block): its policy refuses any other.
+            data_capture_kms_key_arn=keys.sagemaker.arn,
+            logs_kms_key_arn=keys.logs.arn,
+            permissions_boundary=boundary.arn,
+            private_subnet_ids=network.private_subnet_ids,
+            vpc_id=network.vpc_id,
+            endpoint_security_group_id=network.endpoint_security_group_id,
+            s3_prefix_list_id=network.s3_endpoint.prefix_list_id,
+            allowed_instance_types=cfg.guardrails.allowed_sagemaker_instance_types,
+            notification_emails=cfg.endpoints.notification_emails,
+        ),
+        opts=platform,
+    )
+pulumi.export("endpoints", {key: endpoint.summary() for key, endpoint in endpoints.items()})
+pulumi.export("modelPackageGroups", model_registry.group_names)
 # <<< endpoints
 
 pulumi.export("environment", cfg.environment)

@@ -14,27 +14,115 @@ PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
         # Destroyable: no protect, buckets may be force-destroyed, keys may have a short deletion window.
         "protectStatefulResources": False,
-        "network": {},
-        "storage": {},
+        "network": {
+            # Cheap when idle: 2 AZs, one NAT gateway, no interface endpoints (each costs per AZ per hour);
+            # S3 still goes through its free gateway endpoint. Distinct CIDRs per environment so the VPCs can
+            # be peered or attached to a transit gateway without renumbering.
+            "cidr": "10.10.0.0/16",
+            "azCount": 2,
+            "natStrategy": "single",
+            "interfaceEndpoints": [],
+            "flowLogRetentionDays": 30,
+        },
+        "storage": {
+            # Short key deletion window and no VPC-endpoint restriction, so a dev stack can be destroyed and
+            # inspected from a laptop; old object versions go after a week.
+            "keyDeletionWindowDays": 7,
+            "requireVpcEndpoint": False,
+            "noncurrentVersionExpiryDays": 7,
+            "accessLogRetentionDays": 30,
+        },
         "cluster": {},
-        "endpoints": {},
-        "guardrails": {},
+        "endpoints": {
+            # CPU models serve serverless: no idle cost. Dev alone accepts serverless's gaps (no VPC config,
+            # network isolation, data capture or blue/green); an instance endpoint here is one instance.
+            "allowServerless": True,
+            "defaults": {
+                "serving": "serverless",
+                "serverless": {"memorySizeMb": 2048, "maxConcurrency": 5},
+                "instance": {"type": "ml.m5.large", "initialCount": 1, "minCount": 1, "maxCount": 2},
+                "deployment": {"trafficShift": "all-at-once"},
+                "logRetentionDays": 30,
+            },
+        },
+        "guardrails": {
+            "allowedInstanceTypes": ["m6i.large", "m6i.xlarge", "g5.xlarge", "g5.2xlarge", "g6.xlarge", "g6.2xlarge"],
+            "allowedSagemakerInstanceTypes": ["ml.m5.large", "ml.m5.xlarge", "ml.g5.xlarge"],
+        },
     },
     "staging": {
         "protectStatefulResources": True,
-        "network": {},
-        "storage": {},
+        "network": {
+            # Prod's topology (3 AZs, private endpoints) so AZ-spread and endpoint problems show here first;
+            # one NAT gateway, since staging may lose internet egress while an AZ is down.
+            "cidr": "10.20.0.0/16",
+            "azCount": 3,
+            "natStrategy": "single",
+            "interfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "logs", "kms", "sagemaker.api", "sagemaker.runtime"],
+            "flowLogRetentionDays": 90,
+        },
+        "storage": {
+            "requireVpcEndpoint": True,
+            "noncurrentVersionExpiryDays": 30,
+            "accessLogRetentionDays": 90,
+        },
         "cluster": {},
-        "endpoints": {},
-        "guardrails": {},
+        "endpoints": {
+            # Staging rehearses prod's rollout: approved registry versions, blue/green with a canary, autoscaling.
+            "requireModelPackage": True,
+            "defaults": {
+                "serving": "instance",
+                "instance": {"type": "ml.m5.large", "initialCount": 2, "minCount": 2, "maxCount": 4},
+                "deployment": {"trafficShift": "canary", "step": {"unit": "instances", "value": 1}},
+                "logRetentionDays": 90,
+            },
+        },
+        "guardrails": {
+            "allowedInstanceTypes": ["m6i.large", "m6i.xlarge", "g5.xlarge", "g5.2xlarge", "g6.xlarge", "g6.2xlarge", "g6e.xlarge"],
+            "allowedSagemakerInstanceTypes": ["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.g5.xlarge", "ml.g5.2xlarge"],
+        },
     },
     "prod": {
         "protectStatefulResources": True,
-        "network": {},
-        "storage": {},
+        "network": {
+            # Survives an AZ loss: 3 AZs, a NAT gateway in each (egress never crosses AZs), AWS APIs reached
+            # privately; flow logs kept a year for investigations.
+            "cidr": "10.30.0.0/16",
+            "azCount": 3,
+            "natStrategy": "per_az",
+            "interfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "logs", "kms", "sagemaker.api", "sagemaker.runtime"],
+            "flowLogRetentionDays": 365,
+        },
+        "storage": {
+            # Published model versions cannot be deleted for 30 days (governance mode: admins can still override).
+            "requireVpcEndpoint": True,
+            "noncurrentVersionExpiryDays": 90,
+            "accessLogRetentionDays": 365,
+            "modelsObjectLock": {"retentionDays": 30},
+        },
         "cluster": {},
-        "endpoints": {},
-        "guardrails": {},
+        "endpoints": {
+            # At least 2 instances so a zone can fail; longer bake and old-fleet retention for a fast rollback.
+            "minInstances": 2,
+            "requireModelPackage": True,
+            "defaults": {
+                "serving": "instance",
+                "instance": {"type": "ml.m5.xlarge", "initialCount": 2, "minCount": 2, "maxCount": 6},
+                "deployment": {
+                    "trafficShift": "canary",
+                    "step": {"unit": "instances", "value": 1},
+                    "waitIntervalSeconds": 600,
+                    "terminationWaitSeconds": 900,
+                    "maxExecutionTimeoutSeconds": 7200,
+                },
+                "dataCapture": {"samplingPercentage": 10},
+                "logRetentionDays": 365,
+            },
+        },
+        "guardrails": {
+            "allowedInstanceTypes": ["m6i.large", "m6i.xlarge", "m6i.2xlarge", "g5.*", "g6.*", "g6e.*", "p4d.24xlarge", "p5.48xlarge"],
+            "allowedSagemakerInstanceTypes": ["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.g5.*", "ml.g6.*"],
+        },
     },
 }
 

@@ -1,0 +1,168 @@
+"""ECR repositories for the platform's training and serving images."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+# ECR's rule for repository names: lowercase components separated by '/'.
+_REPOSITORY_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+
+PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+PUSH_ACTIONS = (
+    "ecr:PutImage",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:BatchDeleteImage",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageRegistriesArgs:
+    names: Sequence[str] = ("training", "serving")
+    """One repository per image family. Default: training and serving."""
+    name_prefix: str
+    """Repositories are `<name_prefix>/<name>`, e.g. `ml-platform/prod/serving`. ECR names are unique per account
+    and region, so the prefix should name the stack."""
+    kms_key_arn: pulumi.Input[str]
+    """Images are encrypted with this key (the platform's artifacts key)."""
+    platform_principal_tags: Mapping[str, str]
+    """Tags every platform role carries (the stack's `Project` and `Environment`, set on every resource by the
+    provider's default tags). Image pull and push are denied to any principal of another account or without
+    all of these tags."""
+    untagged_image_expiry_days: int = 14
+    """Untagged images (superseded builds, failed pushes) expire after this many days (1-365). Default 14."""
+    protect: bool = True
+    """Default on: repositories are `protect`ed and retained when the stack is destroyed; off, they are deleted
+    together with their images."""
+
+
+def validate_image_registries(args: ImageRegistriesArgs) -> None:
+    """Raises ValueError naming the field, the value and what is allowed."""
+    if not args.names:
+        raise ValueError("names = []: list at least one repository name")
+    if len(set(args.names)) != len(args.names):
+        raise ValueError(f"names = {list(args.names)}: each name may appear once")
+    for name in [args.name_prefix, *args.names]:
+        if not _REPOSITORY_NAME.match(name):
+            raise ValueError(
+                f"repository name part {name!r}: lowercase letters, digits and . _ - in '/'-separated parts, "
+                "each starting and ending with a letter or digit"
+            )
+    for name in args.names:
+        if not 2 <= len(f"{args.name_prefix}/{name}") <= 256:
+            raise ValueError(f"repository {args.name_prefix}/{name!r}: ECR names are 2-256 characters")
+    if not args.platform_principal_tags:
+        raise ValueError(
+            "platform_principal_tags = {}: name at least one tag that identifies the platform's roles "
+            "(e.g. Project and Environment)"
+        )
+    if not 1 <= args.untagged_image_expiry_days <= 365:
+        raise ValueError(
+            f"untagged_image_expiry_days = {args.untagged_image_expiry_days}: must be between 1 and 365 days"
+        )
+
+
+def lifecycle_policy(untagged_image_expiry_days: int) -> dict[str, Any]:
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"Expire untagged images {untagged_image_expiry_days} days after push",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": untagged_image_expiry_days,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    }
+
+
+def repository_policy(*, account_id: str, platform_principal_tags: Mapping[str, str]) -> dict[str, Any]:
+    """Deny-only: same-account access is granted by IAM; this policy takes it away from anyone who is not a
+    platform role of this account, whatever their IAM policies say. Repository management (policies, lifecycle,
+    deletion) is not covered, so the deployment cannot lock itself out."""
+    image_actions = [*PULL_ACTIONS, *PUSH_ACTIONS]
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyOtherAccounts",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": image_actions,
+            "Condition": {"StringNotEquals": {"aws:PrincipalAccount": account_id}},
+        }
+    ]
+    # One statement per tag: conditions inside one statement are ANDed, and any missing or different tag must deny.
+    for key, value in sorted(platform_principal_tags.items()):
+        statements.append(
+            {
+                "Sid": "DenyPrincipalsWithout" + re.sub(r"[^A-Za-z0-9]", "", key) + "Tag",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": image_actions,
+                "Condition": {"StringNotEquals": {f"aws:PrincipalTag/{key}": value}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class ImageRegistries(pulumi.ComponentResource):
+    """ECR repositories: KMS-encrypted with the artifacts key, immutable tags, scan on push, untagged images
+    expire, and a repository policy that only lets this account's platform roles pull and push.
+
+    Creates, per name: `aws.ecr.Repository`, `aws.ecr.LifecyclePolicy`, `aws.ecr.RepositoryPolicy`.
+    Attributes: `repositories[name]`, `repository_urls`, `repository_arns`.
+    """
+
+    def __init__(self, name: str, args: ImageRegistriesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:storage:ImageRegistries", name, None, opts)
+        validate_image_registries(args)
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+        policy = account_id.apply(
+            lambda account: json.dumps(
+                repository_policy(account_id=account, platform_principal_tags=args.platform_principal_tags), indent=2
+            )
+        )
+        self.repositories: dict[str, aws.ecr.Repository] = {}
+        for repo in args.names:
+            role = repo.replace("/", "-")
+            repository = aws.ecr.Repository(
+                f"{name}-{role}",
+                name=f"{args.name_prefix}/{repo}",
+                encryption_configurations=[
+                    aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=args.kms_key_arn)
+                ],
+                # A tag names one image forever: what was tested is what gets deployed.
+                image_tag_mutability="IMMUTABLE",
+                image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+                force_delete=not args.protect,
+                opts=stateful,
+            )
+            aws.ecr.LifecyclePolicy(
+                f"{name}-{role}-lifecycle",
+                repository=repository.name,
+                policy=json.dumps(lifecycle_policy(args.untagged_image_expiry_days), indent=2),
+                opts=stateful,
+            )
+            aws.ecr.RepositoryPolicy(
+                f"{name}-{role}-policy",
+                repository=repository.name,
+                policy=policy,
+                # Retained with the repository: a kept registry without its policy would be open to the account.
+                opts=stateful,
+            )
+            self.repositories[repo] = repository
+        self.repository_urls: dict[str, pulumi.Output[str]] = {n: r.repository_url for n, r in self.repositories.items()}
+        self.repository_arns: dict[str, pulumi.Output[str]] = {n: r.arn for n, r in self.repositories.items()}
+        self.register_outputs({"repository_urls": self.repository_urls, "repository_arns": self.repository_arns})

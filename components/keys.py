@@ -1,0 +1,107 @@
+"""Customer-managed KMS keys, one per data domain: artifacts, logs, cluster, sagemaker."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components._kms_policy import DESCRIPTIONS, DOMAINS, AwsContext, key_policy_json
+
+_ALIAS_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformKeysArgs:
+    alias_prefix: str
+    """Aliases are `alias/<alias_prefix>/<domain>`, e.g. `ml-platform/prod` -> `alias/ml-platform/prod/logs`.
+    Aliases are unique per account and region, so the prefix should name the stack."""
+    deletion_window_days: int = 30
+    """Days a scheduled deletion can still be cancelled (7-30). Default 30, the longest AWS allows."""
+    protect: bool = True
+    """Default on: the keys are `protect`ed and retained when the stack is destroyed (everything they encrypted
+    would otherwise become unreadable). Turn off only for throw-away stacks."""
+    replica_region: str | None = None
+    """When set, also creates `artifacts_replica`: a key in that region for the cross-region models replica.
+    Default: none."""
+
+
+def validate_platform_keys(args: PlatformKeysArgs) -> None:
+    """Raises ValueError naming the field, the value and what is allowed."""
+    if not 7 <= args.deletion_window_days <= 30:
+        raise ValueError(
+            f"deletion_window_days = {args.deletion_window_days}: must be between 7 and 30 (the range AWS KMS accepts)"
+        )
+    prefix = args.alias_prefix
+    if not _ALIAS_PREFIX.match(prefix) or prefix.lower().startswith("aws") or len(prefix) > 200:
+        raise ValueError(
+            f"alias_prefix = {prefix!r}: must be 1-200 letters, digits, '_', '-' in '/'-separated parts, "
+            "and must not start with 'aws' (reserved for AWS-managed keys)"
+        )
+    if args.replica_region is not None and not args.replica_region:
+        raise ValueError("replica_region = '': give a region name, or None for no replica key")
+
+
+class PlatformKeys(pulumi.ComponentResource):
+    """The platform's KMS keys: rotation on, 30-day deletion window, an alias each, and a key policy that lets the
+    account administer the key and names the AWS services that use it directly.
+
+    Creates, per domain: `aws.kms.Key` and `aws.kms.Alias`. Attributes: `artifacts`, `logs`, `cluster`, `sagemaker`
+    (and `artifacts_replica` when `replica_region` is set), `key_arns` and `alias_names` by domain.
+    """
+
+    artifacts: aws.kms.Key
+    logs: aws.kms.Key
+    cluster: aws.kms.Key
+    sagemaker: aws.kms.Key
+    artifacts_replica: aws.kms.Key | None
+
+    def __init__(self, name: str, args: PlatformKeysArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:storage:PlatformKeys", name, None, opts)
+        validate_platform_keys(args)
+        self.keys: dict[str, aws.kms.Key] = {}
+        self.aliases: dict[str, aws.kms.Alias] = {}
+
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        identity = aws.get_caller_identity_output(opts=invoke)
+        partition = aws.get_partition_output(opts=invoke)
+        home = aws.get_region_output(opts=invoke)
+
+        wanted = {domain: None for domain in DOMAINS}
+        if args.replica_region is not None:
+            wanted["artifacts-replica"] = args.replica_region
+        for domain, region in wanted.items():
+            context = pulumi.Output.all(identity.account_id, partition.partition, home.region).apply(
+                lambda v, region=region: AwsContext(account_id=v[0], partition=v[1], region=region or v[2])
+            )
+            # Keys are stateful (losing one loses the data it encrypted): protect and retain them together.
+            key_opts = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+            key = aws.kms.Key(
+                f"{name}-{domain}",
+                description=f"ml-platform {domain}: {DESCRIPTIONS[domain]}",
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=args.deletion_window_days,
+                policy=context.apply(lambda c, domain=domain: key_policy_json(domain, c)),
+                region=region,
+                opts=key_opts,
+            )
+            self.aliases[domain] = aws.kms.Alias(
+                f"{name}-{domain}-alias",
+                name=f"alias/{args.alias_prefix}/{domain}",
+                target_key_id=key.key_id,
+                region=region,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            )
+            self.keys[domain] = key
+
+        self.artifacts = self.keys["artifacts"]
+        self.logs = self.keys["logs"]
+        self.cluster = self.keys["cluster"]
+        self.sagemaker = self.keys["sagemaker"]
+        self.artifacts_replica = self.keys.get("artifacts-replica")
+        self.key_arns: dict[str, pulumi.Output[str]] = {d: k.arn for d, k in self.keys.items()}
+        self.alias_names: dict[str, pulumi.Output[str]] = {d: a.name for d, a in self.aliases.items()}
+        self.register_outputs({"key_arns": self.key_arns, "alias_names": self.alias_names})

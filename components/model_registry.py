@@ -1,0 +1,63 @@
+"""The SageMaker model registry of a stack: one model package group per model.
+
+CI registers each trained version into its model's group (`PendingManualApproval`); an approver sets it to
+`Approved`; staging and prod endpoints deploy `<group>/<version>` packages, which SageMaker refuses to deploy
+unless approved. Groups are keyed by model name, so adding a model never replaces another's group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components import _sagemaker as sm
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelRegistryArgs:
+    name_prefix: str
+    """Prefix of every group name (`<prefix>-<model>`), e.g. `<project>-<stack>`: groups are per account and
+    region, so stacks sharing an account keep separate registries."""
+    models: Mapping[str, str] = field(default_factory=dict)
+    """Model name -> description."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def group_names(args: ModelRegistryArgs) -> dict[str, str]:
+    """Model -> group name; raises ValueError when a name breaks SageMaker's rule (≤ 63, letters/digits/hyphens)."""
+    names = {model: f"{args.name_prefix}-{model}" for model in sorted(args.models)}
+    bad = [n for n in names.values() if not sm.NAME_PATTERN.match(n)]
+    if bad:
+        raise ValueError(
+            f"model package group names must be letters, digits and hyphens, at most 63 characters: {', '.join(bad)}"
+        )
+    return names
+
+
+def package_arn(*, partition: str, region: str, account_id: str, group_name: str, version: int) -> str:
+    """ARN of a versioned model package: `<group>/<version>`."""
+    return f"arn:{partition}:sagemaker:{region}:{account_id}:model-package/{group_name.lower()}/{version}"
+
+
+class ModelRegistry(pulumi.ComponentResource):
+    """Model package groups, one per model. Creates: `aws.sagemaker.ModelPackageGroup` per model."""
+
+    def __init__(self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:serving:ModelRegistry", name, None, opts)
+        names = group_names(args)
+        self.groups = {
+            model: aws.sagemaker.ModelPackageGroup(
+                f"{name}-{model}",
+                model_package_group_name=group,
+                model_package_group_description=args.models[model] or f"Versions of model {model}",
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for model, group in names.items()
+        }
+        self.group_names = {m: g.model_package_group_name for m, g in self.groups.items()}
+        self.group_arns = {m: g.arn for m, g in self.groups.items()}
+        self.register_outputs({"group_names": self.group_names, "group_arns": self.group_arns})

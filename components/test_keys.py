@@ -1,0 +1,188 @@
+"""PlatformKeys: validation, what it renders, and its key policies (golden files).
+
+Regenerate the golden key policies with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest components/test_keys.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from components._kms_policy import DOMAINS, AwsContext, key_policy
+from components.keys import PlatformKeys, PlatformKeysArgs, validate_platform_keys
+from preflight.emulator.aws import ACCOUNT_ID
+from preflight.model import StackResult
+from preflight.testing import render
+
+GOLDEN = Path(__file__).parent / "golden"
+KEY = "aws:kms/key:Key"
+ALIAS = "aws:kms/alias:Alias"
+CTX = AwsContext(account_id=ACCOUNT_ID, partition="aws", region="us-west-2")
+
+
+def args(**overrides) -> PlatformKeysArgs:
+    return replace(PlatformKeysArgs(alias_prefix="ml-platform/dev"), **overrides)
+
+
+def render_keys(keys_args: PlatformKeysArgs) -> StackResult:
+    return render(lambda: PlatformKeys("platform", keys_args))
+
+
+@pytest.fixture(scope="module")
+def protected() -> StackResult:
+    return render_keys(args())
+
+
+def assert_golden(name: str, document: dict) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(json.dumps(document, indent=2) + "\n")
+    assert document == json.loads(path.read_text()), f"{path} differs; UPDATE_GOLDEN=1 to accept"
+
+
+# -- validation --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [6, 31])
+def test_fails_when_deletion_window_is_outside_what_kms_accepts(days):
+    with pytest.raises(ValueError) as info:
+        validate_platform_keys(args(deletion_window_days=days))
+    assert str(info.value) == f"deletion_window_days = {days}: must be between 7 and 30 (the range AWS KMS accepts)"
+
+
+@pytest.mark.parametrize("prefix", ["aws/platform", "ml platform", "/ml-platform", "ml-platform/", ""])
+def test_fails_when_alias_prefix_is_reserved_or_malformed(prefix):
+    with pytest.raises(ValueError) as info:
+        validate_platform_keys(args(alias_prefix=prefix))
+    assert str(info.value).startswith(f"alias_prefix = {prefix!r}: must be 1-200 letters, digits, '_', '-'")
+
+
+# -- rendered keys -----------------------------------------------------------------------------------------------
+
+
+def test_creates_one_key_per_domain_with_rotation_and_a_30_day_deletion_window(protected):
+    keys = {r.name: r for r in protected.by_type(KEY)}
+    assert sorted(keys) == sorted(f"platform-{d}" for d in DOMAINS)
+    for key in keys.values():
+        assert key.inputs["enableKeyRotation"] is True
+        assert key.inputs["rotationPeriodInDays"] == 365
+        assert key.inputs["deletionWindowInDays"] == 30
+
+
+def test_every_key_has_a_stack_scoped_alias_pointing_at_it(protected):
+    for domain in DOMAINS:
+        key = protected.one(KEY, f"platform-{domain}")
+        alias = protected.one(ALIAS, f"platform-{domain}-alias")
+        assert alias.inputs["name"] == f"alias/ml-platform/dev/{domain}"
+        assert alias.inputs["targetKeyId"] == key.outputs["keyId"]
+
+
+def test_keys_and_aliases_are_protected_and_retained_by_default(protected):
+    for record in protected.by_type(KEY) + protected.by_type(ALIAS):
+        assert record.options["protect"] is True, record.name
+        assert record.options["retainOnDelete"] is True, record.name
+
+
+def test_unprotected_keys_take_the_shorter_dev_deletion_window():
+    result = render_keys(args(protect=False, deletion_window_days=7))
+    for record in result.by_type(KEY):
+        assert record.inputs["deletionWindowInDays"] == 7
+        assert record.options["protect"] is False
+        assert record.options["retainOnDelete"] is False
+
+
+def test_replica_key_is_created_in_the_replica_region_only_when_asked(protected):
+    assert "platform-artifacts-replica" not in {r.name for r in protected.by_type(KEY)}
+    result = render_keys(args(replica_region="us-east-1"))
+    replica = result.one(KEY, "platform-artifacts-replica")
+    assert replica.inputs["region"] == "us-east-1"
+    assert replica.outputs["arn"].startswith(f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/")
+    assert result.one(ALIAS, "platform-artifacts-replica-alias").inputs["region"] == "us-east-1"
+    assert json.loads(replica.inputs["policy"]) == key_policy("artifacts-replica", replace(CTX, region="us-east-1"))
+
+
+def test_every_key_is_a_child_of_the_component(protected):
+    component = protected.one("mlplatform:storage:PlatformKeys")
+    for record in protected.by_type(KEY) + protected.by_type(ALIAS):
+        assert record.parent == component.urn
+
+
+# -- key policies ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_rendered_key_policy_matches_golden(protected, domain):
+    rendered = json.loads(protected.one(KEY, f"platform-{domain}").inputs["policy"])
+    assert rendered == key_policy(domain, CTX)
+    assert_golden(f"keys_policy_{domain}.json", rendered)
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_only_the_account_root_gets_kms_star(domain):
+    policy = key_policy(domain, CTX)
+    admin = [s for s in policy["Statement"] if s["Action"] == "kms:*"]
+    assert admin == [
+        {
+            "Sid": "AccountAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert statement is admin[0] or not any(a.endswith("*") for a in actions), statement["Sid"]
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_no_statement_opens_the_key_to_everyone_without_pinning_it_to_this_account(domain):
+    for statement in key_policy(domain, CTX)["Statement"]:
+        if statement["Principal"] in ("*", {"AWS": "*"}):
+            assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT_ID, statement["Sid"]
+        if "Service" in statement["Principal"]:
+            assert "Condition" in statement, statement["Sid"]
+
+
+def test_artifacts_and_sagemaker_keys_delegate_all_use_to_iam():
+    for domain in ("artifacts", "sagemaker"):
+        assert [s["Sid"] for s in key_policy(domain, CTX)["Statement"]] == ["AccountAdministration"]
+
+
+def test_logs_key_admits_cloudwatch_logs_alarms_budgets_and_sns_publishers():
+    by_sid = {s["Sid"]: s for s in key_policy("logs", CTX)["Statement"]}
+    logs = by_sid["CloudWatchLogsEncryptLogGroups"]
+    assert logs["Principal"] == {"Service": "logs.us-west-2.amazonaws.com"}
+    assert logs["Condition"] == {
+        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-west-2:{ACCOUNT_ID}:log-group:*"}
+    }
+    alarms = by_sid["CloudWatchAlarmsPublishToEncryptedTopics"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
+    budgets = by_sid["BudgetsPublishToEncryptedTopics"]
+    assert budgets["Principal"] == {"Service": "budgets.amazonaws.com"}
+    assert budgets["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:budgets::{ACCOUNT_ID}:*"}
+    sns = by_sid["AccountPrincipalsThroughSns"]
+    assert sns["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert sns["Condition"]["StringEquals"]["kms:ViaService"] == "sns.us-west-2.amazonaws.com"
+
+
+def test_cluster_key_lets_only_the_auto_scaling_service_linked_role_use_it_for_node_volumes():
+    statements = [s for s in key_policy("cluster", CTX)["Statement"] if s["Sid"] != "AccountAdministration"]
+    slr = f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    assert {s["Sid"] for s in statements} == {"AutoScalingUseForNodeVolumes", "AutoScalingAttachNodeVolumes"}
+    for statement in statements:
+        assert statement["Condition"]["ArnEquals"] == {"aws:PrincipalArn": slr}
+    grant = next(s for s in statements if s["Action"] == "kms:CreateGrant")
+    assert grant["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+
+
+def test_china_regions_use_the_china_service_domain():
+    policy = key_policy("logs", AwsContext(account_id=ACCOUNT_ID, partition="aws-cn", region="cn-north-1"))
+    logs = next(s for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsEncryptLogGroups")
+    assert logs["Principal"] == {"Service": "logs.cn-north-1.amazonaws.com.cn"}
+    assert policy["Statement"][0]["Principal"] == {"AWS": f"arn:aws-cn:iam::{ACCOUNT_ID}:root"}

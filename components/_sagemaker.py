@@ -8,8 +8,6 @@ have local NVMe storage) is tabled here with the reason it matters.
 from __future__ import annotations
 
 import fnmatch
-
-import json
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -159,11 +157,18 @@ def has_local_storage(instance_type: str) -> bool:
     return family(instance_type) in LOCAL_STORAGE_FAMILIES
 
 
+def allowlisted(instance_type: str, allowed: Sequence[str]) -> bool:
+    """Whether an allowlist entry matches; entries may be wildcards (`ml.g5.*`), as in IAM conditions."""
+    return any(fnmatch.fnmatchcase(instance_type, pattern) for pattern in allowed)
+
+
 def instance_type_problem(instance_type: str, allowed: Sequence[str] | None = None) -> str | None:
     """Why an instance type cannot serve a production variant here, or None when it can."""
     if instance_type not in instance_types():
         close = sorted(t for t in instance_types() if family(t) == family(instance_type))
         hint = f" ({family(instance_type)} sizes: {', '.join(close)})" if close else ""
+        if f"ml.{instance_type}" in instance_types():
+            hint = f" (did you mean ml.{instance_type}?)"
         return f"not a SageMaker real-time instance type; expected an `ml.` type such as ml.m5.large{hint}"
     if is_gpu(instance_type) and instance_type not in GPU_COUNT:
         return (
@@ -172,7 +177,7 @@ def instance_type_problem(instance_type: str, allowed: Sequence[str] | None = No
             "or add it to GPU_COUNT in components/_sagemaker.py"
         )
     # Allowlist entries may be patterns (`ml.g5.*`), as in the permission boundary's StringNotLike condition.
-    if allowed is not None and not any(fnmatch.fnmatchcase(instance_type, pattern) for pattern in allowed):
+    if allowed is not None and not allowlisted(instance_type, allowed):
         return f"not in the stack's instance allowlist ({', '.join(sorted(allowed)) or 'empty'})"
     return None
 
@@ -313,10 +318,6 @@ def bucket_grant_statements(
     return statements
 
 
-def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=False)
-
-
 def traffic_step_problem(shift: str, unit: str, value: int, fleet: int) -> str | None:
     """Why a blue/green step does not fit the smallest fleet (`fleet` = the autoscaling floor), or None.
 
@@ -335,6 +336,45 @@ def traffic_step_problem(shift: str, unit: str, value: int, fleet: int) -> str |
             return f"linear steps of {value}% are outside SageMaker's 10-50% of the fleet"
         if unit == "instances" and not (value * 10 >= fleet and value * 2 <= fleet):
             return f"linear steps of {value} instance(s) are outside 10-50% of the smallest fleet (minCount {fleet})"
+    return None
+
+
+NO_GUARDRAILS_FAMILIES = frozenset({"inf1"})
+"""Instance families on which SageMaker ignores the traffic routing and deploys all at once with no final baking
+(AWS: deployment guardrails exclusions)."""
+
+
+def guardrails_problem(instance_type: str, shift: str) -> str | None:
+    """Why a stepped blue/green shift would not happen on this instance type, or None."""
+    if shift != "all-at-once" and family(instance_type) in NO_GUARDRAILS_FAMILIES:
+        return (
+            f"SageMaker does not shift traffic in steps on {family(instance_type)} instances (it falls back to all at "
+            f"once with no final baking, so the {shift} would silently not happen); set trafficShift: all-at-once"
+        )
+    return None
+
+
+def traffic_steps(shift: str, unit: str, value: int, largest_fleet: int) -> int:
+    """How many bake periods (`WaitIntervalInSeconds`) a blue/green deployment can wait through: one after the
+    canary or the single shift, one per linear step — counted on the largest fleet (`maxCount`), the worst case."""
+    if shift != "linear":
+        return 1
+    whole = 100 if unit == "percent" else largest_fleet
+    return -(-whole // max(value, 1))
+
+
+def deployment_timeout_problem(
+    *, shift: str, unit: str, value: int, largest_fleet: int, wait: int, termination: int, timeout: int
+) -> str | None:
+    """Why `MaximumExecutionTimeoutInSeconds` cannot cover the rollout, or None. AWS: the timeout must be larger
+    than the total waiting time (the bake periods and the termination wait)."""
+    steps = traffic_steps(shift, unit, value, largest_fleet)
+    total = steps * wait + termination
+    if timeout <= total:
+        return (
+            f"not larger than the rollout's waiting time ({steps} bake period(s) × waitIntervalSeconds {wait} + "
+            f"terminationWaitSeconds {termination} = {total} s); the deployment would time out and roll back"
+        )
     return None
 
 

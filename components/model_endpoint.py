@@ -56,6 +56,9 @@ class InstanceSpec:
     """Target for `SageMakerVariantInvocationsPerInstance` (per instance per minute)."""
     scale_in_cooldown_seconds: int = 300
     scale_out_cooldown_seconds: int = 60
+    autoscaling: bool = True
+    """Register the variant with Application Auto Scaling. Default on. SageMaker refuses to change the instance
+    type of an autoscaled variant, so a type change is deployed with this off first (docs/endpoints.md)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,6 +211,20 @@ def validate_model_endpoint(args: ModelEndpointArgs) -> None:
         step = sm.traffic_step_problem(d.traffic_shift, d.step_unit, d.step_value, i.min_count)
         if step:
             problems.append(step)
+        guardrails = sm.guardrails_problem(i.type, d.traffic_shift)
+        if guardrails:
+            problems.append(guardrails)
+        timeout = sm.deployment_timeout_problem(
+            shift=d.traffic_shift,
+            unit=d.step_unit,
+            value=d.step_value,
+            largest_fleet=i.max_count,
+            wait=d.wait_interval_seconds,
+            termination=d.termination_wait_seconds,
+            timeout=d.max_execution_timeout_seconds,
+        )
+        if timeout:
+            problems.append(f"max_execution_timeout_seconds {d.max_execution_timeout_seconds}: {timeout}")
         for label, value, (low, high) in (
             ("wait_interval_seconds", d.wait_interval_seconds, sm.wait_interval_range()),
             ("termination_wait_seconds", d.termination_wait_seconds, sm.termination_wait_range()),
@@ -337,7 +354,8 @@ class ModelEndpoint(pulumi.ComponentResource):
     group, alarms + encrypted SNS topic, and (instance endpoints) autoscaling and blue/green auto-rollback.
 
     Creates: log group, [security group], execution role (WorkloadRole), model, endpoint configuration
-    (auto-named), endpoint, alarm topic [+ email subscriptions], alarms, [scalable target + target-tracking policy].
+    (auto-named), endpoint, alarm topic [+ email subscriptions], alarms, [scalable target + target-tracking policy,
+    unless `instance.autoscaling` is off].
     """
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
@@ -552,7 +570,7 @@ class ModelEndpoint(pulumi.ComponentResource):
 
         self.scaling_target: aws.appautoscaling.Target | None = None
         self.scaling_policy: aws.appautoscaling.Policy | None = None
-        if not serverless:
+        if not serverless and args.instance.autoscaling:
             i = args.instance
             resource_id = pulumi.Output.concat("endpoint/", self.endpoint.name, "/variant/", args.variant_name)
             self.scaling_target = aws.appautoscaling.Target(

@@ -5,6 +5,7 @@ ml-platform:endpoints:
   models:                       # one prefix per model in the models bucket, one registry group per model
     churn-classifier:
       image: ml-serving:1.4.2   # repository in this account's registry + tag/digest, or a private ECR image URI
+      # gpu: true               # the image needs a GPU: never serverless, only GPU instance types
   endpoints:
     churn:                      # endpoint key; the endpoint is named <project>-<stack>-churn
       modelData: churn-classifier/1.4.2/model.tar.gz      # either a key under the model's prefix...
@@ -55,11 +56,16 @@ class ModelSpec(Section):
     repository."""
     description: str = ""
     """Shown on the model's registry group."""
+    gpu: bool = False
+    """The serving image needs an NVIDIA GPU. Default false (a CPU model). A GPU model cannot be served serverless
+    (CPU only) and its endpoints must use a GPU instance type."""
 
     @field_validator("image")
     @classmethod
     def _ecr(cls, value: str) -> str:
-        if not (sm.ECR_SHORT.match(value) or sm.ECR_URI.match(value)):
+        # A first path segment with a dot is a registry host (Docker's rule): only ECR's host form is accepted.
+        from_other_registry = "/" in value and "." in value.split("/", 1)[0] and not sm.ECR_URI.match(value)
+        if from_other_registry or not (sm.ECR_SHORT.match(value) or sm.ECR_URI.match(value)):
             raise ValueError(
                 "must be an ECR image: `repository:tag`, `repository@sha256:<64 hex>`, or "
                 "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` (SageMaker pulls only from ECR)"
@@ -121,6 +127,9 @@ class InstanceSettings(Section):
     """Wait after a scale-in before the next one: slow, so a dip does not drop capacity it will need again."""
     scale_out_cooldown_seconds: int = 60
     """Wait after a scale-out before the next one: short, so load spikes are met quickly."""
+    autoscaling: bool = True
+    """Register the variant with Application Auto Scaling (minCount-maxCount). SageMaker refuses to change the
+    instance type of an autoscaled variant: deploy `autoscaling: false` first, then the new type with it back on."""
 
     @field_validator("type")
     @classmethod
@@ -221,9 +230,9 @@ class DeploymentSettings(Section):
 class AlarmSettings(Section):
     """Alarm thresholds. The 5XX and latency alarms also drive automatic rollback."""
 
-    error_5xx_percent: float = 1.0
+    error_5xx_percent: float = Field(default=1.0, alias="error5xxPercent")
     """Share of invocations answered 5XX (per period) that trips the alarm and rolls a deployment back."""
-    error_4xx_percent: float = 5.0
+    error_4xx_percent: float = Field(default=5.0, alias="error4xxPercent")
     """Share of invocations answered 4XX (per period): notifies (clients sending bad requests), no rollback."""
     model_latency_p99_ms: int = 1000
     """p99 model latency in milliseconds that trips the alarm and rolls a deployment back."""
@@ -317,6 +326,21 @@ class EndpointSettings(Section):
         problem = sm.traffic_step_problem(shift, step.unit, step.value, self.instance.min_count)
         if problem:
             raise FieldError("deployment.step.value", step.value, problem)
+        problem = sm.guardrails_problem(self.instance.type, shift)
+        if problem:
+            raise FieldError("deployment.trafficShift", shift, problem)
+        d = self.deployment
+        problem = sm.deployment_timeout_problem(
+            shift=shift,
+            unit=step.unit,
+            value=step.value,
+            largest_fleet=self.instance.max_count,
+            wait=d.wait_interval_seconds,
+            termination=d.termination_wait_seconds,
+            timeout=d.max_execution_timeout_seconds,
+        )
+        if problem:
+            raise FieldError("deployment.maxExecutionTimeoutSeconds", d.max_execution_timeout_seconds, problem)
         watched = self.alarms.period_seconds * self.alarms.evaluation_periods
         if shift != "all-at-once" and watched > self.deployment.wait_interval_seconds:
             raise FieldError(
@@ -465,6 +489,21 @@ class EndpointsConfig(Section):
                     "this stack deploys only approved registry versions (requireModelPackage): set "
                     "modelPackage: <model>/<version> instead of modelData",
                 )
+            gpu_model = ep.model in self.models and self.models[ep.model].gpu
+            if ep.serving == "serverless" and gpu_model:
+                raise FieldError(
+                    f"{where}.serving",
+                    ep.serving,
+                    f"model '{ep.model}' needs a GPU (models.{ep.model}.gpu) and serverless endpoints are CPU only; "
+                    "use serving: instance with a GPU instance type",
+                )
+            if ep.serving == "instance" and gpu_model and not sm.is_gpu(ep.instance.type):
+                raise FieldError(
+                    f"{where}.instance.type",
+                    ep.instance.type,
+                    f"model '{ep.model}' needs a GPU (models.{ep.model}.gpu); use a GPU instance type "
+                    f"({', '.join(sm.GPU_FAMILIES[:4])}, ...), e.g. ml.g5.xlarge",
+                )
             if ep.serving == "serverless":
                 if not self.allow_serverless:
                     raise FieldError(
@@ -510,13 +549,14 @@ class EndpointsConfig(Section):
                         "use one of them or a full ECR image URI",
                     )
         for key, ep in self.endpoints.items():
-            if ep.serving == "instance" and ep.instance.type not in allowed_instance_types:
+            if ep.serving == "instance" and not sm.allowlisted(ep.instance.type, list(allowed_instance_types)):
                 return FieldError(
                     f"endpoints.endpoints.{key}.instance.type",
                     ep.instance.type,
                     f"not in the stack's instance allowlist (guardrails): {', '.join(sorted(allowed_instance_types)) or 'empty'}",
                 )
         return None
+
 
 def component_args(spec: EndpointSpec) -> dict[str, Any]:
     """The `ModelEndpointArgs` fields an endpoint's config decides (the wiring adds names, buckets, keys, network)."""

@@ -243,6 +243,15 @@ def execution_role_policy(
             "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
             "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
         },
+        {
+            # The hosting agent publishes the instance metrics (CPU, memory, GPU, disk) the scaling alarms watch
+            # with this role; PutMetricData has no resources, so the namespace condition is the scope.
+            "Sid": "PublishInstanceMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+        },
     ]
     if network:
         statements += [

@@ -325,7 +325,8 @@ def test_execution_role_policy_has_no_wildcard_actions_and_only_its_own_prefixes
     ]
     objects = sorted(r.split("/", 1)[1] for r in s3_resources if "/" in r)
     assert objects == ["churn/*", "ml-platform-dev-churn/*"]
-    # Only actions without resource-level permissions (AWS accepts nothing but "*" for them) are unscoped.
+    # Only actions without resource-level permissions (AWS accepts nothing but "*" for them) are unscoped;
+    # PutMetricData is held to SageMaker's endpoint namespace by a condition instead.
     unscoped = {
         a
         for s in document["Statement"]
@@ -339,7 +340,10 @@ def test_execution_role_policy_has_no_wildcard_actions_and_only_its_own_prefixes
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSubnets",
         "ec2:DescribeVpcs",
+        "cloudwatch:PutMetricData",
     }
+    (metrics,) = [s for s in document["Statement"] if s["Action"] == "cloudwatch:PutMetricData"]
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}}
 
 
 @pytest.mark.parametrize("stack", [instance_stack, serverless_stack], ids=["instance", "serverless"])

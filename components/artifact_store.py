@@ -243,7 +243,8 @@ class ArtifactStore(pulumi.ComponentResource):
     replication, a replica bucket and its access-logs bucket in the other region, the replication role and
     BucketReplicationConfig.
 
-    Attributes: `buckets[purpose]`, `bucket_names`, `bucket_arns`, `replica_bucket` (or None); `grant_statements()`.
+    Attributes: `buckets[purpose]`, `bucket_names`, `bucket_arns`, `replica_bucket` (or None); `grant_statements()`
+    and `grant_policy()` for least-privilege access to one bucket or prefix.
     """
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None):
@@ -331,7 +332,7 @@ class ArtifactStore(pulumi.ComponentResource):
             force_destroy=self._args.force_destroy,
             object_lock_enabled=object_lock,
             region=region,
-            # Policies and reports find the access-logs bucket (the one SSE-S3 bucket) by this tag.
+            # Says what a bucket holds in the console and in cost reports (names end in a random suffix).
             tags={"Purpose": role},
             opts=self._stateful(),
         )
@@ -566,3 +567,9 @@ class ArtifactStore(pulumi.ComponentResource):
             region=self._region,
             dns_suffix=self._partition.dns_suffix,
         ).apply(lambda v: grant_statements(access=access, prefix=prefix, **v))
+
+    def grant_policy(self, purpose: str, access: str, prefix: str = "") -> pulumi.Output[str]:
+        """The same grant as a whole IAM policy document (JSON), ready for a role's inline policy."""
+        return self.grant_statements(purpose, access, prefix).apply(
+            lambda statements: json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+        )

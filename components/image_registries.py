@@ -57,8 +57,9 @@ def validate_image_registries(args: ImageRegistriesArgs) -> None:
                 "each starting and ending with a letter or digit"
             )
     for name in args.names:
-        if not 2 <= len(f"{args.name_prefix}/{name}") <= 256:
-            raise ValueError(f"repository {args.name_prefix}/{name!r}: ECR names are 2-256 characters")
+        full = f"{args.name_prefix}/{name}"
+        if not 2 <= len(full) <= 256:
+            raise ValueError(f"repository {full!r}: ECR names are 2-256 characters; this one has {len(full)}")
     if not args.platform_principal_tags:
         raise ValueError(
             "platform_principal_tags = {}: name at least one tag that identifies the platform's roles "

@@ -589,6 +589,21 @@ def test_store_grants_use_each_buckets_own_arn_and_key():
     )
 
 
+def test_store_grant_policy_is_a_whole_iam_document_with_exactly_the_grant():
+    def program() -> None:
+        store = ArtifactStore("artifacts", args_for("prod"))
+        pulumi.export("policy", store.grant_policy("datasets", "read_write", "features/"))
+
+    result = render(program)
+    datasets_arn = f"arn:aws:s3:::{bucket_name(result, 'datasets')}"
+    assert json.loads(result.outputs["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": grant_statements(
+            bucket_arn=datasets_arn, kms_key_arn=KEY_ARN, region="us-west-2", access="read_write", prefix="features/"
+        ),
+    }
+
+
 def test_fails_when_granting_on_a_bucket_the_store_does_not_have():
     with pytest.raises(ProgramError) as info:
         render_store(

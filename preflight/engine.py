@@ -105,6 +105,10 @@ def run_program(
         )
     )
     set_all_config(config, secret_keys or [])
+    # `MockSettings` gives each run a new RPC manager but not a new output set: that set is the SDK's one global,
+    # where a failed program's cancelled output tasks stay behind. The next run would wait on them and fail with
+    # "Event loop is closed" (they belong to the previous run's loop), so every run starts with an empty set.
+    pulumi_settings.SETTINGS.outputs.clear()
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -121,6 +125,7 @@ def run_program(
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
+        pulumi_settings.SETTINGS.outputs.clear()
         asyncio.set_event_loop(None)
         pulumi_settings.ROOT.set(None)
 

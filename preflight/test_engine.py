@@ -1,5 +1,6 @@
 """The engine on small programs of its own: what it records must be what the Pulumi engine would see."""
 
+import asyncio
 import json
 
 import pulumi
@@ -187,6 +188,22 @@ def test_program_exceptions_become_one_line_reasons():
         render(program)
     assert len(info.value.lines) == 1
     assert info.value.lines[0].startswith("the program failed: ValueError: bad pool size at ")
+
+
+def test_a_failed_program_leaves_nothing_behind_for_the_next_run():
+    def failing():
+        def boom(_):
+            # An output created while the program fails is still pending when the run gives up on it.
+            pulumi.Output.from_input(asyncio.sleep(3600, "late"))
+            raise pulumi.RunError("boom")
+
+        pulumi.Output.from_input("x").apply(boom)
+
+    with pytest.raises(ProgramError) as info:
+        render(failing)
+    assert info.value.lines == ["boom"]
+    # The next program must not wait on the previous run's tasks (they belong to a closed event loop).
+    assert render(lambda: pulumi.export("n", pulumi.Output.from_input(1).apply(lambda v: v + 1))).outputs == {"n": 2}
 
 
 def test_zone_ids_use_aws_prefixes():

@@ -69,6 +69,15 @@ class PlatformConfig(Section):
             )
         return self
 
+    @model_validator(mode="after")
+    def _storage_fits_stack(self) -> "PlatformConfig":
+        # Rules the storage section cannot check alone: a short key deletion window only in dev, replication
+        # into another region than the stack's.
+        problem = self.storage.stack_problem(environment=self.environment, region=self.region)
+        if problem is not None:
+            raise problem
+        return self
+
     @property
     def partition(self) -> str:
         return known_regions()[self.region]

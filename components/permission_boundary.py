@@ -28,7 +28,9 @@ PLATFORM_SERVICES = (
     # IAM in full: the Deny statements below take out users, keys and boundary escapes.
     "iam:*",
     "budgets:*", "ce:UpdateCostAllocationTagsStatus", "ce:ListCostAllocationTags", "ce:Get*",
-    "pods.eks:*", "ecr-public:GetAuthorizationToken",
+    # EKS Pod Identity: the node's agent exchanges a pod's token through `eks-auth` (`pods.eks.amazonaws.com` is
+    # the service principal in trust policies, not an action prefix).
+    "eks-auth:AssumeRoleForPodIdentity", "ecr-public:GetAuthorizationToken",
 )
 """What platform roles may do at most. Each role's own policy narrows this to its job."""
 

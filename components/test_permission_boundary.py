@@ -97,3 +97,48 @@ def test_renders_as_a_named_managed_policy_with_its_own_arn_inside():
     policy = r.one("aws:iam/policy:Policy")
     assert policy.outputs["arn"] == ARN
     assert ARN in json.loads(policy.inputs["policy"])["Statement"][3]["Resource"]
+
+
+DENY_SIDS = [
+    "DenyOutsideAllowedRegions", "DenyLongLivedCredentials", "DenyBoundaryTampering", "DenyRemovingBoundaries",
+    "DenyRolesWithoutThisBoundary", "DenyStoppingAudit", "DenyPutObjectWithoutKms", "DenySageMakerJobsWithoutVpc",
+    "DenySageMakerJobsWithoutVolumeKms", "DenyEc2InstanceTypesOutsideAllowlist", "DenySageMakerInstanceTypesOutsideAllowlist",
+    "DenyCreateWithoutCostCenterTag", "DenyCreateWithoutOwnerTag", "DenyCreateWithoutProjectTag", "DenyCreateWithoutEnvironmentTag",
+]
+"""Every Deny statement, each asserted by its own test above: a new statement must join this list and get one."""
+
+
+def test_the_boundary_denies_exactly_the_asserted_statements_and_allows_only_platform_services():
+    doc = boundary_document(ARGS, partition="aws", account_id="123456789012")
+    assert [s["Sid"] for s in doc["Statement"] if s["Effect"] == "Deny"] == DENY_SIDS
+    assert [s["Sid"] for s in doc["Statement"] if s["Effect"] == "Allow"] == ["AllowPlatformServices"]
+
+
+def test_denies_every_way_of_rewriting_or_deleting_the_boundary_policy():
+    st = statement("DenyBoundaryTampering")
+    assert st["Effect"] == "Deny"
+    assert set(st["Action"]) == {"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"}
+
+
+def test_roles_may_be_created_or_rebounded_only_with_this_boundary():
+    st = statement("DenyRolesWithoutThisBoundary")
+    assert (st["Effect"], st["Action"], st["Resource"]) == ("Deny", ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "*")
+
+
+def test_long_lived_credentials_are_denied_everywhere():
+    st = statement("DenyLongLivedCredentials")
+    assert (st["Effect"], st["Resource"]) == ("Deny", "*")
+    assert set(st["Action"]) == {"iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateAccessKey"}
+
+
+def test_the_ci_deploy_role_creates_roles_only_with_the_boundary_this_document_names():
+    # The deploy role may create roles only with the boundary (components/_iam_documents.py), and the boundary it
+    # carries denies creating them otherwise: both sides name the same ARN.
+    from components._iam_documents import ProjectScope, ci_deploy_policy
+
+    scope = ProjectScope(partition="aws", account_id="123456789012", region="us-west-2", project="ml-platform",
+                         name_prefix="ml-platform-dev", registry_prefix="ml-platform/dev", cluster_name="ml-platform-dev",
+                         budget_name="ml-platform-dev-monthly")
+    deploy = ci_deploy_policy(scope, boundary_arn=ARN, allowed_regions=["us-west-2"])
+    (create,) = [s for s in deploy["Statement"] if s["Sid"] == "CreateRolesOnlyWithTheBoundary"]
+    assert create["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == statement("DenyRolesWithoutThisBoundary")["Condition"]["StringNotEquals"]["iam:PermissionsBoundary"]

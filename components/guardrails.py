@@ -1,0 +1,363 @@
+"""Who may act on the platform, and what it may cost: persona roles, GitHub Actions CI roles, the monthly budget
+and the opt-in account baselines.
+
+Creates: one `WorkloadRole` per persona with principals (MFA required; ViewOnlyAccess or, for the auditor,
+SecurityAudit too, plus a project-scoped inline policy); with GitHub configured, the GitHub Actions OIDC provider
+(or a given one is trusted) and two CI roles, `ci-preview` (read-only, pull requests) and `ci-deploy` (one GitHub
+environment); always an AWS Budget filtered to the stack's `Project` and `Environment` tags with forecast and
+actual alerts to a KMS-encrypted SNS topic (and emails); opt-in, EBS encryption by default with the platform key,
+the S3 account public access block and the cost allocation tags. Every role carries the stack's boundary.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pulumi
+import pulumi_aws as aws
+
+from components._iam_documents import (
+    CI_PREVIEW_MANAGED_POLICIES,
+    GITHUB_OIDC_URL,
+    PERSONA_DATA_ACCESS,
+    PERSONA_MANAGED_POLICIES,
+    PERSONAS,
+    STS_AUDIENCE,
+    ProjectScope,
+    budget_topic_policy,
+    check_principals,
+    check_repository,
+    ci_deploy_policy,
+    ci_preview_policy,
+    deploy_subject,
+    github_oidc_trust,
+    persona_policy,
+    persona_trust,
+    preview_subjects,
+)
+from components.workload_role import WorkloadRole, WorkloadRoleArgs
+
+MAX_BUDGET_EMAILS = 10
+
+
+class GrantSource(Protocol):
+    """The artifact store's least-privilege grants (`ArtifactStore.grant_statements`)."""
+
+    def grant_statements(self, purpose: str, access: str, prefix: str = "") -> pulumi.Output[list[dict[str, Any]]]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonaSpec:
+    principals: Sequence[str]
+    """ARNs that may assume the persona's role, with MFA. At least one."""
+    max_session_hours: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class GithubSpec:
+    repository: str
+    """`owner/name`."""
+    deploy_environment: str
+    """GitHub environment whose jobs may assume the deploy role."""
+    preview_pull_requests: bool = True
+    preview_branches: Sequence[str] = ()
+    oidc_provider_arn: str | None = None
+    """Trust this existing provider instead of creating one (IAM allows one per URL per account)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetSpec:
+    monthly_usd: float
+    emails: Sequence[str] = ()
+    """Emailed by AWS Budgets directly, besides the SNS topic. At most 10."""
+    forecast_threshold_percent: float = 80
+    actual_threshold_percent: float = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineSpec:
+    ebs_encryption_by_default: bool = False
+    s3_public_access_block: bool = False
+    cost_allocation_tags: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardrailsArgs:
+    name_prefix: str
+    """`<project>-<stack>`: the budget, SNS topic and the scoped statements' resource names start with it."""
+    project: str
+    """The `Project` cost tag's value."""
+    environment: str
+    """The `Environment` cost tag's value."""
+    permissions_boundary: pulumi.Input[str]
+    """The stack's boundary ARN: every persona and CI role carries it."""
+    allowed_regions: Sequence[str]
+    """Regions the deploy role may act in (the boundary's list)."""
+    cluster_name: str
+    registry_prefix: str
+    """ECR repositories are `<registry_prefix>/<name>`."""
+    alert_kms_key_arn: pulumi.Input[str]
+    """Key for the budget topic; its policy must let AWS Budgets use it (the platform's logs key does)."""
+    bucket_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Artifact buckets by purpose: personas get grants on the purposes present, the preview role reads their settings."""
+    key_arns: Sequence[pulumi.Input[str]] = ()
+    """The platform's KMS keys, whose settings the preview role reads."""
+    artifact_grants: GrantSource | None = None
+    """Where persona data grants come from. Default: none, so personas get no bucket access."""
+    personas: Mapping[str, PersonaSpec] = field(default_factory=dict)
+    """Persona name -> its principals. Default: none, so no persona roles."""
+    github: GithubSpec | None = None
+    """Default: none, so no OIDC provider and no CI roles."""
+    budget: BudgetSpec = BudgetSpec(monthly_usd=1000)
+    baselines: BaselineSpec = BaselineSpec()
+    """Account-wide settings, all off by default: only one stack per account and region may own them."""
+    ebs_kms_key_arn: pulumi.Input[str] | None = None
+    """Key for EBS encryption by default (the platform's cluster key). Required when that baseline is on."""
+    cost_tag_keys: Sequence[str] = ("CostCenter", "Environment", "Owner", "Project")
+    """Tag keys activated as cost allocation tags when that baseline is on."""
+    partition: str = "aws"
+    """The stack's AWS partition, for the AWS-managed policy ARNs (known from the region before anything runs)."""
+
+
+def validate_guardrails(args: GuardrailsArgs) -> None:
+    """Raises ValueError naming the argument, the value and what is allowed."""
+    for name, spec in args.personas.items():
+        if name not in PERSONAS:
+            raise ValueError(f"personas: unknown persona {name!r}; allowed: {', '.join(PERSONAS)}")
+        check_principals(spec.principals)
+        if not 1 <= spec.max_session_hours <= 12:
+            raise ValueError(f"personas[{name!r}].max_session_hours = {spec.max_session_hours}: must be 1-12")
+    if args.github is not None:
+        check_repository(args.github.repository)
+        preview_subjects(args.github.repository, pull_requests=args.github.preview_pull_requests, branches=args.github.preview_branches)
+        deploy_subject(args.github.repository, args.github.deploy_environment)
+    b = args.budget
+    if not b.monthly_usd > 0:
+        raise ValueError(f"budget.monthly_usd = {b.monthly_usd}: must be greater than 0")
+    for what, value in (("forecast_threshold_percent", b.forecast_threshold_percent), ("actual_threshold_percent", b.actual_threshold_percent)):
+        if not 0 < value <= 1000:
+            raise ValueError(f"budget.{what} = {value}: must be above 0 and at most 1000")
+    if len(b.emails) > MAX_BUDGET_EMAILS:
+        raise ValueError(f"budget.emails: {len(b.emails)} addresses; AWS Budgets accepts at most {MAX_BUDGET_EMAILS}")
+    if args.baselines.ebs_encryption_by_default and args.ebs_kms_key_arn is None:
+        raise ValueError("baselines.ebs_encryption_by_default needs ebs_kms_key_arn: default encryption uses the platform key")
+    if not args.allowed_regions:
+        raise ValueError("allowed_regions is empty")
+
+
+def budget_notifications(budget: BudgetSpec, topic_arn: pulumi.Input[str]) -> list[aws.budgets.BudgetNotificationArgs]:
+    """Forecast and actual alerts, each to the topic and the configured addresses."""
+    emails = sorted(set(budget.emails)) or None
+    return [
+        aws.budgets.BudgetNotificationArgs(
+            notification_type=kind,
+            comparison_operator="GREATER_THAN",
+            threshold=threshold,
+            threshold_type="PERCENTAGE",
+            subscriber_sns_topic_arns=[topic_arn],
+            subscriber_email_addresses=emails,
+        )
+        for kind, threshold in (("FORECASTED", budget.forecast_threshold_percent), ("ACTUAL", budget.actual_threshold_percent))
+    ]
+
+
+def budget_filter(project: str, environment: str) -> aws.budgets.BudgetFilterExpressionArgs:
+    """Costs tagged with both this Project and this Environment.
+
+    Not `cost_filters` on `TagKeyValue`: values inside one cost filter are ORed, so `user:Project$p` and
+    `user:Environment$e` there would count every project's `e` spend. A filter expression ANDs them."""
+    return aws.budgets.BudgetFilterExpressionArgs(
+        ands=[
+            aws.budgets.BudgetFilterExpressionAndArgs(
+                tags=aws.budgets.BudgetFilterExpressionAndTagsArgs(key=key, values=[value], match_options=["EQUALS"])
+            )
+            for key, value in (("Project", project), ("Environment", environment))
+        ]
+    )
+
+
+class Guardrails(pulumi.ComponentResource):
+    """Persona and CI roles, the budget and its alerts, account baselines.
+
+    Attributes: `persona_role_arns` (persona -> ARN), `ci_preview_role_arn`, `ci_deploy_role_arn` (None without
+    GitHub), `oidc_provider_arn`, `budget_name`, `alert_topic_arn`."""
+
+    def __init__(self, name: str, args: GuardrailsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:iam:Guardrails", name, None, opts)
+        validate_guardrails(args)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        region = aws.get_region_output(opts=invoke).region
+        self.budget_name = f"{args.name_prefix}-monthly"
+        scope = pulumi.Output.all(partition, account_id, region).apply(
+            lambda v: ProjectScope(
+                partition=v[0],
+                account_id=v[1],
+                region=v[2],
+                project=args.project,
+                name_prefix=args.name_prefix,
+                registry_prefix=args.registry_prefix,
+                cluster_name=args.cluster_name,
+                budget_name=self.budget_name,
+            )
+        )
+
+        def managed(policy: str) -> str:
+            return f"arn:{args.partition}:iam::aws:policy/{policy}"
+
+        # -- personas --------------------------------------------------------------------------------------
+        self.persona_roles: dict[str, WorkloadRole] = {}
+        for persona in PERSONAS:  # fixed order, keyed by name: adding one never touches another
+            spec = args.personas.get(persona)
+            if spec is None or not spec.principals:
+                continue
+            grants = [
+                args.artifact_grants.grant_statements(purpose, access, prefix)
+                for purpose, access, prefix in PERSONA_DATA_ACCESS[persona]
+                if args.artifact_grants is not None and purpose in args.bucket_arns
+            ]
+            document = pulumi.Output.all(scope, *grants).apply(
+                lambda v, persona=persona: persona_policy(persona, v[0], [s for grant in v[1:] for s in grant])
+            )
+            policies = {} if persona == "auditor" else {"access": document.apply(lambda d: json.dumps(d, indent=2))}
+            self.persona_roles[persona] = WorkloadRole(
+                f"{name}-{persona}",
+                WorkloadRoleArgs(
+                    assume_role_policy=json.dumps(persona_trust(spec.principals), indent=2),
+                    permissions_boundary=args.permissions_boundary,
+                    policies=policies,
+                    managed_policy_arns=[managed(p) for p in PERSONA_MANAGED_POLICIES[persona]],
+                    description=f"{args.name_prefix} {persona} persona (MFA required)",
+                    max_session_duration=spec.max_session_hours * 3600,
+                ),
+                opts=child,
+            )
+        self.persona_role_arns: dict[str, pulumi.Output[str]] = {p: r.arn for p, r in self.persona_roles.items()}
+
+        # -- CI through GitHub Actions OIDC ------------------------------------------------------------------
+        self.oidc_provider: aws.iam.OpenIdConnectProvider | None = None
+        self.ci_preview_role: WorkloadRole | None = None
+        self.ci_deploy_role: WorkloadRole | None = None
+        self.oidc_provider_arn: pulumi.Input[str] | None = None
+        if args.github is not None:
+            gh = args.github
+            if gh.oidc_provider_arn is None:
+                # GitHub's certificate chains to a CA IAM already trusts, so no thumbprint is pinned.
+                self.oidc_provider = aws.iam.OpenIdConnectProvider(
+                    f"{name}-github-oidc", url=GITHUB_OIDC_URL, client_id_lists=[STS_AUDIENCE], opts=child
+                )
+                self.oidc_provider_arn = self.oidc_provider.arn
+            else:
+                self.oidc_provider_arn = gh.oidc_provider_arn
+            provider_arn = pulumi.Output.from_input(self.oidc_provider_arn)
+            subjects = preview_subjects(gh.repository, pull_requests=gh.preview_pull_requests, branches=gh.preview_branches)
+            self.ci_preview_role = WorkloadRole(
+                f"{name}-ci-preview",
+                WorkloadRoleArgs(
+                    assume_role_policy=provider_arn.apply(lambda arn: json.dumps(github_oidc_trust(arn, subjects), indent=2)),
+                    permissions_boundary=args.permissions_boundary,
+                    policies={
+                        "read-platform": pulumi.Output.all(scope, list(args.bucket_arns.values()), list(args.key_arns)).apply(
+                            lambda v: json.dumps(ci_preview_policy(v[0], bucket_arns=v[1], key_arns=v[2]), indent=2)
+                        )
+                    },
+                    managed_policy_arns=[managed(p) for p in CI_PREVIEW_MANAGED_POLICIES],
+                    description=f"{args.name_prefix} CI preview (read-only) for {gh.repository} pull requests",
+                ),
+                opts=child,
+            )
+            deploy = deploy_subject(gh.repository, gh.deploy_environment)
+            self.ci_deploy_role = WorkloadRole(
+                f"{name}-ci-deploy",
+                WorkloadRoleArgs(
+                    assume_role_policy=provider_arn.apply(lambda arn: json.dumps(github_oidc_trust(arn, [deploy]), indent=2)),
+                    permissions_boundary=args.permissions_boundary,
+                    policies={
+                        "deploy-platform": pulumi.Output.all(scope, args.permissions_boundary).apply(
+                            lambda v: json.dumps(
+                                ci_deploy_policy(
+                                    v[0],
+                                    boundary_arn=v[1],
+                                    allowed_regions=args.allowed_regions,
+                                    cost_allocation_tags=args.baselines.cost_allocation_tags,
+                                ),
+                                indent=2,
+                            )
+                        )
+                    },
+                    description=f"{args.name_prefix} CI deploy for {gh.repository} environment {gh.deploy_environment}",
+                ),
+                opts=child,
+            )
+        self.ci_preview_role_arn = self.ci_preview_role.arn if self.ci_preview_role else None
+        self.ci_deploy_role_arn = self.ci_deploy_role.arn if self.ci_deploy_role else None
+
+        # -- budget ------------------------------------------------------------------------------------------
+        self.alert_topic = aws.sns.Topic(
+            f"{name}-budget-alerts",
+            name=f"{args.name_prefix}-budget-alerts",
+            kms_master_key_id=args.alert_kms_key_arn,
+            display_name=f"{args.name_prefix} budget alerts",
+            opts=child,
+        )
+        self.alert_topic_policy = aws.sns.TopicPolicy(
+            f"{name}-budget-alerts",
+            arn=self.alert_topic.arn,
+            policy=pulumi.Output.all(self.alert_topic.arn, account_id, partition).apply(
+                lambda v: json.dumps(budget_topic_policy(v[0], account_id=v[1], partition=v[2]), indent=2)
+            ),
+            opts=child,
+        )
+        self.budget = aws.budgets.Budget(
+            f"{name}-budget",
+            name=self.budget_name,
+            budget_type="COST",
+            limit_amount=f"{args.budget.monthly_usd:.2f}",
+            limit_unit="USD",
+            time_unit="MONTHLY",
+            metrics="UnblendedCost",
+            filter_expression=budget_filter(args.project, args.environment),
+            notifications=budget_notifications(args.budget, self.alert_topic.arn),
+            # Budgets checks it may publish when the budget is saved: the topic policy must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.alert_topic_policy]),
+        )
+        self.alert_topic_arn = self.alert_topic.arn
+
+        # -- account baselines (opt-in) ------------------------------------------------------------------------
+        baselines = args.baselines
+        self.ebs_encryption: aws.ebs.EncryptionByDefault | None = None
+        self.ebs_default_key: aws.ebs.DefaultKmsKey | None = None
+        if baselines.ebs_encryption_by_default:
+            self.ebs_encryption = aws.ebs.EncryptionByDefault(f"{name}-ebs-encryption", enabled=True, opts=child)
+            self.ebs_default_key = aws.ebs.DefaultKmsKey(f"{name}-ebs-default-key", key_arn=args.ebs_kms_key_arn, opts=child)
+        self.account_public_access_block: aws.s3.AccountPublicAccessBlock | None = None
+        if baselines.s3_public_access_block:
+            self.account_public_access_block = aws.s3.AccountPublicAccessBlock(
+                f"{name}-s3-public-access-block",
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+                opts=child,
+            )
+        self.cost_allocation_tags: dict[str, aws.costexplorer.CostAllocationTag] = {}
+        if baselines.cost_allocation_tags:
+            for key in sorted(set(args.cost_tag_keys)):
+                self.cost_allocation_tags[key] = aws.costexplorer.CostAllocationTag(
+                    f"{name}-cost-tag-{key.lower()}", tag_key=key, status="Active", opts=child
+                )
+
+        self.register_outputs(
+            {
+                "persona_role_arns": self.persona_role_arns,
+                "ci_preview_role_arn": self.ci_preview_role_arn,
+                "ci_deploy_role_arn": self.ci_deploy_role_arn,
+                "budget_name": self.budget_name,
+                "alert_topic_arn": self.alert_topic_arn,
+            }
+        )

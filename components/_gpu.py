@@ -44,6 +44,9 @@ POOL_LABEL = "ml-platform/pool"
 GPU_FAMILIES = ("g4dn", "g5", "g5g", "g6", "g6e", "gr6", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en")
 """EC2 instance families with NVIDIA GPUs that EKS's NVIDIA AMIs support."""
 
+ARM_FAMILIES = ("g5g",)
+"""GPU families on Arm (Graviton) processors: they need the arm64 NVIDIA AMIs, not the x86_64 ones."""
+
 EFA_FAMILIES = ("p4d", "p4de", "p5", "p5e", "p5en")
 """Families where EFA and a cluster placement group pay off for multi-node training."""
 

@@ -140,9 +140,99 @@ pulumi.export("repositoryUrls", registries.repository_urls)
 # <<< storage
 
 # >>> guardrails: personas, CI roles, budgets, account baselines: `guardrails` (issue 7)
+from components.guardrails import Guardrails, GuardrailsArgs  # noqa: E402
+
+guardrails = Guardrails(
+    "guardrails",
+    GuardrailsArgs(
+        **cfg.guardrails.component_args(cfg.environment),
+        name_prefix=f"{pulumi.get_project()}-{pulumi.get_stack()}",
+        project=cfg.default_tags["Project"],
+        environment=cfg.environment,
+        partition=cfg.partition,
+        permissions_boundary=boundary.arn,
+        allowed_regions=cfg.guardrails.regions(
+            cfg.region, cfg.storage.models_replication.destination_region if cfg.storage.models_replication else None
+        ),
+        # The cluster block names its cluster `cluster_name`; registries are `<project>/<stack>/<name>`.
+        cluster_name=cluster_name,
+        registry_prefix=f"{pulumi.get_project()}/{pulumi.get_stack()}".lower(),
+        # The logs key's policy lets AWS Budgets publish to topics it encrypts.
+        alert_kms_key_arn=keys.logs.arn,
+        ebs_kms_key_arn=keys.cluster.arn,
+        bucket_arns=store.bucket_arns,
+        key_arns=list(keys.key_arns.values()),
+        artifact_grants=store,
+        cost_tag_keys=sorted(cfg.default_tags),
+    ),
+    opts=platform,
+)
+pulumi.export("personaRoleArns", guardrails.persona_role_arns)
+pulumi.export("ciRoleArns", {"preview": guardrails.ci_preview_role_arn, "deploy": guardrails.ci_deploy_role_arn})
+pulumi.export("budgetName", guardrails.budget_name)
+pulumi.export("budgetAlertTopicArn", guardrails.alert_topic_arn)
 # <<< guardrails
 
 # >>> cluster: EKS, node pools, Kubernetes layer: `cluster` (issue 5)
+from components.cluster import Cluster, ClusterArgs  # noqa: E402
+
+cluster_args = cfg.cluster.component_args()
+# The CI deploy role applies the Kubernetes layer and the platform-admin persona runs the cluster: both are cluster
+# admins, next to the roles config names.
+platform_admins = {"ci-deploy": guardrails.ci_deploy_role_arn, "platform-admin": guardrails.persona_role_arns.get("platform-admin")}
+cluster_args["admin_roles"] = {**{k: v for k, v in platform_admins.items() if v is not None}, **cluster_args["admin_roles"]}
+cluster = Cluster(
+    "cluster",
+    ClusterArgs(
+        **cluster_args,
+        cluster_name=cluster_name,
+        region=cfg.region,
+        partition=cfg.partition,
+        intra_subnet_ids=network.intra_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids,
+        secrets_kms_key_arn=keys.cluster.arn,
+        node_kms_key_arn=keys.cluster.arn,
+        logs_kms_key_arn=keys.logs.arn,
+        permissions_boundary=boundary.arn,
+        # Launch templates carry these onto instances and volumes; provider default tags do not reach them.
+        cost_tags=cfg.default_tags,
+        protect=cfg.protect_stateful_resources,
+    ),
+    opts=platform,
+)
+pulumi.export("clusterName", cluster.name)
+pulumi.export("clusterEndpoint", cluster.endpoint)
+pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+pulumi.export("oidcIssuer", cluster.oidc_issuer)
+pulumi.export("kubeconfig", cluster.kubeconfig)  # a secret: shown as [secret] unless asked for with --show-secrets
+pulumi.export("nodeRoleArns", cluster.node_role_arns)
+pulumi.export("nodePoolNames", cluster.pool_names)
+
+from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, TeamSpec  # noqa: E402
+
+kubernetes_layer = KubernetesLayer(
+    "k8s",
+    KubernetesLayerArgs(
+        kubeconfig=cluster.kubeconfig,
+        cluster_name=cluster_name,
+        cluster_version=cluster.version,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        permissions_boundary=boundary.arn,
+        region=cfg.region,
+        # The key the EBS CSI driver's role may use (`node_kms_key_arn` above).
+        storage_kms_key_arn=keys.cluster.arn,
+        teams=[
+            TeamSpec(name=t.name, gpu_quota=t.gpu_quota, cpu_quota=t.cpu_quota, memory_quota=t.memory_quota)
+            for t in cfg.cluster.teams
+        ],
+        node_group_asg_names=list(cluster.asg_names.values()),
+    ),
+    # After the whole cluster: the Deployment and DaemonSets wait for ready pods, so nodes and add-ons come first.
+    opts=pulumi.ResourceOptions.merge(platform, pulumi.ResourceOptions(depends_on=[cluster])),
+)
+pulumi.export("teamNamespaces", kubernetes_layer.namespace_names)
+pulumi.export("clusterAutoscalerRoleArn", kubernetes_layer.autoscaler_role.arn)
 # <<< cluster
 
 # >>> endpoints: SageMaker model endpoints: `endpoints` (issue 6)

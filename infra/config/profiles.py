@@ -32,7 +32,24 @@ PROFILES: dict[str, dict[str, Any]] = {
             "noncurrentVersionExpiryDays": 7,
             "accessLogRetentionDays": 30,
         },
-        "cluster": {},
+        "cluster": {
+            # One small system node and one GPU pool of single-GPU spot nodes that idles at zero; inference may run
+            # on spot here (nothing in dev has an availability promise).
+            "logRetentionDays": 30,
+            "systemPool": {"instanceTypes": ["m6i.large"], "minSize": 1, "maxSize": 2, "desiredSize": 1},
+            "gpuPools": [
+                {
+                    "name": "gpu",
+                    "instanceTypes": ["g6.xlarge", "g5.xlarge"],
+                    "capacity": "spot",
+                    "minSize": 0,
+                    "maxSize": 2,
+                    "diskGib": 100,
+                    "purpose": "training",
+                },
+            ],
+            "requireOnDemandInference": False,
+        },
         "endpoints": {
             # CPU models serve serverless: no idle cost. Dev alone accepts serverless's gaps (no VPC config,
             # network isolation, data capture or blue/green); an instance endpoint here is one instance.
@@ -48,6 +65,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "guardrails": {
             "allowedInstanceTypes": ["m6i.large", "m6i.xlarge", "g5.xlarge", "g5.2xlarge", "g6.xlarge", "g6.2xlarge"],
             "allowedSagemakerInstanceTypes": ["ml.m5.large", "ml.m5.xlarge", "ml.g5.xlarge"],
+            # A small monthly limit: dev spend is mostly idle capacity someone forgot.
+            "budget": {"monthlyUsd": 500},
         },
     },
     "staging": {
@@ -66,7 +85,32 @@ PROFILES: dict[str, dict[str, Any]] = {
             "noncurrentVersionExpiryDays": 30,
             "accessLogRetentionDays": 90,
         },
-        "cluster": {},
+        "cluster": {
+            # Prod's shape at a smaller size: two system nodes, an on-demand inference pool and a spot training
+            # pool, both idling at zero.
+            "logRetentionDays": 90,
+            "systemPool": {"instanceTypes": ["m6i.large"], "minSize": 2, "maxSize": 3, "desiredSize": 2},
+            "gpuPools": [
+                {
+                    "name": "inference",
+                    "instanceTypes": ["g6.xlarge", "g5.xlarge"],
+                    "capacity": "on_demand",
+                    "minSize": 0,
+                    "maxSize": 2,
+                    "diskGib": 100,
+                    "purpose": "inference",
+                },
+                {
+                    "name": "training",
+                    "instanceTypes": ["g6.2xlarge", "g5.2xlarge"],
+                    "capacity": "spot",
+                    "minSize": 0,
+                    "maxSize": 4,
+                    "diskGib": 200,
+                    "purpose": "training",
+                },
+            ],
+        },
         "endpoints": {
             # Staging rehearses prod's rollout: approved registry versions, blue/green with a canary, autoscaling.
             "requireModelPackage": True,
@@ -80,6 +124,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "guardrails": {
             "allowedInstanceTypes": ["m6i.large", "m6i.xlarge", "g5.xlarge", "g5.2xlarge", "g6.xlarge", "g6.2xlarge", "g6e.xlarge"],
             "allowedSagemakerInstanceTypes": ["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.g5.xlarge", "ml.g5.2xlarge"],
+            "budget": {"monthlyUsd": 1500},
         },
     },
     "prod": {
@@ -100,7 +145,34 @@ PROFILES: dict[str, dict[str, Any]] = {
             "accessLogRetentionDays": 365,
             "modelsObjectLock": {"retentionDays": 30},
         },
-        "cluster": {},
+        "cluster": {
+            # Three system nodes (one per AZ, never fewer than two); one warm on-demand inference node so the first
+            # request after a quiet night does not wait for a GPU node to boot; multi-node training on p4d with EFA
+            # in a cluster placement group, scaled to zero between jobs.
+            "logRetentionDays": 365,
+            "systemPool": {"instanceTypes": ["m6i.large", "m6i.xlarge"], "minSize": 2, "maxSize": 4, "desiredSize": 3},
+            "gpuPools": [
+                {
+                    "name": "inference",
+                    "instanceTypes": ["g6.xlarge", "g5.xlarge"],
+                    "capacity": "on_demand",
+                    "minSize": 1,
+                    "maxSize": 6,
+                    "diskGib": 100,
+                    "purpose": "inference",
+                },
+                {
+                    "name": "training",
+                    "instanceTypes": ["p4d.24xlarge"],
+                    "capacity": "on_demand",
+                    "minSize": 0,
+                    "maxSize": 4,
+                    "diskGib": 500,
+                    "purpose": "training",
+                    "efa": True,
+                },
+            ],
+        },
         "endpoints": {
             # At least 2 instances so a zone can fail; longer bake and old-fleet retention for a fast rollback.
             "minInstances": 2,
@@ -122,6 +194,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "guardrails": {
             "allowedInstanceTypes": ["m6i.large", "m6i.xlarge", "m6i.2xlarge", "g5.*", "g6.*", "g6e.*", "p4d.24xlarge", "p5.48xlarge"],
             "allowedSagemakerInstanceTypes": ["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.g5.*", "ml.g6.*"],
+            "budget": {"monthlyUsd": 5000},
         },
     },
 }

@@ -78,6 +78,32 @@ class PlatformConfig(Section):
             raise problem
         return self
 
+    @model_validator(mode="after")
+    def _cluster_within_guardrails(self) -> "PlatformConfig":
+        # Cheap to catch here, and otherwise a node group that never launches: the boundary denies RunInstances.
+        from components._cluster_rules import outside_allowlist
+
+        allowed = self.guardrails.allowed_instance_types
+        pools = [("cluster.systemPool", self.cluster.system_pool.instance_types)] + [
+            (f"cluster.gpuPools.{i}", pool.instance_types) for i, pool in enumerate(self.cluster.gpu_pools)
+        ]
+        for key, types in pools:
+            outside = outside_allowlist(types, allowed)
+            if outside:
+                raise FieldError(
+                    f"{key}.instanceTypes",
+                    list(types),
+                    f"{', '.join(outside)} not in guardrails.allowedInstanceTypes ({', '.join(allowed)}); "
+                    "add it there or pick an allowed type",
+                )
+        if self.environment == "prod" and self.cluster.system_pool.min_size < 2:
+            raise FieldError(
+                "cluster.systemPool.minSize",
+                self.cluster.system_pool.min_size,
+                "prod needs at least 2 system nodes (in different AZs) so CoreDNS survives a node or AZ loss",
+            )
+        return self
+
     @property
     def partition(self) -> str:
         return known_regions()[self.region]

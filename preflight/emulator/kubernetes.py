@@ -20,6 +20,8 @@ def resource(token: str, logical: str, urn: str, inputs: dict[str, Any]) -> tupl
     kind = token.rsplit(":", 1)[-1]
     if token.startswith("kubernetes:helm.sh/") or kind.endswith("List") or token.startswith("kubernetes:yaml"):
         return f"{logical}-{digest(urn, 8)}", outputs
+    # A patch (`StorageClassPatch`) edits an existing object of its kind, so it is scoped like that kind.
+    kind = kind.removesuffix("Patch")
     metadata = dict(inputs.get("metadata") or {})
     if not metadata.get("name"):
         # pulumi-kubernetes auto-names as `<logical>-<8 random characters>`.

@@ -1,0 +1,206 @@
+"""Cluster and node-pool rules that config validation and the components share, free of Pulumi imports.
+
+Each `check_*` returns its value or raises `ValueError` saying what is allowed; `infra/config/cluster.py` maps the
+message to the stack-file key, `components.cluster` and `components.node_pool` to the argument.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+
+from components import _gpu
+
+SUPPORTED_VERSIONS: tuple[str, ...] = ("1.34", "1.35")
+"""EKS Kubernetes versions this blueprint is tested with, in standard support (no extended-support fee). The one
+list: config validation, the components and the add-on table below all read it. Adding a version means adding its
+row to `DEFAULT_ADDON_VERSIONS`; upgrades go one minor version at a time."""
+
+DEFAULT_VERSION = "1.35"
+
+ADDONS: tuple[str, ...] = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver")
+"""The EKS managed add-ons every cluster gets."""
+
+DEFAULT_ADDON_VERSIONS: dict[str, dict[str, str]] = {
+    # Pinned so an add-on never changes without review. Refresh a row with
+    # `aws eks describe-addon-versions --kubernetes-version <v> --addon-name <addon>` (the default build).
+    "1.34": {
+        "vpc-cni": "v1.20.4-eksbuild.1",
+        "kube-proxy": "v1.34.1-eksbuild.2",
+        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+        "coredns": "v1.12.3-eksbuild.1",
+        "aws-ebs-csi-driver": "v1.50.1-eksbuild.1",
+    },
+    "1.35": {
+        "vpc-cni": "v1.21.1-eksbuild.1",
+        "kube-proxy": "v1.35.0-eksbuild.2",
+        "eks-pod-identity-agent": "v1.3.10-eksbuild.1",
+        "coredns": "v1.13.1-eksbuild.1",
+        "aws-ebs-csi-driver": "v1.53.0-eksbuild.1",
+    },
+}
+
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+"""Every control-plane log EKS can send to CloudWatch Logs."""
+
+CAPACITY_TYPES = {"on_demand": "ON_DEMAND", "spot": "SPOT"}
+"""Config spelling -> EKS API spelling."""
+
+GPU_AMI_TYPES = ("AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA")
+"""EKS-optimised AMIs with the NVIDIA driver and container toolkit (x86_64)."""
+
+CPU_AMI_TYPES = ("AL2023_x86_64_STANDARD", "BOTTLEROCKET_x86_64")
+"""AMIs for the system pool."""
+
+PURPOSES = ("training", "inference")
+
+MIN_DISK_GIB = 50
+"""GPU images (CUDA, frameworks) are tens of GiB; smaller root volumes fill up on the first pull."""
+
+MAX_DISK_GIB = 16384
+"""gp3's largest volume."""
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+"""The retention periods CloudWatch Logs accepts."""
+
+_POOL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+_ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+_ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+_NON_PUBLIC = tuple(
+    ipaddress.ip_network(block)
+    for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10")
+)
+"""Ranges that never reach a public endpoint: RFC 1918, carrier-grade NAT, loopback, link-local, IPv6 ULA."""
+
+SYSTEM_POOL = "system"
+"""The system pool's name; reserved, a GPU pool cannot take it."""
+
+
+def check_version(version: str) -> str:
+    if version not in SUPPORTED_VERSIONS:
+        raise ValueError(f"unsupported EKS version; supported: {', '.join(SUPPORTED_VERSIONS)}")
+    return version
+
+
+def addon_versions(version: str, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The pinned add-on versions for a cluster version, with `overrides` laid over them (validated)."""
+    versions = {**DEFAULT_ADDON_VERSIONS[check_version(version)]}
+    for addon, pinned in (overrides or {}).items():
+        check_addon_version(addon, pinned, version)
+        versions[addon] = pinned
+    return versions
+
+
+def check_addon_version(addon: str, pinned: str, cluster_version: str) -> str:
+    if addon not in ADDONS:
+        raise ValueError(f"unknown add-on {addon!r}; the managed add-ons are: {', '.join(ADDONS)}")
+    if not _ADDON_VERSION.match(pinned):
+        raise ValueError("not an EKS add-on version; expected e.g. 'v1.21.1-eksbuild.1' (aws eks describe-addon-versions)")
+    if addon == "kube-proxy":
+        minor = ".".join(pinned.removeprefix("v").split(".")[:2])
+        if minor != cluster_version:
+            raise ValueError(f"kube-proxy must match the cluster's minor version {cluster_version} (got {minor})")
+    return pinned
+
+
+def check_public_access_cidr(cidr: str) -> str:
+    try:
+        network = ipaddress.ip_network(cidr, strict=True)
+    except ValueError:
+        raise ValueError("not a CIDR; expected e.g. '203.0.113.0/24' (host bits zero)") from None
+    if network.prefixlen == 0:
+        raise ValueError("opens the Kubernetes API to the whole internet; list your VPN or office ranges instead")
+    if any(network.version == block.version and network.overlaps(block) for block in _NON_PUBLIC):
+        raise ValueError("not a public range: the private endpoint already serves the VPC; list public ranges only")
+    return cidr
+
+
+def check_admin_role_arn(arn: str) -> str:
+    if not _ROLE_ARN.match(arn):
+        raise ValueError("not an IAM role ARN; expected arn:aws:iam::<12-digit account>:role/<name>")
+    return arn
+
+
+def role_key(arn: str) -> str:
+    """A stable, readable key for a role ARN (its name, path dropped): child names use it."""
+    return arn.rsplit("/", 1)[-1]
+
+
+def check_log_retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(f"CloudWatch Logs accepts only these: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    return days
+
+
+def check_pool_name(name: str) -> str:
+    if not _POOL_NAME.match(name):
+        raise ValueError("pool names are 2-32 lowercase letters, digits or '-', starting with a letter")
+    return name
+
+
+def check_gpu_instance_types(instance_types: Sequence[str]) -> tuple[str, ...]:
+    """GPU families only, x86_64, in the GPU table, one GPU count per pool (the autoscaler's template is per pool)."""
+    types = tuple(instance_types)
+    if not types:
+        raise ValueError("empty; list at least one GPU instance type, e.g. ['g6.xlarge']")
+    for t in types:
+        if not _gpu.is_gpu_instance_type(t):
+            raise ValueError(
+                f"{t} is not a GPU instance type; GPU pools take the families {', '.join(_gpu.GPU_FAMILIES)}"
+            )
+        if _gpu.instance_family(t) in _gpu.ARM_FAMILIES:
+            raise ValueError(f"{t} is Arm (Graviton); the GPU AMIs here ({', '.join(GPU_AMI_TYPES)}) are x86_64")
+        if t not in _gpu.GPUS_PER_INSTANCE:
+            raise ValueError(f"{t}: GPU count unknown; add it to GPUS_PER_INSTANCE in components/_gpu.py")
+    if len(set(types)) != len(types):
+        raise ValueError("an instance type is listed twice")
+    counts = {t: _gpu.gpus_per_instance(t) for t in types}
+    if len(set(counts.values())) > 1:
+        shown = ", ".join(f"{t}={n}" for t, n in counts.items())
+        raise ValueError(
+            f"mixes GPU counts ({shown}); the autoscaler sizes a pool from one template, so split them into pools"
+        )
+    return types
+
+
+def check_cpu_instance_types(instance_types: Sequence[str]) -> tuple[str, ...]:
+    types = tuple(instance_types)
+    if not types:
+        raise ValueError("empty; list at least one instance type, e.g. ['m6i.large']")
+    gpu = [t for t in types if _gpu.is_gpu_instance_type(t)]
+    if gpu:
+        raise ValueError(f"{gpu[0]} is a GPU instance type; the system pool runs add-ons, GPU types go in gpuPools")
+    if len(set(types)) != len(types):
+        raise ValueError("an instance type is listed twice")
+    return types
+
+
+def check_sizes(min_size: int, max_size: int, desired_size: int | None = None) -> None:
+    if min_size < 0:
+        raise ValueError(f"minSize {min_size} is negative")
+    if max_size < 1:
+        raise ValueError(f"maxSize {max_size} must be at least 1")
+    if min_size > max_size:
+        raise ValueError(f"minSize {min_size} is larger than maxSize {max_size}")
+    if desired_size is not None and not min_size <= desired_size <= max_size:
+        raise ValueError(f"desiredSize {desired_size} is outside minSize..maxSize ({min_size}..{max_size})")
+
+
+def check_disk(disk_gib: int) -> int:
+    if not MIN_DISK_GIB <= disk_gib <= MAX_DISK_GIB:
+        raise ValueError(f"must be {MIN_DISK_GIB}..{MAX_DISK_GIB} GiB (container images for GPU work are large)")
+    return disk_gib
+
+
+def check_efa(instance_types: Sequence[str]) -> None:
+    off = [t for t in instance_types if _gpu.instance_family(t) not in _gpu.EFA_FAMILIES]
+    if off:
+        raise ValueError(f"EFA is for multi-node training on {', '.join(_gpu.EFA_FAMILIES)}; {off[0]} is not one")
+
+
+def outside_allowlist(instance_types: Sequence[str], allowed: Sequence[str]) -> list[str]:
+    """Instance types no pattern of `allowed` (`g5.*` style) matches."""
+    return [t for t in instance_types if not any(fnmatch.fnmatchcase(t, pattern) for pattern in allowed)]

@@ -1,0 +1,108 @@
+"""Every shipped stack renders the EKS cluster, a system pool and GPU pools that can scale from zero."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import pytest
+
+from components import _cluster_rules as rules
+from components import _gpu
+from preflight.model import SECRET, stack_json
+from preflight.testing import render_stack
+
+TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+
+
+@cache
+def rendered(name: str):
+    return render_stack(name)
+
+
+@pytest.fixture(scope="module", params=["dev", "staging", "prod"])
+def stack(request):
+    return request.param, rendered(request.param)
+
+
+def groups(result) -> dict[str, object]:
+    return {g.inputs["labels"][_gpu.POOL_LABEL]: g for g in result.by_type(NODE_GROUP)}
+
+
+def test_stack_renders_one_private_encrypted_cluster_with_a_system_pool_and_gpu_pools(stack):
+    name, result = stack
+    cluster = result.one("aws:eks/cluster:Cluster")
+    assert cluster.inputs["name"] == f"ml-platform-{name}"
+    assert cluster.inputs["version"] in rules.SUPPORTED_VERSIONS
+    assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is False
+    assert cluster.inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+    assert cluster.inputs["encryptionConfig"]["provider"]["keyArn"] == result.one("aws:kms/key:Key", "platform-cluster").outputs["arn"]
+    intra = sorted(s.id for s in result.by_type("aws:ec2/subnet:Subnet") if s.name.startswith("network-intra-"))
+    assert sorted(cluster.inputs["vpcConfig"]["subnetIds"]) == intra
+    pools = groups(result)
+    assert "system" in pools and len(pools) >= 2
+    private = sorted(s.id for s in result.by_type("aws:ec2/subnet:Subnet") if s.name.startswith("network-private-"))
+    for pool, group in pools.items():
+        assert set(group.inputs["subnetIds"]) <= set(private), pool
+
+
+def test_gpu_pools_are_tainted_and_tagged_for_scale_from_zero_with_their_gpu_count(stack):
+    _, result = stack
+    tags = result.by_type("aws:autoscaling/tag:Tag")
+    for pool, group in groups(result).items():
+        if pool == "system":
+            assert not group.inputs.get("taints")
+            continue
+        assert group.inputs["taints"] == [{"key": _gpu.GPU_TAINT.key, "value": _gpu.GPU_TAINT.value, "effect": "NO_SCHEDULE"}]
+        assert group.options["ignoreChanges"] == ["scalingConfig.desiredSize"]
+        asg = group.outputs["resources"][0]["autoscalingGroups"][0]["name"]
+        mine = {t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in tags if t.inputs["autoscalingGroupName"] == asg}
+        gpus = _gpu.gpus_per_instance(group.inputs["instanceTypes"][0])
+        assert mine[f"{TEMPLATE}/resources/nvidia.com/gpu"] == str(gpus)
+        assert mine[f"{TEMPLATE}/taint/nvidia.com/gpu"] == "true:NoSchedule"
+        assert mine[f"{TEMPLATE}/label/{_gpu.POOL_LABEL}"] == pool
+
+
+def test_launch_templates_put_the_stacks_cost_tags_on_instances_and_volumes(stack):
+    name, result = stack
+    for template in result.by_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        for spec in template.inputs["tagSpecifications"]:
+            assert {"CostCenter", "Owner", "Project", "Environment"} <= set(spec["tags"]), template.name
+            assert spec["tags"]["Environment"] == name
+
+
+def test_kubeconfig_and_cluster_outputs_are_exported_and_the_kubeconfig_stays_secret(stack):
+    _, result = stack
+    outputs = result.outputs
+    assert outputs["kubeconfig"] == SECRET
+    assert "get-token" not in json.dumps(stack_json(result))
+    assert outputs["clusterName"] == result.one("aws:eks/cluster:Cluster").inputs["name"]
+    assert outputs["oidcIssuer"].startswith("oidc.eks.")
+    assert outputs["oidcProviderArn"].startswith("arn:aws:iam::")
+    assert outputs["nodePoolNames"][0] == "system"
+    assert set(outputs["nodeRoleArns"]) == set(outputs["nodePoolNames"])
+
+
+def test_the_ci_deploy_role_is_a_cluster_admin_through_an_access_entry(stack):
+    _, result = stack
+    entry = result.one("aws:eks/accessEntry:AccessEntry", "cluster-admin-ci-deploy")
+    ci_roles = [r for r in result.by_type("aws:iam/role:Role") if r.name.startswith("guardrails-ci-deploy")]
+    assert [entry.inputs["principalArn"]] == [r.outputs["arn"] for r in ci_roles]
+
+
+def test_dev_gpu_pool_is_small_and_idles_at_zero():
+    pools = groups(rendered("dev"))
+    gpu = {p: g for p, g in pools.items() if p != "system"}
+    assert len(gpu) == 1
+    (group,) = gpu.values()
+    assert group.inputs["scalingConfig"]["minSize"] == 0
+    assert {t.split(".")[0] for t in group.inputs["instanceTypes"]} <= {"g5", "g6"}
+
+
+def test_prod_has_an_on_demand_inference_pool_a_training_pool_and_at_least_two_system_nodes():
+    pools = groups(rendered("prod"))
+    purposes = {g.inputs["labels"].get("ml-platform/purpose"): g for p, g in pools.items() if p != "system"}
+    assert purposes["inference"].inputs["capacityType"] == "ON_DEMAND"
+    assert "training" in purposes
+    assert pools["system"].inputs["scalingConfig"]["minSize"] >= 2

@@ -1,0 +1,406 @@
+"""Cost rules: every resource attributable, instance types and GPU capacity within the stack's budget, nothing
+kept (and billed) forever by accident."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
+
+from . import _instances
+from ._common import (
+    UNKNOWN,
+    StackIndex,
+    elements,
+    get,
+    is_true,
+    known,
+    plain,
+    resource_policy,
+    setting,
+    num,
+    shown,
+    stack_policy,
+)
+from ._s3 import BucketLinks
+from ._types import (
+    BUCKET_LIFECYCLE,
+    EC2_INSTANCE,
+    EKS_NODE_GROUP,
+    LAUNCH_TEMPLATE,
+    LOG_GROUP,
+    NAT_GATEWAY,
+    SAGEMAKER_ENDPOINT,
+    SAGEMAKER_ENDPOINT_CONFIG,
+    SAGEMAKER_NOTEBOOK,
+    SCALABLE_TARGET,
+)
+
+# ---- tags ----------------------------------------------------------------------------------------------------
+
+TAGS_SCHEMA = {
+    "requiredTags": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "minItems": 1,
+        "uniqueItems": True,
+        "default": ["CostCenter", "Owner", "Project", "Environment"],
+        "description": "Tag keys every taggable AWS resource must carry (in tagsAll: provider default tags count).",
+    },
+    "exemptTypes": {
+        "type": "array",
+        "items": {"type": "string", "pattern": "^[a-zA-Z0-9-]+:[a-zA-Z0-9/.-]+:[a-zA-Z0-9]+$"},
+        "uniqueItems": True,
+        "default": [],
+        "description": "Resource type tokens (aws:<module>/<name>:<Type>) not judged by this rule.",
+    },
+}
+
+
+def _check_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not args.resource_type.startswith("aws:"):
+        return
+    config = args.get_config()
+    if args.resource_type in setting(config, "exemptTypes", TAGS_SCHEMA):
+        return
+    # The AWS provider adds tagsAll (its default tags merged with the resource's tags) to the checked inputs of
+    # every taggable resource; a resource without it cannot carry tags.
+    if "tagsAll" not in args.props:
+        return
+    tags = plain(known(get(args.props, "tagsAll", default={}), "tagsAll"))
+    missing = [k for k in setting(config, "requiredTags", TAGS_SCHEMA) if not str(tags.get(k) or "").strip()]
+    if missing:
+        have = ", ".join(sorted(tags)) or "none"
+        report(f"missing cost tags {', '.join(missing)} (tagsAll has: {have})")
+
+
+REQUIRED_TAGS = resource_policy(
+    "required-cost-tags",
+    category="cost",
+    severity=Severity.MEDIUM,
+    description="Every taggable AWS resource carries the cost-allocation tags (judged on tagsAll, so provider default tags count).",
+    remediation=(
+        "Set the tags once as the AWS provider's default_tags (aws.Provider(default_tags={'tags': {...}})) so "
+        "every resource inherits them, or pass tags= on the resource. Activate the keys as cost allocation tags "
+        "in the Billing console."
+    ),
+    types=None,
+    check=_check_tags,
+    config=TAGS_SCHEMA,
+)
+
+
+# ---- instance types ------------------------------------------------------------------------------------------
+
+INSTANCE_TYPES_SCHEMA = {
+    "allowedInstanceTypes": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "minItems": 1,
+        "uniqueItems": True,
+        "default": [
+            "t3.*", "t3a.*", "m5.*", "m6i.*", "m7i.*", "c5.*", "c6i.*", "c7i.*", "r5.*", "r6i.*", "r7i.*",
+            "g4dn.*", "g5.*", "g6.*", "g6e.*",
+            "ml.t3.*", "ml.m5.*", "ml.m6i.*", "ml.c5.*", "ml.c6i.*", "ml.r5.*", "ml.g4dn.*", "ml.g5.*", "ml.g6.*",
+        ],
+        "description": "Glob patterns (fnmatch, case-sensitive) of the EC2 and SageMaker instance types allowed.",
+    }
+}  # fmt: skip
+
+
+def _instance_types(args: ResourceValidationArgs) -> list[tuple[str, object]]:
+    """(where, instance type) for every instance type the resource would run."""
+    props = args.props
+    if args.resource_type in (EC2_INSTANCE, LAUNCH_TEMPLATE, SAGEMAKER_NOTEBOOK):
+        return [("instanceType", get(props, "instanceType"))]
+    if args.resource_type == EKS_NODE_GROUP:
+        return [("instanceTypes", t) for t in elements(get(props, "instanceTypes"))]
+    found = []
+    for key in ("productionVariants", "shadowProductionVariants"):
+        for variant in elements(get(props, key)):
+            found.append((f"{key} {get(variant, 'variantName', default='?')}", get(variant, "instanceType")))
+    return found
+
+
+def _check_instance_types(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    allowed = setting(args.get_config(), "allowedInstanceTypes", INSTANCE_TYPES_SCHEMA)
+    for where, instance_type in _instance_types(args):
+        if instance_type is None:
+            continue
+        instance_type = known(instance_type, where.split(" ")[0])
+        if not any(fnmatchcase(str(instance_type), pattern) for pattern in allowed):
+            shown_patterns = ", ".join(allowed[:6]) + (f" and {len(allowed) - 6} more" if len(allowed) > 6 else "")
+            report(f"{where} uses {instance_type}, which this stack does not allow (allowed: {shown_patterns})")
+
+
+ALLOWED_INSTANCE_TYPES = resource_policy(
+    "allowed-instance-types",
+    category="cost",
+    severity=Severity.MEDIUM,
+    description="EC2 instances, launch templates, node groups and SageMaker variants use instance types from the stack's allowlist.",
+    remediation=(
+        "Pick an allowed instance type, or extend allowedInstanceTypes for this rule in the stack's policy config "
+        "(policies/config/<stack>.json) after a cost review."
+    ),
+    types=[EC2_INSTANCE, LAUNCH_TEMPLATE, EKS_NODE_GROUP, SAGEMAKER_ENDPOINT_CONFIG, SAGEMAKER_NOTEBOOK],
+    check=_check_instance_types,
+    config=INSTANCE_TYPES_SCHEMA,
+)
+
+
+# ---- GPU capacity --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GpuCapacity:
+    resource: PolicyResource
+    label: str
+    instance_type: str
+    count: int
+    """Instances at full scale."""
+
+    @property
+    def gpus(self) -> int:
+        return self.count * _instances.gpus(self.instance_type)
+
+
+def node_group_instance_types(group: PolicyResource, index: StackIndex) -> list[str]:
+    """The node group's instance types: its own list, else its launch template's type."""
+    types = [str(t) for t in elements(get(group.props, "instanceTypes")) if t is not UNKNOWN]
+    if types:
+        return types
+    templates = index.of_type(LAUNCH_TEMPLATE)
+    linked = index.refers_to(group, "launchTemplate", templates, ("id",), ("id",)) or index.refers_to(
+        group, "launchTemplate", templates, ("name",), ("name",)
+    )
+    return [str(t) for lt in linked if isinstance(t := get(lt.props, "instanceType"), str)]
+
+
+def gpu_node_groups(index: StackIndex) -> list[tuple[PolicyResource, list[str]]]:
+    found = []
+    for group in index.of_type(EKS_NODE_GROUP):
+        types = node_group_instance_types(group, index)
+        gpu_types = [t for t in types if _instances.is_gpu(t)]
+        if gpu_types:
+            found.append((group, gpu_types))
+    return found
+
+
+def _int(value) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def gpu_capacity(index: StackIndex) -> list[GpuCapacity]:
+    """Every GPU the stack can run at full scale: node groups at maxSize, EC2 instances, SageMaker variants at
+    their autoscaling maximum (or initial count)."""
+    found: list[GpuCapacity] = []
+    for group, types in gpu_node_groups(index):
+        size = _int(get(group.props, "scalingConfig", "maxSize")) or 0
+        # A mixed-type pool can land on its largest type: count that one.
+        widest = max(types, key=_instances.gpus)
+        found.append(GpuCapacity(group, f"node group {group.name}", widest, size))
+    for instance in index.of_type(EC2_INSTANCE):
+        instance_type = get(instance.props, "instanceType")
+        if isinstance(instance_type, str) and _instances.is_gpu(instance_type):
+            found.append(GpuCapacity(instance, f"instance {instance.name}", instance_type, 1))
+
+    targets = {str(get(t.props, "resourceId")): _int(get(t.props, "maxCapacity")) for t in index.of_type(SCALABLE_TARGET)}
+    configs = index.of_type(SAGEMAKER_ENDPOINT_CONFIG)
+    users: dict[str, list[str]] = {c.urn: [] for c in configs}
+    for endpoint in index.of_type(SAGEMAKER_ENDPOINT):
+        for config in index.refers_to(endpoint, "endpointConfigName", configs, ("name", "id")):
+            users[config.urn].append(str(get(endpoint.props, "name")))
+    for config in configs:
+        # A configuration no endpoint uses yet still counts once: the next deployment may use it.
+        for endpoint_name in users[config.urn] or [None]:
+            for variant in elements(get(config.props, "productionVariants")):
+                instance_type = get(variant, "instanceType")
+                if not (isinstance(instance_type, str) and _instances.is_gpu(instance_type)):
+                    continue
+                count = _int(get(variant, "initialInstanceCount")) or 1
+                if endpoint_name is not None:
+                    ceiling = targets.get(f"endpoint/{endpoint_name}/variant/{get(variant, 'variantName')}")
+                    count = max(count, ceiling or 0)
+                where = f"endpoint {endpoint_name}" if endpoint_name else f"endpoint configuration {config.name}"
+                found.append(GpuCapacity(config, f"{where} variant {get(variant, 'variantName')}", instance_type, count))
+    return found
+
+
+GPU_POOL_SCHEMA = {
+    "maxNodesPerPool": {
+        "type": "integer",
+        "minimum": 0,
+        "default": 4,
+        "description": "Largest maxSize a GPU node group may have.",
+    }
+}
+
+
+def _check_gpu_pool_size(args: StackValidationArgs, report: ReportViolation) -> None:
+    cap = setting(args.get_config(), "maxNodesPerPool", GPU_POOL_SCHEMA)
+    index = StackIndex(args.resources)
+    for group, types in gpu_node_groups(index):
+        size = _int(get(group.props, "scalingConfig", "maxSize"))
+        if size is not None and size > cap:
+            report(f"GPU node group ({', '.join(types)}) can scale to {size} nodes; this stack allows at most {num(cap)} per pool", group.urn)
+
+
+GPU_POOL_MAX_SIZE = stack_policy(
+    "gpu-pool-max-size",
+    category="cost",
+    severity=Severity.HIGH,
+    description="GPU node groups cannot scale beyond the stack's per-pool cap.",
+    remediation=(
+        "Lower scaling_config.max_size of the GPU node group, or raise maxNodesPerPool for this rule in the "
+        "stack's policy config after a budget review."
+    ),
+    check=_check_gpu_pool_size,
+    config=GPU_POOL_SCHEMA,
+)
+
+
+def _check_gpu_scale_to_zero(args: StackValidationArgs, report: ReportViolation) -> None:
+    for group, types in gpu_node_groups(StackIndex(args.resources)):
+        minimum = _int(get(group.props, "scalingConfig", "minSize"))
+        if minimum:
+            report(
+                f"GPU node group ({', '.join(types)}) keeps scalingConfig.minSize {minimum}: its GPUs are billed while idle",
+                group.urn,
+            )
+
+
+GPU_POOL_SCALE_TO_ZERO = stack_policy(
+    "gpu-pool-scale-to-zero",
+    category="cost",
+    severity=Severity.MEDIUM,
+    description="GPU node groups can scale to zero when no GPU work is pending (outside prod).",
+    remediation=(
+        "Set scaling_config.min_size=0 (and desired_size=0) on the GPU node group; the cluster autoscaler or "
+        "Karpenter adds nodes when a GPU pod is pending. Prod, which keeps warm capacity, disables this rule."
+    ),
+    check=_check_gpu_scale_to_zero,
+)
+
+GPU_TOTAL_SCHEMA = {
+    "maxTotalGpus": {
+        "type": "integer",
+        "minimum": 0,
+        "default": 16,
+        "description": "Most GPUs the whole stack may run at full scale (node groups, instances, SageMaker variants).",
+    }
+}
+
+
+def _check_gpu_total(args: StackValidationArgs, report: ReportViolation) -> None:
+    cap = setting(args.get_config(), "maxTotalGpus", GPU_TOTAL_SCHEMA)
+    capacity = [c for c in gpu_capacity(StackIndex(args.resources)) if c.gpus]
+    total = sum(c.gpus for c in capacity)
+    if total > cap:
+        parts = "; ".join(f"{c.label}: {c.count} x {c.instance_type} = {c.gpus}" for c in capacity)
+        report(f"the stack can run {total} GPUs at full scale ({parts}); this stack allows at most {num(cap)}")
+
+
+GPU_TOTAL = stack_policy(
+    "gpu-total-cap",
+    category="cost",
+    severity=Severity.HIGH,
+    description="The stack's GPUs at full scale stay under its cap.",
+    remediation=(
+        "Lower the GPU pools' max_size, the SageMaker variants' instance counts or autoscaling maxima, or raise "
+        "maxTotalGpus for this rule in the stack's policy config after a budget review."
+    ),
+    check=_check_gpu_total,
+    config=GPU_TOTAL_SCHEMA,
+)
+
+
+# ---- retention -----------------------------------------------------------------------------------------------
+
+
+def _check_log_retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    days = known(get(args.props, "retentionInDays"), "retentionInDays")
+    if not days:
+        report(f"retentionInDays is {shown(days)}: log events are kept, and billed, forever")
+
+
+LOG_RETENTION = resource_policy(
+    "log-group-retention",
+    category="cost",
+    severity=Severity.LOW,
+    description="CloudWatch log groups expire their events.",
+    remediation="Set retention_in_days on the aws.cloudwatch.LogGroup (e.g. 30 in dev, 365 in prod).",
+    types=[LOG_GROUP],
+    check=_check_log_retention,
+)
+
+
+def _check_lifecycle(args: StackValidationArgs, report: ReportViolation) -> None:
+    links = BucketLinks.of(StackIndex(args.resources))
+    configs = links.attached(BUCKET_LIFECYCLE)
+    for bucket in links.buckets:
+        statuses = [get(rule, "status") for c in configs[bucket.urn] for rule in elements(get(c.props, "rules"))]
+        statuses += ["Enabled" if is_true(get(rule, "enabled")) else "Disabled" for rule in elements(get(bucket.props, "lifecycleRules"))]
+        if UNKNOWN in statuses or "Enabled" in statuses:
+            continue
+        report(
+            "no lifecycle configuration with an enabled rule refers to this bucket: old versions and incomplete "
+            "uploads are kept, and billed, forever",
+            bucket.urn,
+        )
+
+
+S3_LIFECYCLE = stack_policy(
+    "s3-lifecycle-rules",
+    category="cost",
+    severity=Severity.LOW,
+    description="Every S3 bucket has lifecycle rules.",
+    remediation=(
+        "Declare an aws.s3.BucketLifecycleConfiguration for the bucket with at least an enabled rule that expires "
+        "noncurrent versions and aborts incomplete multipart uploads."
+    ),
+    check=_check_lifecycle,
+)
+
+NAT_SCHEMA = {
+    "maxNatGateways": {
+        "type": "integer",
+        "minimum": 0,
+        "default": 1,
+        "description": "Most public NAT gateways the stack may create (each is billed per hour and per GB).",
+    }
+}
+
+
+def _check_nat_count(args: StackValidationArgs, report: ReportViolation) -> None:
+    cap = setting(args.get_config(), "maxNatGateways", NAT_SCHEMA)
+    gateways = [g for g in StackIndex(args.resources).of_type(NAT_GATEWAY) if get(g.props, "connectivityType") != "private"]
+    if len(gateways) > cap:
+        names = ", ".join(sorted(g.name for g in gateways))
+        report(f"the stack creates {len(gateways)} NAT gateways ({names}); this stack allows at most {num(cap)}")
+
+
+NAT_GATEWAY_CAP = stack_policy(
+    "nat-gateway-cap",
+    category="cost",
+    severity=Severity.MEDIUM,
+    description="The number of NAT gateways stays under the stack's cap (one in dev).",
+    remediation=(
+        "Share one NAT gateway across AZs where an AZ outage may cut egress (dev), use VPC endpoints for AWS "
+        "APIs, or raise maxNatGateways for this rule in the stack's policy config."
+    ),
+    check=_check_nat_count,
+    config=NAT_SCHEMA,
+)
+
+
+POLICIES = [
+    REQUIRED_TAGS,
+    ALLOWED_INSTANCE_TYPES,
+    GPU_POOL_MAX_SIZE,
+    GPU_POOL_SCALE_TO_ZERO,
+    GPU_TOTAL,
+    LOG_RETENTION,
+    S3_LIFECYCLE,
+    NAT_GATEWAY_CAP,
+]

@@ -1,6 +1,8 @@
 """`python -m preflight`: run a Pulumi Python program offline for each stack, and check what it would create.
 
-Exit codes: 0 clean, 1 a mandatory violation, 2 usage, project, config or program errors.
+Checks: the CrossGuard policy pack(s), evaluated as `pulumi preview --policy-pack` would, and the scanners
+(checkov, parliament, AWS API values, Kubernetes schemas). Exit codes: 0 clean, 1 a mandatory violation, 2 usage,
+project, config or program errors.
 """
 
 from __future__ import annotations
@@ -8,30 +10,119 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
+from preflight import scanners
 from preflight.engine import ProgramError, run_stack
 from preflight.model import StackResult, stack_json
-from preflight.project import ProjectError, load_project
+from preflight.policy import (
+    PolicyConfigError,
+    PolicyEvaluationError,
+    evaluate,
+    load_pack_definition,
+    read_config_file,
+    reconcile,
+)
+from preflight.project import Project, ProjectError, load_project
 from preflight.report import print_stack
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_PACK = REPO / "policies"
+"""The guardrail pack: the default for this repository's program, and for projects that have no pack of their own."""
+
+
+class UsageError(Exception):
+    """Flags that do not fit together (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class PackRun:
+    pack: Path
+    config: Path | None
+    """The `--policy-pack-config` file; None: the pack's defaults (every rule at its own or the pack's level)."""
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m preflight",
         description="Run a Pulumi Python program offline (no CLI, no plugins, no credentials), "
-        "record its resource graph and check it.",
+        "record its resource graph and check it with policy packs and scanners.",
     )
     p.add_argument("--cwd", type=Path, default=Path.cwd(), help="the Pulumi project directory (default: here)")
     p.add_argument("--stack", "-s", action="append", default=[], metavar="NAME",
                    help="stack to run (repeatable; default: every Pulumi.<stack>.yaml)")
+    p.add_argument("--policy-pack", action="append", default=[], type=Path, metavar="DIR",
+                   help="a CrossGuard policy pack directory (repeatable). Default: the project's own policies/ if it "
+                   "has one, else this repository's guardrail pack")
+    p.add_argument("--policy-pack-config", action="append", default=[], type=Path, metavar="FILE",
+                   help="the JSON config for the --policy-pack at the same position (repeatable; one per pack or "
+                   "none). Default: <pack>/config/<stack>.json when it exists, except for a project borrowing this "
+                   "repository's pack, which runs at the pack's defaults")
+    p.add_argument("--no-scanners", action="store_true",
+                   help="skip checkov, parliament, the AWS API value checks and the Kubernetes schema checks")
+    p.add_argument("--sarif", type=Path, metavar="FILE", help="also write every finding as SARIF 2.1.0 to FILE")
+    p.add_argument("--markdown", type=Path, metavar="FILE", help="also write a pull-request summary in Markdown to FILE")
     p.add_argument("--json", action="store_true", help="print the documented JSON document on stdout")
     p.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
     return p
+
+
+def policy_runs(
+    project: Project, stack: str, packs: list[Path], configs: list[Path]
+) -> tuple[list[PackRun], list[str]]:
+    """Which packs judge `stack`, each with its config file, and notes on what was defaulted.
+
+    Explicit packs pair with configs by position, as the Pulumi CLI pairs them. Without `--policy-pack`: the
+    project's own `policies/` pack when it has one, else the guardrail pack; with `<pack>/config/<stack>.json`
+    when it exists (this repository's stacks all have one). A project using the guardrail pack only because it has
+    none of its own gets the pack's defaults: it is judged by the rules, not by our stacks' budgets."""
+    if configs and len(configs) != len(packs):
+        raise UsageError(
+            f"--policy-pack-config was given {len(configs)} time(s) and --policy-pack {len(packs)}: each config file "
+            "goes with the --policy-pack at the same position, so give one per pack (or none)"
+        )
+    if packs:
+        paired = zip(packs, configs) if configs else ((p, None) for p in packs)
+        return [PackRun(Path(p).resolve(), Path(c).resolve() if c else None) for p, c in paired], []
+    own = project.dir / "policies"
+    if project.dir.resolve() == REPO or (own / "PulumiPolicy.yaml").is_file():
+        pack = DEFAULT_PACK if project.dir.resolve() == REPO else own
+        config = pack / "config" / f"{stack}.json"
+        if config.is_file():
+            return [PackRun(pack, config)], []
+        return [PackRun(pack, None)], [
+            f"no {config.relative_to(project.dir)} for stack {stack}: the policy pack's defaults apply (every rule at "
+            "its default enforcement level)"
+        ]
+    return [PackRun(DEFAULT_PACK, None)], []
+
+
+def _check_policy_configs(runs: dict[str, list[PackRun]]) -> list[str]:
+    """Every pack loaded and every config file validated before any program runs: one line per problem."""
+    problems: list[str] = []
+    seen: set[PackRun] = set()
+    for run in (r for rs in runs.values() for r in rs):
+        if run in seen:
+            continue
+        seen.add(run)
+        try:
+            pack = load_pack_definition(run.pack)
+            if run.config is not None:
+                reconcile(pack, read_config_file(run.config), str(run.config))
+            else:
+                reconcile(pack, {})
+        except PolicyConfigError as exc:
+            problems += [p for p in exc.problems if p not in problems]
+        except Exception as exc:  # noqa: BLE001 - the pack's own code failed to import or build its policies
+            problems.append(f"{run.pack}: the policy pack did not load: {type(exc).__name__}: {exc}")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,38 +130,95 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
 
+    def error(message: str) -> None:
+        err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+
     try:
         project = load_project(args.cwd)
         stacks = args.stack or project.stacks()
         if not stacks:
             raise ProjectError(f"{project.dir}: no Pulumi.<stack>.yaml files; pass --stack or create one")
-    except ProjectError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        for stack in stacks:
+            project.stack_file(stack)
+        runs: dict[str, list[PackRun]] = {}
+        notes: dict[str, list[str]] = {}
+        for stack in stacks:
+            runs[stack], notes[stack] = policy_runs(project, stack, args.policy_pack, args.policy_pack_config)
+        scanner_config = None if args.no_scanners else scanners.load_config()
+    except (ProjectError, UsageError, scanners.ScannerConfigError) as exc:
+        error(str(exc))
+        return EXIT_ERROR
+    problems = _check_policy_configs(runs)
+    if problems:
+        for problem in problems:
+            error(problem)
         return EXIT_ERROR
 
-    results: list[StackResult] = []
+    # Render every stack first; checkov keeps scanning one stack in its own process while the next one renders.
+    rendered: list[tuple[StackResult, scanners.PendingScan | None]] = []
     code = EXIT_OK
     for stack in stacks:
         try:
             with err.status(f"preflight: running {project.name}/{stack} offline"):
                 result = run_stack(project, stack)
+                result.warnings.extend(notes[stack])
+                for run in runs[stack]:
+                    result.violations.extend(evaluate(result, run.pack, run.config))
+                pending = (
+                    None if args.no_scanners
+                    else scanners.start(result, project_dir=project.dir, config=scanner_config)
+                )
         except ProjectError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            error(str(exc))
             code = EXIT_ERROR
             continue
         except ProgramError as exc:
-            err.print(f"[red]error:[/red] stack {stack}: program did not complete:")
+            error(f"stack {stack}: program did not complete:")
             for line in exc.lines:
-                err.print(f"  {line}")
+                err.print(f"  {line}", markup=False, highlight=False)
             if args.debug and exc.detail:
-                err.print(exc.detail)
+                err.print(exc.detail, markup=False, highlight=False)
             code = EXIT_ERROR
             continue
+        except (PolicyConfigError, PolicyEvaluationError) as exc:
+            error(f"stack {stack}: {exc}")
+            code = EXIT_ERROR
+            continue
+        except scanners.checkov.CheckovUnavailable as exc:
+            error(f"stack {stack}: {exc}")
+            code = EXIT_ERROR
+            continue
+        rendered.append((result, pending))
+
+    results: list[StackResult] = []
+    for result, pending in rendered:
+        if pending is not None:
+            try:
+                with err.status(f"preflight: scanning {result.project}/{result.stack}"):
+                    result.violations.extend(pending.violations())
+            except Exception as exc:  # noqa: BLE001 - a scanner that fails is an error of the run, named, not a traceback
+                error(f"stack {result.stack}: the scanners failed: {type(exc).__name__}: {exc}")
+                if args.debug:
+                    err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+                code = EXIT_ERROR
         results.append(result)
         if any(v.enforcement == "mandatory" for v in result.violations) and code == EXIT_OK:
             code = EXIT_VIOLATIONS
         if not args.json:
             print_stack(out, result)
+
+    try:
+        if args.sarif:
+            from preflight.report_sarif import write_sarif
+
+            write_sarif(results, args.sarif, project_dir=project.dir)
+        if args.markdown:
+            from preflight.report_markdown import write_markdown
+
+            write_markdown(results, args.markdown)
+    except OSError as exc:
+        error(f"{exc.filename}: cannot write the report: {exc.strerror}")
+        code = EXIT_ERROR
 
     if args.json:
         json.dump({"stacks": [stack_json(r) for r in results]}, sys.stdout, indent=2, sort_keys=False)

@@ -1,4 +1,5 @@
-"""Human output: a resource tree grouped by component, like `pulumi preview`, then the findings."""
+"""Human output: a resource tree grouped by component, like `pulumi preview`, each resource's findings under it
+(one line per finding), then the findings about the whole stack and the counts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ from preflight.model import ResourceRecord, StackResult, Violation
 _ENFORCEMENT_STYLE = {"mandatory": "bold red", "advisory": "yellow"}
 
 
-def _tree_lines(result: StackResult, marks: dict[str, str]) -> list[str]:
+def _finding(v: Violation) -> str:
+    style = _ENFORCEMENT_STYLE.get(v.enforcement, "")
+    return f"[{style}]{v.enforcement}[/] {escape(f'[{v.source}]')} {escape(v.policy)}: {escape(v.message)}"
+
+
+def _ordered(violations: list[Violation]) -> list[Violation]:
+    return sorted(violations, key=lambda v: (v.enforcement != "mandatory", v.source, v.policy, v.message))
+
+
+def _tree_lines(result: StackResult, findings: dict[str, list[Violation]]) -> list[str]:
     children: dict[str | None, list[ResourceRecord]] = defaultdict(list)
     stack = next((r for r in result.resources if r.type == "pulumi:pulumi:Stack"), None)
     for record in result.resources:
@@ -27,28 +37,30 @@ def _tree_lines(result: StackResult, marks: dict[str, str]) -> list[str]:
         for i, record in enumerate(kids):
             last = i == len(kids) - 1
             branch = "└─ " if last else "├─ "
-            mark = marks.get(record.urn, "")
-            lines.append(f" [green]+[/green]   {prefix}{branch}{escape(record.type):<60} {escape(record.name)}{mark}")
-            walk(record.urn, prefix + ("   " if last else "│  "))
+            lines.append(f" [green]+[/green]   {prefix}{branch}{escape(record.type):<60} {escape(record.name)}")
+            below = prefix + ("   " if last else "│  ")
+            rail = "│  " if children.get(record.urn) else "   "
+            for v in _ordered(findings.get(record.urn, [])):
+                lines.append(f"     {below}{rail}[bold]✗[/bold] {_finding(v)}")
+            walk(record.urn, below)
 
     if stack is not None:
         lines.append(f" [green]+[/green]   {escape(stack.type):<63} {escape(stack.name)}")
+        for v in _ordered(findings.get(stack.urn, [])):
+            lines.append(f"     [bold]✗[/bold] {_finding(v)}")
     walk(None, "")
     return lines
 
 
 def print_stack(console: Console, result: StackResult) -> None:
-    by_urn: dict[str, list[Violation]] = defaultdict(list)
+    urns = {r.urn for r in result.resources}
+    on_resources: dict[str, list[Violation]] = defaultdict(list)
     for v in result.violations:
-        by_urn[v.urn or ""].append(v)
-    marks = {
-        urn: f"  [{_ENFORCEMENT_STYLE.get(vs[0].enforcement, '')}]{len(vs)} finding{'s' if len(vs) > 1 else ''}[/]"
-        for urn, vs in by_urn.items()
-        if urn
-    }
+        if v.urn in urns:
+            on_resources[v.urn].append(v)
     console.print(f"[bold]Previewing stack[/bold] {escape(result.project)}/{escape(result.stack)} (offline)\n")
     console.print(f"     {'Type':<63} Name", style="bold")
-    for line in _tree_lines(result, marks):
+    for line in _tree_lines(result, on_resources):
         console.print(line, highlight=False, soft_wrap=True)
 
     if result.outputs:
@@ -70,22 +82,23 @@ def print_stack(console: Console, result: StackResult) -> None:
 
 
 def print_violations(console: Console, result: StackResult) -> None:
+    """Findings not about a resource of the tree (stack-wide ones), then the counts."""
     if not result.violations:
         console.print("\n[green]No policy violations or scanner findings.[/green]\n")
         return
-    names = {r.urn: r for r in result.resources}
-    console.print("\n[bold]Findings:[/bold]")
-    for v in sorted(result.violations, key=lambda v: (v.enforcement != "mandatory", v.source, v.policy, v.urn or "")):
-        record = names.get(v.urn or "")
-        where = f"{record.type} ({record.name})" if record else (v.urn or "stack")
-        style = _ENFORCEMENT_STYLE.get(v.enforcement, "")
-        console.print(
-            f"    [{style}]{v.enforcement:<9}[/] [{escape(v.source)}] {escape(v.policy)}  {escape(where)}: {escape(v.message)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+    urns = {r.urn for r in result.resources}
+    elsewhere = [v for v in result.violations if v.urn not in urns]
+    if elsewhere:
+        console.print("\n[bold]Stack findings:[/bold]")
+        for v in _ordered(elsewhere):
+            where = f"{escape(v.urn)}: " if v.urn else ""
+            console.print(f"    [bold]✗[/bold] {where}{_finding(v)}", highlight=False, soft_wrap=True)
     mandatory = sum(v.enforcement == "mandatory" for v in result.violations)
-    console.print(f"\n    {mandatory} mandatory, {len(result.violations) - mandatory} advisory\n")
+    advisory = len(result.violations) - mandatory
+    by_source = Counter(v.source for v in result.violations)
+    sources = ", ".join(f"{n} {s}" for s, n in sorted(by_source.items()))
+    style = "bold red" if mandatory else "yellow"
+    console.print(f"\n[{style}]Findings: {mandatory} mandatory, {advisory} advisory[/] ({escape(sources)})\n")
 
 
 def _short(value: object) -> str:

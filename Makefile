@@ -30,6 +30,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_preflight.py
+	$(BIN)/python benchmarks/bench_scanners.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV)

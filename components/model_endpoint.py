@@ -139,7 +139,8 @@ class ModelEndpointArgs:
     """Subnets for the model's ENIs (instance endpoints)."""
     vpc_id: pulumi.Input[str] | None = None
     endpoint_security_group_id: pulumi.Input[str] | None = None
-    """The VPC interface endpoints' security group: the model may reach it on 443, nothing else but S3."""
+    """The VPC interface endpoints' security group: the model may reach it on 443, nothing else but S3.
+    None when the VPC has no interface endpoints: the model then reaches S3 only."""
     s3_prefix_list_id: pulumi.Input[str] | None = None
     """The S3 gateway endpoint's prefix list: model artifacts are fetched through it."""
     allowed_instance_types: Sequence[str] | None = None
@@ -203,7 +204,6 @@ def validate_model_endpoint(args: ModelEndpointArgs) -> None:
         if i.target_invocations_per_instance < 1:
             problems.append("target_invocations_per_instance must be at least 1")
         for label, value in (("private_subnet_ids", args.private_subnet_ids), ("vpc_id", args.vpc_id),
-                             ("endpoint_security_group_id", args.endpoint_security_group_id),
                              ("s3_prefix_list_id", args.s3_prefix_list_id)):  # fmt: skip
             if value is None:
                 problems.append(f"{label} is required for an instance endpoint (it runs in the VPC)")
@@ -384,12 +384,18 @@ class ModelEndpoint(pulumi.ComponentResource):
                 description=f"SageMaker endpoint {args.endpoint_name}: egress to VPC endpoints only",
                 # No ingress: invocations reach the model through SageMaker, not through this group.
                 egress=[
-                    aws.ec2.SecurityGroupEgressArgs(
-                        description="HTTPS to the VPC interface endpoints",
-                        protocol="tcp",
-                        from_port=443,
-                        to_port=443,
-                        security_groups=[args.endpoint_security_group_id],
+                    *(
+                        [
+                            aws.ec2.SecurityGroupEgressArgs(
+                                description="HTTPS to the VPC interface endpoints",
+                                protocol="tcp",
+                                from_port=443,
+                                to_port=443,
+                                security_groups=[args.endpoint_security_group_id],
+                            )
+                        ]
+                        if args.endpoint_security_group_id is not None
+                        else []
                     ),
                     aws.ec2.SecurityGroupEgressArgs(
                         description="HTTPS to S3 through the gateway endpoint (model artifacts)",

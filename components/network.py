@@ -229,7 +229,7 @@ class Network(pulumi.ComponentResource):
 
     Attributes (outputs): `vpc_id`, `vpc_cidr`, `public_subnet_ids`, `private_subnet_ids`, `intra_subnet_ids`,
     `pod_subnet_ids` (AZ-ordered lists), `subnet_ids_by_az` (tier -> AZ -> id), `route_table_ids_by_az`,
-    `endpoint_security_group_id`, `s3_endpoint_id`, `flow_log_group_name`, `nat_public_ips`; `availability_zones`.
+    `endpoint_security_group_id` (None without interface endpoints), `s3_endpoint_id`, `flow_log_group_name`, `nat_public_ips`; `availability_zones`.
     """
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
@@ -346,26 +346,31 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.endpoint_security_group = aws.ec2.SecurityGroup(
-            f"{name}-endpoints",
-            vpc_id=vpc_id,
-            description="HTTPS from inside the VPC to its interface endpoints",
-            tags=named("endpoints"),
-            opts=child,
-        )
-        # No egress rule: endpoint ENIs only answer. The provider removes AWS's default allow-all egress rule.
-        for role, cidr in zip(("vpc", "pods"), plan.vpc_cidrs):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-endpoints-https-from-{role}",
-                security_group_id=self.endpoint_security_group.id,
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                cidr_ipv4=cidr,
-                description=f"HTTPS from the {role} CIDR",
+        # The group exists only with interface endpoints to guard: an unattached group is clutter a scanner
+        # rightly flags (CKV2_AWS_5), and dev runs with the S3 gateway endpoint alone.
+        self.endpoint_security_group: aws.ec2.SecurityGroup | None = None
+        if plan.endpoint_services:
+            self.endpoint_security_group = aws.ec2.SecurityGroup(
+                f"{name}-endpoints",
+                vpc_id=vpc_id,
+                description="HTTPS from inside the VPC to its interface endpoints",
+                tags=named("endpoints"),
                 opts=child,
             )
+            # No egress rule: endpoint ENIs only answer. The provider removes AWS's default allow-all egress rule.
+            for role, cidr in zip(("vpc", "pods"), plan.vpc_cidrs):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-endpoints-https-from-{role}",
+                    security_group_id=self.endpoint_security_group.id,
+                    ip_protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_ipv4=cidr,
+                    description=f"HTTPS from the {role} CIDR",
+                    opts=child,
+                )
         self.interface_endpoints: dict[str, aws.ec2.VpcEndpoint] = {}
+        endpoint_sg_ids = [self.endpoint_security_group.id] if self.endpoint_security_group else []
         intra_ids = [self.subnets["intra"][az].id for az in plan.azs]
         for endpoint, service in plan.endpoint_services.items():
             self.interface_endpoints[endpoint] = aws.ec2.VpcEndpoint(
@@ -375,7 +380,7 @@ class Network(pulumi.ComponentResource):
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=intra_ids,
-                security_group_ids=[self.endpoint_security_group.id],
+                security_group_ids=endpoint_sg_ids,
                 tags=named(f"endpoint-{endpoint}"),
                 opts=child,
             )
@@ -421,7 +426,7 @@ class Network(pulumi.ComponentResource):
         self.pod_subnet_ids = ids(POD_TIER)
         self.subnet_ids_by_az = {tier: {az: s.id for az, s in by_az.items()} for tier, by_az in self.subnets.items()}
         self.route_table_ids_by_az = {t: {az: rt.id for az, rt in by_az.items()} for t, by_az in self.route_tables.items()}
-        self.endpoint_security_group_id = self.endpoint_security_group.id
+        self.endpoint_security_group_id = self.endpoint_security_group.id if self.endpoint_security_group else None
         self.s3_endpoint_id = self.s3_endpoint.id
         self.flow_log_group_name = self.flow_log_group.name
         self.nat_public_ips = pulumi.Output.all(*[eip.public_ip for eip in self.eips.values()])

@@ -378,6 +378,13 @@ def test_security_group_only_allows_https_egress_to_the_vpc_endpoints():
     assert not [r for r in egress if r.get("cidrBlocks") or r.get("ipv6CidrBlocks")]
 
 
+def test_without_interface_endpoints_the_model_may_reach_s3_only():
+    egress = render_endpoint(args(endpoint_security_group_id=None)).one(SG).inputs["egress"]
+    assert [(r["fromPort"], r.get("securityGroups"), r.get("prefixListIds")) for r in egress] == [
+        (443, None, ["pl-68a54001"])
+    ]
+
+
 def test_endpoint_config_is_auto_named_encrypted_and_captures_data():
     config = instance_stack().one(CONFIG).inputs
     # No fixed name on the configuration or the model: a change creates the new one before deleting the old one.

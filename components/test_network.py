@@ -415,5 +415,7 @@ def test_each_environment_renders_its_default_network(environment, azs, nats, in
     assert len({r.inputs["availabilityZone"] for r in result.by_type(SUBNET)}) == azs
     assert len(result.by_type(NAT)) == nats
     assert len(result.by_type(ENDPOINT)) == 1 + interface_endpoints
+    # The interface endpoints' security group exists only where there are interface endpoints to guard.
+    assert len(result.by_type(SG)) == (1 if interface_endpoints else 0)
     assert result.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == retention
     assert result.one(VPC).inputs["cidrBlock"] == cfg.network.cidr

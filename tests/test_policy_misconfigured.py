@@ -52,6 +52,7 @@ EXPECTED = sorted(
         ("s3-bucket-versioning", "aws:s3/bucket:Bucket", "features"),
         ("s3-lifecycle-rules", "aws:s3/bucket:Bucket", "features"),
         ("s3-no-public-acl", "aws:s3/bucketAcl:BucketAcl", "features-acl"),
+        ("sagemaker-data-capture", "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "ranker"),
         ("sagemaker-endpoint-auto-rollback", "aws:sagemaker/endpoint:Endpoint", "ranker"),
         ("sagemaker-endpoint-encryption", "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "ranker"),
         ("sagemaker-endpoint-min-instances", "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "ranker"),

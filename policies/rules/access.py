@@ -15,6 +15,7 @@ from ._common import (
     document,
     elements,
     get,
+    is_false,
     is_public_principal,
     is_true,
     known,
@@ -47,6 +48,7 @@ from ._types import (
     IAM_USER,
     LAUNCH_TEMPLATE,
     LOAD_BALANCERS,
+    SAGEMAKER_ENDPOINT_CONFIG,
     SAGEMAKER_MODEL,
     SECURITY_GROUP_INGRESS_RULE,
     SECURITY_GROUP_RULE,
@@ -686,6 +688,71 @@ SAGEMAKER_MODEL_ISOLATION = resource_policy(
 )
 
 
+DATA_CAPTURE_SCHEMA = {
+    "minSamplingPercentage": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 100,
+        "default": 1,
+        "description": "Smallest share of invocations (percent) an endpoint configuration may capture.",
+    }
+}
+
+# CaptureMode values (CreateEndpointConfig): InputAndOutput records both in one option.
+_CAPTURED_BY = {"Input": {"Input", "InputAndOutput"}, "Output": {"Output", "InputAndOutput"}}
+_WHAT_IS_LOST = {"Input": "the requests sent to the model are not recorded", "Output": "the model's responses are not recorded"}
+
+
+def _check_data_capture(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    lost = "no record is kept of what the model was asked and what it answered (audit, model monitoring)"
+    capture = known(get(props, "dataCaptureConfig"), "dataCaptureConfig")
+    if capture is None:
+        variants = elements(get(props, "productionVariants"))
+        serverless = bool(variants) and all(get(v, "serverlessConfig") is not None for v in variants)
+        # Serverless endpoints cannot capture at all: say so, the fix is a different kind of endpoint.
+        hint = "; serverless variants cannot capture, serve from instances where capture is required" if serverless else ""
+        report(f"dataCaptureConfig is not set: {lost}{hint}")
+        return
+    enabled = known(get(capture, "enableCapture"), "dataCaptureConfig.enableCapture")
+    if is_false(enabled):
+        report(f"dataCaptureConfig.enableCapture is {shown(enabled)}: {lost}")
+        return
+    options = elements(known(get(capture, "captureOptions"), "dataCaptureConfig.captureOptions"))
+    modes = {known(get(o, "captureMode"), "dataCaptureConfig.captureOptions.captureMode") for o in options}
+    for mode, covered_by in _CAPTURED_BY.items():
+        if not modes & covered_by:
+            report(f"dataCaptureConfig.captureOptions capture no {mode}: {_WHAT_IS_LOST[mode]}")
+    minimum = setting(args.get_config(), "minSamplingPercentage", DATA_CAPTURE_SCHEMA)
+    percentage = known(get(capture, "initialSamplingPercentage"), "dataCaptureConfig.initialSamplingPercentage")
+    if isinstance(percentage, (int, float)) and percentage < minimum:
+        report(
+            f"dataCaptureConfig.initialSamplingPercentage is {num(percentage)}: at least {num(minimum)}% of "
+            "invocations must be captured"
+        )
+
+
+SAGEMAKER_DATA_CAPTURE = resource_policy(
+    "sagemaker-data-capture",
+    category="access",
+    severity=Severity.MEDIUM,
+    description=(
+        "SageMaker endpoint configurations capture requests and responses: the audit trail of what a model was "
+        "asked and answered (like VPC flow logs and EKS audit logs) and the input of model monitoring. "
+        "Serverless endpoints cannot capture."
+    ),
+    remediation=(
+        "Set data_capture_config on the aws.sagemaker.EndpointConfiguration: enable_capture=True, "
+        "capture_options for Input and Output, initial_sampling_percentage >= minSamplingPercentage, "
+        "destination_s3_uri in the data-capture bucket and kms_key_id. Serverless variants cannot capture: serve "
+        "from instances where this rule is mandatory (it is advisory in dev, where serverless is accepted)."
+    ),
+    types=[SAGEMAKER_ENDPOINT_CONFIG],
+    check=_check_data_capture,
+    config=DATA_CAPTURE_SCHEMA,
+)
+
+
 POLICIES = [
     S3_PUBLIC_ACCESS_BLOCK,
     S3_NO_PUBLIC_ACL,
@@ -703,4 +770,5 @@ POLICIES = [
     IAM_TRUST,
     IAM_BOUNDARY,
     SAGEMAKER_MODEL_ISOLATION,
+    SAGEMAKER_DATA_CAPTURE,
 ]

@@ -530,3 +530,86 @@ def test_a_new_buckets_unknown_inline_policy_output_does_not_hide_the_tls_findin
     assert [v.message for v in evaluate(result, PACK) if v.policy == "s3-bucket-tls-only"] == [
         "no bucket policy denies requests made without TLS (s3:* with aws:SecureTransport = false)"
     ]
+
+
+# ---- sagemaker-data-capture ----------------------------------------------------------------------------------
+
+
+def captured_endpoint(capture=True, enabled=True, modes=("Input", "Output"), percentage=20, serverless=False):
+    def program():
+        size = (
+            {"serverless_config": aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(max_concurrency=5, memory_size_in_mb=2048)}
+            if serverless
+            else {"instance_type": "ml.m5.large", "initial_instance_count": 2}
+        )
+        aws.sagemaker.EndpointConfiguration(
+            "serving",
+            production_variants=[aws.sagemaker.EndpointConfigurationProductionVariantArgs(variant_name="primary", model_name="model", **size)],
+            kms_key_arn=KEY,
+            data_capture_config=aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
+                enable_capture=enabled,
+                initial_sampling_percentage=percentage,
+                destination_s3_uri="s3://capture/serving/",
+                kms_key_id=KEY,
+                capture_options=[aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=m) for m in modes],
+            )
+            if capture
+            else None,
+        )
+
+    return program
+
+
+def test_endpoint_config_capturing_requests_and_responses_passes(check):
+    assert check(captured_endpoint(), "sagemaker-data-capture") == []
+
+
+def test_input_and_output_in_one_capture_option_passes(check):
+    assert check(captured_endpoint(modes=("InputAndOutput",)), "sagemaker-data-capture") == []
+
+
+def test_endpoint_config_without_data_capture_fails(check):
+    assert check(captured_endpoint(capture=False), "sagemaker-data-capture") == [
+        "serving: dataCaptureConfig is not set: no record is kept of what the model was asked and what it answered "
+        "(audit, model monitoring)"
+    ]
+
+
+def test_serverless_endpoint_config_without_data_capture_fails_and_says_why(check):
+    assert check(captured_endpoint(capture=False, serverless=True), "sagemaker-data-capture") == [
+        "serving: dataCaptureConfig is not set: no record is kept of what the model was asked and what it answered "
+        "(audit, model monitoring); serverless variants cannot capture, serve from instances where capture is required"
+    ]
+
+
+def test_disabled_data_capture_fails(check):
+    assert check(captured_endpoint(enabled=False), "sagemaker-data-capture") == [
+        "serving: dataCaptureConfig.enableCapture is False: no record is kept of what the model was asked and what it "
+        "answered (audit, model monitoring)"
+    ]
+
+
+def test_capturing_requests_only_fails(check):
+    assert check(captured_endpoint(modes=("Input",)), "sagemaker-data-capture") == [
+        "serving: dataCaptureConfig.captureOptions capture no Output: the model's responses are not recorded"
+    ]
+
+
+def test_capturing_responses_only_fails(check):
+    assert check(captured_endpoint(modes=("Output",)), "sagemaker-data-capture") == [
+        "serving: dataCaptureConfig.captureOptions capture no Input: the requests sent to the model are not recorded"
+    ]
+
+
+def test_zero_sampling_percentage_fails(check):
+    assert check(captured_endpoint(percentage=0), "sagemaker-data-capture") == [
+        "serving: dataCaptureConfig.initialSamplingPercentage is 0: at least 1% of invocations must be captured"
+    ]
+
+
+def test_minimum_sampling_percentage_is_a_setting(check):
+    config = {"sagemaker-data-capture": {"minSamplingPercentage": 25}}
+    assert check(captured_endpoint(percentage=20), "sagemaker-data-capture", config) == [
+        "serving: dataCaptureConfig.initialSamplingPercentage is 20: at least 25% of invocations must be captured"
+    ]
+    assert check(captured_endpoint(percentage=25), "sagemaker-data-capture", config) == []

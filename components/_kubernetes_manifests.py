@@ -60,6 +60,39 @@ def _container_security_context() -> dict:
     }
 
 
+PULL_POLICY = "IfNotPresent"
+"""Every image here is a pinned release (by digest where one is recorded): a node that has it never needs the
+registry again. `Always` would add a registry round trip to every container start and make a node that restarts
+its pods during a registry outage lose them."""
+
+AUTOSCALER_METRICS_PORT = 8085
+DCGM_EXPORTER_PORT = 9400
+
+
+def _http_probe(path: str, port: str, **timing: int) -> dict:
+    return {"httpGet": {"path": path, "port": port, "scheme": "HTTP"}, **timing}
+
+
+def autoscaler_probes() -> dict:
+    """Upstream's chart probes `/health-check` on the metrics port. It answers 200 while the autoscaler's main
+    loop runs, and 500 once the loop has been inactive longer than `--max-inactivity` (10 minutes) or failing
+    longer than `--max-failing-time` (15 minutes): a wedged autoscaler is restarted instead of leaving GPU pods
+    pending. Before it holds the leader lease it answers 200, so readiness means "serving", not "leading"."""
+    return {
+        "livenessProbe": _http_probe("/health-check", "metrics", periodSeconds=10, timeoutSeconds=5, failureThreshold=3),
+        "readinessProbe": _http_probe("/health-check", "metrics", periodSeconds=10, timeoutSeconds=5),
+    }
+
+
+def dcgm_exporter_probes() -> dict:
+    """As NVIDIA's dcgm-exporter chart: `/health` on the metrics port, after 45 s (DCGM's host engine starts
+    inside the container and takes that long to answer)."""
+    return {
+        "livenessProbe": _http_probe("/health", "metrics", initialDelaySeconds=45, periodSeconds=5),
+        "readinessProbe": _http_probe("/health", "metrics", initialDelaySeconds=45),
+    }
+
+
 def _pod_hardening() -> dict:
     """For node agents that never call the Kubernetes API. They run as root: the kubelet's device-plugin and
     pod-resources sockets are root-owned."""
@@ -88,6 +121,9 @@ def device_plugin_spec() -> dict:
                     {
                         "name": "nvidia-device-plugin-ctr",
                         "image": NVIDIA_DEVICE_PLUGIN_IMAGE,
+                        "imagePullPolicy": PULL_POLICY,
+                        # No probes: the plugin serves gRPC to the kubelet on a Unix socket and has no health
+                        # endpoint (NVIDIA ships none); the kubelet notices a dead plugin and the pod restarts.
                         "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
                         "securityContext": _container_security_context(),
                         "resources": {
@@ -124,11 +160,13 @@ def dcgm_exporter_spec() -> dict:
                     {
                         "name": "dcgm-exporter",
                         "image": DCGM_EXPORTER_IMAGE,
+                        "imagePullPolicy": PULL_POLICY,
                         "env": [
-                            {"name": "DCGM_EXPORTER_LISTEN", "value": ":9400"},
+                            {"name": "DCGM_EXPORTER_LISTEN", "value": f":{DCGM_EXPORTER_PORT}"},
                             {"name": "DCGM_EXPORTER_KUBERNETES", "value": "true"},
                         ],
-                        "ports": [{"name": "metrics", "containerPort": 9400}],
+                        "ports": [{"name": "metrics", "containerPort": DCGM_EXPORTER_PORT}],
+                        **dcgm_exporter_probes(),
                         "securityContext": _container_security_context(),
                         "resources": {
                             "requests": {"cpu": "100m", "memory": "128Mi"},
@@ -204,9 +242,11 @@ def autoscaler_deployment_spec(image: str, command: Sequence[str], region: str, 
                     {
                         "name": "cluster-autoscaler",
                         "image": image,
+                        "imagePullPolicy": PULL_POLICY,
                         "command": list(command),
                         "env": [{"name": "AWS_REGION", "value": region}],
-                        "ports": [{"name": "metrics", "containerPort": 8085}],
+                        "ports": [{"name": "metrics", "containerPort": AUTOSCALER_METRICS_PORT}],
+                        **autoscaler_probes(),
                         "resources": {
                             "requests": {"cpu": "100m", "memory": "600Mi"},
                             "limits": {"cpu": "100m", "memory": "600Mi"},

@@ -18,11 +18,14 @@ import pytest
 
 from components import _cluster_rules, _gpu
 from components._kubernetes_images import (
+    CLUSTER_AUTOSCALER_DIGESTS,
     CLUSTER_AUTOSCALER_TAGS,
     DCGM_EXPORTER_IMAGE,
+    DIGEST,
     NVIDIA_DEVICE_PLUGIN_IMAGE,
     cluster_autoscaler_image,
 )
+from components._kubernetes_manifests import autoscaler_probes, dcgm_exporter_probes
 from components.kubernetes_layer import (
     DEFAULT_PRIORITY_CLASSES,
     KubernetesLayer,
@@ -39,7 +42,8 @@ from components.kubernetes_layer import (
 from infra.config import ConfigError, load
 from preflight.model import SECRET, StackResult, plain
 from preflight.scanners import k8s as k8s_scanner
-from preflight.testing import render
+from preflight.scanners import run as run_scanners
+from preflight.testing import REPO, render
 
 GOLDEN = Path(__file__).parent / "golden"
 ACCOUNT = "123456789012"
@@ -171,7 +175,30 @@ def test_every_supported_cluster_version_has_a_pinned_autoscaler_of_the_same_min
     for version in _cluster_rules.SUPPORTED_VERSIONS:
         image = cluster_autoscaler_image(version)
         assert image.startswith(f"registry.k8s.io/autoscaling/cluster-autoscaler:v{version}.")
-    assert cluster_autoscaler_image("1.35.1") == f"registry.k8s.io/autoscaling/cluster-autoscaler:{CLUSTER_AUTOSCALER_TAGS['1.35']}"
+    assert cluster_autoscaler_image("1.35.1") == cluster_autoscaler_image("1.35")
+
+
+def test_autoscaler_images_carry_the_recorded_digest_of_their_tag_and_stay_tag_only_without_one():
+    assert cluster_autoscaler_image("1.35") == (
+        "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2"
+        "@sha256:aac369dc283927a623deb1af54696efcc722ae79255aa07788422e495bab887d"
+    )
+    assert cluster_autoscaler_image("1.33") == (
+        "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.1"
+        "@sha256:0d53371b73eae57dbed927a72b71d4fe756ce4dbfe528b4217a1078cb13445f0"
+    )
+    # No checked digest for v1.34.2: the tag alone, so checkov's CKV_K8S_43 still reports it on a 1.34 cluster.
+    assert cluster_autoscaler_image("1.34") == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.2"
+    # Every digest belongs to a tag the table uses and is written as sha256:<64 hex>.
+    assert set(CLUSTER_AUTOSCALER_DIGESTS) <= set(CLUSTER_AUTOSCALER_TAGS.values())
+    assert all(DIGEST.match(d) for d in CLUSTER_AUTOSCALER_DIGESTS.values())
+
+
+@pytest.mark.parametrize("image", [NVIDIA_DEVICE_PLUGIN_IMAGE, cluster_autoscaler_image("1.35")])
+def test_digest_pinned_images_keep_their_tag_and_name_one_well_formed_digest(image):
+    reference, digest = image.split("@")
+    assert DIGEST.match(digest)
+    assert re.match(r"^[a-z0-9.]+(/[a-z0-9._-]+)+:v[0-9][0-9A-Za-z.-]*$", reference), reference
 
 
 def test_limit_range_defaults_are_capped_at_a_small_teams_quota():
@@ -276,8 +303,45 @@ def test_autoscaler_runs_as_non_root_on_system_nodes_and_never_on_gpu_nodes(laye
     assert spec["serviceAccountName"] == "cluster-autoscaler"
     assert spec["priorityClassName"] == "system-cluster-critical"
     (container,) = spec["containers"]
-    assert container["image"] == f"registry.k8s.io/autoscaling/cluster-autoscaler:{CLUSTER_AUTOSCALER_TAGS['1.35']}"
+    assert container["image"] == cluster_autoscaler_image("1.35")
+    assert container["image"].startswith(f"registry.k8s.io/autoscaling/cluster-autoscaler:{CLUSTER_AUTOSCALER_TAGS['1.35']}@sha256:")
     assert container["env"] == [{"name": "AWS_REGION", "value": "us-west-2"}]
+
+
+def test_autoscaler_is_probed_on_upstreams_health_check_endpoint_of_its_metrics_port(layer):
+    (container,) = pod_spec(layer, DEPLOYMENT, "k8s-cluster-autoscaler")["containers"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 8085}]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/health-check", "port": "metrics", "scheme": "HTTP"}
+    # A wedged autoscaler (health-check 500s) is restarted after three failed checks, 30 s.
+    assert container["livenessProbe"]["failureThreshold"] * container["livenessProbe"]["periodSeconds"] == 30
+    assert {k: container[k] for k in ("livenessProbe", "readinessProbe")} == autoscaler_probes()
+
+
+def test_dcgm_exporter_is_probed_on_health_after_dcgm_has_started_as_upstreams_chart_does(layer):
+    (container,) = pod_spec(layer, DAEMON_SET, "k8s-dcgm-exporter")["containers"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9400}]
+    assert {"name": "DCGM_EXPORTER_LISTEN", "value": ":9400"} in container["env"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/health", "port": "metrics", "scheme": "HTTP"}
+        assert container[probe]["initialDelaySeconds"] == 45
+    assert container["livenessProbe"]["periodSeconds"] == 5
+    assert {k: container[k] for k in ("livenessProbe", "readinessProbe")} == dcgm_exporter_probes()
+
+
+def test_device_plugin_has_no_probe_because_upstream_serves_only_the_kubelet_socket(layer):
+    (container,) = pod_spec(layer, DAEMON_SET, "k8s-nvidia-device-plugin")["containers"]
+    assert "livenessProbe" not in container and "readinessProbe" not in container
+    assert "ports" not in container
+
+
+@pytest.mark.parametrize(
+    ("type_", "name"),
+    [(DAEMON_SET, "k8s-nvidia-device-plugin"), (DAEMON_SET, "k8s-dcgm-exporter"), (DEPLOYMENT, "k8s-cluster-autoscaler")],
+)
+def test_pinned_images_are_pulled_only_when_missing_from_the_node(layer, type_, name):
+    for container in pod_spec(layer, type_, name)["containers"]:
+        assert container["imagePullPolicy"] == "IfNotPresent"
 
 
 def test_autoscaler_discovers_this_clusters_groups_balances_them_and_scales_gpu_nodes_down_quickly(layer):
@@ -437,6 +501,22 @@ def test_every_manifest_passes_the_kubernetes_api_schema_of_the_cluster_version(
     assert len(manifests) == 21  # 11 cluster-wide and kube-system objects, 5 per team
     for urn, document in manifests.items():
         assert k8s_scanner.schema_errors(document, version) == [], urn
+
+
+@pytest.mark.parametrize(
+    ("cluster_version", "open_findings"),
+    [
+        ("1.35", []),
+        # v1.34.2 has no checked digest: checkov keeps reporting it (no skip hides it) until one is pinned.
+        ("1.34", [("CKV_K8S_15", "k8s-cluster-autoscaler"), ("CKV_K8S_43", "k8s-cluster-autoscaler")]),
+    ],
+)
+def test_checkov_leaves_open_only_the_autoscaler_images_without_a_digest(cluster_version, open_findings):
+    result = render_layer(args(enable_dcgm_exporter=True, cluster_version=cluster_version, node_group_asg_names=["eks-gpu-1"]))
+    findings = sorted(
+        (v.policy, v.urn.rsplit("::", 1)[1]) for v in run_scanners(result, project_dir=REPO) if v.source == "checkov"
+    )
+    assert findings == open_findings
 
 
 def test_child_names_are_keyed_by_team_and_role_so_adding_a_team_adds_only_its_objects(layer):

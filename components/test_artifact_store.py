@@ -8,10 +8,8 @@ Regenerate the golden bucket policies with
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -31,9 +29,8 @@ from infra.config import load
 from preflight.emulator.aws import ACCOUNT_ID
 from preflight.engine import ProgramError
 from preflight.model import ResourceRecord, StackResult
-from preflight.testing import render
+from preflight.testing import assert_golden, render
 
-GOLDEN = Path(__file__).parent / "golden"
 ENVIRONMENTS = ("dev", "staging", "prod")
 KEY_ARN = f"arn:aws:kms:us-west-2:{ACCOUNT_ID}:key/0b1e7a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c"
 SAGEMAKER_KEY_ARN = f"arn:aws:kms:us-west-2:{ACCOUNT_ID}:key/5a6b7c8d-1d2e-4f5a-8b9c-0d1e2f3a4b5c"
@@ -123,13 +120,6 @@ def policy(result: StackResult, purpose: str) -> dict[str, Any]:
 def statement(result: StackResult, purpose: str, sid: str) -> dict[str, Any]:
     (found,) = [s for s in policy(result, purpose)["Statement"] if s.get("Sid") == sid]
     return found
-
-
-def assert_golden(name: str, document: dict) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(json.dumps(document, indent=2) + "\n")
-    assert document == json.loads(path.read_text()), f"{path} differs; UPDATE_GOLDEN=1 to accept"
 
 
 # -- validation --------------------------------------------------------------------------------------------------

@@ -6,10 +6,8 @@ Regenerate the golden documents with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import pulumi
 import pytest
@@ -26,9 +24,8 @@ from components.cluster import (
 )
 from infra.config import load
 from preflight.model import SECRET, StackResult, stack_json
-from preflight.testing import render
+from preflight.testing import assert_golden, render
 
-GOLDEN = Path(__file__).parent / "golden"
 SECRETS_KEY = "arn:aws:kms:us-west-2:123456789012:key/11111111-1111-4111-8111-111111111111"
 LOGS_KEY = "arn:aws:kms:us-west-2:123456789012:key/22222222-2222-4222-8222-222222222222"
 BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/ml-platform-boundary"
@@ -86,13 +83,6 @@ def default() -> StackResult:
 def children_of(result: StackResult, component_type: str, name: str, type_: str):
     parent = result.one(component_type, name).urn
     return [r for r in result.by_type(type_) if r.parent == parent]
-
-
-def assert_golden(name: str, document: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(document + "\n")
-    assert json.loads(document) == json.loads(path.read_text()), f"{path} differs; UPDATE_GOLDEN=1 to accept"
 
 
 # --- argument checks, without an engine -------------------------------------------------------------------------

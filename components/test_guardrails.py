@@ -6,10 +6,8 @@ Regenerate the golden documents with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import pulumi
 import pytest
@@ -27,9 +25,8 @@ from components.guardrails import (
 )
 from preflight.emulator.aws import ACCOUNT_ID
 from preflight.model import StackResult
-from preflight.testing import render
+from preflight.testing import assert_golden, render
 
-GOLDEN = Path(__file__).parent / "golden"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT_ID}:policy/ml-platform-dev-permission-boundary"
 PROVIDER = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/token.actions.githubusercontent.com"
 LOGS_KEY = f"arn:aws:kms:us-west-2:{ACCOUNT_ID}:key/11111111-1111-1111-1111-111111111111"
@@ -94,13 +91,6 @@ def role_doc(result: StackResult, role: str, field: str = "assumeRolePolicy") ->
 
 def inline_doc(result: StackResult, name: str) -> dict:
     return json.loads(result.one(INLINE, name).inputs["policy"])
-
-
-def assert_golden(name: str, document: dict) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(json.dumps(document, indent=2) + "\n")
-    assert document == json.loads(path.read_text()), f"{path} differs; UPDATE_GOLDEN=1 to accept"
 
 
 # -- CI trust ------------------------------------------------------------------------------------------------

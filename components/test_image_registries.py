@@ -7,10 +7,8 @@ Regenerate the golden policies with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -27,9 +25,8 @@ from components.image_registries import (
 )
 from preflight.emulator.aws import ACCOUNT_ID
 from preflight.model import StackResult
-from preflight.testing import render
+from preflight.testing import assert_golden, render
 
-GOLDEN = Path(__file__).parent / "golden"
 KEY_ARN = f"arn:aws:kms:us-west-2:{ACCOUNT_ID}:key/0b1e7a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c"
 TAGS = {"Project": "ml-platform", "Environment": "prod"}
 
@@ -60,13 +57,6 @@ def protected() -> StackResult:
 @lru_cache(maxsize=None)
 def unprotected() -> StackResult:
     return render_registries(args(name_prefix="ml-platform/dev", protect=False, untagged_image_expiry_days=3))
-
-
-def assert_golden(name: str, document: dict) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(json.dumps(document, indent=2) + "\n")
-    assert document == json.loads(path.read_text()), f"{path} differs; UPDATE_GOLDEN=1 to accept"
 
 
 # -- validation --------------------------------------------------------------------------------------------------

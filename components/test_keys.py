@@ -6,9 +6,7 @@ Regenerate the golden key policies with `UPDATE_GOLDEN=1 .venv/bin/python -m pyt
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +14,8 @@ from components._kms_policy import DOMAINS, AwsContext, key_policy
 from components.keys import PlatformKeys, PlatformKeysArgs, validate_platform_keys
 from preflight.emulator.aws import ACCOUNT_ID
 from preflight.model import StackResult
-from preflight.testing import render
+from preflight.testing import assert_golden, render
 
-GOLDEN = Path(__file__).parent / "golden"
 KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
 CTX = AwsContext(account_id=ACCOUNT_ID, partition="aws", region="us-west-2")
@@ -35,13 +32,6 @@ def render_keys(keys_args: PlatformKeysArgs) -> StackResult:
 @pytest.fixture(scope="module")
 def protected() -> StackResult:
     return render_keys(args())
-
-
-def assert_golden(name: str, document: dict) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(json.dumps(document, indent=2) + "\n")
-    assert document == json.loads(path.read_text()), f"{path} differs; UPDATE_GOLDEN=1 to accept"
 
 
 # -- validation --------------------------------------------------------------------------------------------------

@@ -7,11 +7,9 @@ Regenerate the golden policy document with
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 
 import pulumi
 import pytest
@@ -43,9 +41,8 @@ from infra.config import ConfigError, load
 from preflight.model import SECRET, StackResult, plain
 from preflight.scanners import k8s as k8s_scanner
 from preflight.scanners import run as run_scanners
-from preflight.testing import REPO, render
+from preflight.testing import REPO, assert_golden, render
 
-GOLDEN = Path(__file__).parent / "golden"
 ACCOUNT = "123456789012"
 ISSUER = "oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
 OIDC_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}"
@@ -212,13 +209,6 @@ def test_limit_range_defaults_are_capped_at_a_small_teams_quota():
 
 
 # --- the autoscaler's IAM document (golden) ----------------------------------------------------------------------
-
-
-def assert_golden(name: str, document: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(document + "\n")
-    assert document + "\n" == path.read_text(), f"{name} changed; review it and regenerate with UPDATE_GOLDEN=1"
 
 
 def test_autoscaler_policy_matches_golden_and_scales_only_this_clusters_tagged_groups():

@@ -7,10 +7,8 @@ Regenerate the golden policy with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest co
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,9 +30,8 @@ from components.model_endpoint import (
 from components.model_registry import ModelRegistry, ModelRegistryArgs, group_names, package_arn
 from preflight.model import StackResult
 from preflight.scanners.iam_lint import _parliament
-from preflight.testing import render
+from preflight.testing import assert_golden, render
 
-GOLDEN = Path(__file__).parent / "golden"
 ARTIFACTS_KEY = "arn:aws:kms:us-west-2:123456789012:key/11111111-1111-1111-1111-111111111111"
 SAGEMAKER_KEY = "arn:aws:kms:us-west-2:123456789012:key/22222222-2222-2222-2222-222222222222"
 LOGS_KEY = "arn:aws:kms:us-west-2:123456789012:key/33333333-3333-3333-3333-333333333333"
@@ -135,13 +132,6 @@ def serverless_stack() -> StackResult:
 
 def execution_policy(result: StackResult) -> dict[str, Any]:
     return json.loads(result.one(ROLE_POLICY, "churn-execution-serving").inputs["policy"])
-
-
-def assert_golden(name: str, document: dict[str, Any]) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(json.dumps(document, indent=2) + "\n")
-    assert document == json.loads(path.read_text()), f"{path} differs; UPDATE_GOLDEN=1 to accept"
 
 
 # -- SageMaker facts -----------------------------------------------------------------------------------------------

@@ -6,10 +6,8 @@ Regenerate the golden policy documents with `UPDATE_GOLDEN=1 .venv/bin/python -m
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import pulumi
 import pytest
@@ -26,9 +24,8 @@ from components.network import (
 )
 from infra.config import load
 from preflight.model import StackResult
-from preflight.testing import render
+from preflight.testing import assert_golden, render
 
-GOLDEN = Path(__file__).parent / "golden"
 AZS = ("us-west-2a", "us-west-2b", "us-west-2c")
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/0b1e7a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c"
 BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/ml-platform-boundary"
@@ -179,14 +176,6 @@ def test_subnet_tags_let_load_balancers_and_karpenter_find_the_right_tier():
 
 
 # --- policy documents (golden) -----------------------------------------------------------------------------------
-
-
-def assert_golden(name: str, document: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(document + "\n")
-    assert json.loads(document) == json.loads(path.read_text()), f"{path} differs; UPDATE_GOLDEN=1 to accept"
 
 
 def test_flow_log_trust_policy_matches_golden_and_admits_only_this_accounts_flow_logs():

@@ -45,3 +45,21 @@ def render(
 def render_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> StackResult:
     """Render this repository's program for `Pulumi.<stack>.yaml`, with `overrides` laid over its config."""
     return run_stack(load_project(REPO), stack, _encode(overrides or {}))
+
+
+GOLDEN = REPO / "components" / "golden"
+"""Golden files: rendered documents checked in so that a change to one shows in review."""
+
+
+def assert_golden(name: str, document: Any) -> None:
+    """Compare `document` (a JSON-able value, or JSON text) with `components/golden/<name>`, as JSON.
+
+    `UPDATE_GOLDEN=1` rewrites the file instead (review the diff before committing it)."""
+    import os
+
+    value = json.loads(document) if isinstance(document, str) else document
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(value, indent=2) + "\n")
+    assert value == json.loads(path.read_text()), f"{path} differs; regenerate with UPDATE_GOLDEN=1 and review the diff"

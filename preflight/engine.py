@@ -19,6 +19,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
 
+from preflight import collector
 from preflight.emulator.aws import UnsupportedInvoke
 from preflight.model import SECRET, StackResult
 from preflight.monitor import RecordingMonitor
@@ -71,6 +72,7 @@ def _program_environment(cwd: Path | None, argv0: str) -> Iterator[None]:
                     del sys.modules[name]
 
 
+@collector.paused()
 def run_program(
     program: Callable[[], Any],
     *,

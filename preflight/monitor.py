@@ -13,7 +13,7 @@ import uuid
 from importlib import metadata
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, Mocks
 from pulumi.runtime.proto import resource_pb2
@@ -82,6 +82,20 @@ def _secret_paths(value: Any) -> bool:
     if isinstance(value, list):
         return any(_secret_paths(v) for v in value)
     return False
+
+
+def to_struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    """The Struct `rpc.serialize_properties` makes of plain values, which is all the emulators return: top-level
+    nulls left out as the SDK leaves them out, everything else as protobuf converts it. The SDK's coroutine ran an
+    event loop in the monitor's thread for every resource; anything else falls back to it, with its errors."""
+    struct = struct_pb2.Struct()
+    try:
+        for key, value in values.items():
+            if value is not None:
+                struct[key] = value
+    except ValueError:
+        return _sync_await(rpc.serialize_properties(values, {}))
+    return struct
 
 
 def _struct(message: Any) -> dict[str, Any]:
@@ -196,7 +210,7 @@ class RecordingMonitor(MockMonitor):
             self._providers.pop(f"{urn}::{rid}", None)
 
         state = {k: ({_SIG: _SECRET_SIG, "value": v} if k in secret_outputs else v) for k, v in outputs.items()}
-        obj = _sync_await(rpc.serialize_properties(state, {}))
+        obj = to_struct(state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=obj)
 
     def _emulate(self, token: str, name: str, urn: str, inputs: dict[str, Any], provider: str | None, custom: bool):
@@ -246,7 +260,7 @@ class RecordingMonitor(MockMonitor):
                                 inputs=to_record_value(wire), outputs=to_record_value(outputs), options={"read": True})
         with self._lock:
             self._add(record)
-        obj = _sync_await(rpc.serialize_properties(outputs, {}))
+        obj = to_struct(outputs)
         return resource_pb2.ReadResourceResponse(urn=urn, properties=obj)
 
     def RegisterResourceOutputs(self, request):
@@ -276,7 +290,7 @@ class RecordingMonitor(MockMonitor):
             )
             self.invoke_errors.append(message)
             raise UnsupportedInvoke(message) from None
-        ret = _sync_await(rpc.serialize_properties(result, {}))
+        ret = to_struct(result)
         return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": ret})
 
 

@@ -26,7 +26,7 @@ import importlib.util
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from inspect import isawaitable
@@ -50,6 +50,7 @@ from pulumi_policy import (
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
+from preflight import collector
 from preflight.emulator.schema import type_info
 from preflight.model import UNKNOWN, ResourceRecord, StackResult, Violation
 
@@ -440,6 +441,46 @@ class _Stack:
         return list(dict.fromkeys(urns))
 
 
+class _Built:
+    """An attribute of pulumi-policy's argument objects built the first time a policy reads it, then kept.
+
+    The analyzer hands every policy its own deserialised properties wrapped in the unknown-checking proxy, its own
+    options and provider. Most policies look at the resource type and return, so building all of that up front for
+    every resource and every policy was most of the pack's cost; built on first read, each policy still gets its
+    own copy, and a policy that never reads them costs nothing. Assigning the attribute replaces it, as before."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_built_{name}"
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.slot]
+        if isinstance(value, _Pending):
+            value = instance.__dict__[self.slot] = value.build()
+        return value
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        instance.__dict__[self.slot] = value
+
+
+@dataclass(frozen=True)
+class _Pending:
+    build: Callable[[], Any]
+
+
+class _ResourceArgs(ResourceValidationArgs):
+    props = _Built()
+    opts = _Built()
+    provider = _Built()
+
+
+class _StackResource(PolicyResource):
+    props = _Built()
+    opts = _Built()
+    provider = _Built()
+
+
 def _run(result: Any) -> None:
     if isawaitable(result):
         loop = asyncio.new_event_loop()
@@ -458,6 +499,7 @@ def _effective(level: EnforcementLevel) -> str:
     return EnforcementLevel.MANDATORY.value if level == EnforcementLevel.REMEDIATE else level.value
 
 
+@collector.paused()
 def evaluate(
     result: StackResult,
     pack_dir: Path,
@@ -503,21 +545,26 @@ def evaluate(
         )
 
     active = [(p, settings[p.name]) for p in pack.policies if settings[p.name].enforcement_level != EnforcementLevel.DISABLED]
+    resource_policies = [
+        (policy, _effective(entry.enforcement_level or pack.enforcement_level), entry.properties)
+        for policy, entry in active
+        if isinstance(policy, ResourceValidationPolicy) and policy.has_validation()
+    ]
 
     for record in result.resources:
-        for policy, entry in active:
-            if not isinstance(policy, ResourceValidationPolicy) or not policy.has_validation():
-                continue
-            level = _effective(entry.enforcement_level or pack.enforcement_level)
+        # Deserialised once per resource; each policy's proxy copies every list and dict it wraps, so no policy
+        # sees what another wrote through its own.
+        inputs = _engine_value(checked_inputs(record))
+        for policy, level, properties in resource_policies:
             found: list[str] = []
-            args = ResourceValidationArgs(
+            args = _ResourceArgs(
                 record.type,
-                unknown_checking_proxy(_engine_value(checked_inputs(record))),
+                _Pending(lambda inputs=inputs: unknown_checking_proxy(inputs)),
                 record.urn,
                 record.name,
-                stack.options(record),
-                stack.provider(record),
-                _engine_value(dict(entry.properties)) if entry.properties else None,
+                _Pending(lambda record=record: stack.options(record)),
+                _Pending(lambda record=record: stack.provider(record)),
+                _engine_value(dict(properties)) if properties else None,
                 tags,
             )
             try:
@@ -530,11 +577,14 @@ def evaluate(
                 raise PolicyEvaluationError(f"policy {policy.name} failed on {record.urn}: {type(exc).__name__}: {exc}") from exc
             violations.extend(violation(policy, level, record.urn, m) for m in found)
 
+    outputs: dict[str, Any] = {}
     for policy, entry in active:
         if not isinstance(policy, StackValidationPolicy):
             continue
         level = _effective(entry.enforcement_level or pack.enforcement_level)
-        resources = _policy_resources(result, stack)
+        if not outputs:
+            outputs = {r.urn: _engine_value(stack_outputs(r)) for r in result.resources}
+        resources = _policy_resources(result, stack, outputs)
         reported: list[tuple[str, str | None]] = []
         args = StackValidationArgs(resources, _engine_value(dict(entry.properties)) if entry.properties else None, tags)
         try:
@@ -549,17 +599,18 @@ def evaluate(
     return violations
 
 
-def _policy_resources(result: StackResult, stack: _Stack) -> list[PolicyResource]:
-    """Every resource as a stack rule sees it (fresh proxies per policy, as the analyzer builds them)."""
+def _policy_resources(result: StackResult, stack: _Stack, outputs: Mapping[str, Any]) -> list[PolicyResource]:
+    """Every resource as a stack rule sees it (fresh proxies per policy, as the analyzer builds them, each made
+    when the rule first reads it). `outputs`: each resource's outputs as the analyzer deserialises them."""
     resources: dict[str, PolicyResource] = {}
     for record in result.resources:
-        resources[record.urn] = PolicyResource(
+        resources[record.urn] = _StackResource(
             record.type,
-            unknown_checking_proxy(_engine_value(stack_outputs(record))),
+            _Pending(lambda props=outputs[record.urn]: unknown_checking_proxy(props)),
             record.urn,
             record.name,
-            stack.options(record),
-            stack.provider(record),
+            _Pending(lambda record=record: stack.options(record)),
+            _Pending(lambda record=record: stack.provider(record)),
             None,
             [],
             {},

@@ -132,6 +132,62 @@ def test_stack_rules_get_outputs_with_parent_and_dependencies(tmp_path, probe_re
     ]
 
 
+ISOLATION_PACK = '''
+from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
+
+PACK_NAME = "isolation"
+
+
+def _write(args, report):
+    if args.resource_type == "aws:sns/topic:Topic":
+        args.props["name"] = "written"
+        args.props["tags"]["Project"] = "written"
+        args.opts.protect = False
+        report("wrote " + args.props["name"] + " " + args.props["tags"]["Project"])
+
+
+def _read(args, report):
+    if args.resource_type == "aws:sns/topic:Topic":
+        report("sees " + args.props["name"].split("-")[0] + " " + args.props["tags"]["Project"] + " protect " + repr(args.opts.protect))
+
+
+def _write_stack(args, report):
+    for r in args.resources:
+        if r.resource_type == "aws:sns/topic:Topic":
+            r.props["arn"] = "written"
+            r.props["tags"]["Project"] = "written"
+
+
+def _read_stack(args, report):
+    for r in args.resources:
+        if r.resource_type == "aws:sns/topic:Topic":
+            report("sees " + r.props["arn"].split(":")[2] + " " + r.props["tags"]["Project"] + " parent " + r.parent.name)
+
+
+def build_policies():
+    return [
+        ResourceValidationPolicy(name="a-write", description="Writes through its proxy.", validate=_write),
+        ResourceValidationPolicy(name="b-read", description="Reads after a-write.", validate=_read),
+        StackValidationPolicy(name="c-write", description="Writes through its proxies.", validate=_write_stack),
+        StackValidationPolicy(name="d-read", description="Reads after c-write.", validate=_read_stack),
+    ]
+'''
+
+
+def test_each_policy_gets_its_own_properties_and_options(tmp_path, probe_result):
+    # The analyzer deserialises a resource afresh for every policy; what one policy writes, the next never sees.
+    pack = tmp_path / "isolation"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    (pack / "pack.py").write_text(ISOLATION_PACK)
+    found = evaluate(probe_result, pack)
+    assert messages(found, "a-write") == ["wrote written written"]
+    assert messages(found, "b-read") == ["sees alarms p protect True"]
+    assert messages(found, "d-read") == ["sees sns p parent alerts"]
+    topic = probe_result.one("aws:sns/topic:Topic")
+    assert topic.inputs["tags"] == {"Project": "p"} and topic.outputs["tags"] == {"Project": "p"}
+
+
 def test_violations_carry_policy_metadata(tmp_path, probe_result):
     found = [v for v in evaluate(probe_result, probe_pack(tmp_path)) if v.policy == "probe-stack" and v.urn]
     (v,) = found

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from preflight import collector
 from preflight.model import StackResult, Violation
 from preflight.scanners import aws_values, checkov, iam_lint, k8s
 from preflight.scanners.config import DEFAULT_CONFIG, ScannerConfig, ScannerConfigError, load_config
@@ -39,6 +40,7 @@ class PendingScan:
         return list(self._found)
 
 
+@collector.paused()
 def start(
     result: StackResult,
     *,

@@ -14,19 +14,23 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-import botocore.session
-from botocore.model import Shape
+from typing import TYPE_CHECKING, Any
 
 from preflight.model import SECRET, UNKNOWN, ResourceRecord, StackResult, Violation
 from preflight.scanners.config import ScannerConfig
+
+if TYPE_CHECKING:
+    import botocore.session
+    from botocore.model import Shape
 
 SOURCE = "aws-api"
 
 
 @lru_cache(maxsize=None)
 def _session() -> botocore.session.Session:
+    # Imported on first use: `--no-scanners` (and every stack without AWS values to check) never pays for botocore.
+    import botocore.session
+
     return botocore.session.get_session()
 
 

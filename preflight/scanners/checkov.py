@@ -51,6 +51,10 @@ _OFFLINE_ENV = {
 }
 
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's safe dumper when PyYAML was built with it: the same text as the pure-Python one, forty times faster."""
+
+
 class CheckovUnavailable(RuntimeError):
     """checkov is not installed where preflight expects it, or is not the pinned version."""
 
@@ -151,7 +155,7 @@ def write_inputs(inputs: _Inputs, workdir: Path) -> tuple[Path | None, Path | No
         k8s_dir = workdir / "k8s"
         k8s_dir.mkdir(exist_ok=True)
         for name, manifest in inputs.manifests.items():
-            (k8s_dir / name).write_text(yaml.safe_dump(manifest, sort_keys=False))
+            (k8s_dir / name).write_text(yaml.dump(manifest, Dumper=_DUMPER, sort_keys=False))
     return plan_file, k8s_dir
 
 

@@ -134,3 +134,14 @@ def test_config_enforcement_severity_and_skips_apply_to_mapped_findings():
     assert (finding.enforcement, finding.severity, finding.category) == ("mandatory", "critical", "cost")
     skipping = ScannerConfig(skips=(Skip("CKV_AWS_1", "accepted for this test, with a reason"),))
     assert checkov.to_violations(report, inputs, StackResult("p", "dev"), skipping) == []
+
+
+def test_manifests_are_written_exactly_as_the_pure_python_dumper_writes_them(scanned_stack, tmp_path):
+    # The manifests go through libyaml when PyYAML has it; checkov must get the same text either way.
+    import yaml
+
+    inputs = checkov._prepare(scanned_stack)
+    _, k8s_dir = checkov.write_inputs(inputs, tmp_path)
+    assert inputs.manifests and k8s_dir is not None
+    for name, manifest in inputs.manifests.items():
+        assert (k8s_dir / name).read_text() == yaml.safe_dump(manifest, sort_keys=False), name

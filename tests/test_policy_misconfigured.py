@@ -2,7 +2,6 @@
 misconfigurations: the pack catches each one, rule by rule, and nothing else."""
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -10,8 +9,8 @@ from policies.pack import build_policies
 from preflight.engine import run_stack
 from preflight.policy import evaluate
 from preflight.project import load_project
+from preflight.testing import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "misconfigured"
 PACK = REPO / "policies"
 
@@ -69,10 +68,14 @@ EXPECTED = sorted(
 
 
 @pytest.fixture(scope="module")
-def violations():
-    result = run_stack(load_project(FIXTURE), "dev")
-    types = {r.urn: r.type for r in result.resources}
-    return [(v, types.get(v.urn or "")) for v in evaluate(result, PACK)]
+def rendered():
+    return run_stack(load_project(FIXTURE), "dev")
+
+
+@pytest.fixture(scope="module")
+def violations(rendered):
+    types = {r.urn: r.type for r in rendered.resources}
+    return [(v, types.get(v.urn or "")) for v in evaluate(rendered, PACK)]
 
 
 def test_every_deliberate_misconfiguration_is_caught_and_nothing_else(violations):
@@ -100,9 +103,8 @@ def test_without_a_stack_config_every_finding_is_mandatory_and_one_line(violatio
     assert [v.message for v, _ in violations if "\n" in v.message or not v.message] == []
 
 
-def test_the_dev_policy_config_downgrades_cost_findings_to_advisory():
-    result = run_stack(load_project(FIXTURE), "dev")
-    found = evaluate(result, PACK, PACK / "config" / "dev.json")
+def test_the_dev_policy_config_downgrades_cost_findings_to_advisory(rendered):
+    found = evaluate(rendered, PACK, PACK / "config" / "dev.json")
     advisory = {v.policy for v in found if v.enforcement == "advisory"}
     assert "nat-gateway-cap" in advisory and "gpu-total-cap" in advisory
     assert {v.category for v in found if v.enforcement == "advisory"} <= {"cost", "access"}

@@ -34,6 +34,8 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+from ._types import LAUNCH_TEMPLATE
+
 CATEGORIES = ("encryption", "access", "cost", "reliability")
 
 _SENTINELS = frozenset(
@@ -274,6 +276,13 @@ class StackIndex:
             return []
         return [c for c in candidates if any(str(get(c.props, k)) in values for k in keys if get(c.props, k))]
 
+    def launch_templates(self, group: PolicyResource) -> list[PolicyResource]:
+        """The launch templates a node group's `launchTemplate` refers to, by id or else by name."""
+        templates = self.of_type(LAUNCH_TEMPLATE)
+        return self.refers_to(group, "launchTemplate", templates, ("id",), ("id",)) or self.refers_to(
+            group, "launchTemplate", templates, ("name",), ("name",)
+        )
+
     def linked(
         self,
         sources: Sequence[PolicyResource],
@@ -310,6 +319,10 @@ def _check_metadata(name: str, category: str, remediation: str) -> None:
         raise ValueError(f"policy {name}: remediation steps are required")
 
 
+def _config_schema(config: Mapping[str, Mapping[str, Any]] | None) -> PolicyConfigSchema | None:
+    return PolicyConfigSchema(properties={k: dict(v) for k, v in config.items()}) if config else None
+
+
 def resource_policy(
     name: str,
     *,
@@ -335,7 +348,7 @@ def resource_policy(
         description=description,
         validate=validate,
         enforcement_level=enforcement_level,
-        config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in config.items()}) if config else None,
+        config_schema=_config_schema(config),
         severity=severity,
         tags=[category],
         remediation_steps=remediation,
@@ -359,7 +372,7 @@ def stack_policy(
         description=description,
         validate=check,
         enforcement_level=enforcement_level,
-        config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in config.items()}) if config else None,
+        config_schema=_config_schema(config),
         severity=severity,
         tags=[category],
         remediation_steps=remediation,

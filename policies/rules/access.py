@@ -21,8 +21,8 @@ from ._common import (
     known,
     principal_values,
     resource_policy,
-    setting,
     num,
+    setting,
     shown,
     stack_policy,
     statement_label,
@@ -306,16 +306,12 @@ EKS_AUDIT_LOGS = resource_policy(
 
 def _check_node_group_ssh(args: StackValidationArgs, report: ReportViolation) -> None:
     index = StackIndex(args.resources)
-    templates = index.of_type(LAUNCH_TEMPLATE)
     for group in index.of_type(EKS_NODE_GROUP):
         remote = get(group.props, "remoteAccess")
         if remote is not None and remote is not UNKNOWN:
             key = get(remote, "ec2SshKey")
             report(f"remoteAccess is set (ec2SshKey {shown(key)}): the nodes accept SSH", group.urn)
-        linked = index.refers_to(group, "launchTemplate", templates, ("id",), ("id",)) or index.refers_to(
-            group, "launchTemplate", templates, ("name",), ("name",)
-        )
-        for template in linked:
+        for template in index.launch_templates(group):
             key = get(template.props, "keyName")
             if key is not None and key is not UNKNOWN:
                 report(f"its launch template {template.name} sets keyName {key!r}: the nodes accept SSH", group.urn)

@@ -16,10 +16,10 @@ from ._common import (
     get,
     is_true,
     known,
+    num,
     plain,
     resource_policy,
     setting,
-    num,
     shown,
     stack_policy,
 )
@@ -170,11 +170,7 @@ def node_group_instance_types(group: PolicyResource, index: StackIndex) -> list[
     types = [str(t) for t in elements(get(group.props, "instanceTypes")) if t is not UNKNOWN]
     if types:
         return types
-    templates = index.of_type(LAUNCH_TEMPLATE)
-    linked = index.refers_to(group, "launchTemplate", templates, ("id",), ("id",)) or index.refers_to(
-        group, "launchTemplate", templates, ("name",), ("name",)
-    )
-    return [str(t) for lt in linked if isinstance(t := get(lt.props, "instanceType"), str)]
+    return [str(t) for lt in index.launch_templates(group) if isinstance(t := get(lt.props, "instanceType"), str)]
 
 
 def gpu_node_groups(index: StackIndex) -> list[tuple[PolicyResource, list[str]]]:

@@ -42,8 +42,8 @@ def _declared_algorithms(bucket, configs) -> list[tuple[str, object]]:
     """(where, sseAlgorithm) for every default-encryption rule that applies to the bucket."""
     found = []
     for config in configs:
-        for i, rule in enumerate(elements(get(config.props, "rules"))):
-            found.append((f"{config.name}", get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")))
+        for rule in elements(get(config.props, "rules")):
+            found.append((config.name, get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")))
     inline = get(bucket.props, "serverSideEncryptionConfiguration", "rule", "applyServerSideEncryptionByDefault", "sseAlgorithm")
     if inline is not None and inline is not UNKNOWN:
         found.append(("serverSideEncryptionConfiguration", inline))

@@ -13,8 +13,8 @@ from ._common import (
     is_true,
     known,
     resource_policy,
-    setting,
     num,
+    setting,
     shown,
     stack_policy,
 )

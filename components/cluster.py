@@ -39,9 +39,6 @@ BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 """Add-ons nodes need to become Ready (networking, service routing, credentials): installed before any node group.
 The cluster is created without EKS's self-managed copies of them."""
 
-AFTER_NODES = ("coredns", "aws-ebs-csi-driver")
-"""Add-ons that run as Deployments: they wait for the system pool, else their creation hangs on pending pods."""
-
 
 @dataclass(frozen=True, kw_only=True)
 class NodePoolSpec:
@@ -383,6 +380,7 @@ class Cluster(pulumi.ComponentResource):
                 opts=pool_opts,
             )
         system = self.pools[args.system_pool.name]
+        # Add-ons that run as Deployments wait for the system pool, else their creation hangs on pending pods.
         self.addons["coredns"] = addon("coredns", depends_on=[system])
         self.addons["aws-ebs-csi-driver"] = addon(
             "aws-ebs-csi-driver",

@@ -46,6 +46,7 @@ from components._kubernetes_manifests import (
     resource_quota_hard,
     storage_class_parameters,
 )
+from components._network_rules import EKS_CLUSTER_NAME
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, irsa_trust
 
 __all__ = [
@@ -81,7 +82,6 @@ MAX_USER_PRIORITY = 1_000_000_000
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-_EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _DURATION = re.compile(r"^[1-9][0-9]*(s|m|h)$")
 
@@ -204,7 +204,7 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
     def fail(arg: str, value: object, message: str) -> ValueError:
         return ValueError(f"KubernetesLayerArgs.{arg} = {value!r}: {message}")
 
-    if not _EKS_CLUSTER_NAME.match(args.cluster_name):
+    if not EKS_CLUSTER_NAME.match(args.cluster_name):
         raise fail("cluster_name", args.cluster_name, "EKS cluster names are 1-100 letters, digits, '-' or '_', starting alphanumeric")
     try:
         cluster_autoscaler_image(args.cluster_version)

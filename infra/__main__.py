@@ -20,7 +20,7 @@ aws_provider = aws.Provider(
 )
 platform = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
-# >>> guardrails-boundary: permission boundary first: every role below takes `boundary.arn` (issue 7)
+# >>> guardrails-boundary: permission boundary first: every role below takes `boundary.arn`
 from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs  # noqa: E402
 
 boundary = PermissionBoundary(
@@ -41,7 +41,7 @@ boundary = PermissionBoundary(
 pulumi.export("permissionBoundaryArn", boundary.arn)
 # <<< guardrails-boundary
 
-# >>> keys: KMS keys per data domain: `keys` (issue 4)
+# >>> keys: KMS keys per data domain: `keys`
 from components.keys import PlatformKeys, PlatformKeysArgs  # noqa: E402
 
 keys = PlatformKeys(
@@ -58,7 +58,7 @@ keys = PlatformKeys(
 pulumi.export("keyArns", keys.key_arns)
 # <<< keys
 
-# >>> network: VPC, subnets, NAT, flow logs, endpoints: `network` (issue 3)
+# >>> network: VPC, subnets, NAT, flow logs, endpoints: `network`
 from components.network import Network, NetworkArgs  # noqa: E402
 
 # Subnet discovery tags carry the EKS cluster's name, so it is fixed here, before the cluster exists; the cluster
@@ -88,7 +88,7 @@ pulumi.export("flowLogGroupName", network.flow_log_group_name)
 pulumi.export("natPublicIps", network.nat_public_ips)
 # <<< network
 
-# >>> storage: artifact store and image registries: `store`, `registries` (issue 4)
+# >>> storage: artifact store and image registries: `store`, `registries`
 from components.artifact_store import ArtifactStore, ArtifactStoreArgs, ReplicationArgs  # noqa: E402
 from components.image_registries import ImageRegistries, ImageRegistriesArgs  # noqa: E402
 
@@ -139,7 +139,7 @@ pulumi.export("bucketArns", store.bucket_arns)
 pulumi.export("repositoryUrls", registries.repository_urls)
 # <<< storage
 
-# >>> guardrails: personas, CI roles, budgets, account baselines: `guardrails` (issue 7)
+# >>> guardrails: personas, CI roles, budgets, account baselines: `guardrails`
 from components.guardrails import Guardrails, GuardrailsArgs  # noqa: E402
 
 guardrails = Guardrails(
@@ -173,7 +173,7 @@ pulumi.export("budgetName", guardrails.budget_name)
 pulumi.export("budgetAlertTopicArn", guardrails.alert_topic_arn)
 # <<< guardrails
 
-# >>> cluster: EKS, node pools, Kubernetes layer: `cluster` (issue 5)
+# >>> cluster: EKS, node pools, Kubernetes layer: `cluster`
 from components.cluster import Cluster, ClusterArgs  # noqa: E402
 
 cluster_args = cfg.cluster.component_args()
@@ -235,7 +235,7 @@ pulumi.export("teamNamespaces", kubernetes_layer.namespace_names)
 pulumi.export("clusterAutoscalerRoleArn", kubernetes_layer.autoscaler_role.arn)
 # <<< cluster
 
-# >>> endpoints: SageMaker model endpoints: `endpoints` (issue 6)
+# >>> endpoints: SageMaker model endpoints: `endpoints`
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source  # noqa: E402
 from components.model_registry import ModelRegistry, ModelRegistryArgs, package_arn  # noqa: E402
 from infra.config.endpoints import component_args as endpoint_args  # noqa: E402

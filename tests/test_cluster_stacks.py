@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 
 import pytest
 
 from components import _cluster_rules as rules
 from components import _gpu
 from preflight.model import SECRET, stack_json
-from preflight.testing import render_stack
 
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
 
-@cache
-def rendered(name: str):
-    return render_stack(name)
-
-
 @pytest.fixture(scope="module", params=["dev", "staging", "prod"])
-def stack(request):
-    return request.param, rendered(request.param)
+def stack(request, shipped_stack):
+    return request.param, shipped_stack(request.param)
 
 
 def groups(result) -> dict[str, object]:
@@ -91,8 +84,8 @@ def test_the_ci_deploy_role_is_a_cluster_admin_through_an_access_entry(stack):
     assert [entry.inputs["principalArn"]] == [r.outputs["arn"] for r in ci_roles]
 
 
-def test_dev_gpu_pool_is_small_and_idles_at_zero():
-    pools = groups(rendered("dev"))
+def test_dev_gpu_pool_is_small_and_idles_at_zero(shipped_stack):
+    pools = groups(shipped_stack("dev"))
     gpu = {p: g for p, g in pools.items() if p != "system"}
     assert len(gpu) == 1
     (group,) = gpu.values()
@@ -100,8 +93,8 @@ def test_dev_gpu_pool_is_small_and_idles_at_zero():
     assert {t.split(".")[0] for t in group.inputs["instanceTypes"]} <= {"g5", "g6"}
 
 
-def test_prod_has_an_on_demand_inference_pool_a_training_pool_and_at_least_two_system_nodes():
-    pools = groups(rendered("prod"))
+def test_prod_has_an_on_demand_inference_pool_a_training_pool_and_at_least_two_system_nodes(shipped_stack):
+    pools = groups(shipped_stack("prod"))
     purposes = {g.inputs["labels"].get("ml-platform/purpose"): g for p, g in pools.items() if p != "system"}
     assert purposes["inference"].inputs["capacityType"] == "ON_DEMAND"
     assert "training" in purposes

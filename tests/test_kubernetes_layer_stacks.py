@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 
 import pytest
 
 from infra.config import load
-from preflight.model import StackResult, plain
+from preflight.model import plain
 from preflight.project import load_project
 from preflight.scanners import run as run_scanners
-from preflight.testing import REPO, render_stack
+from preflight.testing import REPO
 
 STACKS = ["dev", "staging", "prod"]
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -22,19 +21,14 @@ QUOTA = "kubernetes:core/v1:ResourceQuota"
 EKS_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 
 
-@lru_cache(maxsize=None)
-def stack(name: str) -> StackResult:
-    return render_stack(name)
-
-
 def stack_config(name: str):
     config = load_project(REPO).stack_config(name)
     return load(config.values, stack=name, secret_keys=config.secret_keys)
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_device_plugin_tolerates_exactly_the_taint_every_gpu_pool_carries(name):
-    result = stack(name)
+def test_device_plugin_tolerates_exactly_the_taint_every_gpu_pool_carries(name, shipped_stack):
+    result = shipped_stack(name)
     pod = result.one(DAEMON_SET, "k8s-nvidia-device-plugin").inputs["spec"]["template"]["spec"]
     tolerations = pod["tolerations"]
     gpu_groups = [g for g in result.by_type(NODE_GROUP) if g.inputs.get("taints")]
@@ -61,8 +55,8 @@ def test_device_plugin_tolerates_exactly_the_taint_every_gpu_pool_carries(name):
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_autoscaler_discovers_and_may_scale_only_this_stacks_node_groups(name):
-    result = stack(name)
+def test_autoscaler_discovers_and_may_scale_only_this_stacks_node_groups(name, shipped_stack):
+    result = shipped_stack(name)
     cluster_name = result.one("aws:eks/cluster:Cluster").inputs["name"]
     assert cluster_name == f"ml-platform-{name}"
     command = result.one(DEPLOYMENT, "k8s-cluster-autoscaler").inputs["spec"]["template"]["spec"]["containers"][0]["command"]
@@ -77,10 +71,10 @@ def test_autoscaler_discovers_and_may_scale_only_this_stacks_node_groups(name):
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_team_quotas_come_from_the_stack_config(name):
+def test_team_quotas_come_from_the_stack_config(name, shipped_stack):
     teams = stack_config(name).cluster.teams
     assert teams, "every shipped stack declares at least one team"
-    quotas = {q.inputs["metadata"]["namespace"]: q.inputs["spec"]["hard"] for q in stack(name).by_type(QUOTA)}
+    quotas = {q.inputs["metadata"]["namespace"]: q.inputs["spec"]["hard"] for q in shipped_stack(name).by_type(QUOTA)}
     assert quotas == {
         t.name: {
             "requests.nvidia.com/gpu": str(t.gpu_quota),
@@ -91,12 +85,12 @@ def test_team_quotas_come_from_the_stack_config(name):
         }
         for t in teams
     }
-    assert stack(name).outputs["teamNamespaces"] == {t.name: t.name for t in teams}
+    assert shipped_stack(name).outputs["teamNamespaces"] == {t.name: t.name for t in teams}
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_kubeconfig_is_a_secret_everywhere_it_is_recorded(name):
-    result = stack(name)
+def test_kubeconfig_is_a_secret_everywhere_it_is_recorded(name, shipped_stack):
+    result = shipped_stack(name)
     assert result.outputs["kubeconfig"] == "[secret]"
     assert result.one("pulumi:providers:kubernetes").inputs["kubeconfig"] == "[secret]"
     recorded = json.dumps([plain(r.inputs) for r in result.resources] + [plain(r.outputs) for r in result.resources])
@@ -105,10 +99,10 @@ def test_kubeconfig_is_a_secret_everywhere_it_is_recorded(name):
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_kubernetes_objects_pass_every_scanner_with_no_finding_left_open(name):
-    # Issue 9: probes where upstream serves a health endpoint, images pinned by digest, the rest accepted in
+def test_kubernetes_objects_pass_every_scanner_with_no_finding_left_open(name, shipped_stack):
+    # Probes where upstream serves a health endpoint, images pinned by digest, the rest accepted in
     # checkov-config.yaml with a reason. Any new Kubernetes finding on a shipped stack shows here, advisory or not.
-    result = stack(name)
+    result = shipped_stack(name)
     kubernetes = {r.urn for r in result.resources if r.type.startswith("kubernetes:")}
     findings = [f"{v.source} {v.policy} {v.urn}: {v.message}" for v in run_scanners(result, project_dir=REPO) if v.urn in kubernetes]
     assert findings == []

@@ -8,14 +8,14 @@ import pytest
 
 from preflight.project import load_project
 from preflight.scanners import run
-from preflight.testing import REPO, render_stack
+from preflight.testing import REPO
 
 STACKS = load_project(REPO).stacks()
 
 
 @pytest.fixture(scope="module", params=STACKS)
-def scanned(request):
-    result = render_stack(request.param)
+def scanned(request, shipped_stack):
+    result = shipped_stack(request.param)
     return result, run(result, project_dir=REPO)
 
 

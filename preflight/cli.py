@@ -92,8 +92,9 @@ def policy_runs(
         paired = zip(packs, configs) if configs else ((p, None) for p in packs)
         return [PackRun(Path(p).resolve(), Path(c).resolve() if c else None) for p, c in paired], []
     own = project.dir / "policies"
-    if project.dir.resolve() == REPO or (own / "PulumiPolicy.yaml").is_file():
-        pack = DEFAULT_PACK if project.dir.resolve() == REPO else own
+    is_repo = project.dir.resolve() == REPO
+    if is_repo or (own / "PulumiPolicy.yaml").is_file():
+        pack = DEFAULT_PACK if is_repo else own
         config = pack / "config" / f"{stack}.json"
         if config.is_file():
             return [PackRun(pack, config)], []
@@ -180,11 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 err.print(exc.detail, markup=False, highlight=False)
             code = EXIT_ERROR
             continue
-        except (PolicyConfigError, PolicyEvaluationError) as exc:
-            error(f"stack {stack}: {exc}")
-            code = EXIT_ERROR
-            continue
-        except scanners.checkov.CheckovUnavailable as exc:
+        except (PolicyConfigError, PolicyEvaluationError, scanners.checkov.CheckovUnavailable) as exc:
             error(f"stack {stack}: {exc}")
             code = EXIT_ERROR
             continue

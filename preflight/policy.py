@@ -447,7 +447,7 @@ class _Built:
     The analyzer hands every policy its own deserialised properties wrapped in the unknown-checking proxy, its own
     options and provider. Most policies look at the resource type and return, so building all of that up front for
     every resource and every policy was most of the pack's cost; built on first read, each policy still gets its
-    own copy, and a policy that never reads them costs nothing. Assigning the attribute replaces it, as before."""
+    own copy, and a policy that never reads them costs nothing. Assigning the attribute replaces it, as with a plain one."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.slot = f"_built_{name}"

@@ -24,7 +24,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from preflight.model import ResourceRecord, StackResult
-from preflight.policy import PolicyConfig, _engine_value, _seconds, _Stack, checked_inputs, stack_outputs
+from preflight.policy import PolicyConfig, _engine_value, _Stack, checked_inputs, stack_outputs
 
 _LEVEL = {
     "advisory": analyzer_pb2.ADVISORY,
@@ -124,7 +124,7 @@ class AnalyzerClient:
 
 def _options(stack: _Stack, record: ResourceRecord) -> analyzer_pb2.AnalyzerResourceOptions:
     opts = stack.options(record)
-    timeouts = record.options.get("customTimeouts") or {}
+    timeouts = opts.custom_timeouts
     return analyzer_pb2.AnalyzerResourceOptions(
         protect=opts.protect,
         ignoreChanges=opts.ignore_changes,
@@ -133,7 +133,7 @@ def _options(stack: _Stack, record: ResourceRecord) -> analyzer_pb2.AnalyzerReso
         additionalSecretOutputs=opts.additional_secret_outputs,
         aliases=opts.aliases,
         customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
-            create=_seconds(timeouts.get("create")), update=_seconds(timeouts.get("update")), delete=_seconds(timeouts.get("delete"))
+            create=timeouts.create_seconds, update=timeouts.update_seconds, delete=timeouts.delete_seconds
         ),
         parent=opts.parent or "",
     )

@@ -192,12 +192,15 @@ def findings(record: ResourceRecord) -> list[Finding]:
 
 def scan(result: StackResult, config: ScannerConfig) -> list[Violation]:
     out: list[Violation] = []
+    wrong_regions: set[str] = set()
     for record in result.resources:
         if not record.custom:
             continue
         for f in findings(record):
             if config.skip_for(f.policy, record):
                 continue
+            if f.policy == f"{SOURCE}/regions":
+                wrong_regions.add(f.value)
             policy = config.policy(f.policy)
             out.append(
                 Violation(
@@ -213,9 +216,8 @@ def scan(result: StackResult, config: ScannerConfig) -> list[Violation]:
                 )
             )
     region = result.config.get("aws:region")
-    reported = {v.message.split("region = ", 1)[1].split(" ", 1)[0] for v in out if v.policy == f"{SOURCE}/regions"}
     # The default provider carries the stack's region too: one finding per wrong value is enough.
-    if isinstance(region, str) and region != SECRET and repr(region) not in reported:
+    if isinstance(region, str) and region != SECRET and region not in wrong_regions:
         for f in check_enum("aws:region", region, regions(), f"{SOURCE}/regions", "AWS regions"):
             policy = config.policy(f.policy)
             out.append(

@@ -284,8 +284,3 @@ def start(result: StackResult, config: ScannerConfig, *, root: Path = REPO_ROOT,
         workdir.mkdir(parents=True, exist_ok=True)
     plan_file, k8s_dir = write_inputs(inputs, workdir)
     return PendingScan(result, config, inputs, Running(command(exe, plan_file, k8s_dir), workdir, cleanup))
-
-
-def scan(result: StackResult, config: ScannerConfig, *, root: Path = REPO_ROOT, keep_dir: Path | None = None) -> list[Violation]:
-    """checkov on one stack, waiting for the result."""
-    return start(result, config, root=root, keep_dir=keep_dir).violations()

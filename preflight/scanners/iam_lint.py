@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from preflight.model import SECRET, UNKNOWN, ResourceRecord, StackResult, Violation
-from preflight.scanners.config import ScannerConfig
+from preflight.scanners.config import SEVERITIES, ScannerConfig
 
 SOURCE = "parliament"
 _RESOURCE_OPTIONAL_TYPES = {"aws:ecr/repositoryPolicy:RepositoryPolicy", "aws:ecr/registryPolicy:RegistryPolicy"}
@@ -75,12 +75,7 @@ class Document:
             return "trust"
         if self.record.type in _KEY_POLICY_TYPES:
             return "key"
-        try:
-            statements = json.loads(self.text).get("Statement")
-        except (ValueError, AttributeError):
-            return "identity"
-        statements = statements if isinstance(statements, list) else [statements]
-        if any(isinstance(s, dict) and ("Principal" in s or "NotPrincipal" in s) for s in statements):
+        if any("Principal" in s or "NotPrincipal" in s for s in _statements(self)):
             return "resource"
         return "identity"
 
@@ -270,7 +265,7 @@ def scan(result: StackResult, config: ScannerConfig) -> list[Violation]:
                     policy=policy_id,
                     category=policy.category or "access",
                     enforcement=policy.enforcement,
-                    severity=policy.severity or (severity if severity in ("low", "medium", "high", "critical") else "medium"),
+                    severity=policy.severity or (severity if severity in SEVERITIES else "medium"),
                     urn=doc.record.urn,
                     name=doc.record.name,
                     message=f"{doc.field} of {doc.record.type} '{doc.record.name}': {title}: {detail}",

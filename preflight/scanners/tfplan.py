@@ -28,7 +28,9 @@ from typing import Any
 
 from preflight.model import SECRET, UNKNOWN, ResourceRecord, StackResult
 
-PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
+# The provider's source address in its short form (Terraform implies the default registry host); checkov reads
+# only the provider's local name.
+PROVIDER_SOURCE = "hashicorp/aws"
 TERRAFORM_VERSION = "1.9.8"
 """Reported as the plan's producer; checkov only requires the key to be present."""
 FORMAT_VERSION = "1.2"

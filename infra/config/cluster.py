@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from components import _cluster_rules as rules
 from components import _gpu
 from components._kubernetes_manifests import parse_quantity
-from infra.config.base import FieldError, Section
+from components.settings import FieldError, Section
 
 _TEAM_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _CPU = re.compile(r"^\d+(\.\d+)?m?$")

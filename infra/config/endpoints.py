@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from components import _sagemaker as sm
-from infra.config.base import FieldError, Section
+from components.settings import FieldError, Section
 from infra.config.profiles import merge
 
 _KEY = re.compile(r"^[a-z0-9](?:-?[a-z0-9])*$")

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from components._iam_documents import PERSONAS
-from infra.config.base import FieldError, Section
+from components.settings import FieldError, Section
 
 MAX_BUDGET_EMAILS = 10
 """AWS Budgets accepts at most 10 email subscribers per notification."""

@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel, ValidationError
 
-from infra.config.base import FieldError
+from components.settings import FieldError
 from infra.config.profiles import PROFILES, with_profile
 from infra.config.schema import PlatformConfig
 

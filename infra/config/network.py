@@ -21,7 +21,7 @@ from components._network_rules import (
     check_nat_strategy,
     select_availability_zones,
 )
-from infra.config.base import FieldError, Section
+from components.settings import FieldError, Section
 
 
 class SubnetPrefixesConfig(Section):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import field_validator, model_validator
 
-from infra.config.base import FieldError, Section
+from components.settings import FieldError, Section
 from infra.config.cluster import ClusterConfig
 from infra.config.endpoints import EndpointsConfig
 from infra.config.guardrails import GuardrailsConfig

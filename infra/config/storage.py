@@ -10,7 +10,7 @@ import re
 
 from pydantic import field_validator, model_validator
 
-from infra.config.base import FieldError, Section
+from components.settings import FieldError, Section
 
 BUCKET_PURPOSES = ("datasets", "models", "data-capture", "access-logs")
 """Every bucket the artifact store knows how to build. `access-logs` receives the others' server access logs."""

@@ -1,4 +1,10 @@
-"""Building blocks every config section uses: camelCase keys, unknown keys rejected, frozen values."""
+"""The base every stack-file setting is declared on: camelCase keys, unknown keys rejected, frozen values.
+
+A setting is declared once — type, default, description, validation — on a `Section` subclass. The stack file is
+validated against it (`infra/config`), and the component that uses the setting takes the same model, so a default
+or a rule never has a second copy. Values known only at deployment (ARNs, subnet ids, Outputs) are not settings:
+components take them as separate arguments.
+"""
 
 from __future__ import annotations
 

@@ -53,7 +53,9 @@ print(json.dumps({"resources": len(result.resources), "seconds": elapsed, "peak_
 
 
 def measure(kind: str, arg: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", _CASE, kind, arg], capture_output=True, text=True, cwd=REPO, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CASE, kind, arg], capture_output=True, text=True, cwd=REPO, check=True
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

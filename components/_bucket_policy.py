@@ -43,7 +43,7 @@ class BucketPolicySpec:
     """When set, object access must come through this S3 gateway endpoint (AWS services and exemptions aside)."""
     exempt_principal_arns: Sequence[str] = ()
     """Role ARNs (wildcards allowed) that may reach objects from outside the VPC: admins, CI, the replication role."""
-    log_delivery: "LogDelivery | None" = None
+    log_delivery: LogDelivery | None = None
     """Set on the access-logs bucket: which source buckets S3 log delivery may write for."""
 
 

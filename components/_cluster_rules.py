@@ -62,7 +62,30 @@ MIN_DISK_GIB = 50
 MAX_DISK_GIB = 16384
 """gp3's largest volume."""
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 """The retention periods CloudWatch Logs accepts."""
 
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -71,7 +94,16 @@ _ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 _NON_PUBLIC = tuple(
     ipaddress.ip_network(block)
-    for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10")
+    for block in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+    )
 )
 """Ranges that never reach a public endpoint: RFC 1918, carrier-grade NAT, loopback, link-local, IPv6 ULA."""
 
@@ -98,7 +130,9 @@ def check_addon_version(addon: str, pinned: str, cluster_version: str) -> str:
     if addon not in ADDONS:
         raise ValueError(f"unknown add-on {addon!r}; the managed add-ons are: {', '.join(ADDONS)}")
     if not _ADDON_VERSION.match(pinned):
-        raise ValueError("not an EKS add-on version; expected e.g. 'v1.21.1-eksbuild.1' (aws eks describe-addon-versions)")
+        raise ValueError(
+            "not an EKS add-on version; expected e.g. 'v1.21.1-eksbuild.1' (aws eks describe-addon-versions)"
+        )
     if addon == "kube-proxy":
         minor = ".".join(pinned.removeprefix("v").split(".")[:2])
         if minor != cluster_version:

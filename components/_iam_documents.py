@@ -33,7 +33,12 @@ CI_PREVIEW_MANAGED_POLICIES = (SECURITY_AUDIT, VIEW_ONLY)
 
 # (bucket purpose, access, prefix) per persona: what data each may touch in the artifact store.
 PERSONA_DATA_ACCESS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
-    "platform-admin": (("datasets", "read", ""), ("models", "read", ""), ("data-capture", "read", ""), ("access-logs", "read", "")),
+    "platform-admin": (
+        ("datasets", "read", ""),
+        ("models", "read", ""),
+        ("data-capture", "read", ""),
+        ("access-logs", "read", ""),
+    ),
     "ml-engineer": (("datasets", "read", ""), ("models", "read_write", ""), ("data-capture", "read", "")),
     "data-scientist": (("datasets", "read", ""), ("models", "read", ""), ("models", "read_write", "experiments/")),
     "auditor": (),
@@ -41,42 +46,96 @@ PERSONA_DATA_ACCESS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
 
 # Services whose roles the deploy role may pass: what the platform's own roles trust.
 PASSED_TO_SERVICES = (
-    "ec2.amazonaws.com", "eks.amazonaws.com", "pods.eks.amazonaws.com", "s3.amazonaws.com",
-    "sagemaker.amazonaws.com", "vpc-flow-logs.amazonaws.com",
+    "ec2.amazonaws.com",
+    "eks.amazonaws.com",
+    "pods.eks.amazonaws.com",
+    "s3.amazonaws.com",
+    "sagemaker.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
 )
 SERVICE_LINKED_ROLE_SERVICES = (
-    "autoscaling.amazonaws.com", "eks.amazonaws.com", "eks-nodegroup.amazonaws.com",
-    "elasticloadbalancing.amazonaws.com", "sagemaker.application-autoscaling.amazonaws.com",
+    "autoscaling.amazonaws.com",
+    "eks.amazonaws.com",
+    "eks-nodegroup.amazonaws.com",
+    "elasticloadbalancing.amazonaws.com",
+    "sagemaker.application-autoscaling.amazonaws.com",
 )
 # Regional services the deploy role manages in full: the boundary and the region condition bound them.
 DEPLOY_SERVICES = (
-    "application-autoscaling:*", "autoscaling:*", "cloudwatch:*", "ec2:*", "ecr:*", "eks:*",
-    "elasticloadbalancing:*", "events:*", "kms:*", "logs:*", "s3:*", "sagemaker:*", "sns:*", "sqs:*",
-    "ssm:GetParameter", "ssm:GetParameters",
+    "application-autoscaling:*",
+    "autoscaling:*",
+    "cloudwatch:*",
+    "ec2:*",
+    "ecr:*",
+    "eks:*",
+    "elasticloadbalancing:*",
+    "events:*",
+    "kms:*",
+    "logs:*",
+    "s3:*",
+    "sagemaker:*",
+    "sns:*",
+    "sqs:*",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
 )
 
 # Spelled out rather than `sagemaker:*`-style: a service wildcard also names actions on resource types the
 # project's ARNs can never match, which an IAM linter rightly reports as grants that do nothing.
 PUSH_IMAGE_ACTIONS = (
-    "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
-    "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:DescribeImages",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
 )
 ADMIN_ECR_ACTIONS = (
-    "ecr:BatchDeleteImage", "ecr:DescribeImageScanFindings", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy",
-    "ecr:GetRepositoryPolicy", "ecr:ListImages", "ecr:ListTagsForResource", "ecr:StartImageScan",
+    "ecr:BatchDeleteImage",
+    "ecr:DescribeImageScanFindings",
+    "ecr:DescribeRepositories",
+    "ecr:GetLifecyclePolicy",
+    "ecr:GetRepositoryPolicy",
+    "ecr:ListImages",
+    "ecr:ListTagsForResource",
+    "ecr:StartImageScan",
 )
 ADMIN_SAGEMAKER_ACTIONS = (
-    "sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:CreateModelPackage",
-    "sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel", "sagemaker:DeleteModelPackage",
-    "sagemaker:DeleteTags", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel",
-    "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:InvokeEndpoint",
-    "sagemaker:ListTags", "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities",
+    "sagemaker:AddTags",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateModelPackage",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:DeleteModel",
+    "sagemaker:DeleteModelPackage",
+    "sagemaker:DeleteTags",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeModel",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:InvokeEndpoint",
+    "sagemaker:ListTags",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
     "sagemaker:UpdateModelPackage",
 )
 ADMIN_EKS_ACTIONS = (
-    "eks:AccessKubernetesApi", "eks:DescribeAddon", "eks:DescribeCluster", "eks:DescribeNodegroup", "eks:ListAddons",
-    "eks:ListNodegroups", "eks:ListTagsForResource", "eks:TagResource", "eks:UntagResource", "eks:UpdateAddon",
-    "eks:UpdateNodegroupConfig", "eks:UpdateNodegroupVersion",
+    "eks:AccessKubernetesApi",
+    "eks:DescribeAddon",
+    "eks:DescribeCluster",
+    "eks:DescribeNodegroup",
+    "eks:ListAddons",
+    "eks:ListNodegroups",
+    "eks:ListTagsForResource",
+    "eks:TagResource",
+    "eks:UntagResource",
+    "eks:UpdateAddon",
+    "eks:UpdateNodegroupConfig",
+    "eks:UpdateNodegroupVersion",
 )
 
 
@@ -121,7 +180,9 @@ class ProjectScope:
     @property
     def log_groups(self) -> list[str]:
         groups = (f"/aws/sagemaker/Endpoints/{self.name_prefix}-*", f"/aws/eks/{self.cluster_name}/*")
-        return [self.arn("logs", f"log-group:{g}") for g in groups] + [self.arn("logs", f"log-group:{g}:log-stream:*") for g in groups]
+        return [self.arn("logs", f"log-group:{g}") for g in groups] + [
+            self.arn("logs", f"log-group:{g}:log-stream:*") for g in groups
+        ]
 
     @property
     def budget(self) -> str:
@@ -135,7 +196,9 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
 def check_principals(principals: Sequence[str]) -> None:
     bad = [p for p in principals if not p.startswith("arn:") or "*" in p]
     if not principals or bad:
-        raise ValueError(f"persona principals must be IAM ARNs without wildcards, at least one; got {list(principals)!r}")
+        raise ValueError(
+            f"persona principals must be IAM ARNs without wildcards, at least one; got {list(principals)!r}"
+        )
 
 
 # -- trust -----------------------------------------------------------------------------------------------------
@@ -245,7 +308,9 @@ def persona_statements(persona: str, scope: ProjectScope) -> list[dict[str, Any]
                 "Sid": "UsePlatformEndpoints",
                 "Effect": "Allow",
                 "Action": [
-                    "sagemaker:DescribeEndpoint", "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
                     "sagemaker:InvokeEndpoint",
                 ],
                 "Resource": scope.sagemaker,
@@ -259,9 +324,15 @@ def persona_statements(persona: str, scope: ProjectScope) -> list[dict[str, Any]
                 "Sid": "ReleasePlatformModels",
                 "Effect": "Allow",
                 "Action": [
-                    "sagemaker:AddTags", "sagemaker:CreateModelPackage", "sagemaker:DescribeEndpoint",
-                    "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel", "sagemaker:DescribeModelPackage",
-                    "sagemaker:DescribeModelPackageGroup", "sagemaker:InvokeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities",
+                    "sagemaker:AddTags",
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:InvokeEndpoint",
+                    "sagemaker:UpdateEndpointWeightsAndCapacities",
                     "sagemaker:UpdateModelPackage",
                 ],
                 "Resource": scope.sagemaker,
@@ -269,7 +340,12 @@ def persona_statements(persona: str, scope: ProjectScope) -> list[dict[str, Any]
             {
                 "Sid": "DescribePlatformCluster",
                 "Effect": "Allow",
-                "Action": ["eks:AccessKubernetesApi", "eks:DescribeCluster", "eks:DescribeNodegroup", "eks:ListNodegroups"],
+                "Action": [
+                    "eks:AccessKubernetesApi",
+                    "eks:DescribeCluster",
+                    "eks:DescribeNodegroup",
+                    "eks:ListNodegroups",
+                ],
                 "Resource": scope.cluster,
             },
             *_push_images(scope),
@@ -284,7 +360,12 @@ def persona_statements(persona: str, scope: ProjectScope) -> list[dict[str, Any]
             "Action": list(ADMIN_SAGEMAKER_ACTIONS),
             "Resource": scope.sagemaker,
         },
-        {"Sid": "OperatePlatformCluster", "Effect": "Allow", "Action": list(ADMIN_EKS_ACTIONS), "Resource": scope.cluster},
+        {
+            "Sid": "OperatePlatformCluster",
+            "Effect": "Allow",
+            "Action": list(ADMIN_EKS_ACTIONS),
+            "Resource": scope.cluster,
+        },
         {
             "Sid": "OperatePlatformRegistries",
             "Effect": "Allow",
@@ -310,7 +391,9 @@ def persona_statements(persona: str, scope: ProjectScope) -> list[dict[str, Any]
     ]
 
 
-def persona_policy(persona: str, scope: ProjectScope, data_statements: Sequence[dict[str, Any]] = ()) -> dict[str, Any] | None:
+def persona_policy(
+    persona: str, scope: ProjectScope, data_statements: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any] | None:
     """The persona's inline policy (its statements plus the artifact-store grants), or None when it has none."""
     statements = persona_statements(persona, scope) + list(data_statements)
     return _policy(statements) if statements else None
@@ -328,9 +411,16 @@ def ci_preview_policy(scope: ProjectScope, *, bucket_arns: Sequence[str], key_ar
                 "Sid": "ReadPlatformBucketConfiguration",
                 "Effect": "Allow",
                 "Action": [
-                    "s3:GetBucketLogging", "s3:GetBucketObjectLockConfiguration", "s3:GetBucketOwnershipControls",
-                    "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:GetBucketVersioning",
-                    "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
+                    "s3:GetBucketLogging",
+                    "s3:GetBucketObjectLockConfiguration",
+                    "s3:GetBucketOwnershipControls",
+                    "s3:GetBucketPolicy",
+                    "s3:GetBucketPublicAccessBlock",
+                    "s3:GetBucketTagging",
+                    "s3:GetBucketVersioning",
+                    "s3:GetEncryptionConfiguration",
+                    "s3:GetLifecycleConfiguration",
+                    "s3:GetReplicationConfiguration",
                 ],
                 "Resource": sorted(bucket_arns),
             },
@@ -344,8 +434,11 @@ def ci_preview_policy(scope: ProjectScope, *, bucket_arns: Sequence[str], key_ar
                 "Sid": "ReadPlatformServing",
                 "Effect": "Allow",
                 "Action": [
-                    "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel",
-                    "sagemaker:DescribeModelPackageGroup", "sagemaker:ListTags",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:ListTags",
                 ],
                 "Resource": scope.sagemaker,
             },
@@ -376,7 +469,7 @@ def ci_deploy_policy(
     that carry the boundary. The boundary (also on this role) still denies everything it lists."""
     if not allowed_regions:
         raise ValueError("allowed_regions is empty: the deploy role could not act anywhere")
-    iam = lambda resource: f"arn:{scope.partition}:iam::{scope.account_id}:{resource}"  # noqa: E731
+    iam = lambda resource: f"arn:{scope.partition}:iam::{scope.account_id}:{resource}"
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ManagePlatformServicesInAllowedRegions",
@@ -396,10 +489,22 @@ def ci_deploy_policy(
             "Sid": "ManagePlatformRoles",
             "Effect": "Allow",
             "Action": [
-                "iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole",
-                "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
-                "iam:ListRolePolicies", "iam:ListRoleTags", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
-                "iam:UpdateRole", "iam:UpdateRoleDescription",
+                "iam:AttachRolePolicy",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+                "iam:ListRolePolicies",
+                "iam:ListRoleTags",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
             ],
             "Resource": iam("role/*"),
         },
@@ -421,8 +526,15 @@ def ci_deploy_policy(
             "Sid": "ManagePlatformPolicies",
             "Effect": "Allow",
             "Action": [
-                "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
-                "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags", "iam:ListPolicyVersions", "iam:TagPolicy",
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyTags",
+                "iam:ListPolicyVersions",
+                "iam:TagPolicy",
                 "iam:UntagPolicy",
             ],
             "Resource": iam(f"policy/{scope.name_prefix}-*"),
@@ -431,9 +543,14 @@ def ci_deploy_policy(
             "Sid": "ManageOidcProviders",
             "Effect": "Allow",
             "Action": [
-                "iam:AddClientIDToOpenIDConnectProvider", "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider",
-                "iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviderTags", "iam:TagOpenIDConnectProvider",
-                "iam:UntagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+                "iam:AddClientIDToOpenIDConnectProvider",
+                "iam:CreateOpenIDConnectProvider",
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:GetOpenIDConnectProvider",
+                "iam:ListOpenIDConnectProviderTags",
+                "iam:TagOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
             ],
             "Resource": iam("oidc-provider/*"),
         },
@@ -441,7 +558,10 @@ def ci_deploy_policy(
             "Sid": "ManagePlatformBudget",
             "Effect": "Allow",
             "Action": [
-                "budgets:ListTagsForResource", "budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource",
+                "budgets:ListTagsForResource",
+                "budgets:ModifyBudget",
+                "budgets:TagResource",
+                "budgets:UntagResource",
                 "budgets:ViewBudget",
             ],
             "Resource": scope.budget,

@@ -79,7 +79,9 @@ def autoscaler_probes() -> dict:
     longer than `--max-failing-time` (15 minutes): a wedged autoscaler is restarted instead of leaving GPU pods
     pending. Before it holds the leader lease it answers 200, so readiness means "serving", not "leading"."""
     return {
-        "livenessProbe": _http_probe("/health-check", "metrics", periodSeconds=10, timeoutSeconds=5, failureThreshold=3),
+        "livenessProbe": _http_probe(
+            "/health-check", "metrics", periodSeconds=10, timeoutSeconds=5, failureThreshold=3
+        ),
         "readinessProbe": _http_probe("/health-check", "metrics", periodSeconds=10, timeoutSeconds=5),
     }
 
@@ -101,7 +103,10 @@ def _pod_hardening() -> dict:
 
 def _gpu_node_placement() -> dict:
     """GPU nodes only: select the GPU label, tolerate exactly the pools' taint."""
-    return {"nodeSelector": {GPU_PRESENT_LABEL: GPU_NODE_LABELS[GPU_PRESENT_LABEL]}, "tolerations": [GPU_TAINT.toleration()]}
+    return {
+        "nodeSelector": {GPU_PRESENT_LABEL: GPU_NODE_LABELS[GPU_PRESENT_LABEL]},
+        "tolerations": [GPU_TAINT.toleration()],
+    }
 
 
 def device_plugin_spec() -> dict:
@@ -179,7 +184,10 @@ def dcgm_exporter_spec() -> dict:
                     }
                 ],
                 "volumes": [
-                    {"name": "pod-resources", "hostPath": {"path": "/var/lib/kubelet/pod-resources", "type": "Directory"}},
+                    {
+                        "name": "pod-resources",
+                        "hostPath": {"path": "/var/lib/kubelet/pod-resources", "type": "Directory"},
+                    },
                     {"name": "tmp", "emptyDir": {}},
                 ],
             },
@@ -216,7 +224,9 @@ def autoscaler_command(
     ]
 
 
-def autoscaler_deployment_spec(image: str, command: Sequence[str], region: str, node_selector: Mapping[str, str]) -> dict:
+def autoscaler_deployment_spec(
+    image: str, command: Sequence[str], region: str, node_selector: Mapping[str, str]
+) -> dict:
     labels = {"app": "cluster-autoscaler"}
     return {
         "replicas": 1,
@@ -265,16 +275,32 @@ def autoscaler_cluster_role_rules() -> list[dict]:
         {"apiGroups": [""], "resources": ["events", "endpoints"], "verbs": ["create", "patch"]},
         {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
         {"apiGroups": [""], "resources": ["pods/status"], "verbs": ["update"]},
-        {"apiGroups": [""], "resources": ["endpoints"], "resourceNames": ["cluster-autoscaler"], "verbs": ["get", "update"]},
+        {
+            "apiGroups": [""],
+            "resources": ["endpoints"],
+            "resourceNames": ["cluster-autoscaler"],
+            "verbs": ["get", "update"],
+        },
         {"apiGroups": [""], "resources": ["nodes"], "verbs": ["watch", "list", "get", "update"]},
         {
             "apiGroups": [""],
-            "resources": ["namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims", "persistentvolumes"],
+            "resources": [
+                "namespaces",
+                "pods",
+                "services",
+                "replicationcontrollers",
+                "persistentvolumeclaims",
+                "persistentvolumes",
+            ],
             "verbs": ["watch", "list", "get"],
         },
         {"apiGroups": ["extensions"], "resources": ["replicasets", "daemonsets"], "verbs": ["watch", "list", "get"]},
         {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": ["watch", "list"]},
-        {"apiGroups": ["apps"], "resources": ["statefulsets", "replicasets", "daemonsets"], "verbs": ["watch", "list", "get"]},
+        {
+            "apiGroups": ["apps"],
+            "resources": ["statefulsets", "replicasets", "daemonsets"],
+            "verbs": ["watch", "list", "get"],
+        },
         {
             "apiGroups": ["storage.k8s.io"],
             "resources": ["storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"],
@@ -282,7 +308,12 @@ def autoscaler_cluster_role_rules() -> list[dict]:
         },
         {"apiGroups": ["batch", "extensions"], "resources": ["jobs"], "verbs": ["get", "list", "watch", "patch"]},
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-        {"apiGroups": ["coordination.k8s.io"], "resourceNames": ["cluster-autoscaler"], "resources": ["leases"], "verbs": ["get", "update"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resourceNames": ["cluster-autoscaler"],
+            "resources": ["leases"],
+            "verbs": ["get", "update"],
+        },
     ]
 
 
@@ -378,7 +409,11 @@ def limit_range_spec(team: TeamSpec) -> dict:
     limit = capped(TEAM_CONTAINER_DEFAULTS["default"], quota)
     return {
         "limits": [
-            {"type": "Container", "default": limit, "defaultRequest": capped(TEAM_CONTAINER_DEFAULTS["defaultRequest"], limit)}
+            {
+                "type": "Container",
+                "default": limit,
+                "defaultRequest": capped(TEAM_CONTAINER_DEFAULTS["defaultRequest"], limit),
+            }
         ]
     }
 

@@ -49,7 +49,30 @@ INTERFACE_ENDPOINTS: dict[str, str] = {
 DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs", "kms", "sagemaker.api", "sagemaker.runtime")
 """What a private EKS + SageMaker platform calls all the time: image pulls, credentials, logs, keys, SageMaker."""
 
-FLOW_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+FLOW_LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 """The retention periods CloudWatch Logs accepts."""
 
 EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
@@ -68,7 +91,9 @@ def check_nat_strategy(value: str) -> str:
 
 def check_interface_endpoint(name: str) -> str:
     if name == "s3":
-        raise ValueError("S3 always gets a gateway endpoint (free, and it keeps dataset traffic off NAT); remove it here")
+        raise ValueError(
+            "S3 always gets a gateway endpoint (free, and it keeps dataset traffic off NAT); remove it here"
+        )
     if name not in INTERFACE_ENDPOINTS:
         # "ecr" should point at the ecr.* endpoints before difflib's nearest spelling ("ec2").
         family = [k for k in INTERFACE_ENDPOINTS if k.startswith(f"{name}.")]
@@ -80,7 +105,9 @@ def check_interface_endpoint(name: str) -> str:
 
 def check_flow_log_retention(days: int) -> int:
     if isinstance(days, bool) or days not in FLOW_LOG_RETENTION_DAYS:
-        raise ValueError(f"CloudWatch Logs accepts only these retention periods (days): {', '.join(map(str, FLOW_LOG_RETENTION_DAYS))}")
+        raise ValueError(
+            f"CloudWatch Logs accepts only these retention periods (days): {', '.join(map(str, FLOW_LOG_RETENTION_DAYS))}"
+        )
     return days
 
 

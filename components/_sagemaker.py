@@ -16,7 +16,30 @@ from typing import Any
 SERVERLESS_MEMORY_STEP_MB = 1024
 """AWS documents serverless memory "in 1 GB increments"; botocore only carries the min and max."""
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 """The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -78,7 +101,16 @@ def max_execution_timeout_range() -> tuple[int, int]:
 # GPUs per instance. SageMaker's GPUUtilization metric is the sum over the instance's GPUs (0-100% each), so an
 # alarm on "90% busy" needs the count to set its threshold. Neuron (inf*, trn*) and Gaudi (dl1) accelerators do
 # not publish GPUUtilization; they get the CPU alarm only.
-_GPUS_1_4_8 = {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}
+_GPUS_1_4_8 = {
+    "xlarge": 1,
+    "2xlarge": 1,
+    "4xlarge": 1,
+    "8xlarge": 1,
+    "16xlarge": 1,
+    "12xlarge": 4,
+    "24xlarge": 4,
+    "48xlarge": 8,
+}
 GPU_COUNT: dict[str, int] = {
     **{f"ml.g4dn.{s}": n for s, n in _GPUS_1_4_8.items() if s not in ("24xlarge", "48xlarge")},
     **{f"ml.g5.{s}": n for s, n in _GPUS_1_4_8.items()},
@@ -100,7 +132,24 @@ GPU_COUNT: dict[str, int] = {
     "ml.p6-b300.48xlarge": 8,
     "ml.p6e-gb200.36xlarge": 4,
 }
-GPU_FAMILIES = ("g4dn", "g5", "g6", "g6e", "g7", "g7e", "p2", "p3", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200")
+GPU_FAMILIES = (
+    "g4dn",
+    "g5",
+    "g6",
+    "g6e",
+    "g7",
+    "g7e",
+    "p2",
+    "p3",
+    "p4d",
+    "p4de",
+    "p5",
+    "p5e",
+    "p5en",
+    "p6-b200",
+    "p6-b300",
+    "p6e-gb200",
+)
 """Families with NVIDIA GPUs. A type of these families missing from GPU_COUNT is rejected, not guessed."""
 
 # Nitro instances with local NVMe instance storage: SageMaker encrypts that storage in hardware and fails
@@ -196,7 +245,9 @@ def ecr_repository_arn(image_uri: str, *, partition: str) -> str:
     match = ECR_URI.match(image_uri)
     if not match:
         raise ValueError(f"not a private ECR image URI: {image_uri!r}")
-    return f"arn:{partition}:ecr:{match.group('region')}:{match.group('account')}:repository/{match.group('repository')}"
+    return (
+        f"arn:{partition}:ecr:{match.group('region')}:{match.group('account')}:repository/{match.group('repository')}"
+    )
 
 
 _REPO = r"(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"

@@ -166,7 +166,9 @@ class Layout:
         return {tier: {az: str(cidrs[i]) for i, az in enumerate(azs)} for tier, cidrs in self.subnets.items()}
 
 
-def allocate(block: IPv4Network, prefixes: Mapping[str, int], slots: int = AZ_SLOTS) -> dict[str, tuple[IPv4Network, ...]]:
+def allocate(
+    block: IPv4Network, prefixes: Mapping[str, int], slots: int = AZ_SLOTS
+) -> dict[str, tuple[IPv4Network, ...]]:
     """Pack `slots` subnets per tier into `block`, largest first; ValueError when they do not fit.
 
     Placing sizes in non-increasing order keeps every offset a multiple of the next size, so each subnet is

@@ -81,9 +81,7 @@ def validate_artifact_store(args: ArtifactStoreArgs) -> None:
     if len(set(args.purposes)) != len(args.purposes):
         raise ValueError(f"purposes = {list(args.purposes)}: each purpose may appear once")
     if ACCESS_LOGS not in args.purposes:
-        raise ValueError(
-            f"purposes = {list(args.purposes)}: must include 'access-logs' (the other buckets log there)"
-        )
+        raise ValueError(f"purposes = {list(args.purposes)}: must include 'access-logs' (the other buckets log there)")
     for purpose in args.kms_key_arns_by_purpose:
         if purpose not in args.purposes or purpose == ACCESS_LOGS:
             raise ValueError(
@@ -96,9 +94,13 @@ def validate_artifact_store(args: ArtifactStoreArgs) -> None:
         ("models_object_lock_days", args.models_object_lock_days),
     ):
         if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
-            raise ValueError(f"{name} = {days}: retention out of range; must be between 1 and {MAX_RETENTION_DAYS} days")
-    for feature, enabled in (("models_object_lock_days", args.models_object_lock_days is not None),
-                             ("replication", args.replication is not None)):
+            raise ValueError(
+                f"{name} = {days}: retention out of range; must be between 1 and {MAX_RETENTION_DAYS} days"
+            )
+    for feature, enabled in (
+        ("models_object_lock_days", args.models_object_lock_days is not None),
+        ("replication", args.replication is not None),
+    ):
         if not enabled:
             continue
         if not args.versioning:
@@ -165,7 +167,9 @@ def _lifecycle_rule_args(rule: dict[str, Any]) -> aws.s3.BucketLifecycleConfigur
         status=rule["status"],
         filter=s3.BucketLifecycleConfigurationRuleFilterArgs(**rule["filter"]),
         abort_incomplete_multipart_upload=(
-            s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(**rule["abort_incomplete_multipart_upload"])
+            s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                **rule["abort_incomplete_multipart_upload"]
+            )
             if "abort_incomplete_multipart_upload" in rule
             else None
         ),
@@ -186,8 +190,14 @@ def _lifecycle_rule_args(rule: dict[str, Any]) -> aws.s3.BucketLifecycleConfigur
 
 
 def replication_policy(
-    *, source_bucket_arn: str, source_key_arn: str, replica_bucket_arn: str, replica_key_arn: str,
-    source_region: str, replica_region: str, dns_suffix: str = "amazonaws.com",
+    *,
+    source_bucket_arn: str,
+    source_key_arn: str,
+    replica_bucket_arn: str,
+    replica_key_arn: str,
+    source_region: str,
+    replica_region: str,
+    dns_suffix: str = "amazonaws.com",
 ) -> dict[str, Any]:
     """What S3 needs to replicate SSE-KMS objects from the models bucket to its replica, and nothing more."""
 
@@ -270,8 +280,8 @@ class ArtifactStore(pulumi.ComponentResource):
             self.buckets[purpose] = self._bucket(
                 purpose, object_lock=purpose == "models" and args.models_object_lock_days is not None
             )
-            self._key_arns[purpose] = None if purpose == ACCESS_LOGS else args.kms_key_arns_by_purpose.get(
-                purpose, args.kms_key_arn
+            self._key_arns[purpose] = (
+                None if purpose == ACCESS_LOGS else args.kms_key_arns_by_purpose.get(purpose, args.kms_key_arn)
             )
 
         if args.replication is not None:
@@ -375,7 +385,9 @@ class ArtifactStore(pulumi.ComponentResource):
             )
             # Bucket keys cut KMS requests (and cost) by orders of magnitude for many small objects.
             rule = s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=default, bucket_key_enabled=True, blocked_encryption_types=["SSE-C"]
+                apply_server_side_encryption_by_default=default,
+                bucket_key_enabled=True,
+                blocked_encryption_types=["SSE-C"],
             )
         else:
             # AWS documents that server access log delivery needs an SSE-S3 destination bucket.
@@ -446,7 +458,10 @@ class ArtifactStore(pulumi.ComponentResource):
         )
         # The public access block goes first: S3 rejects concurrent changes to a bucket's policy and its block.
         s3.BucketPolicy(
-            f"{name}-policy", bucket=bucket.id, policy=policy, region=region,
+            f"{name}-policy",
+            bucket=bucket.id,
+            policy=policy,
+            region=region,
             opts=self._stateful(depends_on=[public_access]),
         )
 
@@ -538,9 +553,7 @@ class ArtifactStore(pulumi.ComponentResource):
                 )
             ],
             # Replication needs versioning on both sides first.
-            opts=self._stateful(
-                depends_on=[self._versioning["models"], self._versioning["models-replica"], role]
-            ),
+            opts=self._stateful(depends_on=[self._versioning["models"], self._versioning["models-replica"], role]),
         )
 
     def _replication_policy_json(self, values: dict[str, Any], replica_region: str) -> str:
@@ -557,7 +570,9 @@ class ArtifactStore(pulumi.ComponentResource):
         """IAM statements giving `access` ("read" | "write" | "read_write") on one bucket, or one prefix
         (`"runs/"`) of it, with the matching KMS actions on that bucket's key. Never `s3:*` or `kms:*`."""
         if purpose not in self.buckets:
-            raise ValueError(f"grant_statements: unknown purpose {purpose!r}; this store has: {', '.join(self.buckets)}")
+            raise ValueError(
+                f"grant_statements: unknown purpose {purpose!r}; this store has: {', '.join(self.buckets)}"
+            )
         if access not in ACCESS_LEVELS:
             raise ValueError(f"grant_statements: access {access!r}: must be one of {', '.join(ACCESS_LEVELS)}")
         validate_prefix(prefix)

@@ -111,7 +111,9 @@ def validate_cluster(args: ClusterArgs) -> dict[str, str]:
     if args.endpoint_public_access and not args.public_access_cidrs:
         raise fail("public_access_cidrs", [], "required with endpoint_public_access (never the whole internet)")
     if args.public_access_cidrs and not args.endpoint_public_access:
-        raise fail("public_access_cidrs", list(args.public_access_cidrs), "has no effect without endpoint_public_access")
+        raise fail(
+            "public_access_cidrs", list(args.public_access_cidrs), "has no effect without endpoint_public_access"
+        )
     for cidr in args.public_access_cidrs:
         try:
             rules.check_public_access_cidr(cidr)
@@ -185,7 +187,10 @@ def kubeconfig_json(cluster_name: str, endpoint: str, certificate_authority: str
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority}}
+                {
+                    "name": cluster_name,
+                    "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority},
+                }
             ],
             "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
             "current-context": cluster_name,
@@ -196,7 +201,16 @@ def kubeconfig_json(cluster_name: str, endpoint: str, certificate_authority: str
                         "exec": {
                             "apiVersion": "client.authentication.k8s.io/v1beta1",
                             "command": "aws",
-                            "args": ["--region", region, "eks", "get-token", "--cluster-name", cluster_name, "--output", "json"],
+                            "args": [
+                                "--region",
+                                region,
+                                "eks",
+                                "get-token",
+                                "--cluster-name",
+                                cluster_name,
+                                "--output",
+                                "json",
+                            ],
                             "interactiveMode": "Never",
                         }
                     },
@@ -386,7 +400,9 @@ class Cluster(pulumi.ComponentResource):
             "aws-ebs-csi-driver",
             depends_on=[system, self.addons["eks-pod-identity-agent"], self.ebs_csi_role],
             pod_identity_associations=[
-                aws.eks.AddonPodIdentityAssociationArgs(role_arn=self.ebs_csi_role.arn, service_account="ebs-csi-controller-sa")
+                aws.eks.AddonPodIdentityAssociationArgs(
+                    role_arn=self.ebs_csi_role.arn, service_account="ebs-csi-controller-sa"
+                )
             ],
         )
 
@@ -406,7 +422,9 @@ class Cluster(pulumi.ComponentResource):
         self.pool_names: list[str] = list(self.pools)
         self.node_role_arns: dict[str, pulumi.Output[str]] = {p: pool.node_role_arn for p, pool in self.pools.items()}
         self.asg_names: dict[str, pulumi.Output[str]] = {p: pool.asg_name for p, pool in self.pools.items()}
-        self.node_group_names: dict[str, pulumi.Output[str]] = {p: pool.node_group_name for p, pool in self.pools.items()}
+        self.node_group_names: dict[str, pulumi.Output[str]] = {
+            p: pool.node_group_name for p, pool in self.pools.items()
+        }
         self.register_outputs(
             {
                 "name": self.name,

@@ -132,18 +132,27 @@ def validate_guardrails(args: GuardrailsArgs) -> None:
             raise ValueError(f"personas[{name!r}].max_session_hours = {spec.max_session_hours}: must be 1-12")
     if args.github is not None:
         check_repository(args.github.repository)
-        preview_subjects(args.github.repository, pull_requests=args.github.preview_pull_requests, branches=args.github.preview_branches)
+        preview_subjects(
+            args.github.repository,
+            pull_requests=args.github.preview_pull_requests,
+            branches=args.github.preview_branches,
+        )
         deploy_subject(args.github.repository, args.github.deploy_environment)
     b = args.budget
     if not b.monthly_usd > 0:
         raise ValueError(f"budget.monthly_usd = {b.monthly_usd}: must be greater than 0")
-    for what, value in (("forecast_threshold_percent", b.forecast_threshold_percent), ("actual_threshold_percent", b.actual_threshold_percent)):
+    for what, value in (
+        ("forecast_threshold_percent", b.forecast_threshold_percent),
+        ("actual_threshold_percent", b.actual_threshold_percent),
+    ):
         if not 0 < value <= 1000:
             raise ValueError(f"budget.{what} = {value}: must be above 0 and at most 1000")
     if len(b.emails) > MAX_BUDGET_EMAILS:
         raise ValueError(f"budget.emails: {len(b.emails)} addresses; AWS Budgets accepts at most {MAX_BUDGET_EMAILS}")
     if args.baselines.ebs_encryption_by_default and args.ebs_kms_key_arn is None:
-        raise ValueError("baselines.ebs_encryption_by_default needs ebs_kms_key_arn: default encryption uses the platform key")
+        raise ValueError(
+            "baselines.ebs_encryption_by_default needs ebs_kms_key_arn: default encryption uses the platform key"
+        )
     if not args.allowed_regions:
         raise ValueError("allowed_regions is empty")
 
@@ -160,7 +169,10 @@ def budget_notifications(budget: BudgetSpec, topic_arn: pulumi.Input[str]) -> li
             subscriber_sns_topic_arns=[topic_arn],
             subscriber_email_addresses=emails,
         )
-        for kind, threshold in (("FORECASTED", budget.forecast_threshold_percent), ("ACTUAL", budget.actual_threshold_percent))
+        for kind, threshold in (
+            ("FORECASTED", budget.forecast_threshold_percent),
+            ("ACTUAL", budget.actual_threshold_percent),
+        )
     ]
 
 
@@ -255,14 +267,20 @@ class Guardrails(pulumi.ComponentResource):
             else:
                 self.oidc_provider_arn = gh.oidc_provider_arn
             provider_arn = pulumi.Output.from_input(self.oidc_provider_arn)
-            subjects = preview_subjects(gh.repository, pull_requests=gh.preview_pull_requests, branches=gh.preview_branches)
+            subjects = preview_subjects(
+                gh.repository, pull_requests=gh.preview_pull_requests, branches=gh.preview_branches
+            )
             self.ci_preview_role = WorkloadRole(
                 f"{name}-ci-preview",
                 WorkloadRoleArgs(
-                    assume_role_policy=provider_arn.apply(lambda arn: json.dumps(github_oidc_trust(arn, subjects), indent=2)),
+                    assume_role_policy=provider_arn.apply(
+                        lambda arn: json.dumps(github_oidc_trust(arn, subjects), indent=2)
+                    ),
                     permissions_boundary=args.permissions_boundary,
                     policies={
-                        "read-platform": pulumi.Output.all(scope, list(args.bucket_arns.values()), list(args.key_arns)).apply(
+                        "read-platform": pulumi.Output.all(
+                            scope, list(args.bucket_arns.values()), list(args.key_arns)
+                        ).apply(
                             lambda v: json.dumps(ci_preview_policy(v[0], bucket_arns=v[1], key_arns=v[2]), indent=2)
                         )
                     },
@@ -275,7 +293,9 @@ class Guardrails(pulumi.ComponentResource):
             self.ci_deploy_role = WorkloadRole(
                 f"{name}-ci-deploy",
                 WorkloadRoleArgs(
-                    assume_role_policy=provider_arn.apply(lambda arn: json.dumps(github_oidc_trust(arn, [deploy]), indent=2)),
+                    assume_role_policy=provider_arn.apply(
+                        lambda arn: json.dumps(github_oidc_trust(arn, [deploy]), indent=2)
+                    ),
                     permissions_boundary=args.permissions_boundary,
                     policies={
                         "deploy-platform": pulumi.Output.all(scope, args.permissions_boundary).apply(
@@ -334,7 +354,9 @@ class Guardrails(pulumi.ComponentResource):
         self.ebs_default_key: aws.ebs.DefaultKmsKey | None = None
         if baselines.ebs_encryption_by_default:
             self.ebs_encryption = aws.ebs.EncryptionByDefault(f"{name}-ebs-encryption", enabled=True, opts=child)
-            self.ebs_default_key = aws.ebs.DefaultKmsKey(f"{name}-ebs-default-key", key_arn=args.ebs_kms_key_arn, opts=child)
+            self.ebs_default_key = aws.ebs.DefaultKmsKey(
+                f"{name}-ebs-default-key", key_arn=args.ebs_kms_key_arn, opts=child
+            )
         self.account_public_access_block: aws.s3.AccountPublicAccessBlock | None = None
         if baselines.s3_public_access_block:
             self.account_public_access_block = aws.s3.AccountPublicAccessBlock(

@@ -164,6 +164,8 @@ class ImageRegistries(pulumi.ComponentResource):
                 opts=stateful,
             )
             self.repositories[repo] = repository
-        self.repository_urls: dict[str, pulumi.Output[str]] = {n: r.repository_url for n, r in self.repositories.items()}
+        self.repository_urls: dict[str, pulumi.Output[str]] = {
+            n: r.repository_url for n, r in self.repositories.items()
+        }
         self.repository_arns: dict[str, pulumi.Output[str]] = {n: r.arn for n, r in self.repositories.items()}
         self.register_outputs({"repository_urls": self.repository_urls, "repository_arns": self.repository_arns})

@@ -52,10 +52,10 @@ from components.workload_role import WorkloadRole, WorkloadRoleArgs, irsa_trust
 __all__ = [
     "AUTOSCALER_SERVICE_ACCOUNT",
     "DEFAULT_PRIORITY_CLASSES",
+    "TEAM_CONTAINER_DEFAULTS",
     "KubernetesLayer",
     "KubernetesLayerArgs",
     "PriorityClassSpec",
-    "TEAM_CONTAINER_DEFAULTS",
     "TeamSpec",
     "autoscaler_cluster_role_rules",
     "autoscaler_command",
@@ -184,7 +184,7 @@ def check_cpu_quantity(value: str) -> None:
     """A CPU quota: more than zero, in cores or millicores."""
     amount = parse_quantity(value)
     if not re.match(r"^[0-9.]+m?$", str(value)):
-        raise ValueError("CPU is counted in cores (\"16\") or millicores (\"16000m\")")
+        raise ValueError('CPU is counted in cores ("16") or millicores ("16000m")')
     if amount <= 0:
         raise ValueError("must be more than 0")
 
@@ -205,7 +205,11 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
         return ValueError(f"KubernetesLayerArgs.{arg} = {value!r}: {message}")
 
     if not EKS_CLUSTER_NAME.match(args.cluster_name):
-        raise fail("cluster_name", args.cluster_name, "EKS cluster names are 1-100 letters, digits, '-' or '_', starting alphanumeric")
+        raise fail(
+            "cluster_name",
+            args.cluster_name,
+            "EKS cluster names are 1-100 letters, digits, '-' or '_', starting alphanumeric",
+        )
     try:
         cluster_autoscaler_image(args.cluster_version)
     except ValueError as exc:
@@ -216,9 +220,17 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
         if not _DURATION.match(getattr(args, arg)):
             raise fail(arg, getattr(args, arg), "a duration in whole seconds, minutes or hours, e.g. 90s, 10m, 1h")
     if not args.system_node_selector:
-        raise fail("system_node_selector", dict(args.system_node_selector), "must select the system nodes; an empty selector lets the autoscaler land anywhere")
+        raise fail(
+            "system_node_selector",
+            dict(args.system_node_selector),
+            "must select the system nodes; an empty selector lets the autoscaler land anywhere",
+        )
     if args.system_node_selector.get(GPU_PRESENT_LABEL) == "true":
-        raise fail("system_node_selector", dict(args.system_node_selector), "selects GPU nodes; the autoscaler belongs on the system pool")
+        raise fail(
+            "system_node_selector",
+            dict(args.system_node_selector),
+            "selects GPU nodes; the autoscaler belongs on the system pool",
+        )
 
     seen: set[str] = set()
     for i, team in enumerate(args.teams):
@@ -242,14 +254,18 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
     for i, pc in enumerate(args.priority_classes):
         where = f"priority_classes[{i}]"
         if not _DNS_SUBDOMAIN.match(pc.name) or pc.name.startswith("system-"):
-            raise fail(f"{where}.name", pc.name, "a lowercase DNS name not starting with 'system-' (reserved by Kubernetes)")
+            raise fail(
+                f"{where}.name", pc.name, "a lowercase DNS name not starting with 'system-' (reserved by Kubernetes)"
+            )
         if pc.name in names:
             raise fail(f"{where}.name", pc.name, "each priority class may be listed once")
         names.add(pc.name)
         if not -MAX_USER_PRIORITY <= pc.value <= MAX_USER_PRIORITY:
             raise fail(f"{where}.value", pc.value, f"must be between -{MAX_USER_PRIORITY} and {MAX_USER_PRIORITY}")
         if pc.preemption_policy not in PREEMPTION_POLICIES:
-            raise fail(f"{where}.preemption_policy", pc.preemption_policy, f"must be one of {' | '.join(PREEMPTION_POLICIES)}")
+            raise fail(
+                f"{where}.preemption_policy", pc.preemption_policy, f"must be one of {' | '.join(PREEMPTION_POLICIES)}"
+            )
     by_name = {pc.name: pc for pc in args.priority_classes}
     if "ml-inference" in by_name and "ml-training" in by_name:
         if by_name["ml-inference"].value <= by_name["ml-training"].value:
@@ -398,7 +414,11 @@ class KubernetesLayer(pulumi.ComponentResource):
         k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-cluster-autoscaler",
             metadata={"name": AUTOSCALER_SERVICE_ACCOUNT, "labels": labels},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role.metadata.name},
+            role_ref={
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": cluster_role.metadata.name,
+            },
             subjects=subject,
             opts=kube,
         )
@@ -421,7 +441,9 @@ class KubernetesLayer(pulumi.ComponentResource):
             spec=autoscaler_deployment_spec(
                 cluster_autoscaler_image(args.cluster_version), command, args.region, args.system_node_selector
             ),
-            opts=pulumi.ResourceOptions.merge(kube, pulumi.ResourceOptions(depends_on=[self.autoscaler_service_account])),
+            opts=pulumi.ResourceOptions.merge(
+                kube, pulumi.ResourceOptions(depends_on=[self.autoscaler_service_account])
+            ),
         )
 
     def _team(self, name: str, team: TeamSpec, kube: pulumi.ResourceOptions) -> None:

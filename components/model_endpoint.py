@@ -159,7 +159,9 @@ def validate_model_endpoint(args: ModelEndpointArgs) -> None:
     """Raise ValueError listing every problem with `args` (pure: no engine needed)."""
     problems: list[str] = []
     if not sm.NAME_PATTERN.match(args.endpoint_name):
-        problems.append(f"endpoint_name {args.endpoint_name!r}: letters, digits and hyphens only, at most 63 characters")
+        problems.append(
+            f"endpoint_name {args.endpoint_name!r}: letters, digits and hyphens only, at most 63 characters"
+        )
     if not sm.NAME_PATTERN.match(args.variant_name):
         problems.append(f"variant_name {args.variant_name!r}: letters, digits and hyphens only, at most 63 characters")
     if (args.model_data_key is None) == (args.model_package_arn is None):
@@ -167,7 +169,9 @@ def validate_model_endpoint(args: ModelEndpointArgs) -> None:
     if args.model_data_key is not None and not args.model_data_key.startswith(f"{args.model}/"):
         problems.append(f"model_data_key {args.model_data_key!r} is outside the model's prefix '{args.model}/'")
     if args.data_capture_percentage is not None and not 1 <= args.data_capture_percentage <= 100:
-        problems.append(f"data_capture_percentage {args.data_capture_percentage}: must be 1-100, or None for no capture")
+        problems.append(
+            f"data_capture_percentage {args.data_capture_percentage}: must be 1-100, or None for no capture"
+        )
     if args.log_retention_days not in sm.LOG_RETENTION_DAYS:
         problems.append(f"log_retention_days {args.log_retention_days}: not a CloudWatch Logs retention value")
     a = args.alarms
@@ -188,7 +192,9 @@ def validate_model_endpoint(args: ModelEndpointArgs) -> None:
         if not low <= s.max_concurrency <= high:
             problems.append(f"serverless max_concurrency {s.max_concurrency}: must be {low}-{high}")
         if s.provisioned_concurrency is not None and not low <= s.provisioned_concurrency <= s.max_concurrency:
-            problems.append(f"serverless provisioned_concurrency {s.provisioned_concurrency}: must be {low}-max_concurrency")
+            problems.append(
+                f"serverless provisioned_concurrency {s.provisioned_concurrency}: must be {low}-max_concurrency"
+            )
         # AWS rejects these for serverless; asking for them is a mistake, not something to drop silently.
         if args.data_capture_percentage is not None:
             problems.append("serverless endpoints cannot capture data: pass data_capture_percentage=None")
@@ -200,7 +206,9 @@ def validate_model_endpoint(args: ModelEndpointArgs) -> None:
         if problem:
             problems.append(f"instance type {i.type!r}: {problem}")
         if not 1 <= i.min_count <= i.initial_count <= i.max_count:
-            problems.append(f"instance counts must satisfy 1 <= min ({i.min_count}) <= initial ({i.initial_count}) <= max ({i.max_count})")
+            problems.append(
+                f"instance counts must satisfy 1 <= min ({i.min_count}) <= initial ({i.initial_count}) <= max ({i.max_count})"
+            )
         if i.target_invocations_per_instance < 1:
             problems.append("target_invocations_per_instance must be at least 1")
         for label, value in (("private_subnet_ids", args.private_subnet_ids), ("vpc_id", args.vpc_id),
@@ -333,7 +341,9 @@ def traffic_routing(d: DeploymentSpec) -> dict[str, Any]:
     return routing
 
 
-def _routing_args(d: DeploymentSpec) -> aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs:
+def _routing_args(
+    d: DeploymentSpec,
+) -> aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs:
     r = traffic_routing(d)
     size = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationCanarySizeArgs
     step = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationLinearStepSizeArgs
@@ -420,7 +430,9 @@ class ModelEndpoint(pulumi.ComponentResource):
             if capture
             else pulumi.Output.from_input([])
         )
-        policy = pulumi.Output.all(model_read, capture_write, args.image_repository_arn, self.log_group.arn, network).apply(
+        policy = pulumi.Output.all(
+            model_read, capture_write, args.image_repository_arn, self.log_group.arn, network
+        ).apply(
             lambda v: json.dumps(
                 sm.execution_role_policy(
                     model_read=v[0], capture_write=v[1], repository_arn=v[2], log_group_arn=v[3], network=v[4]
@@ -456,7 +468,8 @@ class ModelEndpoint(pulumi.ComponentResource):
             vpc_config=None
             if serverless
             else aws.sagemaker.ModelVpcConfigArgs(
-                subnets=args.private_subnet_ids, security_group_ids=[self.security_group.id]  # type: ignore[union-attr]
+                subnets=args.private_subnet_ids,
+                security_group_ids=[self.security_group.id],  # type: ignore[union-attr]
             ),
             tags=tags,
             # SageMaker checks the role's permissions when the model is created: wait for its policy.
@@ -488,7 +501,9 @@ class ModelEndpoint(pulumi.ComponentResource):
             # is deleted (a fixed name makes the replacement collide with the configuration still in use).
             production_variants=[variant],
             # Local-NVMe instance types are hardware-encrypted and AWS rejects a volume key for them.
-            kms_key_arn=None if (not serverless and sm.has_local_storage(args.instance.type)) else args.volume_kms_key_arn,
+            kms_key_arn=None
+            if (not serverless and sm.has_local_storage(args.instance.type))
+            else args.volume_kms_key_arn,
             data_capture_config=aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
                 enable_capture=True,
                 initial_sampling_percentage=args.data_capture_percentage,

@@ -134,7 +134,11 @@ def plan_network(args: NetworkArgs) -> NetworkPlan:
     if len(set(endpoints)) != len(endpoints):
         raise fail("interface_endpoints", endpoints, "each endpoint may be listed once")
     if args.cluster_name is not None and not EKS_CLUSTER_NAME.match(args.cluster_name):
-        raise fail("cluster_name", args.cluster_name, "EKS cluster names are 1-100 letters, digits, '-' or '_', starting alphanumeric")
+        raise fail(
+            "cluster_name",
+            args.cluster_name,
+            "EKS cluster names are 1-100 letters, digits, '-' or '_', starting alphanumeric",
+        )
     try:
         layout = _subnets.plan_layout(
             args.cidr, args.subnet_prefixes, pod_cidr=args.pod_cidr, interface_endpoints=len(endpoints)
@@ -425,7 +429,9 @@ class Network(pulumi.ComponentResource):
         self.intra_subnet_ids = ids("intra")
         self.pod_subnet_ids = ids(POD_TIER)
         self.subnet_ids_by_az = {tier: {az: s.id for az, s in by_az.items()} for tier, by_az in self.subnets.items()}
-        self.route_table_ids_by_az = {t: {az: rt.id for az, rt in by_az.items()} for t, by_az in self.route_tables.items()}
+        self.route_table_ids_by_az = {
+            t: {az: rt.id for az, rt in by_az.items()} for t, by_az in self.route_tables.items()
+        }
         self.endpoint_security_group_id = self.endpoint_security_group.id if self.endpoint_security_group else None
         self.s3_endpoint_id = self.s3_endpoint.id
         self.flow_log_group_name = self.flow_log_group.name

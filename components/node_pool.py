@@ -138,7 +138,11 @@ def plan_node_pool(args: NodePoolArgs) -> NodePoolPlan:
         except ValueError as exc:
             raise fail("efa", args.efa, str(exc)) from None
         if args.cluster_security_group_id is None:
-            raise fail("cluster_security_group_id", None, "required with efa (the EFA interface needs the cluster security group)")
+            raise fail(
+                "cluster_security_group_id",
+                None,
+                "required with efa (the EFA interface needs the cluster security group)",
+            )
 
     capacity_type = rules.CAPACITY_TYPES[args.capacity]
     labels = {_gpu.POOL_LABEL: args.pool, **args.labels}
@@ -150,8 +154,10 @@ def plan_node_pool(args: NodePoolArgs) -> NodePoolPlan:
         taints = (_gpu.GPU_TAINT,)
         gpus = _gpu.gpus_per_instance(types[0])
     # Bottlerocket keeps the OS on a small /dev/xvda and containers on /dev/xvdb; AL2023 has one root volume.
-    devices = (("/dev/xvda", 4), ("/dev/xvdb", args.disk_gib)) if ami_type.startswith("BOTTLEROCKET") else (
-        ("/dev/xvda", args.disk_gib),
+    devices = (
+        (("/dev/xvda", 4), ("/dev/xvdb", args.disk_gib))
+        if ami_type.startswith("BOTTLEROCKET")
+        else (("/dev/xvda", args.disk_gib),)
     )
     return NodePoolPlan(
         gpu=gpu,
@@ -166,7 +172,9 @@ def plan_node_pool(args: NodePoolArgs) -> NodePoolPlan:
     )
 
 
-def autoscaler_tags(labels: Mapping[str, str], taints: Sequence[_gpu.Taint], gpus: int, capacity_type: str) -> dict[str, str]:
+def autoscaler_tags(
+    labels: Mapping[str, str], taints: Sequence[_gpu.Taint], gpus: int, capacity_type: str
+) -> dict[str, str]:
     """The cluster-autoscaler's node-template tags: what a node of this group would look like, for a group at zero.
 
     Managed node groups do not tag their Auto Scaling groups with these (a long-open request), so without them the

@@ -16,30 +16,69 @@ import pulumi
 import pulumi_aws as aws
 
 GLOBAL_SERVICES = (
-    "iam:*", "sts:*", "organizations:*", "budgets:*", "ce:*", "cur:*", "cloudfront:*", "route53:*",
-    "support:*", "health:*", "account:*", "trustedadvisor:*", "pricing:*",
+    "iam:*",
+    "sts:*",
+    "organizations:*",
+    "budgets:*",
+    "ce:*",
+    "cur:*",
+    "cloudfront:*",
+    "route53:*",
+    "support:*",
+    "health:*",
+    "account:*",
+    "trustedadvisor:*",
+    "pricing:*",
 )
 """Services whose API lives in us-east-1 whatever the stack's region: exempt from the region deny."""
 
 PLATFORM_SERVICES = (
-    "application-autoscaling:*", "autoscaling:*", "cloudwatch:*", "ec2:*", "ecr:*", "eks:*", "elasticloadbalancing:*",
-    "events:*", "kms:*", "logs:*", "s3:*", "sagemaker:*", "sns:*", "sqs:*", "ssm:GetParameter", "ssm:GetParameters",
-    "sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:TagSession", "sts:GetCallerIdentity",
+    "application-autoscaling:*",
+    "autoscaling:*",
+    "cloudwatch:*",
+    "ec2:*",
+    "ecr:*",
+    "eks:*",
+    "elasticloadbalancing:*",
+    "events:*",
+    "kms:*",
+    "logs:*",
+    "s3:*",
+    "sagemaker:*",
+    "sns:*",
+    "sqs:*",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:TagSession",
+    "sts:GetCallerIdentity",
     # IAM in full: the Deny statements below take out users, keys and boundary escapes.
     "iam:*",
-    "budgets:*", "ce:UpdateCostAllocationTagsStatus", "ce:ListCostAllocationTags", "ce:Get*",
+    "budgets:*",
+    "ce:UpdateCostAllocationTagsStatus",
+    "ce:ListCostAllocationTags",
+    "ce:Get*",
     # EKS Pod Identity: the node's agent exchanges a pod's token through `eks-auth` (`pods.eks.amazonaws.com` is
     # the service principal in trust policies, not an action prefix).
-    "eks-auth:AssumeRoleForPodIdentity", "ecr-public:GetAuthorizationToken",
+    "eks-auth:AssumeRoleForPodIdentity",
+    "ecr-public:GetAuthorizationToken",
 )
 """What platform roles may do at most. Each role's own policy narrows this to its job."""
 
 # Creation calls that support `aws:RequestTag` conditions, so untagged resources can be refused at the API.
 TAGGED_CREATE_ACTIONS = (
-    "ec2:RunInstances", "ec2:CreateVolume", "ec2:CreateLaunchTemplate",
-    "eks:CreateCluster", "eks:CreateNodegroup",
-    "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:CreateModel",
-    "sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateNotebookInstance",
+    "ec2:RunInstances",
+    "ec2:CreateVolume",
+    "ec2:CreateLaunchTemplate",
+    "eks:CreateCluster",
+    "eks:CreateNodegroup",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateModel",
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateNotebookInstance",
 )
 
 
@@ -96,7 +135,12 @@ def boundary_document(args: PermissionBoundaryArgs, *, partition: str, account_i
         {
             "Sid": "DenyBoundaryTampering",
             "Effect": "Deny",
-            "Action": ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"],
+            "Action": [
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+            ],
             "Resource": arn,
         },
         {
@@ -117,9 +161,16 @@ def boundary_document(args: PermissionBoundaryArgs, *, partition: str, account_i
             "Sid": "DenyStoppingAudit",
             "Effect": "Deny",
             "Action": [
-                "cloudtrail:DeleteTrail", "cloudtrail:PutEventSelectors", "cloudtrail:StopLogging", "cloudtrail:UpdateTrail",
-                "config:DeleteConfigurationRecorder", "config:DeleteDeliveryChannel", "config:StopConfigurationRecorder",
-                "guardduty:DeleteDetector", "guardduty:DisassociateFromMasterAccount", "guardduty:UpdateDetector",
+                "cloudtrail:DeleteTrail",
+                "cloudtrail:PutEventSelectors",
+                "cloudtrail:StopLogging",
+                "cloudtrail:UpdateTrail",
+                "config:DeleteConfigurationRecorder",
+                "config:DeleteDeliveryChannel",
+                "config:StopConfigurationRecorder",
+                "guardduty:DeleteDetector",
+                "guardduty:DisassociateFromMasterAccount",
+                "guardduty:UpdateDetector",
             ],
             "Resource": "*",
         },
@@ -134,7 +185,11 @@ def boundary_document(args: PermissionBoundaryArgs, *, partition: str, account_i
         {
             "Sid": "DenySageMakerJobsWithoutVpc",
             "Effect": "Deny",
-            "Action": ["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateHyperParameterTuningJob"]
+            "Action": [
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:CreateHyperParameterTuningJob",
+            ]
             + (["sagemaker:CreateModel"] if args.require_sagemaker_model_vpc else []),
             "Resource": "*",
             "Condition": {"Null": {"sagemaker:VpcSubnets": "true"}},
@@ -142,8 +197,12 @@ def boundary_document(args: PermissionBoundaryArgs, *, partition: str, account_i
         {
             "Sid": "DenySageMakerJobsWithoutVolumeKms",
             "Effect": "Deny",
-            "Action": ["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateHyperParameterTuningJob",
-                       "sagemaker:CreateTransformJob"],
+            "Action": [
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:CreateHyperParameterTuningJob",
+                "sagemaker:CreateTransformJob",
+            ],
             "Resource": "*",
             "Condition": {"Null": {"sagemaker:VolumeKmsKey": "true"}},
         },
@@ -157,10 +216,18 @@ def boundary_document(args: PermissionBoundaryArgs, *, partition: str, account_i
         {
             "Sid": "DenySageMakerInstanceTypesOutsideAllowlist",
             "Effect": "Deny",
-            "Action": ["sagemaker:CreateEndpointConfig", "sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob",
-                       "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateTransformJob", "sagemaker:CreateNotebookInstance"],
+            "Action": [
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:CreateHyperParameterTuningJob",
+                "sagemaker:CreateTransformJob",
+                "sagemaker:CreateNotebookInstance",
+            ],
             "Resource": "*",
-            "Condition": {"ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": sorted(args.sagemaker_instance_types)}},
+            "Condition": {
+                "ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": sorted(args.sagemaker_instance_types)}
+            },
         },
     ]
     # One statement per key: keys inside one Null block are ANDed, which would only refuse requests missing all of them.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pulumi
@@ -89,7 +89,7 @@ def render_store(store_args: ArtifactStoreArgs, grants: dict[str, tuple[str, str
     return render(program)
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_store(env: str) -> StackResult:
     return render_store(args_for(env))
 
@@ -246,7 +246,10 @@ def test_default_store_is_private(env):
     result = default_store(env)
     for purpose in PURPOSES:
         block = of_bucket(result, PUBLIC_ACCESS, purpose).inputs
-        assert all(block[flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+        assert all(
+            block[flag] is True
+            for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        )
         assert of_bucket(result, OWNERSHIP, purpose).inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
         # The one Allow in any bucket policy is S3 log delivery, a service principal pinned to this account.
         allows = [s for s in policy(result, purpose)["Statement"] if s["Effect"] == "Allow"]
@@ -262,7 +265,9 @@ def test_default_store_is_tls_only(env):
         assert (insecure["Effect"], insecure["Principal"], insecure["Action"]) == ("Deny", "*", "s3:*")
         assert insecure["Resource"] == [arn, f"{arn}/*"]
         assert insecure["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-        assert statement(result, purpose, "DenyOutdatedTls")["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+        assert statement(result, purpose, "DenyOutdatedTls")["Condition"] == {
+            "NumericLessThan": {"s3:TlsVersion": "1.2"}
+        }
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -306,7 +311,9 @@ def test_default_store_lifecycle_aborts_uploads_expires_old_versions_and_tiers_d
     store_args = args_for(env)
     for purpose in PURPOSES:
         rules = {r["id"]: r for r in of_bucket(result, LIFECYCLE, purpose).inputs["rules"]}
-        assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+        assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {
+            "daysAfterInitiation": 7
+        }
         assert rules["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {
             "noncurrentDays": store_args.noncurrent_version_expiry_days
         }
@@ -400,7 +407,7 @@ REPLICATION_ARGS = ReplicationArgs(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def replicated() -> StackResult:
     return render_store(replace(args_for("prod"), replication=REPLICATION_ARGS))
 
@@ -463,12 +470,22 @@ def test_replication_policy_grants_exactly_what_s3_replication_needs():
     )
     by_resource = {s["Resource"]: s for s in document["Statement"]}
     assert by_resource["arn:aws:s3:::models"]["Action"] == ["s3:GetReplicationConfiguration", "s3:ListBucket"]
-    assert by_resource["arn:aws:s3:::replica/*"]["Action"] == ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"]
+    assert by_resource["arn:aws:s3:::replica/*"]["Action"] == [
+        "s3:ReplicateObject",
+        "s3:ReplicateDelete",
+        "s3:ReplicateTags",
+    ]
     assert by_resource[KEY_ARN]["Action"] == ["kms:Decrypt"]
     assert by_resource[KEY_ARN]["Condition"]["StringEquals"] == {"kms:ViaService": "s3.us-west-2.amazonaws.com"}
     assert by_resource[REPLICA_KEY_ARN]["Action"] == ["kms:Encrypt", "kms:GenerateDataKey"]
     assert by_resource[REPLICA_KEY_ARN]["Condition"]["StringEquals"] == {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
-    assert set(by_resource) == {"arn:aws:s3:::models", "arn:aws:s3:::models/*", "arn:aws:s3:::replica/*", KEY_ARN, REPLICA_KEY_ARN}
+    assert set(by_resource) == {
+        "arn:aws:s3:::models",
+        "arn:aws:s3:::models/*",
+        "arn:aws:s3:::replica/*",
+        KEY_ARN,
+        REPLICA_KEY_ARN,
+    }
 
 
 def test_fails_when_replicating_into_the_stores_own_region():
@@ -495,7 +512,9 @@ BUCKET_ARN = "arn:aws:s3:::models-bucket"
 
 
 def test_read_grant_lists_and_gets_exactly_one_prefix_and_decrypts_through_s3_only():
-    assert grant_statements(bucket_arn=BUCKET_ARN, kms_key_arn=KEY_ARN, region="us-west-2", access="read", prefix="runs/") == [
+    assert grant_statements(
+        bucket_arn=BUCKET_ARN, kms_key_arn=KEY_ARN, region="us-west-2", access="read", prefix="runs/"
+    ) == [
         {
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
@@ -528,8 +547,14 @@ def test_read_write_grant_on_the_whole_bucket_adds_delete_but_never_wildcards():
     assert [(s["Action"], s["Resource"]) for s in statements] == [
         (["s3:ListBucket"], BUCKET_ARN),
         (
-            ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:AbortMultipartUpload",
-             "s3:ListMultipartUploadParts", "s3:DeleteObject"],
+            [
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:PutObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+                "s3:DeleteObject",
+            ],
             f"{BUCKET_ARN}/*",
         ),
         (["kms:Decrypt", "kms:GenerateDataKey"], KEY_ARN),

@@ -50,7 +50,9 @@ def args(**overrides) -> ClusterArgs:
         node_kms_key_arn=SECRETS_KEY,
         logs_kms_key_arn=LOGS_KEY,
         permissions_boundary=BOUNDARY_ARN,
-        system_pool=NodePoolSpec(name="system", instance_types=["m6i.large"], min_size=2, max_size=3, desired_size=2, disk_gib=50),
+        system_pool=NodePoolSpec(
+            name="system", instance_types=["m6i.large"], min_size=2, max_size=3, desired_size=2, disk_gib=50
+        ),
         gpu_pools=[NodePoolSpec(name="gpu", instance_types=["g6.xlarge"], capacity="spot", purpose="training")],
         admin_roles={"platform-admins": ADMIN_ARN},
         cost_tags={"Project": "ml-platform"},
@@ -99,15 +101,27 @@ def test_default_args_pin_every_managed_addon_to_the_versions_row():
     [
         ({"version": "1.29"}, "unsupported EKS version; supported: 1.34, 1.35"),
         ({"addon_versions": {"coredns": "latest"}}, "not an EKS add-on version; expected e.g. 'v1.21.1-eksbuild.1'"),
-        ({"addon_versions": {"kube-proxy": "v1.34.1-eksbuild.2"}}, "kube-proxy must match the cluster's minor version 1.35 (got 1.34)"),
+        (
+            {"addon_versions": {"kube-proxy": "v1.34.1-eksbuild.2"}},
+            "kube-proxy must match the cluster's minor version 1.35 (got 1.34)",
+        ),
         ({"addon_versions": {"metrics-server": "v0.7.2-eksbuild.1"}}, "unknown add-on 'metrics-server'"),
-        ({"endpoint_public_access": True}, "ClusterArgs.public_access_cidrs = []: required with endpoint_public_access"),
-        ({"endpoint_public_access": True, "public_access_cidrs": ["0.0.0.0/0"]}, "opens the Kubernetes API to the whole internet"),
+        (
+            {"endpoint_public_access": True},
+            "ClusterArgs.public_access_cidrs = []: required with endpoint_public_access",
+        ),
+        (
+            {"endpoint_public_access": True, "public_access_cidrs": ["0.0.0.0/0"]},
+            "opens the Kubernetes API to the whole internet",
+        ),
         ({"endpoint_public_access": True, "public_access_cidrs": ["203.0.113.7/24"]}, "'203.0.113.7/24': not a CIDR"),
         ({"endpoint_public_access": True, "public_access_cidrs": ["10.0.0.0/8"]}, "not a public range"),
         ({"public_access_cidrs": ["203.0.113.0/24"]}, "has no effect without endpoint_public_access"),
         ({"log_retention_days": 45}, "ClusterArgs.log_retention_days = 45: CloudWatch Logs accepts only these"),
-        ({"gpu_pools": [NodePoolSpec(name="system", instance_types=["g5.xlarge"], purpose="training")]}, "pool names must be unique (system repeated)"),
+        (
+            {"gpu_pools": [NodePoolSpec(name="system", instance_types=["g5.xlarge"], purpose="training")]},
+            "pool names must be unique (system repeated)",
+        ),
     ],
 )
 def test_fails_when_args_are_invalid(overrides, message):
@@ -139,7 +153,16 @@ def test_kubeconfig_matches_golden_and_holds_no_credential_only_the_get_token_co
     assert_golden("cluster_kubeconfig.json", document)
     (user,) = json.loads(document)["users"]
     assert set(user["user"]) == {"exec"}
-    assert user["user"]["exec"]["args"] == ["--region", "us-west-2", "eks", "get-token", "--cluster-name", "c1", "--output", "json"]
+    assert user["user"]["exec"]["args"] == [
+        "--region",
+        "us-west-2",
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "c1",
+        "--output",
+        "json",
+    ]
 
 
 # --- what renders ------------------------------------------------------------------------------------------------
@@ -160,7 +183,11 @@ def test_cluster_is_private_api_only_encrypted_audited_and_gives_its_creator_no_
 def test_public_endpoint_when_asked_is_limited_to_the_listed_cidrs():
     result = render_cluster(args(endpoint_public_access=True, public_access_cidrs=["203.0.113.0/24"]))
     vpc = result.one(EKS).inputs["vpcConfig"]
-    assert (vpc["endpointPublicAccess"], vpc["endpointPrivateAccess"], vpc["publicAccessCidrs"]) == (True, True, ["203.0.113.0/24"])
+    assert (vpc["endpointPublicAccess"], vpc["endpointPrivateAccess"], vpc["publicAccessCidrs"]) == (
+        True,
+        True,
+        ["203.0.113.0/24"],
+    )
 
 
 def test_control_plane_log_group_is_created_first_with_kms_and_retention(default):
@@ -176,7 +203,9 @@ def test_cluster_role_is_bounded_with_the_cluster_policy_and_use_of_the_secrets_
     assert role.inputs["permissionsBoundary"] == BOUNDARY_ARN
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "eks.amazonaws.com"}
     assert default.one(EKS).inputs["roleArn"] == role.outputs["arn"]
-    (attachment,) = children_of(default, "mlplatform:iam:WorkloadRole", "c-control-plane", "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    (attachment,) = children_of(
+        default, "mlplatform:iam:WorkloadRole", "c-control-plane", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    )
     assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
     (inline,) = children_of(default, "mlplatform:iam:WorkloadRole", "c-control-plane", "aws:iam/rolePolicy:RolePolicy")
     assert json.loads(inline.inputs["policy"]) == json.loads(cluster_secrets_key_policy(SECRETS_KEY))
@@ -224,8 +253,15 @@ def test_vpc_cni_has_its_own_irsa_role_for_aws_node_and_nodes_do_not_get_cni_per
     assert vpc_cni.inputs["serviceAccountRoleArn"] == role.outputs["arn"]
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert list(statement["Condition"]["StringEquals"].values()) == ["sts.amazonaws.com", "system:serviceaccount:kube-system:aws-node"]
-    cni = [a for a in default.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if "CNI" in a.inputs["policyArn"]]
+    assert list(statement["Condition"]["StringEquals"].values()) == [
+        "sts.amazonaws.com",
+        "system:serviceaccount:kube-system:aws-node",
+    ]
+    cni = [
+        a
+        for a in default.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if "CNI" in a.inputs["policyArn"]
+    ]
     assert [a.name for a in cni] == ["c-vpc-cni-AmazonEKS_CNI_Policy"]
 
 
@@ -237,8 +273,12 @@ def test_vpc_cni_enforces_network_policies_so_team_default_deny_takes_effect(def
 def test_ebs_csi_driver_uses_a_pod_identity_role_with_the_volume_key(default):
     (role,) = children_of(default, "mlplatform:iam:WorkloadRole", "c-ebs-csi", ROLE)
     ebs = default.one(ADDON, "c-aws-ebs-csi-driver")
-    assert ebs.inputs["podIdentityAssociations"] == [{"roleArn": role.outputs["arn"], "serviceAccount": "ebs-csi-controller-sa"}]
-    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert ebs.inputs["podIdentityAssociations"] == [
+        {"roleArn": role.outputs["arn"], "serviceAccount": "ebs-csi-controller-sa"}
+    ]
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "pods.eks.amazonaws.com"
+    }
     assert default.one(ADDON, "c-eks-pod-identity-agent").urn in ebs.options["dependsOn"]
 
 
@@ -252,7 +292,10 @@ def test_node_groups_wait_for_networking_addons_and_coredns_waits_for_the_system
 
 
 def test_pools_use_private_subnets_and_outputs_name_them(default):
-    assert {g.name: g.inputs["subnetIds"] for g in default.by_type(NODE_GROUP)} == {"c-system-nodes": PRIVATE, "c-gpu-nodes": PRIVATE}
+    assert {g.name: g.inputs["subnetIds"] for g in default.by_type(NODE_GROUP)} == {
+        "c-system-nodes": PRIVATE,
+        "c-gpu-nodes": PRIVATE,
+    }
     assert default.outputs["pool_names"] == ["system", "gpu"]
     assert set(default.outputs["asg_names"]) == set(default.outputs["node_role_arns"]) == {"system", "gpu"}
     assert default.outputs["version"] == rules.DEFAULT_VERSION
@@ -274,9 +317,13 @@ def test_protect_turns_on_pulumi_protection_and_eks_deletion_protection():
 TAGS = '{"CostCenter": "a", "Owner": "b", "Project": "c"}'
 
 
-@pytest.mark.parametrize(("environment", "gpu_pools", "retention"), [("dev", 1, 30), ("staging", 2, 90), ("prod", 2, 365)])
+@pytest.mark.parametrize(
+    ("environment", "gpu_pools", "retention"), [("dev", 1, 30), ("staging", 2, 90), ("prod", 2, 365)]
+)
 def test_each_environment_renders_a_private_encrypted_cluster_from_its_profile(environment, gpu_pools, retention):
-    cfg = load({"aws:region": "us-west-2", "ml-platform:environment": environment, "ml-platform:tags": TAGS}, stack=environment)
+    cfg = load(
+        {"aws:region": "us-west-2", "ml-platform:environment": environment, "ml-platform:tags": TAGS}, stack=environment
+    )
     result = render_cluster(args(**cfg.cluster.component_args(), protect=cfg.protect_stateful_resources))
     cluster = result.one(EKS)
     assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is False

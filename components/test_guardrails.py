@@ -34,8 +34,14 @@ CLUSTER_KEY = f"arn:aws:kms:us-west-2:{ACCOUNT_ID}:key/22222222-2222-2222-2222-2
 BUCKETS = {"datasets": "arn:aws:s3:::ml-datasets", "models": "arn:aws:s3:::ml-models"}
 ADMIN = "arn:aws:iam::111122223333:role/ml-platform-admins"
 SCOPE = docs.ProjectScope(
-    partition="aws", account_id=ACCOUNT_ID, region="us-west-2", project="ml-platform", name_prefix="ml-platform-dev",
-    registry_prefix="ml-platform/dev", cluster_name="ml-platform-dev", budget_name="ml-platform-dev-monthly",
+    partition="aws",
+    account_id=ACCOUNT_ID,
+    region="us-west-2",
+    project="ml-platform",
+    name_prefix="ml-platform-dev",
+    registry_prefix="ml-platform/dev",
+    cluster_name="ml-platform-dev",
+    budget_name="ml-platform-dev-monthly",
 )
 
 ROLE = "aws:iam/role:Role"
@@ -51,7 +57,9 @@ class Grants:
 
     def grant_statements(self, purpose, access, prefix=""):
         return pulumi.Output.from_input(
-            grant_statements(bucket_arn=BUCKETS[purpose], kms_key_arn=LOGS_KEY, region="us-west-2", access=access, prefix=prefix)
+            grant_statements(
+                bucket_arn=BUCKETS[purpose], kms_key_arn=LOGS_KEY, region="us-west-2", access=access, prefix=prefix
+            )
         )
 
 
@@ -126,7 +134,9 @@ def test_preview_branch_patterns_use_string_like_and_the_audience_stays_exact():
         "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
         "StringLike": {
             "token.actions.githubusercontent.com:sub": [
-                "repo:o/r:pull_request", "repo:o/r:ref:refs/heads/main", "repo:o/r:ref:refs/heads/release/*",
+                "repo:o/r:pull_request",
+                "repo:o/r:ref:refs/heads/main",
+                "repo:o/r:ref:refs/heads/release/*",
             ]
         },
     }
@@ -140,7 +150,9 @@ def test_oidc_provider_is_githubs_with_the_sts_audience(full):
 
 def test_an_existing_provider_is_trusted_instead_of_creating_one():
     existing = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-    r = render_guardrails(args(github=GithubSpec(repository="o/r", deploy_environment="prod", oidc_provider_arn=existing)))
+    r = render_guardrails(
+        args(github=GithubSpec(repository="o/r", deploy_environment="prod", oidc_provider_arn=existing))
+    )
     assert r.by_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
     assert role_doc(r, "ci-deploy")["Statement"][0]["Principal"] == {"Federated": existing}
 
@@ -176,7 +188,11 @@ def test_personas_get_read_only_job_function_policies_and_never_admin_ones(full)
     attached = {(a.name, a.inputs["policyArn"]) for a in full.by_type(ATTACHMENT)}
     assert ("guardrails-auditor-SecurityAudit", "arn:aws:iam::aws:policy/SecurityAudit") in attached
     assert ("guardrails-data-scientist-ViewOnlyAccess", "arn:aws:iam::aws:policy/ViewOnlyAccess") in attached
-    assert not [n for n, arn in attached if re.search(r"(AdministratorAccess|PowerUserAccess|IAMFullAccess|ReadOnlyAccess)$", arn)]
+    assert not [
+        n
+        for n, arn in attached
+        if re.search(r"(AdministratorAccess|PowerUserAccess|IAMFullAccess|ReadOnlyAccess)$", arn)
+    ]
     assert not [p for p in full.by_type(INLINE) if p.name.startswith("guardrails-auditor")]
 
 
@@ -206,7 +222,9 @@ def test_personas_without_principals_get_no_role():
 
 
 def test_session_length_follows_the_persona():
-    r = render_guardrails(args(personas={"platform-admin": PersonaSpec(principals=[ADMIN], max_session_hours=4)}, github=None))
+    r = render_guardrails(
+        args(personas={"platform-admin": PersonaSpec(principals=[ADMIN], max_session_hours=4)}, github=None)
+    )
     assert r.one(ROLE).inputs["maxSessionDuration"] == 4 * 3600
 
 
@@ -221,16 +239,22 @@ def test_no_statement_in_any_guardrails_document_allows_everything_on_everything
 
 
 def test_the_star_on_star_check_catches_a_wildcard_and_a_not_action():
-    bad = {"Statement": [{"Sid": "A", "Effect": "Allow", "Action": "*", "Resource": "*"},
-                         {"Sid": "B", "Effect": "Allow", "NotAction": "iam:*", "Resource": ["*"]},
-                         {"Sid": "C", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b"}]}
+    bad = {
+        "Statement": [
+            {"Sid": "A", "Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Sid": "B", "Effect": "Allow", "NotAction": "iam:*", "Resource": ["*"]},
+            {"Sid": "C", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b"},
+        ]
+    }
     assert docs.allows_everything_on_everything(bad) == ["A", "B"]
 
 
 def test_deploy_role_creates_roles_only_with_the_boundary_and_acts_only_in_allowed_regions():
     doc = docs.ci_deploy_policy(SCOPE, boundary_arn=BOUNDARY, allowed_regions=["us-west-2", "us-east-1"])
     by_sid = {s["Sid"]: s for s in doc["Statement"]}
-    assert by_sid["CreateRolesOnlyWithTheBoundary"]["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}}
+    assert by_sid["CreateRolesOnlyWithTheBoundary"]["Condition"] == {
+        "StringEquals": {"iam:PermissionsBoundary": BOUNDARY}
+    }
     assert by_sid["ManagePlatformServicesInAllowedRegions"]["Condition"] == {
         "StringEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}
     }
@@ -261,8 +285,12 @@ def test_ci_and_topic_documents_match_golden_files(full):
 def test_budget_is_monthly_in_usd_and_counts_only_this_projects_environment(full):
     budget = full.one(BUDGET)
     assert {k: budget.inputs[k] for k in ("name", "budgetType", "limitAmount", "limitUnit", "timeUnit", "metrics")} == {
-        "name": "ml-platform-dev-monthly", "budgetType": "COST", "limitAmount": "500.00", "limitUnit": "USD",
-        "timeUnit": "MONTHLY", "metrics": "UnblendedCost",
+        "name": "ml-platform-dev-monthly",
+        "budgetType": "COST",
+        "limitAmount": "500.00",
+        "limitUnit": "USD",
+        "timeUnit": "MONTHLY",
+        "metrics": "UnblendedCost",
     }
     assert budget.inputs["filterExpression"] == {
         "ands": [
@@ -275,7 +303,9 @@ def test_budget_is_monthly_in_usd_and_counts_only_this_projects_environment(full
 def test_budget_alerts_at_80_forecast_and_100_actual_to_the_topic_and_the_emails(full):
     topic_arn = full.one(TOPIC).outputs["arn"]
     notifications = full.one(BUDGET).inputs["notifications"]
-    assert [(n["notificationType"], n["threshold"], n["thresholdType"], n["comparisonOperator"]) for n in notifications] == [
+    assert [
+        (n["notificationType"], n["threshold"], n["thresholdType"], n["comparisonOperator"]) for n in notifications
+    ] == [
         ("FORECASTED", 80, "PERCENTAGE", "GREATER_THAN"),
         ("ACTUAL", 100, "PERCENTAGE", "GREATER_THAN"),
     ]
@@ -307,19 +337,33 @@ def test_the_logs_key_lets_budgets_publish_to_the_topic_it_encrypts():
 
 
 def test_account_baselines_are_off_by_default(full):
-    for type_ in ("aws:ebs/encryptionByDefault:EncryptionByDefault", "aws:ebs/defaultKmsKey:DefaultKmsKey",
-                  "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock", "aws:costexplorer/costAllocationTag:CostAllocationTag"):
+    for type_ in (
+        "aws:ebs/encryptionByDefault:EncryptionByDefault",
+        "aws:ebs/defaultKmsKey:DefaultKmsKey",
+        "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
+        "aws:costexplorer/costAllocationTag:CostAllocationTag",
+    ):
         assert full.by_type(type_) == []
 
 
 def test_account_baselines_when_opted_in():
-    r = render_guardrails(args(baselines=BaselineSpec(ebs_encryption_by_default=True, s3_public_access_block=True,
-                                                      cost_allocation_tags=True)))
+    r = render_guardrails(
+        args(
+            baselines=BaselineSpec(
+                ebs_encryption_by_default=True, s3_public_access_block=True, cost_allocation_tags=True
+            )
+        )
+    )
     assert r.one("aws:ebs/encryptionByDefault:EncryptionByDefault").inputs["enabled"] is True
     assert r.one("aws:ebs/defaultKmsKey:DefaultKmsKey").inputs["keyArn"] == CLUSTER_KEY
     block = r.one("aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock").inputs
-    assert [block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")] == [True] * 4
-    tags = {t.inputs["tagKey"]: t.inputs["status"] for t in r.by_type("aws:costexplorer/costAllocationTag:CostAllocationTag")}
+    assert [
+        block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    ] == [True] * 4
+    tags = {
+        t.inputs["tagKey"]: t.inputs["status"]
+        for t in r.by_type("aws:costexplorer/costAllocationTag:CostAllocationTag")
+    }
     assert tags == {"CostCenter": "Active", "Environment": "Active", "Owner": "Active", "Project": "Active"}
     deploy = inline_doc(r, "guardrails-ci-deploy-deploy-platform")
     assert "ActivateCostAllocationTags" in {s["Sid"] for s in deploy["Statement"]}
@@ -331,13 +375,31 @@ def test_account_baselines_when_opted_in():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"personas": {"admin": PersonaSpec(principals=[ADMIN])}}, "personas: unknown persona 'admin'; allowed: platform-admin, ml-engineer, data-scientist, auditor"),
-        ({"personas": {"auditor": PersonaSpec(principals=["*"])}}, "persona principals must be IAM ARNs without wildcards, at least one; got ['*']"),
-        ({"github": GithubSpec(repository="ml-platform", deploy_environment="dev")}, "repository 'ml-platform': must be a GitHub repository as 'owner/name'"),
-        ({"github": GithubSpec(repository="o/r", deploy_environment="dev", preview_pull_requests=False)}, "the preview role needs pull requests or at least one branch to trust"),
+        (
+            {"personas": {"admin": PersonaSpec(principals=[ADMIN])}},
+            "personas: unknown persona 'admin'; allowed: platform-admin, ml-engineer, data-scientist, auditor",
+        ),
+        (
+            {"personas": {"auditor": PersonaSpec(principals=["*"])}},
+            "persona principals must be IAM ARNs without wildcards, at least one; got ['*']",
+        ),
+        (
+            {"github": GithubSpec(repository="ml-platform", deploy_environment="dev")},
+            "repository 'ml-platform': must be a GitHub repository as 'owner/name'",
+        ),
+        (
+            {"github": GithubSpec(repository="o/r", deploy_environment="dev", preview_pull_requests=False)},
+            "the preview role needs pull requests or at least one branch to trust",
+        ),
         ({"budget": BudgetSpec(monthly_usd=0)}, "budget.monthly_usd = 0: must be greater than 0"),
-        ({"budget": BudgetSpec(monthly_usd=10, actual_threshold_percent=0)}, "budget.actual_threshold_percent = 0: must be above 0 and at most 1000"),
-        ({"baselines": BaselineSpec(ebs_encryption_by_default=True), "ebs_kms_key_arn": None}, "baselines.ebs_encryption_by_default needs ebs_kms_key_arn"),
+        (
+            {"budget": BudgetSpec(monthly_usd=10, actual_threshold_percent=0)},
+            "budget.actual_threshold_percent = 0: must be above 0 and at most 1000",
+        ),
+        (
+            {"baselines": BaselineSpec(ebs_encryption_by_default=True), "ebs_kms_key_arn": None},
+            "baselines.ebs_encryption_by_default needs ebs_kms_key_arn",
+        ),
         ({"allowed_regions": []}, "allowed_regions is empty"),
     ],
 )

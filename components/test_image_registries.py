@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pulumi
@@ -49,12 +49,12 @@ def render_registries(registry_args: ImageRegistriesArgs) -> StackResult:
     return render(program)
 
 
-@lru_cache(maxsize=None)
+@cache
 def protected() -> StackResult:
     return render_registries(args())
 
 
-@lru_cache(maxsize=None)
+@cache
 def unprotected() -> StackResult:
     return render_registries(args(name_prefix="ml-platform/dev", protect=False, untagged_image_expiry_days=3))
 
@@ -176,10 +176,12 @@ def test_unprotected_repositories_are_deleted_with_their_images():
 def test_outputs_are_repository_urls_and_arns_by_name():
     outputs = protected().outputs
     assert outputs["urls"] == {
-        name: f"{ACCOUNT_ID}.dkr.ecr.us-west-2.amazonaws.com/ml-platform/prod/{name}" for name in ("training", "serving")
+        name: f"{ACCOUNT_ID}.dkr.ecr.us-west-2.amazonaws.com/ml-platform/prod/{name}"
+        for name in ("training", "serving")
     }
     assert outputs["arns"] == {
-        name: f"arn:aws:ecr:us-west-2:{ACCOUNT_ID}:repository/ml-platform/prod/{name}" for name in ("training", "serving")
+        name: f"arn:aws:ecr:us-west-2:{ACCOUNT_ID}:repository/ml-platform/prod/{name}"
+        for name in ("training", "serving")
     }
 
 
@@ -217,7 +219,11 @@ def test_repository_policy_only_denies_and_covers_pull_and_push():
 
 def test_repository_policy_denies_other_accounts_and_each_missing_platform_tag_separately():
     by_sid = {s["Sid"]: s for s in repository_policy(account_id=ACCOUNT_ID, platform_principal_tags=TAGS)["Statement"]}
-    assert set(by_sid) == {"DenyOtherAccounts", "DenyPrincipalsWithoutEnvironmentTag", "DenyPrincipalsWithoutProjectTag"}
+    assert set(by_sid) == {
+        "DenyOtherAccounts",
+        "DenyPrincipalsWithoutEnvironmentTag",
+        "DenyPrincipalsWithoutProjectTag",
+    }
     assert by_sid["DenyOtherAccounts"]["Condition"] == {"StringNotEquals": {"aws:PrincipalAccount": ACCOUNT_ID}}
     assert by_sid["DenyPrincipalsWithoutProjectTag"]["Condition"] == {
         "StringNotEquals": {"aws:PrincipalTag/Project": "ml-platform"}
@@ -232,7 +238,12 @@ def test_lifecycle_policy_has_one_rule_expiring_untagged_images():
         {
             "rulePriority": 1,
             "description": "Expire untagged images 7 days after push",
-            "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7},
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 7,
+            },
             "action": {"type": "expire"},
         }
     ]

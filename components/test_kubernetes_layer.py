@@ -121,7 +121,13 @@ def pod_spec(result: StackResult, type_: str, name: str) -> dict:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("500m", Decimal("0.5")), ("2", Decimal(2)), ("64Gi", Decimal(64 * 2**30)), ("1.5", Decimal("1.5")), ("1k", Decimal(1000))],
+    [
+        ("500m", Decimal("0.5")),
+        ("2", Decimal(2)),
+        ("64Gi", Decimal(64 * 2**30)),
+        ("1.5", Decimal("1.5")),
+        ("1k", Decimal(1000)),
+    ],
 )
 def test_quantities_parse_as_kubernetes_reads_them(text, value):
     assert parse_quantity(text) == value
@@ -131,29 +137,70 @@ def test_quantities_parse_as_kubernetes_reads_them(text, value):
     ("overrides", "message"),
     [
         ({"cluster_name": "-bad"}, "cluster_name = '-bad': EKS cluster names are 1-100 letters"),
-        ({"cluster_version": "1.20"}, "cluster_version = '1.20': no cluster-autoscaler release pinned for Kubernetes '1.20'; pinned: 1.33, 1.34, 1.35"),
+        (
+            {"cluster_version": "1.20"},
+            "cluster_version = '1.20': no cluster-autoscaler release pinned for Kubernetes '1.20'; pinned: 1.33, 1.34, 1.35",
+        ),
         ({"region": "oregon"}, "region = 'oregon': an AWS region name, e.g. us-west-2"),
-        ({"scale_down_unneeded_time": "5 minutes"}, "scale_down_unneeded_time = '5 minutes': a duration in whole seconds, minutes or hours"),
+        (
+            {"scale_down_unneeded_time": "5 minutes"},
+            "scale_down_unneeded_time = '5 minutes': a duration in whole seconds, minutes or hours",
+        ),
         ({"scale_down_delay_after_add": "0m"}, "scale_down_delay_after_add = '0m': a duration"),
         ({"max_node_provision_time": "15"}, "max_node_provision_time = '15': a duration"),
         ({"system_node_selector": {}}, "system_node_selector = {}: must select the system nodes"),
-        ({"system_node_selector": {"nvidia.com/gpu.present": "true"}}, "system_node_selector = {'nvidia.com/gpu.present': 'true'}: selects GPU nodes; the autoscaler belongs on the system pool"),
-        ({"teams": (TeamSpec(name="Vision", gpu_quota=1),)}, "teams[0].name = 'Vision': a namespace name is 1-63 lowercase letters"),
-        ({"teams": (TeamSpec(name="kube-system", gpu_quota=1),)}, "teams[0].name = 'kube-system': reserved by Kubernetes"),
+        (
+            {"system_node_selector": {"nvidia.com/gpu.present": "true"}},
+            "system_node_selector = {'nvidia.com/gpu.present': 'true'}: selects GPU nodes; the autoscaler belongs on the system pool",
+        ),
+        (
+            {"teams": (TeamSpec(name="Vision", gpu_quota=1),)},
+            "teams[0].name = 'Vision': a namespace name is 1-63 lowercase letters",
+        ),
+        (
+            {"teams": (TeamSpec(name="kube-system", gpu_quota=1),)},
+            "teams[0].name = 'kube-system': reserved by Kubernetes",
+        ),
         ({"teams": (TeamSpec(name="default", gpu_quota=1),)}, "teams[0].name = 'default': reserved by Kubernetes"),
         ({"teams": (TEAMS[0], TEAMS[0])}, "teams[1].name = 'vision': each team may be listed once"),
         ({"teams": (TeamSpec(name="a", gpu_quota=-1),)}, "teams[0].gpu_quota = -1: a whole number of GPUs, 0 or more"),
         ({"teams": (TeamSpec(name="a", gpu_quota=True),)}, "teams[0].gpu_quota = True: a whole number of GPUs"),
-        ({"teams": (TeamSpec(name="a", gpu_quota=1, cpu_quota="lots"),)}, "teams[0].cpu_quota = 'lots': not a Kubernetes quantity"),
-        ({"teams": (TeamSpec(name="a", gpu_quota=1, cpu_quota="2Gi"),)}, "teams[0].cpu_quota = '2Gi': CPU is counted in cores"),
-        ({"teams": (TeamSpec(name="a", gpu_quota=1, cpu_quota="0"),)}, "teams[0].cpu_quota = '0': must be more than 0"),
-        ({"teams": (TeamSpec(name="a", gpu_quota=1, memory_quota="512m"),)}, "teams[0].memory_quota = '512m': 'm' means thousandths of a byte; did you mean 'Mi'?"),
-        ({"priority_classes": (PriorityClassSpec(name="system-ml", value=1),)}, "priority_classes[0].name = 'system-ml': a lowercase DNS name not starting with 'system-'"),
-        ({"priority_classes": (PriorityClassSpec(name="a", value=1), PriorityClassSpec(name="a", value=2))}, "priority_classes[1].name = 'a': each priority class may be listed once"),
-        ({"priority_classes": (PriorityClassSpec(name="a", value=2_000_000_000),)}, "priority_classes[0].value = 2000000000: must be between -1000000000 and 1000000000"),
-        ({"priority_classes": (PriorityClassSpec(name="a", value=1, preemption_policy="Always"),)}, "priority_classes[0].preemption_policy = 'Always': must be one of PreemptLowerPriority | Never"),
         (
-            {"priority_classes": (PriorityClassSpec(name="ml-inference", value=10), PriorityClassSpec(name="ml-training", value=10))},
+            {"teams": (TeamSpec(name="a", gpu_quota=1, cpu_quota="lots"),)},
+            "teams[0].cpu_quota = 'lots': not a Kubernetes quantity",
+        ),
+        (
+            {"teams": (TeamSpec(name="a", gpu_quota=1, cpu_quota="2Gi"),)},
+            "teams[0].cpu_quota = '2Gi': CPU is counted in cores",
+        ),
+        ({"teams": (TeamSpec(name="a", gpu_quota=1, cpu_quota="0"),)}, "teams[0].cpu_quota = '0': must be more than 0"),
+        (
+            {"teams": (TeamSpec(name="a", gpu_quota=1, memory_quota="512m"),)},
+            "teams[0].memory_quota = '512m': 'm' means thousandths of a byte; did you mean 'Mi'?",
+        ),
+        (
+            {"priority_classes": (PriorityClassSpec(name="system-ml", value=1),)},
+            "priority_classes[0].name = 'system-ml': a lowercase DNS name not starting with 'system-'",
+        ),
+        (
+            {"priority_classes": (PriorityClassSpec(name="a", value=1), PriorityClassSpec(name="a", value=2))},
+            "priority_classes[1].name = 'a': each priority class may be listed once",
+        ),
+        (
+            {"priority_classes": (PriorityClassSpec(name="a", value=2_000_000_000),)},
+            "priority_classes[0].value = 2000000000: must be between -1000000000 and 1000000000",
+        ),
+        (
+            {"priority_classes": (PriorityClassSpec(name="a", value=1, preemption_policy="Always"),)},
+            "priority_classes[0].preemption_policy = 'Always': must be one of PreemptLowerPriority | Never",
+        ),
+        (
+            {
+                "priority_classes": (
+                    PriorityClassSpec(name="ml-inference", value=10),
+                    PriorityClassSpec(name="ml-training", value=10),
+                )
+            },
             "priority_classes = {'ml-inference': 10, 'ml-training': 10}: ml-inference must rank above ml-training",
         ),
     ],
@@ -201,10 +248,22 @@ def test_digest_pinned_images_keep_their_tag_and_name_one_well_formed_digest(ima
 def test_limit_range_defaults_are_capped_at_a_small_teams_quota():
     small = TeamSpec(name="tiny", gpu_quota=0, cpu_quota="1", memory_quota="512Mi")
     assert limit_range_spec(small) == {
-        "limits": [{"type": "Container", "default": {"cpu": "1", "memory": "512Mi"}, "defaultRequest": {"cpu": "500m", "memory": "512Mi"}}]
+        "limits": [
+            {
+                "type": "Container",
+                "default": {"cpu": "1", "memory": "512Mi"},
+                "defaultRequest": {"cpu": "500m", "memory": "512Mi"},
+            }
+        ]
     }
     assert limit_range_spec(TEAMS[0]) == {
-        "limits": [{"type": "Container", "default": {"cpu": "2", "memory": "4Gi"}, "defaultRequest": {"cpu": "500m", "memory": "1Gi"}}]
+        "limits": [
+            {
+                "type": "Container",
+                "default": {"cpu": "2", "memory": "4Gi"},
+                "defaultRequest": {"cpu": "500m", "memory": "1Gi"},
+            }
+        ]
     }
 
 
@@ -213,7 +272,11 @@ def test_limit_range_defaults_are_capped_at_a_small_teams_quota():
 
 def test_autoscaler_policy_matches_golden_and_scales_only_this_clusters_tagged_groups():
     document = autoscaler_policy(
-        "ml-platform-prod", partition="aws", region="us-west-2", account_id=ACCOUNT, asg_names=["eks-gpu-b", "eks-gpu-a"]
+        "ml-platform-prod",
+        partition="aws",
+        region="us-west-2",
+        account_id=ACCOUNT,
+        asg_names=["eks-gpu-b", "eks-gpu-a"],
     )
     assert_golden("kubernetes_layer_autoscaler_policy.json", document)
     statements = {s["Sid"]: s for s in json.loads(document)["Statement"]}
@@ -229,7 +292,10 @@ def test_autoscaler_policy_matches_golden_and_scales_only_this_clusters_tagged_g
         f"arn:aws:autoscaling:us-west-2:{ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/eks-gpu-a",
         f"arn:aws:autoscaling:us-west-2:{ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/eks-gpu-b",
     ]
-    assert statements["DescribeThisClustersNodeGroups"]["Resource"] == f"arn:aws:eks:us-west-2:{ACCOUNT}:nodegroup/ml-platform-prod/*/*"
+    assert (
+        statements["DescribeThisClustersNodeGroups"]["Resource"]
+        == f"arn:aws:eks:us-west-2:{ACCOUNT}:nodegroup/ml-platform-prod/*/*"
+    )
     # Everything that may write is in the tag-conditioned statement; the rest only reads.
     readers = statements["Discover"]["Action"]
     assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in readers)
@@ -256,7 +322,10 @@ def test_device_plugin_tolerates_exactly_the_gpu_pool_taint_and_runs_only_on_gpu
     assert spec["priorityClassName"] == "system-node-critical"
     (container,) = spec["containers"]
     assert container["image"] == NVIDIA_DEVICE_PLUGIN_IMAGE
-    assert container["resources"] == {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
+    assert container["resources"] == {
+        "requests": {"cpu": "50m", "memory": "64Mi"},
+        "limits": {"cpu": "200m", "memory": "256Mi"},
+    }
     assert layer.one(DAEMON_SET, "k8s-nvidia-device-plugin").inputs["metadata"]["namespace"] == "kube-system"
 
 
@@ -294,7 +363,9 @@ def test_autoscaler_runs_as_non_root_on_system_nodes_and_never_on_gpu_nodes(laye
     assert spec["priorityClassName"] == "system-cluster-critical"
     (container,) = spec["containers"]
     assert container["image"] == cluster_autoscaler_image("1.35")
-    assert container["image"].startswith(f"registry.k8s.io/autoscaling/cluster-autoscaler:{CLUSTER_AUTOSCALER_TAGS['1.35']}@sha256:")
+    assert container["image"].startswith(
+        f"registry.k8s.io/autoscaling/cluster-autoscaler:{CLUSTER_AUTOSCALER_TAGS['1.35']}@sha256:"
+    )
     assert container["env"] == [{"name": "AWS_REGION", "value": "us-west-2"}]
 
 
@@ -327,7 +398,11 @@ def test_device_plugin_has_no_probe_because_upstream_serves_only_the_kubelet_soc
 
 @pytest.mark.parametrize(
     ("type_", "name"),
-    [(DAEMON_SET, "k8s-nvidia-device-plugin"), (DAEMON_SET, "k8s-dcgm-exporter"), (DEPLOYMENT, "k8s-cluster-autoscaler")],
+    [
+        (DAEMON_SET, "k8s-nvidia-device-plugin"),
+        (DAEMON_SET, "k8s-dcgm-exporter"),
+        (DEPLOYMENT, "k8s-cluster-autoscaler"),
+    ],
 )
 def test_pinned_images_are_pulled_only_when_missing_from_the_node(layer, type_, name):
     for container in pod_spec(layer, type_, name)["containers"]:
@@ -366,8 +441,12 @@ def test_autoscaler_assumes_a_bounded_irsa_role_for_its_service_account_only(lay
             f"{ISSUER}:aud": "sts.amazonaws.com",
         }
     }
-    policy = json.loads(layer.one("aws:iam/rolePolicy:RolePolicy", "k8s-cluster-autoscaler-autoscaling").inputs["policy"])
-    assert policy == json.loads(autoscaler_policy("ml-platform-dev", partition="aws", region="us-west-2", account_id=ACCOUNT))
+    policy = json.loads(
+        layer.one("aws:iam/rolePolicy:RolePolicy", "k8s-cluster-autoscaler-autoscaling").inputs["policy"]
+    )
+    assert policy == json.loads(
+        autoscaler_policy("ml-platform-dev", partition="aws", region="us-west-2", account_id=ACCOUNT)
+    )
     sa = layer.one(SERVICE_ACCOUNT, "k8s-cluster-autoscaler").inputs["metadata"]
     assert (sa["namespace"], sa["name"]) == ("kube-system", "cluster-autoscaler")
     assert sa["annotations"]["eks.amazonaws.com/role-arn"] == role.outputs["arn"]
@@ -387,7 +466,11 @@ def test_autoscaler_rbac_binds_upstreams_roles_to_its_service_account(layer):
     subject = [{"kind": "ServiceAccount", "name": "cluster-autoscaler", "namespace": "kube-system"}]
     cluster_binding = layer.one(CLUSTER_ROLE_BINDING).inputs
     assert cluster_binding["subjects"] == subject
-    assert cluster_binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-autoscaler"}
+    assert cluster_binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "cluster-autoscaler",
+    }
     binding = layer.one(ROLE_BINDING).inputs
     assert binding["subjects"] == subject
     assert binding["roleRef"]["kind"] == "Role" and binding["metadata"]["namespace"] == "kube-system"
@@ -404,8 +487,20 @@ def test_each_team_gets_a_namespace_with_quotas_from_its_args(layer):
     assert namespaces["vision"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
     quotas = {r.inputs["metadata"]["namespace"]: r.inputs["spec"]["hard"] for r in layer.by_type(QUOTA)}
     assert quotas == {
-        "vision": {"requests.nvidia.com/gpu": "8", "requests.cpu": "64", "limits.cpu": "64", "requests.memory": "256Gi", "limits.memory": "256Gi"},
-        "nlp": {"requests.nvidia.com/gpu": "2", "requests.cpu": "16000m", "limits.cpu": "16000m", "requests.memory": "64Gi", "limits.memory": "64Gi"},
+        "vision": {
+            "requests.nvidia.com/gpu": "8",
+            "requests.cpu": "64",
+            "limits.cpu": "64",
+            "requests.memory": "256Gi",
+            "limits.memory": "256Gi",
+        },
+        "nlp": {
+            "requests.nvidia.com/gpu": "2",
+            "requests.cpu": "16000m",
+            "limits.cpu": "16000m",
+            "requests.memory": "64Gi",
+            "limits.memory": "64Gi",
+        },
     }
     assert quotas["vision"] == resource_quota_hard(TEAMS[0])
     assert {r.inputs["metadata"]["namespace"] for r in layer.by_type(LIMIT_RANGE)} == {"vision", "nlp"}
@@ -450,7 +545,12 @@ def test_default_storage_class_is_encrypted_gp3_with_the_key_and_waits_for_the_p
     sc = layer.one(STORAGE_CLASS).inputs
     assert sc["metadata"] == {"name": "gp3", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}
     assert sc["provisioner"] == "ebs.csi.aws.com"
-    assert sc["parameters"] == {"type": "gp3", "encrypted": "true", "kmsKeyId": KEY_ARN, "csi.storage.k8s.io/fstype": "ext4"}
+    assert sc["parameters"] == {
+        "type": "gp3",
+        "encrypted": "true",
+        "kmsKeyId": KEY_ARN,
+        "csi.storage.k8s.io/fstype": "ext4",
+    }
     assert sc["volumeBindingMode"] == "WaitForFirstConsumer"
     assert sc["allowVolumeExpansion"] is True
     patch = layer.one(STORAGE_CLASS_PATCH)
@@ -502,7 +602,9 @@ def test_every_manifest_passes_the_kubernetes_api_schema_of_the_cluster_version(
     ],
 )
 def test_checkov_leaves_open_only_the_autoscaler_images_without_a_digest(cluster_version, open_findings):
-    result = render_layer(args(enable_dcgm_exporter=True, cluster_version=cluster_version, node_group_asg_names=["eks-gpu-1"]))
+    result = render_layer(
+        args(enable_dcgm_exporter=True, cluster_version=cluster_version, node_group_asg_names=["eks-gpu-1"])
+    )
     findings = sorted(
         (v.policy, v.urn.rsplit("::", 1)[1]) for v in run_scanners(result, project_dir=REPO) if v.source == "checkov"
     )
@@ -516,7 +618,11 @@ def test_child_names_are_keyed_by_team_and_role_so_adding_a_team_adds_only_its_o
     assert before < after
     added = {urn.rsplit("::", 1)[1] for urn in after - before}
     assert added == {
-        "k8s-team-nlp", "k8s-team-nlp-quota", "k8s-team-nlp-limits", "k8s-team-nlp-default-deny", "k8s-team-nlp-allow-dns",
+        "k8s-team-nlp",
+        "k8s-team-nlp-quota",
+        "k8s-team-nlp-limits",
+        "k8s-team-nlp-default-deny",
+        "k8s-team-nlp-allow-dns",
     }
 
 
@@ -554,6 +660,9 @@ def test_config_refuses_a_zero_quota_the_component_would_refuse(key, value):
 def test_every_team_the_config_accepts_is_a_valid_component_team(team):
     (accepted,) = _stack_config([team]).cluster.teams
     spec = TeamSpec(
-        name=accepted.name, gpu_quota=accepted.gpu_quota, cpu_quota=accepted.cpu_quota, memory_quota=accepted.memory_quota
+        name=accepted.name,
+        gpu_quota=accepted.gpu_quota,
+        cpu_quota=accepted.cpu_quota,
+        memory_quota=accepted.memory_quota,
     )
     validate_kubernetes_layer(args(teams=(spec,)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pytest
@@ -120,12 +120,12 @@ def render_endpoint(a: ModelEndpointArgs) -> StackResult:
     return render(program, stack="dev", project="ml-platform")
 
 
-@lru_cache(maxsize=None)
+@cache
 def instance_stack() -> StackResult:
     return render_endpoint(args())
 
 
-@lru_cache(maxsize=None)
+@cache
 def serverless_stack() -> StackResult:
     return render_endpoint(serverless_args())
 
@@ -154,7 +154,11 @@ def test_every_sagemaker_type_has_a_vcpu_count():
 
 
 def test_gpu_counts_cover_the_tabled_gpu_types_only():
-    assert sm.gpu_count("ml.g5.xlarge") == 1 and sm.gpu_count("ml.g5.12xlarge") == 4 and sm.gpu_count("ml.p4d.24xlarge") == 8
+    assert (
+        sm.gpu_count("ml.g5.xlarge") == 1
+        and sm.gpu_count("ml.g5.12xlarge") == 4
+        and sm.gpu_count("ml.p4d.24xlarge") == 8
+    )
     assert sm.gpu_count("ml.m5.large") == 0 and sm.gpu_count("ml.inf2.xlarge") == 0
     assert set(sm.GPU_COUNT) <= sm.instance_types()
 
@@ -167,7 +171,10 @@ def test_an_untabled_gpu_type_is_rejected_rather_than_guessed():
 
 def test_instance_type_problem_names_the_allowlist():
     assert sm.instance_type_problem("ml.m5.large", ["ml.m5.large"]) is None
-    assert sm.instance_type_problem("ml.m5.xlarge", ["ml.m5.large"]) == "not in the stack's instance allowlist (ml.m5.large)"
+    assert (
+        sm.instance_type_problem("ml.m5.xlarge", ["ml.m5.large"])
+        == "not in the stack's instance allowlist (ml.m5.large)"
+    )
     assert sm.instance_type_problem("m5.large").startswith("not a SageMaker real-time instance type")
     assert sm.instance_type_problem("ml.g5.2xlarge", ["ml.m5.large", "ml.g5.*"]) is None
 
@@ -284,12 +291,18 @@ def test_traffic_routing_shapes():
     }
     linear = traffic_routing(DeploymentSpec(traffic_shift="linear", step_unit="percent", step_value=25))
     assert linear["linearStepSize"] == {"type": "CAPACITY_PERCENT", "value": 25} and "canarySize" not in linear
-    assert traffic_routing(DeploymentSpec(traffic_shift="all-at-once")) == {"type": "ALL_AT_ONCE", "waitIntervalInSeconds": 300}
+    assert traffic_routing(DeploymentSpec(traffic_shift="all-at-once")) == {
+        "type": "ALL_AT_ONCE",
+        "waitIntervalInSeconds": 300,
+    }
 
 
 def test_image_source_resolves_a_registry_name_or_a_full_uri():
     uri, arn = image_source(
-        "763104351884.dkr.ecr.us-west-2.amazonaws.com/pytorch-inference:2.1-gpu", repository_urls={}, repository_arns={}, partition="aws"
+        "763104351884.dkr.ecr.us-west-2.amazonaws.com/pytorch-inference:2.1-gpu",
+        repository_urls={},
+        repository_arns={},
+        partition="aws",
     )
     assert arn == "arn:aws:ecr:us-west-2:763104351884:repository/pytorch-inference"
     with pytest.raises(ValueError, match="no registry 'other' in this stack"):
@@ -305,7 +318,9 @@ def test_execution_role_policy_matches_golden_file():
 
 def test_execution_role_policy_has_no_wildcard_actions_and_only_its_own_prefixes():
     document = execution_policy(instance_stack())
-    actions = [a for s in document["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    actions = [
+        a for s in document["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
     assert not [a for a in actions if "*" in a]
     s3_resources = [
         r
@@ -389,7 +404,11 @@ def test_endpoint_config_is_auto_named_encrypted_and_captures_data():
     bucket = instance_stack().one("aws:s3/bucket:Bucket", "artifacts-data-capture").outputs["bucket"]
     assert capture["destinationS3Uri"] == f"s3://{bucket}/ml-platform-dev-churn/"
     variant = config["productionVariants"][0]
-    assert (variant["variantName"], variant["instanceType"], variant["initialInstanceCount"]) == ("primary", "ml.m5.large", 2)
+    assert (variant["variantName"], variant["instanceType"], variant["initialInstanceCount"]) == (
+        "primary",
+        "ml.m5.large",
+        2,
+    )
 
 
 def test_local_nvme_instance_types_get_no_volume_key():
@@ -446,7 +465,11 @@ def test_autoscaling_can_be_left_off_for_an_instance_type_change():
 def test_alarm_topic_and_log_group_are_encrypted_with_the_logs_key():
     assert instance_stack().one(TOPIC).inputs["kmsMasterKeyId"] == LOGS_KEY
     logs = instance_stack().one("aws:cloudwatch/logGroup:LogGroup", "churn-logs").inputs
-    assert (logs["name"], logs["kmsKeyId"], logs["retentionInDays"]) == ("/aws/sagemaker/Endpoints/ml-platform-dev-churn", LOGS_KEY, 90)
+    assert (logs["name"], logs["kmsKeyId"], logs["retentionInDays"]) == (
+        "/aws/sagemaker/Endpoints/ml-platform-dev-churn",
+        LOGS_KEY,
+        90,
+    )
 
 
 def test_gpu_endpoint_gets_a_gpu_alarm_scaled_to_its_gpus():
@@ -480,7 +503,9 @@ def test_serverless_execution_role_has_no_capture_or_network_statements():
     statements = execution_policy(serverless_stack())["Statement"]
     assert not [s for s in statements if "artifacts-data-capture" in json.dumps(s.get("Resource"))]
     assert not [s for s in statements if "s3:PutObject" in s["Action"]]
-    assert not {"DescribeVpcForEnis", "CreateEnisInPrivateSubnets", "ManageOwnEnis"} & {s.get("Sid") for s in statements}
+    assert not {"DescribeVpcForEnis", "CreateEnisInPrivateSubnets", "ManageOwnEnis"} & {
+        s.get("Sid") for s in statements
+    }
 
 
 def test_email_subscriptions_are_keyed_by_address():
@@ -494,7 +519,9 @@ def test_email_subscriptions_are_keyed_by_address():
 
 def test_registry_creates_one_group_per_model_keyed_by_name():
     result = render(
-        lambda: ModelRegistry("models", ModelRegistryArgs(name_prefix="ml-platform-dev", models={"churn": "", "fraud": "Fraud"})),
+        lambda: ModelRegistry(
+            "models", ModelRegistryArgs(name_prefix="ml-platform-dev", models={"churn": "", "fraud": "Fraud"})
+        ),
         project="ml-platform",
     )
     groups = {r.name: r.inputs for r in result.by_type("aws:sagemaker/modelPackageGroup:ModelPackageGroup")}

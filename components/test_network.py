@@ -122,7 +122,10 @@ def test_pod_cidr_adds_a_pod_tier_and_a_second_cidr_for_endpoint_access():
         ({"availability_zones": ("us-west-2a", "us-west-2a")}, "AZ names must be distinct"),
         ({"availability_zones": ("us-east-1a", "us-east-1b")}, "us-east-1a is not in region us-west-2"),
         ({"nat_strategy": "perAz"}, "nat_strategy = 'perAz': must be one of none | single | per_az"),
-        ({"interface_endpoints": ("ecr",)}, "interface_endpoints = 'ecr': unknown interface endpoint; did you mean 'ecr.api' or 'ecr.dkr'?"),
+        (
+            {"interface_endpoints": ("ecr",)},
+            "interface_endpoints = 'ecr': unknown interface endpoint; did you mean 'ecr.api' or 'ecr.dkr'?",
+        ),
         ({"interface_endpoints": ("s3",)}, "S3 always gets a gateway endpoint"),
         ({"interface_endpoints": ("sts", "sts")}, "each endpoint may be listed once"),
         ({"flow_log_retention_days": 10}, "flow_log_retention_days = 10: CloudWatch Logs accepts only these"),
@@ -164,7 +167,11 @@ def test_fails_when_eks_unsupported_azs_leave_too_few_and_says_which_were_skippe
 
 
 def test_subnet_tags_let_load_balancers_and_karpenter_find_the_right_tier():
-    assert subnet_tags("public", "c") == {"Tier": "public", "kubernetes.io/role/elb": "1", "kubernetes.io/cluster/c": "shared"}
+    assert subnet_tags("public", "c") == {
+        "Tier": "public",
+        "kubernetes.io/role/elb": "1",
+        "kubernetes.io/cluster/c": "shared",
+    }
     assert subnet_tags("private", "c") == {
         "Tier": "private",
         "kubernetes.io/role/internal-elb": "1",
@@ -262,8 +269,11 @@ def test_flow_logs_go_to_a_kms_encrypted_log_group_through_a_bounded_role_scoped
     assert roles[0].inputs["permissionsBoundary"] == BOUNDARY_ARN
     trust = json.loads(roles[0].inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
-    documents = [json.loads(p.inputs["policy"]) for p in prod_like.by_type("aws:iam/rolePolicy:RolePolicy")
-                 if p.parent == role_component.urn]
+    documents = [
+        json.loads(p.inputs["policy"])
+        for p in prod_like.by_type("aws:iam/rolePolicy:RolePolicy")
+        if p.parent == role_component.urn
+    ]
     assert documents == [json.loads(flow_log_permissions_policy(group.outputs["arn"]))]
 
 
@@ -272,7 +282,9 @@ def test_s3_gateway_endpoint_serves_private_and_intra_route_tables(prod_like):
     tables = by_name(prod_like, ROUTE_TABLE)
     assert s3.inputs["vpcEndpointType"] == "Gateway"
     assert s3.inputs["serviceName"] == "com.amazonaws.us-west-2.s3"
-    assert sorted(s3.inputs["routeTableIds"]) == sorted(tables[f"net-{t}-{az}"].id for t in ("private", "intra") for az in AZS)
+    assert sorted(s3.inputs["routeTableIds"]) == sorted(
+        tables[f"net-{t}-{az}"].id for t in ("private", "intra") for az in AZS
+    )
 
 
 def test_interface_endpoints_sit_in_intra_subnets_with_private_dns_behind_the_endpoint_sg(prod_like):
@@ -290,9 +302,9 @@ def test_interface_endpoints_sit_in_intra_subnets_with_private_dns_behind_the_en
 def test_endpoint_security_group_admits_https_from_the_vpc_cidr_only_and_has_no_egress(prod_like):
     sg = prod_like.one(SG, "net-endpoints")
     rules = [r for r in prod_like.by_type(INGRESS) if r.inputs["securityGroupId"] == sg.id]
-    assert [(r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"], r.inputs["cidrIpv4"]) for r in rules] == [
-        ("tcp", 443, 443, "10.0.0.0/16")
-    ]
+    assert [
+        (r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"], r.inputs["cidrIpv4"]) for r in rules
+    ] == [("tcp", 443, 443, "10.0.0.0/16")]
     assert not prod_like.by_type(EGRESS)
     assert not sg.inputs.get("ingress") and not sg.inputs.get("egress")
 
@@ -304,7 +316,11 @@ def test_subnets_carry_eks_load_balancer_and_karpenter_tags(prod_like):
         assert public["kubernetes.io/role/elb"] == "1"
         assert private["kubernetes.io/role/internal-elb"] == "1"
         assert private["karpenter.sh/discovery"] == "ml-platform-prod"
-        assert public["kubernetes.io/cluster/ml-platform-prod"] == private["kubernetes.io/cluster/ml-platform-prod"] == "shared"
+        assert (
+            public["kubernetes.io/cluster/ml-platform-prod"]
+            == private["kubernetes.io/cluster/ml-platform-prod"]
+            == "shared"
+        )
 
 
 def test_outputs_list_subnet_ids_in_az_order_and_per_az(prod_like):

@@ -39,7 +39,9 @@ def gpu_args(**overrides) -> NodePoolArgs:
 
 
 def system_args(**overrides) -> NodePoolArgs:
-    system = dict(pool="system", instance_types=["m6i.large"], purpose=None, min_size=2, max_size=4, desired_size=2, disk_gib=50)
+    system = dict(
+        pool="system", instance_types=["m6i.large"], purpose=None, min_size=2, max_size=4, desired_size=2, disk_gib=50
+    )
     return gpu_args(**{**system, **overrides})
 
 
@@ -81,7 +83,9 @@ def test_bottlerocket_gets_a_small_os_volume_and_the_configured_data_volume():
     assert plan.block_devices == (("/dev/xvda", 4), ("/dev/xvdb", 200))
 
 
-@pytest.mark.parametrize(("instance_type", "gpus"), [("g5.xlarge", 1), ("g6.12xlarge", 4), ("p4d.24xlarge", 8), ("p5.48xlarge", 8)])
+@pytest.mark.parametrize(
+    ("instance_type", "gpus"), [("g5.xlarge", 1), ("g6.12xlarge", 4), ("p4d.24xlarge", 8), ("p5.48xlarge", 8)]
+)
 def test_autoscaler_template_advertises_the_gpu_count_of_the_instance_type(instance_type, gpus):
     plan = plan_node_pool(gpu_args(instance_types=[instance_type], capacity="spot"))
     assert plan.autoscaler_tags[f"{TEMPLATE}/resources/nvidia.com/gpu"] == str(gpus)
@@ -160,11 +164,21 @@ def test_gpu_pool_scales_from_zero_and_leaves_desired_size_to_the_autoscaler(gpu
 
 def test_launch_template_requires_imdsv2_hop_limit_1_and_encrypts_gp3_with_the_node_key(gpu_pool):
     template = gpu_pool.one(LAUNCH_TEMPLATE, "gpu-nodes")
-    assert template.inputs["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
+    assert template.inputs["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+    }
     assert template.inputs["blockDeviceMappings"] == [
         {
             "deviceName": "/dev/xvda",
-            "ebs": {"volumeSize": 100, "volumeType": "gp3", "encrypted": "true", "kmsKeyId": KEY_ARN, "deleteOnTermination": "true"},
+            "ebs": {
+                "volumeSize": 100,
+                "volumeType": "gp3",
+                "encrypted": "true",
+                "kmsKeyId": KEY_ARN,
+                "deleteOnTermination": "true",
+            },
         }
     ]
     assert "keyName" not in template.inputs
@@ -209,7 +223,9 @@ def test_node_role_has_the_boundary_and_only_the_node_policies(gpu_pool):
     role = gpu_pool.one("aws:iam/role:Role")
     assert role.inputs["permissionsBoundary"] == BOUNDARY_ARN
     assert '"ec2.amazonaws.com"' in role.inputs["assumeRolePolicy"]
-    attached = sorted(a.inputs["policyArn"] for a in gpu_pool.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"))
+    attached = sorted(
+        a.inputs["policyArn"] for a in gpu_pool.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    )
     assert attached == sorted(f"arn:aws:iam::aws:policy/{p}" for p in NODE_POLICIES)
     assert not [a for a in attached if "CNI" in a]
     assert not gpu_pool.by_type("aws:iam/rolePolicy:RolePolicy")
@@ -232,7 +248,13 @@ def test_system_pool_renders_without_taints_or_asg_tags_and_keeps_its_desired_si
 
 def test_efa_pool_gets_a_cluster_placement_group_an_efa_interface_and_one_subnet():
     result = render_pool(
-        gpu_args(pool="training", instance_types=["p4d.24xlarge"], efa=True, cluster_security_group_id="sg-cluster", disk_gib=500)
+        gpu_args(
+            pool="training",
+            instance_types=["p4d.24xlarge"],
+            efa=True,
+            cluster_security_group_id="sg-cluster",
+            disk_gib=500,
+        )
     )
     group_pg = result.one("aws:ec2/placementGroup:PlacementGroup")
     assert group_pg.inputs["strategy"] == "cluster"

@@ -39,7 +39,10 @@ def test_denies_iam_users_and_access_keys():
 
 def test_denies_changing_the_boundary_itself_and_removing_boundaries():
     assert statement("DenyBoundaryTampering")["Resource"] == ARN
-    assert set(statement("DenyRemovingBoundaries")["Action"]) == {"iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"}
+    assert set(statement("DenyRemovingBoundaries")["Action"]) == {
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:DeleteUserPermissionsBoundary",
+    }
     st = statement("DenyRolesWithoutThisBoundary")
     assert st["Condition"] == {"StringNotEquals": {"iam:PermissionsBoundary": ARN}}
 
@@ -52,7 +55,9 @@ def test_denies_stopping_cloudtrail_config_and_guardduty():
 def test_denies_put_object_with_other_than_kms_encryption():
     st = statement("DenyPutObjectWithoutKms")
     assert st["Action"] == "s3:PutObject"
-    assert st["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": ["aws:kms", "aws:kms:dsse"]}}
+    assert st["Condition"] == {
+        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": ["aws:kms", "aws:kms:dsse"]}
+    }
 
 
 def test_denies_sagemaker_jobs_and_models_without_vpc_or_volume_kms():
@@ -68,7 +73,9 @@ def test_models_may_skip_vpc_only_when_serverless_is_allowed():
 
 
 def test_denies_instance_types_outside_the_allowlists():
-    assert statement("DenyEc2InstanceTypesOutsideAllowlist")["Condition"] == {"StringNotLike": {"ec2:InstanceType": ["g5.*", "m6i.large"]}}
+    assert statement("DenyEc2InstanceTypesOutsideAllowlist")["Condition"] == {
+        "StringNotLike": {"ec2:InstanceType": ["g5.*", "m6i.large"]}
+    }
     assert statement("DenySageMakerInstanceTypesOutsideAllowlist")["Condition"] == {
         "ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": ["ml.m5.large"]}
     }
@@ -100,10 +107,21 @@ def test_renders_as_a_named_managed_policy_with_its_own_arn_inside():
 
 
 DENY_SIDS = [
-    "DenyOutsideAllowedRegions", "DenyLongLivedCredentials", "DenyBoundaryTampering", "DenyRemovingBoundaries",
-    "DenyRolesWithoutThisBoundary", "DenyStoppingAudit", "DenyPutObjectWithoutKms", "DenySageMakerJobsWithoutVpc",
-    "DenySageMakerJobsWithoutVolumeKms", "DenyEc2InstanceTypesOutsideAllowlist", "DenySageMakerInstanceTypesOutsideAllowlist",
-    "DenyCreateWithoutCostCenterTag", "DenyCreateWithoutOwnerTag", "DenyCreateWithoutProjectTag", "DenyCreateWithoutEnvironmentTag",
+    "DenyOutsideAllowedRegions",
+    "DenyLongLivedCredentials",
+    "DenyBoundaryTampering",
+    "DenyRemovingBoundaries",
+    "DenyRolesWithoutThisBoundary",
+    "DenyStoppingAudit",
+    "DenyPutObjectWithoutKms",
+    "DenySageMakerJobsWithoutVpc",
+    "DenySageMakerJobsWithoutVolumeKms",
+    "DenyEc2InstanceTypesOutsideAllowlist",
+    "DenySageMakerInstanceTypesOutsideAllowlist",
+    "DenyCreateWithoutCostCenterTag",
+    "DenyCreateWithoutOwnerTag",
+    "DenyCreateWithoutProjectTag",
+    "DenyCreateWithoutEnvironmentTag",
 ]
 """Every Deny statement, each asserted by its own test above: a new statement must join this list and get one."""
 
@@ -117,18 +135,32 @@ def test_the_boundary_denies_exactly_the_asserted_statements_and_allows_only_pla
 def test_denies_every_way_of_rewriting_or_deleting_the_boundary_policy():
     st = statement("DenyBoundaryTampering")
     assert st["Effect"] == "Deny"
-    assert set(st["Action"]) == {"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"}
+    assert set(st["Action"]) == {
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicy",
+        "iam:DeletePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+    }
 
 
 def test_roles_may_be_created_or_rebounded_only_with_this_boundary():
     st = statement("DenyRolesWithoutThisBoundary")
-    assert (st["Effect"], st["Action"], st["Resource"]) == ("Deny", ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "*")
+    assert (st["Effect"], st["Action"], st["Resource"]) == (
+        "Deny",
+        ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+        "*",
+    )
 
 
 def test_long_lived_credentials_are_denied_everywhere():
     st = statement("DenyLongLivedCredentials")
     assert (st["Effect"], st["Resource"]) == ("Deny", "*")
-    assert set(st["Action"]) == {"iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateAccessKey"}
+    assert set(st["Action"]) == {
+        "iam:CreateUser",
+        "iam:CreateAccessKey",
+        "iam:CreateLoginProfile",
+        "iam:UpdateAccessKey",
+    }
 
 
 def test_the_ci_deploy_role_creates_roles_only_with_the_boundary_this_document_names():
@@ -136,9 +168,19 @@ def test_the_ci_deploy_role_creates_roles_only_with_the_boundary_this_document_n
     # carries denies creating them otherwise: both sides name the same ARN.
     from components._iam_documents import ProjectScope, ci_deploy_policy
 
-    scope = ProjectScope(partition="aws", account_id="123456789012", region="us-west-2", project="ml-platform",
-                         name_prefix="ml-platform-dev", registry_prefix="ml-platform/dev", cluster_name="ml-platform-dev",
-                         budget_name="ml-platform-dev-monthly")
+    scope = ProjectScope(
+        partition="aws",
+        account_id="123456789012",
+        region="us-west-2",
+        project="ml-platform",
+        name_prefix="ml-platform-dev",
+        registry_prefix="ml-platform/dev",
+        cluster_name="ml-platform-dev",
+        budget_name="ml-platform-dev-monthly",
+    )
     deploy = ci_deploy_policy(scope, boundary_arn=ARN, allowed_regions=["us-west-2"])
     (create,) = [s for s in deploy["Statement"] if s["Sid"] == "CreateRolesOnlyWithTheBoundary"]
-    assert create["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == statement("DenyRolesWithoutThisBoundary")["Condition"]["StringNotEquals"]["iam:PermissionsBoundary"]
+    assert (
+        create["Condition"]["StringEquals"]["iam:PermissionsBoundary"]
+        == statement("DenyRolesWithoutThisBoundary")["Condition"]["StringNotEquals"]["iam:PermissionsBoundary"]
+    )

@@ -30,7 +30,8 @@ def vpc_cidrs(draw, smallest: int = _subnets.SMALLEST_VPC_PREFIX) -> IPv4Network
 def tier_prefixes(draw, vpc: IPv4Network) -> dict[str, int]:
     """Any per-tier sizes the tier rules accept, fitting or not."""
     return {
-        tier: draw(st.integers(min_value=max(16, vpc.prefixlen), max_value=SMALLEST_TIER_PREFIX[tier])) for tier in TIERS
+        tier: draw(st.integers(min_value=max(16, vpc.prefixlen), max_value=SMALLEST_TIER_PREFIX[tier]))
+        for tier in TIERS
     }
 
 
@@ -103,7 +104,9 @@ def test_pod_subnets_stay_inside_the_pod_cidr_and_apart_from_vpc_subnets(data):
     vpc = data.draw(vpc_cidrs())
     pod_prefix = data.draw(st.integers(min_value=16, max_value=20))
     index = data.draw(st.integers(min_value=0, max_value=2 ** (pod_prefix - 10) - 1))
-    pods = IPv4Network((int(_subnets.SHARED_ADDRESS_SPACE.network_address) + index * 2 ** (32 - pod_prefix), pod_prefix))
+    pods = IPv4Network(
+        (int(_subnets.SHARED_ADDRESS_SPACE.network_address) + index * 2 ** (32 - pod_prefix), pod_prefix)
+    )
     size = data.draw(st.integers(min_value=pod_prefix + 2, max_value=SMALLEST_TIER_PREFIX[POD_TIER]) | st.none())
     layout = _subnets.plan_layout(str(vpc), {POD_TIER: size}, pod_cidr=str(pods))
     pod_subnets = layout.subnets[POD_TIER]

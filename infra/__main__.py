@@ -21,7 +21,7 @@ aws_provider = aws.Provider(
 platform = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
 # >>> guardrails-boundary: permission boundary first: every role below takes `boundary.arn`
-from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs  # noqa: E402
+from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs
 
 boundary = PermissionBoundary(
     "boundary",
@@ -42,7 +42,7 @@ pulumi.export("permissionBoundaryArn", boundary.arn)
 # <<< guardrails-boundary
 
 # >>> keys: KMS keys per data domain: `keys`
-from components.keys import PlatformKeys, PlatformKeysArgs  # noqa: E402
+from components.keys import PlatformKeys, PlatformKeysArgs
 
 keys = PlatformKeys(
     "platform",
@@ -59,7 +59,7 @@ pulumi.export("keyArns", keys.key_arns)
 # <<< keys
 
 # >>> network: VPC, subnets, NAT, flow logs, endpoints: `network`
-from components.network import Network, NetworkArgs  # noqa: E402
+from components.network import Network, NetworkArgs
 
 # Subnet discovery tags carry the EKS cluster's name, so it is fixed here, before the cluster exists; the cluster
 # block names its cluster `cluster_name`.
@@ -89,8 +89,8 @@ pulumi.export("natPublicIps", network.nat_public_ips)
 # <<< network
 
 # >>> storage: artifact store and image registries: `store`, `registries`
-from components.artifact_store import ArtifactStore, ArtifactStoreArgs, ReplicationArgs  # noqa: E402
-from components.image_registries import ImageRegistries, ImageRegistriesArgs  # noqa: E402
+from components.artifact_store import ArtifactStore, ArtifactStoreArgs, ReplicationArgs
+from components.image_registries import ImageRegistries, ImageRegistriesArgs
 
 store = ArtifactStore(
     "artifacts",
@@ -140,7 +140,7 @@ pulumi.export("repositoryUrls", registries.repository_urls)
 # <<< storage
 
 # >>> guardrails: personas, CI roles, budgets, account baselines: `guardrails`
-from components.guardrails import Guardrails, GuardrailsArgs  # noqa: E402
+from components.guardrails import Guardrails, GuardrailsArgs
 
 guardrails = Guardrails(
     "guardrails",
@@ -174,13 +174,19 @@ pulumi.export("budgetAlertTopicArn", guardrails.alert_topic_arn)
 # <<< guardrails
 
 # >>> cluster: EKS, node pools, Kubernetes layer: `cluster`
-from components.cluster import Cluster, ClusterArgs  # noqa: E402
+from components.cluster import Cluster, ClusterArgs
 
 cluster_args = cfg.cluster.component_args()
 # The CI deploy role applies the Kubernetes layer and the platform-admin persona runs the cluster: both are cluster
 # admins, next to the roles config names.
-platform_admins = {"ci-deploy": guardrails.ci_deploy_role_arn, "platform-admin": guardrails.persona_role_arns.get("platform-admin")}
-cluster_args["admin_roles"] = {**{k: v for k, v in platform_admins.items() if v is not None}, **cluster_args["admin_roles"]}
+platform_admins = {
+    "ci-deploy": guardrails.ci_deploy_role_arn,
+    "platform-admin": guardrails.persona_role_arns.get("platform-admin"),
+}
+cluster_args["admin_roles"] = {
+    **{k: v for k, v in platform_admins.items() if v is not None},
+    **cluster_args["admin_roles"],
+}
 cluster = Cluster(
     "cluster",
     ClusterArgs(
@@ -208,7 +214,7 @@ pulumi.export("kubeconfig", cluster.kubeconfig)  # a secret: shown as [secret] u
 pulumi.export("nodeRoleArns", cluster.node_role_arns)
 pulumi.export("nodePoolNames", cluster.pool_names)
 
-from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, TeamSpec  # noqa: E402
+from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, TeamSpec
 
 kubernetes_layer = KubernetesLayer(
     "k8s",
@@ -236,9 +242,9 @@ pulumi.export("clusterAutoscalerRoleArn", kubernetes_layer.autoscaler_role.arn)
 # <<< cluster
 
 # >>> endpoints: SageMaker model endpoints: `endpoints`
-from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source  # noqa: E402
-from components.model_registry import ModelRegistry, ModelRegistryArgs, package_arn  # noqa: E402
-from infra.config.endpoints import component_args as endpoint_args  # noqa: E402
+from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
+from components.model_registry import ModelRegistry, ModelRegistryArgs, package_arn
+from infra.config.endpoints import component_args as endpoint_args
 
 # SageMaker names are per account and region: the stack prefix keeps stacks sharing an account apart.
 serving_prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}"

@@ -18,7 +18,9 @@ def _load_pack():
     # The CLI gives the pack a virtualenv of its own with only requirements.txt in it, not this repository: the
     # directory is loaded as a package by path, which also works when the pack is published on its own.
     here = Path(__file__).resolve().parent
-    spec = importlib.util.spec_from_file_location("ml_platform_policy_pack", here / "__init__.py", submodule_search_locations=[str(here)])
+    spec = importlib.util.spec_from_file_location(
+        "ml_platform_policy_pack", here / "__init__.py", submodule_search_locations=[str(here)]
+    )
     package = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = package
     spec.loader.exec_module(package)

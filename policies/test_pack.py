@@ -7,8 +7,8 @@ from pathlib import Path
 import jsonschema
 
 from policies.pack import ENFORCEMENT_LEVEL, PACK_NAME, build_policies
-from preflight.policy_server import serve
 from preflight.policy import load_pack
+from preflight.policy_server import serve
 
 PACK = Path(__file__).resolve().parent
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -26,7 +26,9 @@ def test_the_pack_serves_its_policies_when_started_like_the_cli_starts_it():
     assert [p.name for p in info.policies] == [p.name for p in build_policies()]
     with_schema = {p.name for p in info.policies if p.configSchema.properties}
     assert with_schema == {p.name for p in build_policies() if p.config_schema}
-    assert {p.enforcementLevel for p in info.policies} == {1}  # MANDATORY: the pack's default, unless a stack relaxes it
+    assert {p.enforcementLevel for p in info.policies} == {
+        1
+    }  # MANDATORY: the pack's default, unless a stack relaxes it
 
 
 def test_preflight_loads_the_same_policies_the_pack_serves():
@@ -52,7 +54,10 @@ def test_every_setting_has_a_description_and_a_default_its_schema_accepts():
         for key, spec in policy.config_schema.properties.items():
             assert spec.get("description"), (policy.name, key)
             assert "default" in spec, (policy.name, key)
-            assert list(jsonschema.Draft7Validator(schema).iter_errors({key: spec["default"]})) == [], (policy.name, key)
+            assert list(jsonschema.Draft7Validator(schema).iter_errors({key: spec["default"]})) == [], (
+                policy.name,
+                key,
+            )
 
 
 def test_the_docs_describe_every_policy():
@@ -72,7 +77,8 @@ def policy_table() -> str:
 
     pack = load_pack_definition(PACK)
     levels = {
-        stack: reconcile(pack, read_config_file(PACK / "config" / f"{stack}.json"), stack) for stack in ("dev", "staging", "prod")
+        stack: reconcile(pack, read_config_file(PACK / "config" / f"{stack}.json"), stack)
+        for stack in ("dev", "staging", "prod")
     }
     rows = [
         "| Policy | Category | Severity | Kind | Settings (default) | dev | staging | prod |",
@@ -82,7 +88,13 @@ def policy_table() -> str:
         settings = []
         for key, spec in (policy.config_schema.properties if policy.config_schema else {}).items():
             default = spec["default"]
-            shown = f"{len(default)} patterns" if isinstance(default, list) and len(default) > 4 else ", ".join(map(str, default)) if isinstance(default, list) else str(default)
+            shown = (
+                f"{len(default)} patterns"
+                if isinstance(default, list) and len(default) > 4
+                else ", ".join(map(str, default))
+                if isinstance(default, list)
+                else str(default)
+            )
             settings.append(f"`{key}` ({shown})")
         kind = "stack" if isinstance(policy, StackValidationPolicy) else "resource"
         row = [f"`{policy.name}`", policy.tags[0], policy.severity.value, kind, "; ".join(settings) or "-"]

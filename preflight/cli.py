@@ -56,19 +56,42 @@ def _parser() -> argparse.ArgumentParser:
         "record its resource graph and check it with policy packs and scanners.",
     )
     p.add_argument("--cwd", type=Path, default=Path.cwd(), help="the Pulumi project directory (default: here)")
-    p.add_argument("--stack", "-s", action="append", default=[], metavar="NAME",
-                   help="stack to run (repeatable; default: every Pulumi.<stack>.yaml)")
-    p.add_argument("--policy-pack", action="append", default=[], type=Path, metavar="DIR",
-                   help="a CrossGuard policy pack directory (repeatable). Default: the project's own policies/ if it "
-                   "has one, else this repository's guardrail pack")
-    p.add_argument("--policy-pack-config", action="append", default=[], type=Path, metavar="FILE",
-                   help="the JSON config for the --policy-pack at the same position (repeatable; one per pack or "
-                   "none). Default: <pack>/config/<stack>.json when it exists, except for a project borrowing this "
-                   "repository's pack, which runs at the pack's defaults")
-    p.add_argument("--no-scanners", action="store_true",
-                   help="skip checkov, parliament, the AWS API value checks and the Kubernetes schema checks")
+    p.add_argument(
+        "--stack",
+        "-s",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="stack to run (repeatable; default: every Pulumi.<stack>.yaml)",
+    )
+    p.add_argument(
+        "--policy-pack",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="a CrossGuard policy pack directory (repeatable). Default: the project's own policies/ if it "
+        "has one, else this repository's guardrail pack",
+    )
+    p.add_argument(
+        "--policy-pack-config",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="the JSON config for the --policy-pack at the same position (repeatable; one per pack or "
+        "none). Default: <pack>/config/<stack>.json when it exists, except for a project borrowing this "
+        "repository's pack, which runs at the pack's defaults",
+    )
+    p.add_argument(
+        "--no-scanners",
+        action="store_true",
+        help="skip checkov, parliament, the AWS API value checks and the Kubernetes schema checks",
+    )
     p.add_argument("--sarif", type=Path, metavar="FILE", help="also write every finding as SARIF 2.1.0 to FILE")
-    p.add_argument("--markdown", type=Path, metavar="FILE", help="also write a pull-request summary in Markdown to FILE")
+    p.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="also write a pull-request summary in Markdown to FILE"
+    )
     p.add_argument("--json", action="store_true", help="print the documented JSON document on stdout")
     p.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
     return p
@@ -166,8 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                 for run in runs[stack]:
                     result.violations.extend(evaluate(result, run.pack, run.config))
                 pending = (
-                    None if args.no_scanners
-                    else scanners.start(result, project_dir=project.dir, config=scanner_config)
+                    None if args.no_scanners else scanners.start(result, project_dir=project.dir, config=scanner_config)
                 )
         except ProjectError as exc:
             error(str(exc))

@@ -160,7 +160,9 @@ def _explain(exc: BaseException, monitor: RecordingMonitor) -> ProgramError:
     if isinstance(exc, (pulumi.InputPropertyError, pulumi.InputPropertiesError)):
         return ProgramError([f"invalid resource input: {exc}"], detail)
     if isinstance(exc, ModuleNotFoundError):
-        return ProgramError([f"the program imports '{exc.name}', which is not installed in preflight's virtualenv"], detail)
+        return ProgramError(
+            [f"the program imports '{exc.name}', which is not installed in preflight's virtualenv"], detail
+        )
     if isinstance(exc, KeyboardInterrupt):
         return ProgramError(["interrupted"], detail)
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None

@@ -15,9 +15,9 @@ SECRET = "[secret]"
 class _Unknown:
     """A value the engine would only know after `pulumi up` (an output of something not yet created)."""
 
-    _instance: "_Unknown | None" = None
+    _instance: _Unknown | None = None
 
-    def __new__(cls) -> "_Unknown":
+    def __new__(cls) -> _Unknown:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

@@ -145,14 +145,23 @@ class RecordingMonitor(MockMonitor):
     def _default_provider(self, package: str) -> str:
         """The default provider the engine would create for a package, recorded once."""
         version = _package_version(package)
-        urn = f"urn:pulumi:{self.stack}::{self.project}::pulumi:providers:{package}::default_{version.replace('.', '_')}"
+        urn = (
+            f"urn:pulumi:{self.stack}::{self.project}::pulumi:providers:{package}::default_{version.replace('.', '_')}"
+        )
         with self._lock:
             existing = self._by_urn.get(urn)
             if existing is None:
                 inputs = {k.split(":", 1)[1]: v for k, v in self.stack_config.items() if k.startswith(f"{package}:")}
                 inputs["version"] = version
-                existing = ResourceRecord(urn=urn, type=f"pulumi:providers:{package}", name=urn.rsplit("::", 1)[1],
-                                          custom=True, id=str(uuid.uuid5(uuid.NAMESPACE_URL, urn)), inputs=inputs, outputs=dict(inputs))
+                existing = ResourceRecord(
+                    urn=urn,
+                    type=f"pulumi:providers:{package}",
+                    name=urn.rsplit("::", 1)[1],
+                    custom=True,
+                    id=str(uuid.uuid5(uuid.NAMESPACE_URL, urn)),
+                    inputs=inputs,
+                    outputs=dict(inputs),
+                )
                 self._add(existing)
         return f"{existing.urn}::{existing.id}"
 
@@ -240,7 +249,11 @@ class RecordingMonitor(MockMonitor):
             options["replaceOnChanges"] = list(request.replaceOnChanges)
         timeouts = request.customTimeouts
         if timeouts.create or timeouts.update or timeouts.delete:
-            options["customTimeouts"] = {"create": timeouts.create, "update": timeouts.update, "delete": timeouts.delete}
+            options["customTimeouts"] = {
+                "create": timeouts.create,
+                "update": timeouts.update,
+                "delete": timeouts.delete,
+            }
         if request.deletedWith:
             options["deletedWith"] = request.deletedWith
         if request.providers:
@@ -255,9 +268,18 @@ class RecordingMonitor(MockMonitor):
         provider = request.provider or self._default_provider(request.type.split(":")[0])
         rid, outputs = self._emulate(request.type, request.name, urn, to_plain_value(wire), provider, True)
         rid = request.id or rid
-        record = ResourceRecord(urn=urn, type=request.type, name=request.name, custom=True, id=rid,
-                                parent=request.parent if request.parent != self.stack_urn else None, provider=provider,
-                                inputs=to_record_value(wire), outputs=to_record_value(outputs), options={"read": True})
+        record = ResourceRecord(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=True,
+            id=rid,
+            parent=request.parent if request.parent != self.stack_urn else None,
+            provider=provider,
+            inputs=to_record_value(wire),
+            outputs=to_record_value(outputs),
+            options={"read": True},
+        )
         with self._lock:
             self._add(record)
         obj = to_struct(outputs)
@@ -278,7 +300,9 @@ class RecordingMonitor(MockMonitor):
         package = request.tok.split(":")[0]
         try:
             if package == "aws":
-                result = aws_emulator.invoke(request.tok, args, self._aws_settings(request.provider or self._default_provider("aws")))
+                result = aws_emulator.invoke(
+                    request.tok, args, self._aws_settings(request.provider or self._default_provider("aws"))
+                )
             elif package == "kubernetes":
                 result = k8s_emulator.invoke(request.tok, args)
             else:

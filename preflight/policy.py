@@ -28,7 +28,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from inspect import isawaitable
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,7 @@ def load_pack_definition(pack_dir: Path) -> PolicyPackDefinition:
     return _load_definition(str(Path(pack_dir).resolve()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_definition(directory: str) -> PolicyPackDefinition:
     pack_dir = Path(directory)
     manifest = pack_dir / "PulumiPolicy.yaml"
@@ -110,11 +110,15 @@ def _load_definition(directory: str) -> PolicyPackDefinition:
     runtime = meta.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
-        raise PolicyConfigError([f"{manifest}: runtime is {runtime_name!r}; preflight evaluates Python packs (runtime: python)"])
+        raise PolicyConfigError(
+            [f"{manifest}: runtime is {runtime_name!r}; preflight evaluates Python packs (runtime: python)"]
+        )
     if not (pack_dir / "pack.py").is_file():
         raise PolicyConfigError(
-            [f"{pack_dir}: no pack.py; the pack must define PACK_NAME, ENFORCEMENT_LEVEL and build_policies() there "
-             "so __main__.py and preflight build the same policies"]
+            [
+                f"{pack_dir}: no pack.py; the pack must define PACK_NAME, ENFORCEMENT_LEVEL and build_policies() there "
+                "so __main__.py and preflight build the same policies"
+            ]
         )
     module = _import_pack(pack_dir)
     missing = [n for n in ("PACK_NAME", "build_policies") if not hasattr(module, n)]
@@ -175,13 +179,17 @@ def read_config_file(path: Path) -> dict[str, PolicyConfig]:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PolicyConfigError([f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]) from None
+        raise PolicyConfigError(
+            [f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
+        ) from None
     return parse_config(raw, str(path))
 
 
 def parse_config(raw: Any, source: str) -> dict[str, PolicyConfig]:
     if not isinstance(raw, dict):
-        raise PolicyConfigError([f"{source}: expected a JSON object mapping policy names to settings, got {type(raw).__name__}"])
+        raise PolicyConfigError(
+            [f"{source}: expected a JSON object mapping policy names to settings, got {type(raw).__name__}"]
+        )
     problems, result = [], {}
     allowed = ", ".join(LEVELS)
     for key, value in raw.items():
@@ -194,7 +202,9 @@ def parse_config(raw: Any, source: str) -> dict[str, PolicyConfig]:
             props = dict(value)
             level = props.pop("enforcementLevel", None)
             if level is not None and (not isinstance(level, str) or level not in LEVELS):
-                problems.append(f"{source}: {key}.enforcementLevel = {level!r}: not an enforcement level; allowed: {allowed}")
+                problems.append(
+                    f"{source}: {key}.enforcementLevel = {level!r}: not an enforcement level; allowed: {allowed}"
+                )
                 continue
             result[key] = PolicyConfig(EnforcementLevel(level) if level else None, props or None)
         else:
@@ -271,7 +281,9 @@ def _typos(pack: PolicyPackDefinition, config: Mapping[str, PolicyConfig], sourc
         known = policy.config_schema.properties if policy.config_schema else {}
         for key in sorted(entry.properties or {}):
             if key not in known:
-                allowed = f"settings: {', '.join(sorted(known))}" if known else "it has no settings, only enforcementLevel"
+                allowed = (
+                    f"settings: {', '.join(sorted(known))}" if known else "it has no settings, only enforcementLevel"
+                )
                 problems.append(f"{source}: {name}.{key}: unknown setting ({allowed})")
     return problems
 
@@ -305,7 +317,14 @@ def _validate(pack: PolicyPackDefinition, result: Mapping[str, PolicyConfig], so
     return problems
 
 
-_TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string", "array": "a list", "object": "an object", "boolean": "true or false"}
+_TYPE_NAMES = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "array": "a list",
+    "object": "an object",
+    "boolean": "true or false",
+}
 
 
 def _allowed(error: jsonschema.ValidationError) -> str:
@@ -388,7 +407,7 @@ class _Stack:
     by_urn: dict[str, ResourceRecord]
 
     @classmethod
-    def of(cls, result: StackResult) -> "_Stack":
+    def of(cls, result: StackResult) -> _Stack:
         stack = next((r.urn for r in result.resources if r.type == ROOT_STACK_TYPE), None)
         return cls(result=result, stack_urn=stack, by_urn=result.by_urn())
 
@@ -431,7 +450,9 @@ class _Stack:
         provider = self.by_urn.get(record.provider.rsplit("::", 1)[0])
         if provider is None:
             return None
-        return PolicyProviderResource(provider.type, unknown_checking_proxy(_engine_value(provider.inputs)), provider.urn, provider.name)
+        return PolicyProviderResource(
+            provider.type, unknown_checking_proxy(_engine_value(provider.inputs)), provider.urn, provider.name
+        )
 
     def dependencies(self, record: ResourceRecord) -> list[str]:
         # The engine's `dependencies` holds every dependency: explicit dependsOn and those of each property.
@@ -516,12 +537,16 @@ def evaluate(
     else:
         given, source = parse_config(dict(config or {}), "policy config"), "policy config"
     settings = reconcile(pack, given, source)
-    tags = dict(stack_tags) if stack_tags is not None else {"pulumi:project": result.project, "pulumi:runtime": "python"}
+    tags = (
+        dict(stack_tags) if stack_tags is not None else {"pulumi:project": result.project, "pulumi:runtime": "python"}
+    )
     stack = _Stack.of(result)
     names = {r.urn: r.name for r in result.resources}
     violations: list[Violation] = []
 
-    def violation(policy: Policy, level: str, urn: str | None, message: str, *, severity: str | None = None) -> Violation:
+    def violation(
+        policy: Policy, level: str, urn: str | None, message: str, *, severity: str | None = None
+    ) -> Violation:
         return Violation(
             source=SOURCE,
             policy=policy.name,
@@ -544,7 +569,9 @@ def evaluate(
             severity="unspecified",
         )
 
-    active = [(p, settings[p.name]) for p in pack.policies if settings[p.name].enforcement_level != EnforcementLevel.DISABLED]
+    active = [
+        (p, settings[p.name]) for p in pack.policies if settings[p.name].enforcement_level != EnforcementLevel.DISABLED
+    ]
     resource_policies = [
         (policy, _effective(entry.enforcement_level or pack.enforcement_level), entry.properties)
         for policy, entry in active
@@ -573,8 +600,10 @@ def evaluate(
                 violations.append(cannot_run(policy, record.urn, exc))
             except _NotApplicableError:
                 pass
-            except Exception as exc:  # noqa: BLE001 - a rule bug must name the rule and the resource
-                raise PolicyEvaluationError(f"policy {policy.name} failed on {record.urn}: {type(exc).__name__}: {exc}") from exc
+            except Exception as exc:
+                raise PolicyEvaluationError(
+                    f"policy {policy.name} failed on {record.urn}: {type(exc).__name__}: {exc}"
+                ) from exc
             violations.extend(violation(policy, level, record.urn, m) for m in found)
 
     outputs: dict[str, Any] = {}
@@ -593,7 +622,7 @@ def evaluate(
             violations.append(cannot_run(policy, None, exc))
         except _NotApplicableError:
             pass
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise PolicyEvaluationError(f"stack policy {policy.name} failed: {type(exc).__name__}: {exc}") from exc
         violations.extend(violation(policy, level, urn, m) for m, urn in reported)
     return violations

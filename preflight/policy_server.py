@@ -110,7 +110,8 @@ class AnalyzerClient:
                 parent=stack.parent(record) or "",
                 dependencies=stack.dependencies(record),
                 propertyDependencies={
-                    k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in record.property_dependencies.items()
+                    k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                    for k, v in record.property_dependencies.items()
                 },
             )
             provider = _provider(stack, record)
@@ -145,12 +146,14 @@ def _provider(stack: _Stack, record: ResourceRecord) -> analyzer_pb2.AnalyzerPro
     provider = stack.by_urn.get(record.provider.rsplit("::", 1)[0])
     if provider is None:
         return None
-    return analyzer_pb2.AnalyzerProviderResource(type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name)
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
+    )
 
 
 def _diagnostic(d: analyzer_pb2.AnalyzeDiagnostic, urn: str) -> Diagnostic:
     prefix = d.description + "\n"
-    message = d.message[len(prefix):] if d.message.startswith(prefix) else d.message
+    message = d.message.removeprefix(prefix)
     return Diagnostic(
         policy=d.policyName,
         urn=d.urn or urn,

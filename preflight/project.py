@@ -37,7 +37,7 @@ class Project:
         return self.main / "__main__.py" if self.main.is_dir() else self.main
 
     def stacks(self) -> list[str]:
-        found = {p.name[len("Pulumi."):].rsplit(".", 1)[0] for p in self.dir.glob("Pulumi.*.y*ml")}
+        found = {p.name[len("Pulumi.") :].rsplit(".", 1)[0] for p in self.dir.glob("Pulumi.*.y*ml")}
         return sorted(found)
 
     def stack_file(self, stack: str) -> Path:
@@ -45,7 +45,9 @@ class Project:
             path = self.dir / f"Pulumi.{stack}.{suffix}"
             if path.exists():
                 return path
-        raise ProjectError(f"{self.dir / f'Pulumi.{stack}.yaml'}: no such stack file (stacks here: {', '.join(self.stacks()) or 'none'})")
+        raise ProjectError(
+            f"{self.dir / f'Pulumi.{stack}.yaml'}: no such stack file (stacks here: {', '.join(self.stacks()) or 'none'})"
+        )
 
     def stack_config(self, stack: str) -> StackConfig:
         path = self.stack_file(stack)

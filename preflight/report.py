@@ -70,8 +70,10 @@ def print_stack(console: Console, result: StackResult) -> None:
 
     resources = [r for r in result.resources if r.type != "pulumi:pulumi:Stack"]
     custom = [r for r in resources if r.custom and not r.type.startswith("pulumi:providers:")]
-    console.print(f"\n[bold]Resources:[/bold]\n    [green]+ {len(resources) + 1} to create[/green] "
-                  f"({len(custom)} cloud resources, {len(resources) - len(custom)} components and providers)")
+    console.print(
+        f"\n[bold]Resources:[/bold]\n    [green]+ {len(resources) + 1} to create[/green] "
+        f"({len(custom)} cloud resources, {len(resources) - len(custom)} components and providers)"
+    )
     counts = Counter(r.type for r in custom)
     for type_, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         console.print(f"    {count:>4}  {escape(type_)}", highlight=False)

@@ -40,12 +40,18 @@ def render_markdown(results: list[StackResult]) -> str:
     for r in results:
         counts = Counter(v.enforcement for v in r.violations)
         resources = sum(1 for x in r.resources if x.custom and not x.type.startswith("pulumi:providers:"))
-        lines.append(f"| {_cell(r.project)}/{_cell(r.stack)} | {counts['mandatory']} | {counts['advisory']} | {resources} |")
+        lines.append(
+            f"| {_cell(r.project)}/{_cell(r.stack)} | {counts['mandatory']} | {counts['advisory']} | {resources} |"
+        )
     for r in results:
         mandatory = [v for v in r.violations if v.enforcement == "mandatory"]
         advisory = [v for v in r.violations if v.enforcement != "mandatory"]
         verdict = (
-            ("1 mandatory finding blocks this change" if len(mandatory) == 1 else f"{len(mandatory)} mandatory findings block this change")
+            (
+                "1 mandatory finding blocks this change"
+                if len(mandatory) == 1
+                else f"{len(mandatory)} mandatory findings block this change"
+            )
             if mandatory
             else "no mandatory findings"
         )
@@ -54,7 +60,14 @@ def render_markdown(results: list[StackResult]) -> str:
             lines += ["", "### Mandatory", "", *_table(mandatory)]
         if advisory:
             by_source = ", ".join(f"{n} {s}" for s, n in sorted(Counter(v.source for v in advisory).items()))
-            lines += ["", f"<details><summary>Advisory: {len(advisory)} ({by_source})</summary>", "", *_table(advisory), "", "</details>"]
+            lines += [
+                "",
+                f"<details><summary>Advisory: {len(advisory)} ({by_source})</summary>",
+                "",
+                *_table(advisory),
+                "",
+                "</details>",
+            ]
         if r.warnings:
             lines += ["", f"<details><summary>Not checked offline: {len(r.warnings)}</summary>", ""]
             lines += [f"- {_cell(w)}" for w in r.warnings]

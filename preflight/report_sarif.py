@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -34,14 +34,18 @@ def _tool_version() -> str:
         return "0.0.0"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _python_files(root: Path) -> tuple[Path, ...]:
     return tuple(
-        sorted(p for p in root.rglob("*.py") if not (set(p.relative_to(root).parts[:-1]) & _SKIP_DIRS) and not p.name.startswith("test_"))
+        sorted(
+            p
+            for p in root.rglob("*.py")
+            if not (set(p.relative_to(root).parts[:-1]) & _SKIP_DIRS) and not p.name.startswith("test_")
+        )
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _declaration(root: Path, type_token: str) -> tuple[str, int] | None:
     """Where a component type is declared in the project's sources: the line holding its type token."""
     needle = re.compile(r"""["']""" + re.escape(type_token) + r"""["']""")
@@ -144,9 +148,20 @@ def build_sarif(results: list[StackResult], *, project_dir: Path | None = None) 
             "message": {"text": text},
             "locations": [
                 {
-                    "physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": SRCROOT}, "region": {"startLine": line}},
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri, "uriBaseId": SRCROOT},
+                        "region": {"startLine": line},
+                    },
                     **(
-                        {"logicalLocations": [{"name": v.name or v.urn.rsplit("::", 1)[-1], "fullyQualifiedName": v.urn, "kind": "resource"}]}
+                        {
+                            "logicalLocations": [
+                                {
+                                    "name": v.name or v.urn.rsplit("::", 1)[-1],
+                                    "fullyQualifiedName": v.urn,
+                                    "kind": "resource",
+                                }
+                            ]
+                        }
                         if v.urn
                         else {}
                     ),
@@ -154,7 +169,9 @@ def build_sarif(results: list[StackResult], *, project_dir: Path | None = None) 
             ],
             # Stable across runs so code scanning tracks a finding instead of opening a new alert each time.
             "partialFingerprints": {
-                "preflightFinding/v1": hashlib.sha256(f"{result.project}|{result.stack}|{v.urn}|{rule_id}|{v.message}".encode()).hexdigest()
+                "preflightFinding/v1": hashlib.sha256(
+                    f"{result.project}|{result.stack}|{v.urn}|{rule_id}|{v.message}".encode()
+                ).hexdigest()
             },
             "properties": {
                 "project": result.project,

@@ -12,7 +12,9 @@ TEAM = REPO / "tests" / "fixtures" / "team_project"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "preflight", *args], capture_output=True, text=True, cwd=REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "preflight", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
 
 
 def test_runs_a_third_party_project_and_prints_the_documented_json():
@@ -66,7 +68,9 @@ def test_usage_errors_exit_2():
 def test_config_mistakes_in_this_repo_exit_2_naming_file_key_value(tmp_path: Path):
     project = tmp_path / "proj"
     project.mkdir()
-    (project / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text().replace("main: infra/", f"main: {REPO / 'infra'}/"))
+    (project / "Pulumi.yaml").write_text(
+        (REPO / "Pulumi.yaml").read_text().replace("main: infra/", f"main: {REPO / 'infra'}/")
+    )
     (project / "Pulumi.qa.yaml").write_text(
         "config:\n  aws:region: us-west-2\n  ml-platform:environment: qa\n  ml-platform:netwrok: {}\n"
         "  ml-platform:tags:\n    CostCenter: x\n    Owner: y\n    Project: z\n"
@@ -117,10 +121,15 @@ def test_default_pack_is_the_repos_with_the_stack_config_here_and_defaults_elsew
     from preflight.cli import DEFAULT_PACK, PackRun, policy_runs
     from preflight.project import load_project
 
-    assert policy_runs(load_project(REPO), "dev", [], []) == ([PackRun(DEFAULT_PACK, DEFAULT_PACK / "config" / "dev.json")], [])
+    assert policy_runs(load_project(REPO), "dev", [], []) == (
+        [PackRun(DEFAULT_PACK, DEFAULT_PACK / "config" / "dev.json")],
+        [],
+    )
     (runs, notes) = policy_runs(load_project(REPO), "qa", [], [])
     assert runs == [PackRun(DEFAULT_PACK, None)]
-    assert notes == ["no policies/config/qa.json for stack qa: the policy pack's defaults apply (every rule at its default enforcement level)"]
+    assert notes == [
+        "no policies/config/qa.json for stack qa: the policy pack's defaults apply (every rule at its default enforcement level)"
+    ]
     # A project without a pack of its own: the guardrail pack, with its defaults (not our stacks' budgets).
     assert policy_runs(load_project(TEAM), "dev", [], []) == ([PackRun(DEFAULT_PACK, None)], [])
     # A project with its own pack: that one, and its config for the stack when there is one.
@@ -129,9 +138,12 @@ def test_default_pack_is_the_repos_with_the_stack_config_here_and_defaults_elsew
     (project / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
     (project / "__main__.py").write_text("")
     own = probe_pack(project / "policies", "own")
-    assert policy_runs(load_project(project), "dev", [], []) == ([PackRun(own, None)], [
-        "no policies/config/dev.json for stack dev: the policy pack's defaults apply (every rule at its default enforcement level)"
-    ])
+    assert policy_runs(load_project(project), "dev", [], []) == (
+        [PackRun(own, None)],
+        [
+            "no policies/config/dev.json for stack dev: the policy pack's defaults apply (every rule at its default enforcement level)"
+        ],
+    )
     (own / "config").mkdir()
     (own / "config" / "dev.json").write_text("{}")
     assert policy_runs(load_project(project), "dev", [], []) == ([PackRun(own, own / "config" / "dev.json")], [])
@@ -154,13 +166,34 @@ def test_policy_pack_configs_pair_with_packs_by_position(tmp_path: Path):
     (tmp_path / "a.json").write_text('{"alpha-buckets": "advisory"}')
     (tmp_path / "b.json").write_text('{"beta-buckets": "disabled"}')
     packs = ("--policy-pack", str(a), "--policy-pack", str(b))
-    proc = run("--cwd", str(TEAM), "--stack", "dev", "--json", "--no-scanners", *packs,
-               "--policy-pack-config", str(tmp_path / "a.json"), "--policy-pack-config", str(tmp_path / "b.json"))
+    proc = run(
+        "--cwd",
+        str(TEAM),
+        "--stack",
+        "dev",
+        "--json",
+        "--no-scanners",
+        *packs,
+        "--policy-pack-config",
+        str(tmp_path / "a.json"),
+        "--policy-pack-config",
+        str(tmp_path / "b.json"),
+    )
     assert proc.returncode == 0, proc.stderr  # alpha's findings are advisory, beta's rule is off
     assert sorted((v["policy"], v["enforcement"]) for v in violations(proc)) == [("alpha-buckets", "advisory")] * 2
 
-    swapped = run("--cwd", str(TEAM), "--stack", "dev", "--no-scanners", *packs,
-                  "--policy-pack-config", str(tmp_path / "b.json"), "--policy-pack-config", str(tmp_path / "a.json"))
+    swapped = run(
+        "--cwd",
+        str(TEAM),
+        "--stack",
+        "dev",
+        "--no-scanners",
+        *packs,
+        "--policy-pack-config",
+        str(tmp_path / "b.json"),
+        "--policy-pack-config",
+        str(tmp_path / "a.json"),
+    )
     assert swapped.returncode == 2
     assert swapped.stderr.splitlines() == [
         f"error: {tmp_path / 'b.json'}: beta-buckets: no policy of that name in pack alpha (policies: alpha-buckets)",
@@ -187,18 +220,27 @@ def test_fails_when_configs_and_packs_do_not_pair_up(tmp_path: Path):
 def test_a_bad_policy_config_is_one_line_and_exit_2(tmp_path: Path):
     config = tmp_path / "dev.json"
     for text, problem in (
-        ('{"nat-gateway-caps": {"maxNatGateways": 2}}',
-         "nat-gateway-caps: no policy of that name in pack ml-platform-guardrails; did you mean 'nat-gateway-cap'?"),
-        ('{"nat-gateway-cap": {"maxNatGateways": "two"}}', 'nat-gateway-cap.maxNatGateways = "two": must be an integer'),
+        (
+            '{"nat-gateway-caps": {"maxNatGateways": 2}}',
+            "nat-gateway-caps: no policy of that name in pack ml-platform-guardrails; did you mean 'nat-gateway-cap'?",
+        ),
+        (
+            '{"nat-gateway-cap": {"maxNatGateways": "two"}}',
+            'nat-gateway-cap.maxNatGateways = "two": must be an integer',
+        ),
         ('{"nat-gateway-cap": ', "not valid JSON: Expecting value at line 1 column 21"),
     ):
         config.write_text(text)
-        proc = run("--cwd", str(TEAM), "--stack", "dev", "--policy-pack", "policies", "--policy-pack-config", str(config))
+        proc = run(
+            "--cwd", str(TEAM), "--stack", "dev", "--policy-pack", "policies", "--policy-pack-config", str(config)
+        )
         assert proc.returncode == 2
         assert proc.stderr.splitlines() == [f"error: {config}: {problem}"]
     missing = run("--cwd", str(TEAM), "--policy-pack", str(tmp_path))
     assert missing.returncode == 2
-    assert missing.stderr.splitlines() == [f"error: {tmp_path}: no PulumiPolicy.yaml here; pass the policy pack's directory"]
+    assert missing.stderr.splitlines() == [
+        f"error: {tmp_path}: no PulumiPolicy.yaml here; pass the policy pack's directory"
+    ]
 
 
 def test_a_misconfigured_program_exits_1_with_one_line_per_problem_under_its_resource():
@@ -214,12 +256,18 @@ def test_a_misconfigured_program_exits_1_with_one_line_per_problem_under_its_res
     assert sorted(findings) == sorted(f"{v.enforcement} [{v.source}] {v.policy}: {v.message}" for v in expected)
     # Each finding sits right under its resource (or under other findings of it); stack-wide ones after the tree.
     cluster = next(i for i, line in enumerate(lines) if "aws:eks/cluster:Cluster" in line)
-    assert [line.split("] ", 1)[1].split(":")[0] for line in lines[cluster + 1:cluster + 6]] == [
-        "eks-control-plane-audit-logs", "eks-endpoint-not-public", "eks-no-creator-admin", "eks-secrets-encryption",
+    assert [line.split("] ", 1)[1].split(":")[0] for line in lines[cluster + 1 : cluster + 6]] == [
+        "eks-control-plane-audit-logs",
+        "eks-endpoint-not-public",
+        "eks-no-creator-admin",
+        "eks-secrets-encryption",
         "eks-supported-version",
     ]
     stack_wide = lines.index("Stack findings:")
-    assert [line.split("] ", 1)[1].split(":")[0] for line in lines[stack_wide + 1:stack_wide + 3]] == ["gpu-total-cap", "nat-gateway-cap"]
+    assert [line.split("] ", 1)[1].split(":")[0] for line in lines[stack_wide + 1 : stack_wide + 3]] == [
+        "gpu-total-cap",
+        "nat-gateway-cap",
+    ]
     assert "Findings: 44 mandatory, 0 advisory (44 policy-pack)" in lines
 
 
@@ -235,8 +283,17 @@ def test_this_repos_stack_is_judged_with_its_own_policy_config():
 
 
 def test_scanners_run_by_default_and_every_finding_goes_to_json_sarif_and_markdown(tmp_path: Path):
-    proc = run("--cwd", str(TEAM), "--stack", "dev", "--json", "--sarif", str(tmp_path / "out.sarif"),
-               "--markdown", str(tmp_path / "out.md"))
+    proc = run(
+        "--cwd",
+        str(TEAM),
+        "--stack",
+        "dev",
+        "--json",
+        "--sarif",
+        str(tmp_path / "out.sarif"),
+        "--markdown",
+        str(tmp_path / "out.md"),
+    )
     assert proc.returncode == 1, proc.stderr
     found = violations(proc)
     assert all(list(v) == FIELDS for v in found)

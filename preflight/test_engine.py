@@ -69,7 +69,11 @@ def test_arns_follow_aws_formats_for_the_stack_region_and_partition():
 
 def test_tags_all_merges_provider_default_tags_inherited_through_parents():
     def program():
-        provider = aws.Provider("tagged", region="eu-west-1", default_tags=aws.ProviderDefaultTagsArgs(tags={"Owner": "ml", "Name": "default"}))
+        provider = aws.Provider(
+            "tagged",
+            region="eu-west-1",
+            default_tags=aws.ProviderDefaultTagsArgs(tags={"Owner": "ml", "Name": "default"}),
+        )
         Outer("app", opts=pulumi.ResourceOptions(providers={"aws": provider}))
         aws.s3.Bucket("plain")
 
@@ -142,20 +146,39 @@ def test_data_sources_are_answered_for_the_stack_region():
         pulumi.export("partition", aws.get_partition().partition)
 
     r = render(program, config={"aws:region": "eu-central-1"})
-    assert r.outputs == {"azs": ["eu-central-1a", "eu-central-1b", "eu-central-1c"], "account": "123456789012", "partition": "aws"}
+    assert r.outputs == {
+        "azs": ["eu-central-1a", "eu-central-1b", "eu-central-1c"],
+        "account": "123456789012",
+        "partition": "aws",
+    }
 
 
 def test_policy_document_data_source_renders_aws_json():
     def program():
-        doc = aws.iam.get_policy_document(statements=[
-            aws.iam.GetPolicyDocumentStatementArgs(actions=["s3:GetObject"], resources=["arn:aws:s3:::b/*"],
-                                                   conditions=[aws.iam.GetPolicyDocumentStatementConditionArgs(test="Bool", variable="aws:SecureTransport", values=["true"])]),
-        ])
+        doc = aws.iam.get_policy_document(
+            statements=[
+                aws.iam.GetPolicyDocumentStatementArgs(
+                    actions=["s3:GetObject"],
+                    resources=["arn:aws:s3:::b/*"],
+                    conditions=[
+                        aws.iam.GetPolicyDocumentStatementConditionArgs(
+                            test="Bool", variable="aws:SecureTransport", values=["true"]
+                        )
+                    ],
+                ),
+            ]
+        )
         pulumi.export("doc", doc.json)
 
     doc = json.loads(render(program).outputs["doc"])
-    assert doc["Statement"] == [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*",
-                                 "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]
+    assert doc["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::b/*",
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+        }
+    ]
 
 
 def test_unknown_data_source_fails_with_a_message_naming_the_token():

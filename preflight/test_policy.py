@@ -10,7 +10,6 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from preflight.policy_server import serve
 from preflight.model import StackResult
 from preflight.policy import (
     PolicyConfigError,
@@ -21,13 +20,14 @@ from preflight.policy import (
     read_config_file,
     reconcile,
 )
+from preflight.policy_server import serve
 from preflight.testing import render
 
 REPO = Path(__file__).resolve().parents[1]
 PACK = REPO / "policies"
 
 # A pack whose rules report what they are handed, to see it from the outside.
-PROBE_PACK = '''
+PROBE_PACK = """
 from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy, Severity,
                            StackValidationPolicy)
 
@@ -69,7 +69,7 @@ POLICIES = [
 
 def build_policies():
     return list(POLICIES)
-'''
+"""
 
 
 def probe_pack(tmp_path: Path, pack_level: str = "EnforcementLevel.MANDATORY", policy_level: str = "None") -> Path:
@@ -88,7 +88,10 @@ def probe_program() -> None:
     )
     queue = aws.sqs.Queue("q", opts=pulumi.ResourceOptions(provider=provider))
     aws.sns.TopicSubscription(
-        "sub", topic=topic.arn, protocol="sqs", endpoint=queue.arn,
+        "sub",
+        topic=topic.arn,
+        protocol="sqs",
+        endpoint=queue.arn,
         opts=pulumi.ResourceOptions(provider=provider, parent=group, depends_on=[queue]),
     )
 
@@ -132,7 +135,7 @@ def test_stack_rules_get_outputs_with_parent_and_dependencies(tmp_path, probe_re
     ]
 
 
-ISOLATION_PACK = '''
+ISOLATION_PACK = """
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 PACK_NAME = "isolation"
@@ -171,7 +174,7 @@ def build_policies():
         StackValidationPolicy(name="c-write", description="Writes through its proxies.", validate=_write_stack),
         StackValidationPolicy(name="d-read", description="Reads after c-write.", validate=_read_stack),
     ]
-'''
+"""
 
 
 def test_each_policy_gets_its_own_properties_and_options(tmp_path, probe_result):
@@ -192,7 +195,12 @@ def test_violations_carry_policy_metadata(tmp_path, probe_result):
     found = [v for v in evaluate(probe_result, probe_pack(tmp_path)) if v.policy == "probe-stack" and v.urn]
     (v,) = found
     assert (v.source, v.category, v.severity, v.enforcement, v.name, v.remediation) == (
-        "policy-pack", "cost", "high", "mandatory", "alarms", "none",
+        "policy-pack",
+        "cost",
+        "high",
+        "mandatory",
+        "alarms",
+        "none",
     )
 
 
@@ -274,8 +282,10 @@ def test_fails_when_an_entry_is_neither_a_level_nor_settings(tmp_path):
 
 
 def test_fails_when_a_setting_breaks_the_rule_schema(tmp_path):
-    assert config_problems(tmp_path, '{"nat-gateway-cap": {"maxNatGateways": "two"}, "gpu-total-cap": {"maxTotalGpus": -1}}') == [
-        'stack.json: gpu-total-cap.maxTotalGpus = -1: must be at least 0',
+    assert config_problems(
+        tmp_path, '{"nat-gateway-cap": {"maxNatGateways": "two"}, "gpu-total-cap": {"maxTotalGpus": -1}}'
+    ) == [
+        "stack.json: gpu-total-cap.maxTotalGpus = -1: must be at least 0",
         'stack.json: nat-gateway-cap.maxNatGateways = "two": must be an integer',
     ]
 
@@ -308,26 +318,39 @@ def test_fails_when_the_directory_is_not_a_policy_pack(tmp_path):
 def test_shipped_configs_are_valid_and_relax_cost_rules_only_in_dev():
     pack = load_pack_definition(PACK)
     effective = {
-        stack: reconcile(pack, read_config_file(PACK / "config" / f"{stack}.json"), stack) for stack in ("dev", "staging", "prod")
+        stack: reconcile(pack, read_config_file(PACK / "config" / f"{stack}.json"), stack)
+        for stack in ("dev", "staging", "prod")
     }
     category = {p.name: p.tags[0] for p in pack.policies}
     # The rules serverless endpoints cannot meet are advisory in dev, where serverless is accepted.
     serverless_gaps = {"sagemaker-model-network-isolation", "sagemaker-data-capture"}
     for stack, settings in effective.items():
         for name, entry in settings.items():
-            if category[name] == "encryption" or (category[name] == "access" and (stack != "dev" or name not in serverless_gaps)):
+            if category[name] == "encryption" or (
+                category[name] == "access" and (stack != "dev" or name not in serverless_gaps)
+            ):
                 assert entry.enforcement_level.value == "mandatory", (stack, name)
-    assert {n for n, e in effective["dev"].items() if category[n] == "cost" and e.enforcement_level.value != "advisory"} == set()
+    assert {
+        n for n, e in effective["dev"].items() if category[n] == "cost" and e.enforcement_level.value != "advisory"
+    } == set()
     for stack in ("staging", "prod"):
-        assert {n for n, e in effective[stack].items() if category[n] == "cost" and e.enforcement_level.value not in ("mandatory", "disabled")} == set()
+        assert {
+            n
+            for n, e in effective[stack].items()
+            if category[n] == "cost" and e.enforcement_level.value not in ("mandatory", "disabled")
+        } == set()
     assert effective["prod"]["gpu-pool-scale-to-zero"].enforcement_level.value == "disabled"
-    assert {n for n, e in effective["dev"].items() if category[n] == "access" and e.enforcement_level.value == "advisory"} == serverless_gaps
+    assert {
+        n for n, e in effective["dev"].items() if category[n] == "access" and e.enforcement_level.value == "advisory"
+    } == serverless_gaps
 
 
 def test_parse_config_keeps_levels_and_settings_apart():
     parsed = parse_config({"a": "advisory", "b": {"enforcementLevel": "disabled", "x": 1}, "c": {"y": 2}}, "f")
     assert [(k, v.enforcement_level and v.enforcement_level.value, v.properties) for k, v in parsed.items()] == [
-        ("a", "advisory", None), ("b", "disabled", {"x": 1}), ("c", None, {"y": 2}),
+        ("a", "advisory", None),
+        ("b", "disabled", {"x": 1}),
+        ("c", None, {"y": 2}),
     ]
 
 
@@ -354,7 +377,9 @@ def misconfigured() -> None:
     aws.ec2.LaunchTemplate(
         "nodes",
         instance_type="p5.48xlarge",
-        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(http_tokens="optional", http_put_response_hop_limit=3),
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+            http_tokens="optional", http_put_response_hop_limit=3
+        ),
     )
 
 
@@ -364,7 +389,11 @@ def test_offline_evaluation_matches_the_packs_analyzer_server():
     from preflight.model import UNKNOWN
 
     record.inputs["instanceType"] = UNKNOWN  # the analyzer's answer to a value only known after apply
-    config = {"nat-gateway-cap": {"maxNatGateways": 1}, "kms-key-rotation": "advisory", "log-group-retention": "disabled"}
+    config = {
+        "nat-gateway-cap": {"maxNatGateways": 1},
+        "kms-key-rotation": "advisory",
+        "log-group-retention": "disabled",
+    }
     offline = evaluate(result, PACK, config=config)
     tags = {"pulumi:project": result.project, "pulumi:runtime": "python"}
     with serve(PACK) as analyzer:
@@ -388,4 +417,3 @@ def test_rules_never_import_repository_code():
         source = path.read_text()
         for forbidden in ("import pulumi_aws", "from preflight", "from components", "from infra", "import boto"):
             assert forbidden not in source, f"{path.name} uses {forbidden!r}"
-

@@ -9,7 +9,16 @@ BUCKET = "urn:pulumi:dev::ml::acme:storage:Store$aws:s3/bucket:Bucket::store-dat
 
 
 def _v(policy, enforcement, message="Ensure x", source="checkov", severity="high"):
-    return Violation(source=source, policy=policy, category="access", enforcement=enforcement, severity=severity, urn=BUCKET, name="store-data", message=message)
+    return Violation(
+        source=source,
+        policy=policy,
+        category="access",
+        enforcement=enforcement,
+        severity=severity,
+        urn=BUCKET,
+        name="store-data",
+        message=message,
+    )
 
 
 def test_summary_counts_mandatory_and_advisory_per_stack():
@@ -26,7 +35,15 @@ def test_summary_counts_mandatory_and_advisory_per_stack():
 
 
 def test_mandatory_findings_are_listed_and_advisory_ones_folded():
-    text = render_markdown([StackResult("ml", "dev", violations=[_v("CKV_AWS_145", "mandatory"), _v("CKV2_AWS_61", "advisory", severity="medium")])])
+    text = render_markdown(
+        [
+            StackResult(
+                "ml",
+                "dev",
+                violations=[_v("CKV_AWS_145", "mandatory"), _v("CKV2_AWS_61", "advisory", severity="medium")],
+            )
+        ]
+    )
     mandatory, advisory = text.split("<details><summary>Advisory: 1 (1 checkov)</summary>")
     assert "| high | checkov | `CKV_AWS_145` | `store-data` (aws:s3/bucket:Bucket) | Ensure x |" in mandatory
     assert "CKV2_AWS_61" in advisory and "CKV2_AWS_61" not in mandatory
@@ -44,6 +61,8 @@ def test_what_was_not_checked_offline_is_listed(tmp_path):
 
 
 def test_several_mandatory_findings_are_counted_in_the_heading():
-    text = render_markdown([StackResult("ml", "dev", violations=[_v("CKV_AWS_145", "mandatory"), _v("CKV_AWS_21", "mandatory")])])
+    text = render_markdown(
+        [StackResult("ml", "dev", violations=[_v("CKV_AWS_145", "mandatory"), _v("CKV_AWS_21", "mandatory")])]
+    )
     assert "## ml/dev: 2 mandatory findings block this change" in text
     assert "| ml/dev | 2 | 0 | 0 |" in text

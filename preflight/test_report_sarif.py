@@ -21,8 +21,24 @@ BUCKET = "urn:pulumi:dev::ml::acme:storage:Store$aws:s3/bucket:Bucket::store-dat
 ROLE = "urn:pulumi:dev::ml::aws:iam/role:Role::app"
 
 
-def _violation(policy="CKV_AWS_145", urn=BUCKET, source="checkov", enforcement="mandatory", name="store-data", message="Ensure S3 buckets are encrypted with KMS by default"):
-    return Violation(source=source, policy=policy, category="encryption", enforcement=enforcement, severity="high", urn=urn, name=name, message=message)
+def _violation(
+    policy="CKV_AWS_145",
+    urn=BUCKET,
+    source="checkov",
+    enforcement="mandatory",
+    name="store-data",
+    message="Ensure S3 buckets are encrypted with KMS by default",
+):
+    return Violation(
+        source=source,
+        policy=policy,
+        category="encryption",
+        enforcement=enforcement,
+        severity="high",
+        urn=urn,
+        name=name,
+        message=message,
+    )
 
 
 def _stack(stack="dev", violations=(), source=None):
@@ -38,7 +54,7 @@ def _stack(stack="dev", violations=(), source=None):
 def project(tmp_path: Path) -> Path:
     (tmp_path / "components").mkdir()
     (tmp_path / "components" / "store.py").write_text(
-        'import pulumi\n\n\nclass Store(pulumi.ComponentResource):\n    def __init__(self, name):\n'
+        "import pulumi\n\n\nclass Store(pulumi.ComponentResource):\n    def __init__(self, name):\n"
         '        super().__init__("acme:storage:Store", name, None, None)\n'
     )
     (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
@@ -47,8 +63,20 @@ def project(tmp_path: Path) -> Path:
 
 def test_output_validates_against_the_sarif_2_1_0_schema(project):
     results = [
-        _stack("dev", [_violation(), _violation("parliament/UNKNOWN_ACTION", ROLE, "parliament", "mandatory", "app", "s3:GetObjekt")]),
-        _stack("prod", [_violation(enforcement="advisory"), _violation("aws-api/regions", None, "aws-api", name=None, message="bad region")]),
+        _stack(
+            "dev",
+            [
+                _violation(),
+                _violation("parliament/UNKNOWN_ACTION", ROLE, "parliament", "mandatory", "app", "s3:GetObjekt"),
+            ],
+        ),
+        _stack(
+            "prod",
+            [
+                _violation(enforcement="advisory"),
+                _violation("aws-api/regions", None, "aws-api", name=None, message="bad region"),
+            ],
+        ),
     ]
     path = write_sarif(results, project / "out" / "preflight.sarif", project_dir=project)
     document = json.loads(path.read_text())
@@ -71,19 +99,30 @@ def test_one_rule_per_check_id_shared_by_every_stack(project):
 
 def test_a_check_id_two_sources_share_gets_a_prefix_per_source(project):
     document = build_sarif(
-        [_stack("dev", [_violation("encrypted", source="policy-pack"), _violation("encrypted", source="checkov")])], project_dir=project
+        [_stack("dev", [_violation("encrypted", source="policy-pack"), _violation("encrypted", source="checkov")])],
+        project_dir=project,
     )
-    assert sorted(r["id"] for r in document["runs"][0]["tool"]["driver"]["rules"]) == ["checkov/encrypted", "policy-pack/encrypted"]
+    assert sorted(r["id"] for r in document["runs"][0]["tool"]["driver"]["rules"]) == [
+        "checkov/encrypted",
+        "policy-pack/encrypted",
+    ]
 
 
 def test_mandatory_is_an_error_and_advisory_a_warning(project):
-    document = build_sarif([_stack("dev", [_violation(), _violation("CKV2_AWS_61", enforcement="advisory")])], project_dir=project)
-    assert {r["ruleId"]: r["level"] for r in document["runs"][0]["results"]} == {"CKV_AWS_145": "error", "CKV2_AWS_61": "warning"}
+    document = build_sarif(
+        [_stack("dev", [_violation(), _violation("CKV2_AWS_61", enforcement="advisory")])], project_dir=project
+    )
+    assert {r["ruleId"]: r["level"] for r in document["runs"][0]["results"]} == {
+        "CKV_AWS_145": "error",
+        "CKV2_AWS_61": "warning",
+    }
 
 
 def test_result_carries_the_urn_as_logical_location(project):
     [result] = build_sarif([_stack("dev", [_violation()])], project_dir=project)["runs"][0]["results"]
-    assert result["locations"][0]["logicalLocations"] == [{"name": "store-data", "fullyQualifiedName": BUCKET, "kind": "resource"}]
+    assert result["locations"][0]["logicalLocations"] == [
+        {"name": "store-data", "fullyQualifiedName": BUCKET, "kind": "resource"}
+    ]
     assert result["properties"]["urn"] == BUCKET
 
 
@@ -97,4 +136,6 @@ def test_location_is_the_declaring_line_else_the_component_source_else_the_stack
 def test_fingerprints_are_stable_between_runs(project):
     first = build_sarif([_stack("dev", [_violation()])], project_dir=project)
     second = build_sarif([_stack("dev", [_violation()])], project_dir=project)
-    assert first["runs"][0]["results"][0]["partialFingerprints"] == second["runs"][0]["results"][0]["partialFingerprints"]
+    assert (
+        first["runs"][0]["results"][0]["partialFingerprints"] == second["runs"][0]["results"][0]["partialFingerprints"]
+    )

@@ -1,6 +1,6 @@
 """Shared fixtures for whole-stack tests."""
 
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -8,7 +8,7 @@ from preflight.model import StackResult
 from preflight.testing import render_stack
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rendered(stack: str) -> StackResult:
     return render_stack(stack)
 

@@ -29,8 +29,14 @@ def test_stack_renders_one_private_encrypted_cluster_with_a_system_pool_and_gpu_
     assert cluster.inputs["name"] == f"ml-platform-{name}"
     assert cluster.inputs["version"] in rules.SUPPORTED_VERSIONS
     assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is False
-    assert cluster.inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
-    assert cluster.inputs["encryptionConfig"]["provider"]["keyArn"] == result.one("aws:kms/key:Key", "platform-cluster").outputs["arn"]
+    assert cluster.inputs["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
+    assert (
+        cluster.inputs["encryptionConfig"]["provider"]["keyArn"]
+        == result.one("aws:kms/key:Key", "platform-cluster").outputs["arn"]
+    )
     intra = sorted(s.id for s in result.by_type("aws:ec2/subnet:Subnet") if s.name.startswith("network-intra-"))
     assert sorted(cluster.inputs["vpcConfig"]["subnetIds"]) == intra
     pools = groups(result)
@@ -47,10 +53,14 @@ def test_gpu_pools_are_tainted_and_tagged_for_scale_from_zero_with_their_gpu_cou
         if pool == "system":
             assert not group.inputs.get("taints")
             continue
-        assert group.inputs["taints"] == [{"key": _gpu.GPU_TAINT.key, "value": _gpu.GPU_TAINT.value, "effect": "NO_SCHEDULE"}]
+        assert group.inputs["taints"] == [
+            {"key": _gpu.GPU_TAINT.key, "value": _gpu.GPU_TAINT.value, "effect": "NO_SCHEDULE"}
+        ]
         assert group.options["ignoreChanges"] == ["scalingConfig.desiredSize"]
         asg = group.outputs["resources"][0]["autoscalingGroups"][0]["name"]
-        mine = {t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in tags if t.inputs["autoscalingGroupName"] == asg}
+        mine = {
+            t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in tags if t.inputs["autoscalingGroupName"] == asg
+        }
         gpus = _gpu.gpus_per_instance(group.inputs["instanceTypes"][0])
         assert mine[f"{TEMPLATE}/resources/nvidia.com/gpu"] == str(gpus)
         assert mine[f"{TEMPLATE}/taint/nvidia.com/gpu"] == "true:NoSchedule"

@@ -43,12 +43,20 @@ def test_the_stack_has_the_guardrails_roles_it_promises(stack):
 
 
 def test_a_role_without_the_boundary_is_reported():
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
 
     def program():
         aws.iam.Role("bounded", assume_role_policy=trust, permissions_boundary="arn:aws:iam::123456789012:policy/b")
         aws.iam.Role("unbounded", assume_role_policy=trust)
-        aws.iam.Role("other-boundary", assume_role_policy=trust, permissions_boundary="arn:aws:iam::123456789012:policy/x")
+        aws.iam.Role(
+            "other-boundary", assume_role_policy=trust, permissions_boundary="arn:aws:iam::123456789012:policy/x"
+        )
 
     assert roles_without(render(program), "arn:aws:iam::123456789012:policy/b") == ["other-boundary", "unbounded"]

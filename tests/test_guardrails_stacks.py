@@ -26,7 +26,9 @@ def test_budget_uses_the_environments_limit_and_alerts_to_the_exported_topic(sta
     budget = stack.one("aws:budgets/budget:Budget")
     assert budget.inputs["name"] == stack.outputs["budgetName"] == f"ml-platform-{stack.stack}-monthly"
     assert float(budget.inputs["limitAmount"]) == PROFILES[stack.stack]["guardrails"]["budget"]["monthlyUsd"]
-    assert [n["subscriberSnsTopicArns"] for n in budget.inputs["notifications"]] == [[stack.outputs["budgetAlertTopicArn"]]] * 2
+    assert [n["subscriberSnsTopicArns"] for n in budget.inputs["notifications"]] == [
+        [stack.outputs["budgetAlertTopicArn"]]
+    ] * 2
     topic = stack.one("aws:sns/topic:Topic", "guardrails-budget-alerts")
     logs_key = stack.one("aws:kms/key:Key", "platform-logs")
     assert topic.inputs["kmsMasterKeyId"] == logs_key.outputs["arn"]
@@ -35,7 +37,9 @@ def test_budget_uses_the_environments_limit_and_alerts_to_the_exported_topic(sta
 def test_ci_roles_and_personas_are_exported(stack):
     ci = stack.outputs["ciRoleArns"]
     assert set(ci) == {"preview", "deploy"} and all(arn.startswith("arn:aws:iam::") for arn in ci.values())
-    expected = {"dev": {"platform-admin", "ml-engineer", "data-scientist"}}.get(stack.stack, {"platform-admin", "ml-engineer", "auditor"})
+    expected = {"dev": {"platform-admin", "ml-engineer", "data-scientist"}}.get(
+        stack.stack, {"platform-admin", "ml-engineer", "auditor"}
+    )
     assert set(stack.outputs["personaRoleArns"]) == expected
 
 

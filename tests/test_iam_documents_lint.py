@@ -50,11 +50,34 @@ def test_the_lint_sees_every_kind_of_document(stack):
 
 def test_a_deliberately_bad_document_is_an_error():
     def program():
-        role = aws.iam.Role("app", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
-        aws.iam.RolePolicy("app-read", role=role.name, policy=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::data/*"},
-            {"Sid": "Read", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::data"}]}))
+        role = aws.iam.Role(
+            "app",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sagemaker.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )
+        aws.iam.RolePolicy(
+            "app-read",
+            role=role.name,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::data/*"},
+                        {"Sid": "Read", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::data"},
+                    ],
+                }
+            ),
+        )
 
     assert sorted(errors(render(program))) == [
         "parliament/DUPLICATE_SID app-read: policy of aws:iam/rolePolicy:RolePolicy 'app-read': Duplicate Statement Ids: "

@@ -51,7 +51,9 @@ def test_device_plugin_tolerates_exactly_the_taint_every_gpu_pool_carries(name, 
             if t.inputs["autoscalingGroupName"] == asg["name"]
         }
         for t in tolerations:
-            assert template[f"k8s.io/cluster-autoscaler/node-template/taint/{t['key']}"] == f"{t['value']}:{t['effect']}"
+            assert (
+                template[f"k8s.io/cluster-autoscaler/node-template/taint/{t['key']}"] == f"{t['value']}:{t['effect']}"
+            )
 
 
 @pytest.mark.parametrize("name", STACKS)
@@ -59,9 +61,16 @@ def test_autoscaler_discovers_and_may_scale_only_this_stacks_node_groups(name, s
     result = shipped_stack(name)
     cluster_name = result.one("aws:eks/cluster:Cluster").inputs["name"]
     assert cluster_name == f"ml-platform-{name}"
-    command = result.one(DEPLOYMENT, "k8s-cluster-autoscaler").inputs["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert f"--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{cluster_name}" in command
-    policy = json.loads(result.one("aws:iam/rolePolicy:RolePolicy", "k8s-cluster-autoscaler-autoscaling").inputs["policy"])
+    command = result.one(DEPLOYMENT, "k8s-cluster-autoscaler").inputs["spec"]["template"]["spec"]["containers"][0][
+        "command"
+    ]
+    assert (
+        f"--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{cluster_name}"
+        in command
+    )
+    policy = json.loads(
+        result.one("aws:iam/rolePolicy:RolePolicy", "k8s-cluster-autoscaler-autoscaling").inputs["policy"]
+    )
     scale = next(s for s in policy["Statement"] if s["Sid"] == "ScaleThisClustersNodeGroups")
     asg_names = sorted(g.outputs["resources"][0]["autoscalingGroups"][0]["name"] for g in result.by_type(NODE_GROUP))
     assert [arn.rsplit("/", 1)[1] for arn in scale["Resource"]] == asg_names
@@ -104,7 +113,11 @@ def test_kubernetes_objects_pass_every_scanner_with_no_finding_left_open(name, s
     # checkov-config.yaml with a reason. Any new Kubernetes finding on a shipped stack shows here, advisory or not.
     result = shipped_stack(name)
     kubernetes = {r.urn for r in result.resources if r.type.startswith("kubernetes:")}
-    findings = [f"{v.source} {v.policy} {v.urn}: {v.message}" for v in run_scanners(result, project_dir=REPO) if v.urn in kubernetes]
+    findings = [
+        f"{v.source} {v.policy} {v.urn}: {v.message}"
+        for v in run_scanners(result, project_dir=REPO)
+        if v.urn in kubernetes
+    ]
     assert findings == []
     deployment = result.one(DEPLOYMENT, "k8s-cluster-autoscaler").inputs["spec"]["template"]["spec"]["containers"][0]
     assert "@sha256:" in deployment["image"] and deployment["livenessProbe"]["httpGet"]["path"] == "/health-check"

@@ -109,4 +109,6 @@ def test_the_dev_policy_config_downgrades_cost_findings_to_advisory(rendered):
     assert "nat-gateway-cap" in advisory and "gpu-total-cap" in advisory
     assert {v.category for v in found if v.enforcement == "advisory"} <= {"cost", "access"}
     # Prod-only reliability rules do not run in dev.
-    assert not {"protect-stateful-resources", "network-multi-az", "sagemaker-endpoint-min-instances"} & {v.policy for v in found}
+    assert not {"protect-stateful-resources", "network-multi-az", "sagemaker-endpoint-min-instances"} & {
+        v.policy for v in found
+    }

@@ -47,7 +47,11 @@ def test_serving_findings_are_exactly_the_serverless_gaps_and_advisory(stack, sh
     result = shipped_stack(stack)
     config = REPO / "policies" / "config" / f"{stack}.json"
     types = {r.urn: r.type for r in result.resources}
-    serving = [v for v in evaluate(result, REPO / "policies", config) if types.get(v.urn or "", "").startswith("aws:sagemaker/")]
+    serving = [
+        v
+        for v in evaluate(result, REPO / "policies", config)
+        if types.get(v.urn or "", "").startswith("aws:sagemaker/")
+    ]
     assert sorted((v.policy, v.name) for v in serving) == serverless_gaps(result)
     assert {v.enforcement for v in serving} <= {"advisory"}
 

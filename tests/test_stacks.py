@@ -2,8 +2,8 @@
 
 import pytest
 
-from preflight.testing import REPO, render_stack
 from preflight.project import load_project
+from preflight.testing import REPO, render_stack
 
 STACKS = load_project(REPO).stacks()
 

@@ -4,7 +4,7 @@ read from the `preflight --json` document (so every property checked here is vis
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pytest
@@ -29,7 +29,7 @@ STORAGE_COMPONENTS = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def document(stack: str) -> dict[str, Any]:
     """The stack as `preflight --stack <stack> --json` prints it."""
     return json.loads(json.dumps(stack_json(render_stack(stack))))
@@ -40,7 +40,9 @@ def resources(stack: str, type_: str) -> dict[str, dict[str, Any]]:
 
 
 def bucket_part(stack: str, type_name: str, purpose: str, suffix: str) -> dict[str, Any]:
-    return resources(stack, f"aws:s3/{type_name[0].lower()}{type_name[1:]}:{type_name}")[f"artifacts-{purpose}-{suffix}"]
+    return resources(stack, f"aws:s3/{type_name[0].lower()}{type_name[1:]}:{type_name}")[
+        f"artifacts-{purpose}-{suffix}"
+    ]
 
 
 def bucket_policy(stack: str, purpose: str) -> dict[str, dict[str, Any]]:
@@ -91,15 +93,23 @@ def test_every_stack_has_rotating_keys_with_stack_scoped_aliases(stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_bucket_is_kms_encrypted_with_bucket_keys_except_access_logs_on_sse_s3(stack):
     key_arns = document(stack)["outputs"]["keyArns"]
-    expected = {"datasets": key_arns["artifacts"], "models": key_arns["artifacts"], "data-capture": key_arns["sagemaker"]}
+    expected = {
+        "datasets": key_arns["artifacts"],
+        "models": key_arns["artifacts"],
+        "data-capture": key_arns["sagemaker"],
+    }
     for purpose, key in expected.items():
-        (rule,) = bucket_part(stack, "BucketServerSideEncryptionConfiguration", purpose, "encryption")["inputs"]["rules"]
+        (rule,) = bucket_part(stack, "BucketServerSideEncryptionConfiguration", purpose, "encryption")["inputs"][
+            "rules"
+        ]
         assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key}
         assert rule["bucketKeyEnabled"] is True
         assert bucket_policy(stack, purpose)["DenyUploadsWithAnotherKmsKey"]["Condition"] == {
             "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key}
         }
-    (rule,) = bucket_part(stack, "BucketServerSideEncryptionConfiguration", "access-logs", "encryption")["inputs"]["rules"]
+    (rule,) = bucket_part(stack, "BucketServerSideEncryptionConfiguration", "access-logs", "encryption")["inputs"][
+        "rules"
+    ]
     assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
 
 
@@ -108,9 +118,9 @@ def test_every_bucket_is_private_tls_only_versioned_logged_and_notifies_eventbri
     logs_bucket = resources(stack, BUCKET)["artifacts-access-logs"]["outputs"]["bucket"]
     for purpose in PURPOSES:
         block = bucket_part(stack, "BucketPublicAccessBlock", purpose, "public-access-block")["inputs"]
-        assert [block[f] for f in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")] == [
-            True
-        ] * 4
+        assert [
+            block[f] for f in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        ] == [True] * 4
         ownership = bucket_part(stack, "BucketOwnershipControls", purpose, "ownership")["inputs"]["rule"]
         assert ownership == {"objectOwnership": "BucketOwnerEnforced"}
         assert bucket_policy(stack, purpose)["DenyInsecureTransport"]["Condition"] == {
@@ -128,7 +138,9 @@ def test_every_bucket_aborts_stale_uploads_and_expires_old_versions_per_environm
     for purpose in PURPOSES:
         lifecycle = bucket_part(stack, "BucketLifecycleConfiguration", purpose, "lifecycle")["inputs"]
         rules = {r["id"]: r for r in lifecycle["rules"]}
-        assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+        assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {
+            "daysAfterInitiation": 7
+        }
         assert rules["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {
             "noncurrentDays": NONCURRENT_DAYS[stack]
         }

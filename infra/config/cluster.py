@@ -30,8 +30,10 @@ def _blame_sizes(min_size: int, max_size: int, desired_size: int | None = None) 
     except ValueError as exc:
         message = str(exc)
         key, value = (
-            ("desiredSize", desired_size) if message.startswith("desiredSize")
-            else ("maxSize", max_size) if message.startswith("maxSize")
+            ("desiredSize", desired_size)
+            if message.startswith("desiredSize")
+            else ("maxSize", max_size)
+            if message.startswith("maxSize")
             else ("minSize", min_size)
         )
         raise FieldError(key, value, message) from None
@@ -70,7 +72,7 @@ class SystemPoolConfig(Section):
         return rules.check_disk(value)
 
     @model_validator(mode="after")
-    def _sizes(self) -> "SystemPoolConfig":
+    def _sizes(self) -> SystemPoolConfig:
         if self.min_size < 1:
             raise FieldError("minSize", self.min_size, "the system pool needs at least 1 node (it runs CoreDNS)")
         _blame_sizes(self.min_size, self.max_size, self.desired_size)
@@ -117,7 +119,7 @@ class GpuPoolConfig(Section):
         return rules.check_disk(value)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "GpuPoolConfig":
+    def _consistent(self) -> GpuPoolConfig:
         _blame_sizes(self.min_size, self.max_size)
         if self.efa:
             try:
@@ -147,9 +149,13 @@ class TeamConfig(Section):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _TEAM_NAME.match(value):
-            raise ValueError("must be a DNS label: at most 63 lowercase letters, digits or '-', alphanumeric at both ends")
+            raise ValueError(
+                "must be a DNS label: at most 63 lowercase letters, digits or '-', alphanumeric at both ends"
+            )
         if value in _RESERVED_NAMESPACES or value.startswith("kube-"):
-            raise ValueError(f"reserved Kubernetes namespace; pick another name (reserved: {', '.join(_RESERVED_NAMESPACES)}, kube-*)")
+            raise ValueError(
+                f"reserved Kubernetes namespace; pick another name (reserved: {', '.join(_RESERVED_NAMESPACES)}, kube-*)"
+            )
         return value
 
     @field_validator("gpu_quota")
@@ -213,7 +219,7 @@ class ClusterConfig(Section):
         return rules.check_log_retention(value)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ClusterConfig":
+    def _consistent(self) -> ClusterConfig:
         for addon, pinned in self.addon_versions.items():
             try:
                 rules.check_addon_version(addon, pinned, self.version)
@@ -221,7 +227,9 @@ class ClusterConfig(Section):
                 raise FieldError(f"addonVersions.{addon}", pinned, str(exc)) from None
         if self.endpoint_public_access and not self.public_access_cidrs:
             raise FieldError(
-                "publicAccessCidrs", [], "required with endpointPublicAccess: list the public ranges allowed to reach the API"
+                "publicAccessCidrs",
+                [],
+                "required with endpointPublicAccess: list the public ranges allowed to reach the API",
             )
         if self.public_access_cidrs and not self.endpoint_public_access:
             raise FieldError(
@@ -242,7 +250,9 @@ class ClusterConfig(Section):
                 raise FieldError(f"adminRoleArns.{i}", arn, str(exc)) from None
         keys = [rules.role_key(a) for a in self.admin_role_arns]
         if len(set(keys)) != len(keys):
-            raise FieldError("adminRoleArns", list(self.admin_role_arns), "two roles share a name; role names must differ")
+            raise FieldError(
+                "adminRoleArns", list(self.admin_role_arns), "two roles share a name; role names must differ"
+            )
         _unique("gpuPools", [p.name for p in self.gpu_pools], suffix="name")
         inference = [p for p in self.gpu_pools if p.purpose == "inference"]
         if self.require_on_demand_inference and inference and all(p.capacity == "spot" for p in inference):

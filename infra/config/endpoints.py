@@ -100,7 +100,7 @@ class ServerlessSettings(Section):
         return value
 
     @model_validator(mode="after")
-    def _provisioned_within_max(self) -> "ServerlessSettings":
+    def _provisioned_within_max(self) -> ServerlessSettings:
         if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
             raise FieldError(
                 "provisionedConcurrency",
@@ -161,12 +161,14 @@ class InstanceSettings(Section):
         return value
 
     @model_validator(mode="after")
-    def _ordered(self) -> "InstanceSettings":
+    def _ordered(self) -> InstanceSettings:
         if self.min_count > self.max_count:
             raise FieldError("minCount", self.min_count, f"must not exceed maxCount ({self.max_count})")
         if not self.min_count <= self.initial_count <= self.max_count:
             raise FieldError(
-                "initialCount", self.initial_count, f"must be between minCount ({self.min_count}) and maxCount ({self.max_count})"
+                "initialCount",
+                self.initial_count,
+                f"must be between minCount ({self.min_count}) and maxCount ({self.max_count})",
             )
         return self
 
@@ -319,7 +321,7 @@ class EndpointSettings(Section):
         return value
 
     @model_validator(mode="after")
-    def _traffic_fits_fleet(self) -> "EndpointSettings":
+    def _traffic_fits_fleet(self) -> EndpointSettings:
         if self.serving != "instance":
             return self
         shift, step = self.deployment.traffic_shift, self.deployment.step
@@ -391,7 +393,7 @@ class EndpointSpec(EndpointSettings):
         return value
 
     @model_validator(mode="after")
-    def _one_source(self) -> "EndpointSpec":
+    def _one_source(self) -> EndpointSpec:
         if (self.model_data is None) == (self.model_package is None):
             raise FieldError(
                 "modelData",
@@ -457,7 +459,7 @@ class EndpointsConfig(Section):
         return value
 
     @model_validator(mode="after")
-    def _endpoints_fit_the_stack(self) -> "EndpointsConfig":
+    def _endpoints_fit_the_stack(self) -> EndpointsConfig:
         for name in self.models:
             try:
                 _check_key("model", name)

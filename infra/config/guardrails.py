@@ -23,7 +23,9 @@ _GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _GITHUB_ENVIRONMENT = re.compile(r"^[^\s/:*?][^:*?]{0,254}$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/*-]+$")
-_OIDC_PROVIDER_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
+_OIDC_PROVIDER_ARN = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _EC2_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.(\*|[a-z0-9]+)$")
@@ -45,7 +47,9 @@ class PersonaConfig(Section):
         for i, arn in enumerate(value):
             if not _PRINCIPAL_ARN.match(arn):
                 raise FieldError(
-                    str(i), arn, "not an IAM principal ARN; expected arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>"
+                    str(i),
+                    arn,
+                    "not an IAM principal ARN; expected arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>",
                 )
             if arn in value[:i]:
                 raise FieldError(str(i), arn, "listed twice; each principal may be listed once")
@@ -88,14 +92,18 @@ class GithubConfig(Section):
     def _branches(cls, value: list[str]) -> list[str]:
         for i, branch in enumerate(value):
             if not _BRANCH.match(branch) or branch.startswith(("/", "refs/")) or ".." in branch:
-                raise FieldError(str(i), branch, "not a branch name; give names like 'main' or 'release/*' (without refs/heads/)")
+                raise FieldError(
+                    str(i), branch, "not a branch name; give names like 'main' or 'release/*' (without refs/heads/)"
+                )
         return value
 
     @field_validator("deploy_environment")
     @classmethod
     def _environment(cls, value: str | None) -> str | None:
         if value is not None and not _GITHUB_ENVIRONMENT.match(value):
-            raise ValueError("not a GitHub environment name: 1-255 characters, none of ':', '*', '?', no leading '/' or space")
+            raise ValueError(
+                "not a GitHub environment name: 1-255 characters, none of ':', '*', '?', no leading '/' or space"
+            )
         return value
 
     @field_validator("oidc_provider_arn")
@@ -141,7 +149,9 @@ class BudgetConfig(Section):
             if not _EMAIL.match(email):
                 raise FieldError(str(i), email, "not an email address")
         if len(value) > MAX_BUDGET_EMAILS:
-            raise ValueError(f"{len(value)} addresses; AWS Budgets notifies at most {MAX_BUDGET_EMAILS} per alert (use the SNS topic for more)")
+            raise ValueError(
+                f"{len(value)} addresses; AWS Budgets notifies at most {MAX_BUDGET_EMAILS} per alert (use the SNS topic for more)"
+            )
         return value
 
 
@@ -202,7 +212,9 @@ class GuardrailsConfig(Section):
                 if name not in PERSONAS:
                     guess = difflib.get_close_matches(str(name), PERSONAS, n=1)
                     hint = f"did you mean '{guess[0]}'? " if guess else ""
-                    raise FieldError(str(name), value[name], f"unknown persona {name!r}; {hint}(allowed: {', '.join(PERSONAS)})")
+                    raise FieldError(
+                        str(name), value[name], f"unknown persona {name!r}; {hint}(allowed: {', '.join(PERSONAS)})"
+                    )
         return value
 
     def component_args(self, environment: str) -> dict[str, Any]:
@@ -241,4 +253,3 @@ class GuardrailsConfig(Section):
     def regions(self, stack_region: str, *extra: str | None) -> list[str]:
         """The regions roles may act in: configured ones, or the stack's region plus any replication region."""
         return sorted(set(self.allowed_regions or [stack_region]) | {r for r in extra if r})
-

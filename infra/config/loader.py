@@ -132,7 +132,9 @@ def load(values: Mapping[str, Any], *, stack: str, secret_keys: Iterable[str] = 
     if "aws:region" in values:
         settings["region"] = values["aws:region"]
     if "region" not in settings:
-        raise ConfigError([f"{stack_file}: aws:region: missing; set the stack's AWS region (`pulumi config set aws:region ...`)"])
+        raise ConfigError(
+            [f"{stack_file}: aws:region: missing; set the stack's AWS region (`pulumi config set aws:region ...`)"]
+        )
     environment = settings.get("environment")
     # An unknown environment is reported once; the dev profile stands in so the rest still gets checked.
     profile = environment if environment in PROFILES else "dev"

@@ -95,7 +95,7 @@ class NetworkConfig(Section):
         return check_flow_log_retention(value)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "NetworkConfig":
+    def _consistent(self) -> NetworkConfig:
         seen: set[str] = set()
         for index, name in enumerate(self.interface_endpoints):
             try:
@@ -113,7 +113,9 @@ class NetworkConfig(Section):
                 raise FieldError("podCidr", self.pod_cidr, str(exc)) from None
         elif self.subnet_prefixes.pods is not None:
             raise FieldError(
-                "subnetPrefixes.pods", self.subnet_prefixes.pods, "pod subnets need `podCidr`; set it or remove this size"
+                "subnetPrefixes.pods",
+                self.subnet_prefixes.pods,
+                "pod subnets need `podCidr`; set it or remove this size",
             )
         sizes = self.resolved_prefixes
         try:
@@ -122,7 +124,9 @@ class NetworkConfig(Section):
             raise FieldError("subnetPrefixes.intra", sizes["intra"], str(exc)) from None
         try:
             _subnets.plan_layout(
-                self.cidr, self.subnet_prefixes.model_dump(), pod_cidr=self.pod_cidr,
+                self.cidr,
+                self.subnet_prefixes.model_dump(),
+                pod_cidr=self.pod_cidr,
                 interface_endpoints=len(self.interface_endpoints),
             )
         except ValueError as exc:
@@ -150,9 +154,11 @@ class NetworkConfig(Section):
             "flow_log_retention_days": self.flow_log_retention_days,
         }
 
-    def availability_zones(self, names: Sequence[str], zone_ids: Sequence[str], *, region: str, stack: str) -> list[str]:
+    def availability_zones(
+        self, names: Sequence[str], zone_ids: Sequence[str], *, region: str, stack: str
+    ) -> list[str]:
         """The AZs to use, from the region's (`aws.get_availability_zones`); `ConfigError` when there are too few."""
-        from infra.config.loader import ConfigError, NAMESPACE  # the loader imports this module
+        from infra.config.loader import NAMESPACE, ConfigError  # the loader imports this module
 
         try:
             return select_availability_zones(names, zone_ids, self.az_count, region=region)

@@ -59,10 +59,12 @@ class PlatformConfig(Section):
         return value
 
     @model_validator(mode="after")
-    def _cost_tags(self) -> "PlatformConfig":
+    def _cost_tags(self) -> PlatformConfig:
         for key in REQUIRED_TAG_KEYS:
             if not self.tags.get(key, "").strip():
-                raise FieldError(f"tags.{key}", self.tags.get(key), f"required cost-allocation tag; set a non-empty `{key}`")
+                raise FieldError(
+                    f"tags.{key}", self.tags.get(key), f"required cost-allocation tag; set a non-empty `{key}`"
+                )
         if "Environment" in self.tags:
             raise FieldError(
                 "tags.Environment", self.tags["Environment"], "derived from `ml-platform:environment`; remove it"
@@ -70,7 +72,7 @@ class PlatformConfig(Section):
         return self
 
     @model_validator(mode="after")
-    def _storage_fits_stack(self) -> "PlatformConfig":
+    def _storage_fits_stack(self) -> PlatformConfig:
         # Rules the storage section cannot check alone: a short key deletion window only in dev, replication
         # into another region than the stack's.
         problem = self.storage.stack_problem(environment=self.environment, region=self.region)
@@ -79,7 +81,7 @@ class PlatformConfig(Section):
         return self
 
     @model_validator(mode="after")
-    def _cluster_within_guardrails(self) -> "PlatformConfig":
+    def _cluster_within_guardrails(self) -> PlatformConfig:
         # Cheap to catch here, and otherwise a node group that never launches: the boundary denies RunInstances.
         from components._cluster_rules import outside_allowlist
 

@@ -125,7 +125,7 @@ class StorageConfig(Section):
         return _days_between(value, 1, 365, "how long an untagged image is kept before it expires")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "StorageConfig":
+    def _consistent(self) -> StorageConfig:
         allowed = ", ".join(BUCKET_PURPOSES)
         if not self.buckets:
             raise FieldError("buckets", [], f"list at least one bucket purpose ({allowed})")
@@ -142,16 +142,19 @@ class StorageConfig(Section):
                 list(self.buckets),
                 "must include 'access-logs': every other bucket delivers its server access logs there",
             )
-        for feature, value in (("modelsObjectLock", self.models_object_lock), ("modelsReplication", self.models_replication)):
+        for feature, value in (
+            ("modelsObjectLock", self.models_object_lock),
+            ("modelsReplication", self.models_replication),
+        ):
             if value is None:
                 continue
             shown = value.model_dump(by_alias=True)
             if not self.versioning:
-                raise FieldError(
-                    feature, shown, f"needs versioning; set `versioning: true` or remove `{feature}`"
-                )
+                raise FieldError(feature, shown, f"needs versioning; set `versioning: true` or remove `{feature}`")
             if "models" not in seen:
-                raise FieldError(feature, shown, f"needs the 'models' bucket in `buckets`; add it or remove `{feature}`")
+                raise FieldError(
+                    feature, shown, f"needs the 'models' bucket in `buckets`; add it or remove `{feature}`"
+                )
         for index, arn in enumerate(self.vpc_endpoint_exempt_role_arns):
             if not _ROLE_ARN.match(arn):
                 raise FieldError(

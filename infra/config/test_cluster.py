@@ -57,8 +57,16 @@ def test_dev_has_one_small_system_node_and_one_spot_gpu_pool_that_scales_to_zero
 def test_staging_has_an_on_demand_inference_pool_and_a_spot_training_pool_both_at_zero():
     cluster = config("staging").cluster
     pools = {p.name: p for p in cluster.gpu_pools}
-    assert (pools["inference"].capacity, pools["inference"].purpose, pools["inference"].min_size) == ("on_demand", "inference", 0)
-    assert (pools["training"].capacity, pools["training"].purpose, pools["training"].min_size) == ("spot", "training", 0)
+    assert (pools["inference"].capacity, pools["inference"].purpose, pools["inference"].min_size) == (
+        "on_demand",
+        "inference",
+        0,
+    )
+    assert (pools["training"].capacity, pools["training"].purpose, pools["training"].min_size) == (
+        "spot",
+        "training",
+        0,
+    )
     assert cluster.system_pool.min_size == 2
 
 
@@ -67,7 +75,11 @@ def test_prod_has_two_or_more_system_nodes_a_warm_inference_pool_and_an_efa_trai
     assert cluster.system_pool.min_size >= 2
     pools = {p.name: p for p in cluster.gpu_pools}
     assert (pools["inference"].capacity, pools["inference"].min_size) == ("on_demand", 1)
-    assert (pools["training"].instance_types, pools["training"].efa, pools["training"].min_size) == (("p4d.24xlarge",), True, 0)
+    assert (pools["training"].instance_types, pools["training"].efa, pools["training"].min_size) == (
+        ("p4d.24xlarge",),
+        True,
+        0,
+    )
     assert cluster.log_retention_days == 365 and cluster.require_on_demand_inference
 
 
@@ -81,7 +93,12 @@ def test_stack_file_values_override_the_profile_and_lists_replace():
 def test_gpu_pool_defaults_are_on_demand_training_al2023_nvidia_100_gib_min_zero():
     (pool,) = config("dev", {"gpuPools": [POOL]}).cluster.gpu_pools
     assert (pool.capacity, pool.purpose, pool.ami_type, pool.disk_gib, pool.min_size, pool.efa) == (
-        "on_demand", "training", "AL2023_x86_64_NVIDIA", 100, 0, False
+        "on_demand",
+        "training",
+        "AL2023_x86_64_NVIDIA",
+        100,
+        0,
+        False,
     )
 
 
@@ -108,7 +125,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
     ("cluster", "expected"),
     [
         ({"version": "1.29"}, f"{F}.version = '1.29': unsupported EKS version; supported: 1.34, 1.35"),
-        ({"endpointPublicAccess": True}, f"{F}.publicAccessCidrs = []: required with endpointPublicAccess: list the public ranges allowed to reach the API"),
+        (
+            {"endpointPublicAccess": True},
+            f"{F}.publicAccessCidrs = []: required with endpointPublicAccess: list the public ranges allowed to reach the API",
+        ),
         (
             {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]},
             f"{F}.publicAccessCidrs[0] = '0.0.0.0/0': opens the Kubernetes API to the whole internet; list your VPN or office ranges instead",
@@ -123,7 +143,7 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"publicAccessCidrs": ["203.0.113.0/24"]},
-            f"{F}.publicAccessCidrs = [\"203.0.113.0/24\"]: has no effect while endpointPublicAccess is false; remove it, or turn the public endpoint on",
+            f'{F}.publicAccessCidrs = ["203.0.113.0/24"]: has no effect while endpointPublicAccess is false; remove it, or turn the public endpoint on',
         ),
         (
             {"adminRoleArns": ["arn:aws:iam::123456789012:user/alice"]},
@@ -135,7 +155,7 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"adminRoleArns": ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]},
-            f"{F}.adminRoleArns = [\"arn:aws:iam::123456789012:role/x/ops\", \"arn:aws:iam::123456789012:role/y/ops\"]: "
+            f'{F}.adminRoleArns = ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]: '
             "two roles share a name; role names must differ",
         ),
         (
@@ -151,29 +171,54 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
             f"{F}.addonVersions.metrics-server = 'v0.7.2-eksbuild.1': unknown add-on 'metrics-server'; the managed add-ons are: "
             "vpc-cni, kube-proxy, eks-pod-identity-agent, coredns, aws-ebs-csi-driver",
         ),
-        ({"logRetentionDays": 45}, f"{F}.logRetentionDays = 45: CloudWatch Logs accepts only these: " + ", ".join(map(str, rules.LOG_RETENTION_DAYS))),
+        (
+            {"logRetentionDays": 45},
+            f"{F}.logRetentionDays = 45: CloudWatch Logs accepts only these: "
+            + ", ".join(map(str, rules.LOG_RETENTION_DAYS)),
+        ),
         (
             {"systemPool": {"instanceTypes": ["g5.xlarge"]}},
-            f"{F}.systemPool.instanceTypes = [\"g5.xlarge\"]: g5.xlarge is a GPU instance type; the system pool runs add-ons, GPU types go in gpuPools",
+            f'{F}.systemPool.instanceTypes = ["g5.xlarge"]: g5.xlarge is a GPU instance type; the system pool runs add-ons, GPU types go in gpuPools',
         ),
-        ({"systemPool": {"minSize": 0, "desiredSize": 0}}, f"{F}.systemPool.minSize = 0: the system pool needs at least 1 node (it runs CoreDNS)"),
-        ({"systemPool": {"desiredSize": 5}}, f"{F}.systemPool.desiredSize = 5: desiredSize 5 is outside minSize..maxSize (1..2)"),
-        ({"systemPool": {"diskGib": 20}}, f"{F}.systemPool.diskGib = 20: must be 50..16384 GiB (container images for GPU work are large)"),
+        (
+            {"systemPool": {"minSize": 0, "desiredSize": 0}},
+            f"{F}.systemPool.minSize = 0: the system pool needs at least 1 node (it runs CoreDNS)",
+        ),
+        (
+            {"systemPool": {"desiredSize": 5}},
+            f"{F}.systemPool.desiredSize = 5: desiredSize 5 is outside minSize..maxSize (1..2)",
+        ),
+        (
+            {"systemPool": {"diskGib": 20}},
+            f"{F}.systemPool.diskGib = 20: must be 50..16384 GiB (container images for GPU work are large)",
+        ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": ["m6i.large"]}]},
-            f"{F}.gpuPools[0].instanceTypes = [\"m6i.large\"]: m6i.large is not a GPU instance type; GPU pools take the families "
+            f'{F}.gpuPools[0].instanceTypes = ["m6i.large"]: m6i.large is not a GPU instance type; GPU pools take the families '
             "g4dn, g5, g5g, g6, g6e, gr6, p3, p3dn, p4d, p4de, p5, p5e, p5en",
         ),
-        ({"gpuPools": [{**POOL, "instanceTypes": []}]}, f"{F}.gpuPools[0].instanceTypes = []: empty; list at least one GPU instance type, e.g. ['g6.xlarge']"),
+        (
+            {"gpuPools": [{**POOL, "instanceTypes": []}]},
+            f"{F}.gpuPools[0].instanceTypes = []: empty; list at least one GPU instance type, e.g. ['g6.xlarge']",
+        ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": ["g5.xlarge", "g5.12xlarge"]}]},
-            f"{F}.gpuPools[0].instanceTypes = [\"g5.xlarge\", \"g5.12xlarge\"]: mixes GPU counts (g5.xlarge=1, g5.12xlarge=4); "
+            f'{F}.gpuPools[0].instanceTypes = ["g5.xlarge", "g5.12xlarge"]: mixes GPU counts (g5.xlarge=1, g5.12xlarge=4); '
             "the autoscaler sizes a pool from one template, so split them into pools",
         ),
-        ({"gpuPools": [{**POOL, "minSize": 3, "maxSize": 2}]}, f"{F}.gpuPools[0].minSize = 3: minSize 3 is larger than maxSize 2"),
+        (
+            {"gpuPools": [{**POOL, "minSize": 3, "maxSize": 2}]},
+            f"{F}.gpuPools[0].minSize = 3: minSize 3 is larger than maxSize 2",
+        ),
         ({"gpuPools": [{**POOL, "maxSize": 0}]}, f"{F}.gpuPools[0].maxSize = 0: maxSize 0 must be at least 1"),
-        ({"gpuPools": [{**POOL, "diskGib": 40}]}, f"{F}.gpuPools[0].diskGib = 40: must be 50..16384 GiB (container images for GPU work are large)"),
-        ({"gpuPools": [{**POOL, "name": "system"}]}, f"{F}.gpuPools[0].name = 'system': 'system' is the system pool's name; pick another"),
+        (
+            {"gpuPools": [{**POOL, "diskGib": 40}]},
+            f"{F}.gpuPools[0].diskGib = 40: must be 50..16384 GiB (container images for GPU work are large)",
+        ),
+        (
+            {"gpuPools": [{**POOL, "name": "system"}]},
+            f"{F}.gpuPools[0].name = 'system': 'system' is the system pool's name; pick another",
+        ),
         (
             {"gpuPools": [{**POOL, "name": "GPU_pool"}]},
             f"{F}.gpuPools[0].name = 'GPU_pool': pool names are 2-32 lowercase letters, digits or '-', starting with a letter",
@@ -185,13 +230,16 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"requireOnDemandInference": True, "gpuPools": [{**POOL, "purpose": "inference", "capacity": "spot"}]},
-            f"{F}.gpuPools = [\"gpu\"]: every inference pool is spot; add an on_demand inference pool, or set requireOnDemandInference: false",
+            f'{F}.gpuPools = ["gpu"]: every inference pool is spot; add an on_demand inference pool, or set requireOnDemandInference: false',
         ),
         (
             {"teams": [{"name": "research", "gpuQuota": 9}]},
             f"{F}.teams[0].gpuQuota = 9: more than all GPU pools can provide at full scale (2); lower it or grow a pool's maxSize",
         ),
-        ({"teams": [{"name": "research"}, {"name": "research"}]}, f"{F}.teams[1].name = 'research': listed twice; each must be unique"),
+        (
+            {"teams": [{"name": "research"}, {"name": "research"}]},
+            f"{F}.teams[1].name = 'research': listed twice; each must be unique",
+        ),
         (
             {"teams": [{"name": "kube-system"}]},
             f"{F}.teams[0].name = 'kube-system': reserved Kubernetes namespace; pick another name "
@@ -202,9 +250,18 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
             f"{F}.teams[0].name = 'Research': must be a DNS label: at most 63 lowercase letters, digits or '-', alphanumeric at both ends",
         ),
         ({"teams": [{"name": "r", "gpuQuota": -1}]}, f"{F}.teams[0].gpuQuota = -1: must be 0 or more"),
-        ({"teams": [{"name": "r", "cpuQuota": "lots"}]}, f"{F}.teams[0].cpuQuota = 'lots': not a CPU quantity; expected cores ('16', '2.5') or millicores ('500m')"),
-        ({"teams": [{"name": "r", "memoryQuota": "64GB"}]}, f"{F}.teams[0].memoryQuota = '64GB': not a memory quantity; expected e.g. '64Gi', '512Mi'"),
-        ({"gpuPools": [{**POOL, "capacity": "reserved"}]}, f"{F}.gpuPools[0].capacity = 'reserved': Input should be 'on_demand' or 'spot'"),
+        (
+            {"teams": [{"name": "r", "cpuQuota": "lots"}]},
+            f"{F}.teams[0].cpuQuota = 'lots': not a CPU quantity; expected cores ('16', '2.5') or millicores ('500m')",
+        ),
+        (
+            {"teams": [{"name": "r", "memoryQuota": "64GB"}]},
+            f"{F}.teams[0].memoryQuota = '64GB': not a memory quantity; expected e.g. '64Gi', '512Mi'",
+        ),
+        (
+            {"gpuPools": [{**POOL, "capacity": "reserved"}]},
+            f"{F}.gpuPools[0].capacity = 'reserved': Input should be 'on_demand' or 'spot'",
+        ),
         (
             {"gpuPools": [{**POOL, "amiType": "AL2_x86_64_GPU"}]},
             f"{F}.gpuPools[0].amiType = 'AL2_x86_64_GPU': Input should be 'AL2023_x86_64_NVIDIA' or 'BOTTLEROCKET_x86_64_NVIDIA'",
@@ -221,20 +278,24 @@ def test_fails_with_one_line_naming_the_key_the_value_and_what_is_allowed(cluste
 
 
 def test_spot_only_inference_is_allowed_when_the_flag_is_off():
-    (pool,) = config("dev", {"requireOnDemandInference": False, "gpuPools": [{**POOL, "purpose": "inference", "capacity": "spot"}]}).cluster.gpu_pools
+    (pool,) = config(
+        "dev", {"requireOnDemandInference": False, "gpuPools": [{**POOL, "purpose": "inference", "capacity": "spot"}]}
+    ).cluster.gpu_pools
     assert pool.capacity == "spot"
 
 
 def test_fails_when_a_pool_instance_type_is_outside_the_guardrails_allowlist():
     assert one_problem({"gpuPools": [{**POOL, "instanceTypes": ["g6e.xlarge"]}]}) == (
-        "Pulumi.dev.yaml: ml-platform:cluster.gpuPools[0].instanceTypes = [\"g6e.xlarge\"]: g6e.xlarge not in "
+        'Pulumi.dev.yaml: ml-platform:cluster.gpuPools[0].instanceTypes = ["g6e.xlarge"]: g6e.xlarge not in '
         "guardrails.allowedInstanceTypes (m6i.large, m6i.xlarge, g5.xlarge, g5.2xlarge, g6.xlarge, g6.2xlarge); "
         "add it there or pick an allowed type"
     )
 
 
 def test_guardrail_wildcards_admit_matching_pool_types():
-    (pool,) = config("prod", {"gpuPools": [{**POOL, "instanceTypes": ["g6e.12xlarge"], "purpose": "inference"}]}).cluster.gpu_pools
+    (pool,) = config(
+        "prod", {"gpuPools": [{**POOL, "instanceTypes": ["g6e.12xlarge"], "purpose": "inference"}]}
+    ).cluster.gpu_pools
     assert pool.instance_types == ("g6e.12xlarge",)
 
 

@@ -53,7 +53,11 @@ def test_no_endpoints_unless_the_stack_lists_them():
 def test_dev_serves_cpu_models_serverless_without_capture_or_isolation():
     ep = one("dev").endpoints.endpoints["churn"]
     assert ep.serving == "serverless"
-    assert (ep.serverless.memory_size_mb, ep.serverless.max_concurrency, ep.serverless.provisioned_concurrency) == (2048, 5, None)
+    assert (ep.serverless.memory_size_mb, ep.serverless.max_concurrency, ep.serverless.provisioned_concurrency) == (
+        2048,
+        5,
+        None,
+    )
     args = component_args(ep)
     assert args["serverless"] is not None
     assert (args["data_capture_percentage"], args["network_isolation"]) == (None, False)
@@ -73,7 +77,11 @@ def test_staging_deploys_registry_versions_blue_green_with_canary_and_autoscalin
     assert cfg.require_model_package and not cfg.allow_serverless
     assert ep.serving == "instance" and ep.network_isolation
     assert (ep.instance.min_count, ep.instance.initial_count, ep.instance.max_count) == (2, 2, 4)
-    assert (ep.deployment.traffic_shift, ep.deployment.step.unit, ep.deployment.step.value) == ("canary", "instances", 1)
+    assert (ep.deployment.traffic_shift, ep.deployment.step.unit, ep.deployment.step.value) == (
+        "canary",
+        "instances",
+        1,
+    )
     args = component_args(ep)
     assert (args["serverless"], args["data_capture_percentage"], args["network_isolation"]) == (None, 20, True)
 
@@ -102,7 +110,11 @@ def test_an_endpoint_override_merges_over_the_defaults_key_by_key():
 def test_stack_defaults_apply_to_every_endpoint():
     cfg = config(
         "staging",
-        {"models": MODELS, "defaults": {"instance": {"type": "ml.c5.xlarge"}}, "endpoints": {"a": PACKAGE, "b": PACKAGE}},
+        {
+            "models": MODELS,
+            "defaults": {"instance": {"type": "ml.c5.xlarge"}},
+            "endpoints": {"a": PACKAGE, "b": PACKAGE},
+        },
     )
     assert {ep.instance.type for ep in cfg.endpoints.endpoints.values()} == {"ml.c5.xlarge"}
 
@@ -180,7 +192,10 @@ def test_fails_when_serverless_memory_is_not_an_aws_size():
 
 
 def test_fails_when_serverless_concurrency_is_out_of_range():
-    assert problem(serverless={"maxConcurrency": 500}) == f"{PREFIX}.serverless.maxConcurrency = 500: must be between 1 and 200"
+    assert (
+        problem(serverless={"maxConcurrency": 500})
+        == f"{PREFIX}.serverless.maxConcurrency = 500: must be between 1 and 200"
+    )
 
 
 def test_fails_when_provisioned_concurrency_exceeds_max():
@@ -217,7 +232,9 @@ def test_fails_when_a_gpu_model_is_given_a_cpu_instance_type():
 
 
 def test_dev_serves_a_gpu_model_from_a_gpu_instance():
-    ep = one("dev", models=GPU_MODELS, serving="instance", instance={"type": "ml.g5.xlarge"}).endpoints.endpoints["churn"]
+    ep = one("dev", models=GPU_MODELS, serving="instance", instance={"type": "ml.g5.xlarge"}).endpoints.endpoints[
+        "churn"
+    ]
     assert (ep.serving, ep.instance.type) == ("instance", "ml.g5.xlarge")
     assert component_args(ep)["serverless"] is None
 
@@ -405,9 +422,12 @@ def test_cross_section_check_requires_the_image_registry():
 
 def test_cross_section_check_accepts_wildcard_allowlist_entries():
     cfg = one("staging", instance={"type": "ml.g5.2xlarge"}).endpoints
-    assert cfg.cross_section_problem(
-        allowed_instance_types=["ml.g5.*"], buckets=["models", "data-capture"], registries=["serving"]
-    ) is None
+    assert (
+        cfg.cross_section_problem(
+            allowed_instance_types=["ml.g5.*"], buckets=["models", "data-capture"], registries=["serving"]
+        )
+        is None
+    )
 
 
 def test_cross_section_check_passes_a_consistent_stack():

@@ -33,14 +33,19 @@ def test_every_environment_has_a_budget_with_80_forecast_and_100_actual_and_no_b
     assert g.budget.monthly_usd == PROFILES[environment]["guardrails"]["budget"]["monthlyUsd"] > 0
     assert (g.budget.forecast_threshold_percent, g.budget.actual_threshold_percent) == (80, 100)
     assert g.budget.emails == []
-    assert (g.account_baselines.ebs_encryption_by_default, g.account_baselines.s3_public_access_block,
-            g.account_baselines.cost_allocation_tags) == (False, False, False)
+    assert (
+        g.account_baselines.ebs_encryption_by_default,
+        g.account_baselines.s3_public_access_block,
+        g.account_baselines.cost_allocation_tags,
+    ) == (False, False, False)
     assert g.personas == {} and g.github is None
 
 
 def test_profile_budget_keeps_the_existing_instance_allowlists():
     for environment in PROFILES:
-        assert {"allowedInstanceTypes", "allowedSagemakerInstanceTypes", "budget"} <= set(PROFILES[environment]["guardrails"])
+        assert {"allowedInstanceTypes", "allowedSagemakerInstanceTypes", "budget"} <= set(
+            PROFILES[environment]["guardrails"]
+        )
 
 
 def test_component_args_default_the_deploy_environment_to_the_stacks_and_drop_personas_without_principals():
@@ -55,8 +60,13 @@ def test_component_args_default_the_deploy_environment_to_the_stacks_and_drop_pe
     )
     args = g.component_args("staging")
     assert args["personas"] == {"platform-admin": PersonaSpec(principals=[ADMIN], max_session_hours=1)}
-    assert args["github"] == GithubSpec(repository="example-org/ml-platform", deploy_environment="staging",
-                                        preview_pull_requests=True, preview_branches=[], oidc_provider_arn=None)
+    assert args["github"] == GithubSpec(
+        repository="example-org/ml-platform",
+        deploy_environment="staging",
+        preview_pull_requests=True,
+        preview_branches=[],
+        oidc_provider_arn=None,
+    )
     assert args["budget"] == BudgetSpec(monthly_usd=250, emails=["a@example.com"])
     assert args["baselines"] == BaselineSpec(s3_public_access_block=True)
 
@@ -101,7 +111,9 @@ def test_fails_when_a_principal_is_listed_twice_or_the_session_is_too_long():
     ]
 
 
-@pytest.mark.parametrize("repository", ["ml-platform", "example-org/", "/ml-platform", "-org/repo", "org/a/b", "org/re po", "org/.."])
+@pytest.mark.parametrize(
+    "repository", ["ml-platform", "example-org/", "/ml-platform", "-org/repo", "org/a/b", "org/re po", "org/.."]
+)
 def test_fails_when_the_repository_is_not_owner_slash_name(repository):
     assert problems({"github": {"repository": repository}}) == [
         f"{KEY}.github.repository = {repository!r}: must be a GitHub repository as 'owner/name', e.g. 'example-org/ml-platform'"

@@ -82,8 +82,11 @@ def test_fails_with_wrong_type_naming_the_value():
 
 def test_secret_values_are_not_echoed_in_errors():
     with pytest.raises(ConfigError) as info:
-        load({**BASE, "ml-platform:protectStatefulResources": "hunter2"}, stack="dev",
-             secret_keys=["ml-platform:protectStatefulResources"])
+        load(
+            {**BASE, "ml-platform:protectStatefulResources": "hunter2"},
+            stack="dev",
+            secret_keys=["ml-platform:protectStatefulResources"],
+        )
     assert "hunter2" not in str(info.value)
     assert "[secret]" in info.value.problems[0]
 

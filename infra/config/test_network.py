@@ -41,7 +41,15 @@ def test_prod_defaults_to_three_azs_nat_per_az_and_the_private_endpoints():
     net = config("prod").network
     assert (net.az_count, net.nat_strategy, net.interface_endpoints) == (3, "per_az", DEFAULT_INTERFACE_ENDPOINTS)
     assert (net.cidr, net.flow_log_retention_days) == ("10.30.0.0/16", 365)
-    assert DEFAULT_INTERFACE_ENDPOINTS == ("ecr.api", "ecr.dkr", "sts", "logs", "kms", "sagemaker.api", "sagemaker.runtime")
+    assert DEFAULT_INTERFACE_ENDPOINTS == (
+        "ecr.api",
+        "ecr.dkr",
+        "sts",
+        "logs",
+        "kms",
+        "sagemaker.api",
+        "sagemaker.runtime",
+    )
 
 
 def test_environments_get_non_overlapping_cidrs_so_they_can_be_connected_later():
@@ -57,8 +65,16 @@ def test_stack_file_values_override_the_profile():
 
 
 def test_unset_subnet_sizes_come_from_the_vpc_cidr():
-    assert config("dev", {"cidr": "10.0.0.0/16"}).network.resolved_prefixes == {"public": 24, "private": 18, "intra": 24}
-    assert config("dev", {"cidr": "10.0.0.0/20"}).network.resolved_prefixes == {"public": 27, "private": 22, "intra": 27}
+    assert config("dev", {"cidr": "10.0.0.0/16"}).network.resolved_prefixes == {
+        "public": 24,
+        "private": 18,
+        "intra": 24,
+    }
+    assert config("dev", {"cidr": "10.0.0.0/20"}).network.resolved_prefixes == {
+        "public": 27,
+        "private": 22,
+        "intra": 27,
+    }
     sizes = config("dev", {"podCidr": "100.64.0.0/16", "subnetPrefixes": {"private": 19}}).network.resolved_prefixes
     assert sizes == {"public": 24, "private": 19, "intra": 24, "pods": 18}
 
@@ -95,7 +111,10 @@ def test_component_args_carry_every_network_setting():
             "ml-platform:network.cidr = '10.0.0.0/12': too large: AWS allows VPC CIDR blocks from /16 to /28; "
             "use /16 to /20",
         ),
-        ({"cidr": "10.0.0.1/16"}, "ml-platform:network.cidr = '10.0.0.1/16': has host bits set; the network is 10.0.0.0/16"),
+        (
+            {"cidr": "10.0.0.1/16"},
+            "ml-platform:network.cidr = '10.0.0.1/16': has host bits set; the network is 10.0.0.0/16",
+        ),
         ({"cidr": "ten"}, "ml-platform:network.cidr = 'ten': not an IPv4 CIDR block; write it like 10.0.0.0/16"),
         (
             {"azCount": 4},
@@ -146,7 +165,10 @@ def test_component_args_carry_every_network_setting():
             "ml-platform:network.subnetPrefixes.intra = 12: must be 16 to 28: a subnet cannot be larger than a VPC block",
         ),
         (
-            {"subnetPrefixes": {"intra": 28}, "interfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "logs", "kms", "xray"]},
+            {
+                "subnetPrefixes": {"intra": 28},
+                "interfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "logs", "kms", "xray"],
+            },
             "ml-platform:network.subnetPrefixes.intra = 28: a /28 intra subnet has 11 usable addresses, but 6 "
             "interface endpoints (one address each per AZ) plus the 6 EKS needs free for its control-plane ENIs "
             "take 12; use /27 or larger (a prefix of 27 or less)",
@@ -208,5 +230,8 @@ def test_fails_when_more_azs_are_asked_than_the_region_has():
 def test_availability_zones_are_the_first_usable_ones_by_name():
     net = config("dev").network
     assert net.availability_zones(
-        ["us-west-2c", "us-west-2a", "us-west-2b"], ["usw2-az3", "usw2-az1", "usw2-az2"], region="us-west-2", stack="dev"
+        ["us-west-2c", "us-west-2a", "us-west-2b"],
+        ["usw2-az3", "usw2-az1", "usw2-az2"],
+        region="us-west-2",
+        stack="dev",
     ) == ["us-west-2a", "us-west-2b"]

@@ -127,7 +127,7 @@ def test_fails_when_replication_is_asked_for_without_versioning():
 
 def test_fails_when_object_lock_is_asked_for_without_a_models_bucket():
     assert problems({"buckets": ["datasets", "access-logs"], "modelsObjectLock": {"retentionDays": 30}}) == [
-        'Pulumi.dev.yaml: ml-platform:storage.modelsObjectLock = {"retentionDays": 30}: needs the \'models\' bucket '
+        "Pulumi.dev.yaml: ml-platform:storage.modelsObjectLock = {\"retentionDays\": 30}: needs the 'models' bucket "
         "in `buckets`; add it or remove `modelsObjectLock`"
     ]
 

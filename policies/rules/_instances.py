@@ -36,7 +36,9 @@ _GPUS: dict[str, dict[str, int]] = {
 
 # Nitro families with local NVMe instance storage: SageMaker encrypts it in hardware and rejects a KMS key for it.
 _LOCAL_STORAGE_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*d[a-z]*$")  # m5d, c6id, r5ad, g4dn, p4d, p4de, p3dn, ...
-_LOCAL_STORAGE_EXTRA = frozenset({"g5", "g6", "g6e", "g7e", "p5", "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200", "trn1", "trn1n", "trn2", "dl1"})
+_LOCAL_STORAGE_EXTRA = frozenset(
+    {"g5", "g6", "g6e", "g7e", "p5", "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200", "trn1", "trn1n", "trn2", "dl1"}
+)
 
 
 def split(instance_type: str) -> tuple[str, str]:

@@ -25,7 +25,7 @@ class BucketLinks:
     buckets: list[PolicyResource]
 
     @classmethod
-    def of(cls, index: StackIndex) -> "BucketLinks":
+    def of(cls, index: StackIndex) -> BucketLinks:
         return cls(index=index, buckets=index.of_type(*BUCKETS))
 
     def attached(self, types: tuple[str, ...], prop: str = "bucket") -> dict[str, list[PolicyResource]]:

@@ -19,9 +19,9 @@ from ._common import (
     is_public_principal,
     is_true,
     known,
+    num,
     principal_values,
     resource_policy,
-    num,
     setting,
     shown,
     stack_policy,
@@ -66,14 +66,19 @@ PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls
 def _check_public_access_block(args: StackValidationArgs, report: ReportViolation) -> None:
     index = StackIndex(args.resources)
     # An account-wide block with all four settings covers every bucket in the account.
-    if any(all(is_true(get(a.props, f)) for f in PUBLIC_ACCESS_FLAGS) for a in index.of_type(*ACCOUNT_PUBLIC_ACCESS_BLOCK)):
+    if any(
+        all(is_true(get(a.props, f)) for f in PUBLIC_ACCESS_FLAGS) for a in index.of_type(*ACCOUNT_PUBLIC_ACCESS_BLOCK)
+    ):
         return
     links = BucketLinks.of(index)
     blocks = links.attached(BUCKET_PUBLIC_ACCESS_BLOCK)
     for bucket in links.buckets:
         found = blocks[bucket.urn]
         if not found:
-            report("no BucketPublicAccessBlock refers to this bucket: a later ACL or bucket policy can make it public", bucket.urn)
+            report(
+                "no BucketPublicAccessBlock refers to this bucket: a later ACL or bucket policy can make it public",
+                bucket.urn,
+            )
             continue
         gaps = []
         for block in found:
@@ -199,7 +204,9 @@ def _check_tls_only(args: StackValidationArgs, report: ReportViolation) -> None:
         if UNKNOWN in docs:
             continue
         if not any(_denies_plain_http(d) for d in docs if d):
-            report("no bucket policy denies requests made without TLS (s3:* with aws:SecureTransport = false)", bucket.urn)
+            report(
+                "no bucket policy denies requests made without TLS (s3:* with aws:SecureTransport = false)", bucket.urn
+            )
 
 
 S3_TLS_ONLY = stack_policy(
@@ -232,7 +239,9 @@ def _check_eks_endpoint(args: ResourceValidationArgs, report: ReportViolation) -
         )
     for cidr in cidrs:
         if cidr in WORLD:
-            report(f"vpcConfig.publicAccessCidrs includes {cidr}: the Kubernetes API is reachable from the whole internet")
+            report(
+                f"vpcConfig.publicAccessCidrs includes {cidr}: the Kubernetes API is reachable from the whole internet"
+            )
 
 
 EKS_ENDPOINT = resource_policy(
@@ -250,7 +259,10 @@ EKS_ENDPOINT = resource_policy(
 
 
 def _check_creator_admin(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    value = known(get(args.props, "accessConfig", "bootstrapClusterCreatorAdminPermissions"), "accessConfig.bootstrapClusterCreatorAdminPermissions")
+    value = known(
+        get(args.props, "accessConfig", "bootstrapClusterCreatorAdminPermissions"),
+        "accessConfig.bootstrapClusterCreatorAdminPermissions",
+    )
     if value is None or is_true(value):
         state = "not set (EKS defaults it to true)" if value is None else "true"
         report(
@@ -400,7 +412,9 @@ def _ports(protocol, low, high) -> str:
 def _check_world_ingress(args: StackValidationArgs, report: ReportViolation) -> None:
     index = StackIndex(args.resources)
     groups = index.of_type(*SECURITY_GROUPS)
-    on_load_balancers = {g.urn for lb in index.of_type(*LOAD_BALANCERS) for g in index.refers_to(lb, "securityGroups", groups, ("id",))}
+    on_load_balancers = {
+        g.urn for lb in index.of_type(*LOAD_BALANCERS) for g in index.refers_to(lb, "securityGroups", groups, ("id",))
+    }
     allowed_ports = set(setting(args.get_config(), "loadBalancerPorts", SG_SCHEMA))
 
     # (resource declaring the rule, the group it opens, protocol, from, to, cidrs)
@@ -414,18 +428,24 @@ def _check_world_ingress(args: StackValidationArgs, report: ReportViolation) -> 
             continue
         cidrs = elements(get(rule.props, "cidrBlocks")) + elements(get(rule.props, "ipv6CidrBlocks"))
         owner = next(iter(index.refers_to(rule, "securityGroupId", groups, ("id",))), None)
-        rules.append((rule, owner, get(rule.props, "protocol"), get(rule.props, "fromPort"), get(rule.props, "toPort"), cidrs))
+        rules.append(
+            (rule, owner, get(rule.props, "protocol"), get(rule.props, "fromPort"), get(rule.props, "toPort"), cidrs)
+        )
     for rule in index.of_type(SECURITY_GROUP_INGRESS_RULE):
         cidrs = [c for c in (get(rule.props, "cidrIpv4"), get(rule.props, "cidrIpv6")) if c is not None]
         owner = next(iter(index.refers_to(rule, "securityGroupId", groups, ("id",))), None)
-        rules.append((rule, owner, get(rule.props, "ipProtocol"), get(rule.props, "fromPort"), get(rule.props, "toPort"), cidrs))
+        rules.append(
+            (rule, owner, get(rule.props, "ipProtocol"), get(rule.props, "fromPort"), get(rule.props, "toPort"), cidrs)
+        )
 
     for declared_by, owner, protocol, low, high, cidrs in rules:
         for cidr in (str(c) for c in cidrs if c is not UNKNOWN):
             if cidr not in WORLD:
                 continue
             tcp = str(protocol).lower() in ("tcp", "6")
-            exempt = tcp and low == high and low in allowed_ports and owner is not None and owner.urn in on_load_balancers
+            exempt = (
+                tcp and low == high and low in allowed_ports and owner is not None and owner.urn in on_load_balancers
+            )
             if not exempt:
                 report(
                     f"allows ingress from {cidr} to {_ports(protocol, low, high)}: only "
@@ -499,7 +519,9 @@ def _boundary_only_policies(index: StackIndex) -> set[str]:
     boundary grants nothing by itself."""
     policies = index.of_type(IAM_POLICY)
     boundaries = {
-        p.urn for holder in index.of_type(IAM_ROLE, IAM_USER) for p in index.refers_to(holder, "permissionsBoundary", policies, ("arn",))
+        p.urn
+        for holder in index.of_type(IAM_ROLE, IAM_USER)
+        for p in index.refers_to(holder, "permissionsBoundary", policies, ("arn",))
     }
     attached = _attached_policy_arns(index)
     by_dependency = {
@@ -508,8 +530,14 @@ def _boundary_only_policies(index: StackIndex) -> set[str]:
         for key in ("policyArn", "policyArns")
         for d in a.property_dependencies.get(key, [])
     }
-    by_dependency |= {d.urn for r in index.of_type(IAM_ROLE) for d in r.property_dependencies.get("managedPolicyArns", [])}
-    return {p.urn for p in policies if p.urn in boundaries and p.urn not in by_dependency and str(get(p.props, "arn")) not in attached}
+    by_dependency |= {
+        d.urn for r in index.of_type(IAM_ROLE) for d in r.property_dependencies.get("managedPolicyArns", [])
+    }
+    return {
+        p.urn
+        for p in policies
+        if p.urn in boundaries and p.urn not in by_dependency and str(get(p.props, "arn")) not in attached
+    }
 
 
 def _check_wildcard_admin(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -530,10 +558,16 @@ def _check_wildcard_admin(args: StackValidationArgs, report: ReportViolation) ->
                     continue
                 actions = [str(a) for a in as_list(st.get("Action"))]
                 if "*" in actions or "*:*" in actions:
-                    report(f"{label}{statement_label(st, i)} allows every action ('*') on every resource ('*')", resource.urn)
+                    report(
+                        f"{label}{statement_label(st, i)} allows every action ('*') on every resource ('*')",
+                        resource.urn,
+                    )
                 elif "NotAction" in st:
                     excluded = ", ".join(str(a) for a in as_list(st.get("NotAction")))
-                    report(f"{label}{statement_label(st, i)} allows every action except {excluded} on every resource ('*')", resource.urn)
+                    report(
+                        f"{label}{statement_label(st, i)} allows every action except {excluded} on every resource ('*')",
+                        resource.urn,
+                    )
 
 
 IAM_NO_WILDCARD_ADMIN = stack_policy(
@@ -614,7 +648,9 @@ def _check_trust_policy(args: ResourceValidationArgs, report: ReportViolation) -
             issuer = provider.split("oidc-provider/", 1)[1]
             values = [str(v) for v in conditions.get(f"{issuer}:sub".lower(), [])]
             if not values:
-                report(f"{label} trusts {issuer} without a condition on {issuer}:sub: every identity it issues tokens to can assume the role")
+                report(
+                    f"{label} trusts {issuer} without a condition on {issuer}:sub: every identity it issues tokens to can assume the role"
+                )
             elif all(v == "*" for v in values):
                 report(f"{label} trusts {issuer} with a {issuer}:sub condition that matches everything ('*')")
 
@@ -696,7 +732,10 @@ DATA_CAPTURE_SCHEMA = {
 
 # CaptureMode values (CreateEndpointConfig): InputAndOutput records both in one option.
 _CAPTURED_BY = {"Input": {"Input", "InputAndOutput"}, "Output": {"Output", "InputAndOutput"}}
-_WHAT_IS_LOST = {"Input": "the requests sent to the model are not recorded", "Output": "the model's responses are not recorded"}
+_WHAT_IS_LOST = {
+    "Input": "the requests sent to the model are not recorded",
+    "Output": "the model's responses are not recorded",
+}
 
 
 def _check_data_capture(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -707,7 +746,9 @@ def _check_data_capture(args: ResourceValidationArgs, report: ReportViolation) -
         variants = elements(get(props, "productionVariants"))
         serverless = bool(variants) and all(get(v, "serverlessConfig") is not None for v in variants)
         # Serverless endpoints cannot capture at all: say so, the fix is a different kind of endpoint.
-        hint = "; serverless variants cannot capture, serve from instances where capture is required" if serverless else ""
+        hint = (
+            "; serverless variants cannot capture, serve from instances where capture is required" if serverless else ""
+        )
         report(f"dataCaptureConfig is not set: {lost}{hint}")
         return
     enabled = known(get(capture, "enableCapture"), "dataCaptureConfig.enableCapture")

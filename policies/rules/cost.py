@@ -201,7 +201,9 @@ def gpu_capacity(index: StackIndex) -> list[GpuCapacity]:
         if isinstance(instance_type, str) and _instances.is_gpu(instance_type):
             found.append(GpuCapacity(instance, f"instance {instance.name}", instance_type, 1))
 
-    targets = {str(get(t.props, "resourceId")): _int(get(t.props, "maxCapacity")) for t in index.of_type(SCALABLE_TARGET)}
+    targets = {
+        str(get(t.props, "resourceId")): _int(get(t.props, "maxCapacity")) for t in index.of_type(SCALABLE_TARGET)
+    }
     configs = index.of_type(SAGEMAKER_ENDPOINT_CONFIG)
     users: dict[str, list[str]] = {c.urn: [] for c in configs}
     for endpoint in index.of_type(SAGEMAKER_ENDPOINT):
@@ -219,7 +221,9 @@ def gpu_capacity(index: StackIndex) -> list[GpuCapacity]:
                     ceiling = targets.get(f"endpoint/{endpoint_name}/variant/{get(variant, 'variantName')}")
                     count = max(count, ceiling or 0)
                 where = f"endpoint {endpoint_name}" if endpoint_name else f"endpoint configuration {config.name}"
-                found.append(GpuCapacity(config, f"{where} variant {get(variant, 'variantName')}", instance_type, count))
+                found.append(
+                    GpuCapacity(config, f"{where} variant {get(variant, 'variantName')}", instance_type, count)
+                )
     return found
 
 
@@ -239,7 +243,10 @@ def _check_gpu_pool_size(args: StackValidationArgs, report: ReportViolation) -> 
     for group, types in gpu_node_groups(index):
         size = _int(get(group.props, "scalingConfig", "maxSize"))
         if size is not None and size > cap:
-            report(f"GPU node group ({', '.join(types)}) can scale to {size} nodes; this stack allows at most {num(cap)} per pool", group.urn)
+            report(
+                f"GPU node group ({', '.join(types)}) can scale to {size} nodes; this stack allows at most {num(cap)} per pool",
+                group.urn,
+            )
 
 
 GPU_POOL_MAX_SIZE = stack_policy(
@@ -336,7 +343,10 @@ def _check_lifecycle(args: StackValidationArgs, report: ReportViolation) -> None
     configs = links.attached(BUCKET_LIFECYCLE)
     for bucket in links.buckets:
         statuses = [get(rule, "status") for c in configs[bucket.urn] for rule in elements(get(c.props, "rules"))]
-        statuses += ["Enabled" if is_true(get(rule, "enabled")) else "Disabled" for rule in elements(get(bucket.props, "lifecycleRules"))]
+        statuses += [
+            "Enabled" if is_true(get(rule, "enabled")) else "Disabled"
+            for rule in elements(get(bucket.props, "lifecycleRules"))
+        ]
         if UNKNOWN in statuses or "Enabled" in statuses:
             continue
         report(
@@ -370,7 +380,9 @@ NAT_SCHEMA = {
 
 def _check_nat_count(args: StackValidationArgs, report: ReportViolation) -> None:
     cap = setting(args.get_config(), "maxNatGateways", NAT_SCHEMA)
-    gateways = [g for g in StackIndex(args.resources).of_type(NAT_GATEWAY) if get(g.props, "connectivityType") != "private"]
+    gateways = [
+        g for g in StackIndex(args.resources).of_type(NAT_GATEWAY) if get(g.props, "connectivityType") != "private"
+    ]
     if len(gateways) > cap:
         names = ", ".join(sorted(g.name for g in gateways))
         report(f"the stack creates {len(gateways)} NAT gateways ({names}); this stack allows at most {num(cap)}")

@@ -44,7 +44,9 @@ def _declared_algorithms(bucket, configs) -> list[tuple[str, object]]:
     for config in configs:
         for rule in elements(get(config.props, "rules")):
             found.append((config.name, get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")))
-    inline = get(bucket.props, "serverSideEncryptionConfiguration", "rule", "applyServerSideEncryptionByDefault", "sseAlgorithm")
+    inline = get(
+        bucket.props, "serverSideEncryptionConfiguration", "rule", "applyServerSideEncryptionByDefault", "sseAlgorithm"
+    )
     if inline is not None and inline is not UNKNOWN:
         found.append(("serverSideEncryptionConfiguration", inline))
     for block in elements(get(bucket.props, "serverSideEncryptionConfigurations")):
@@ -201,10 +203,14 @@ def _check_sagemaker_endpoint_config(args: ResourceValidationArgs, report: Repor
     capture = known(get(props, "dataCaptureConfig"), "dataCaptureConfig")
     if capture is not None and not is_false(get(capture, "enableCapture")):
         if get(capture, "kmsKeyId") is None:
-            report("dataCaptureConfig.kmsKeyId is not set: captured requests and responses are not encrypted with your KMS key")
+            report(
+                "dataCaptureConfig.kmsKeyId is not set: captured requests and responses are not encrypted with your KMS key"
+            )
     output = get(props, "asyncInferenceConfig", "outputConfig")
     if output is not None and output is not UNKNOWN and get(output, "kmsKeyId") is None:
-        report("asyncInferenceConfig.outputConfig.kmsKeyId is not set: async inference results are not encrypted with your KMS key")
+        report(
+            "asyncInferenceConfig.outputConfig.kmsKeyId is not set: async inference results are not encrypted with your KMS key"
+        )
 
 
 SAGEMAKER_ENDPOINT_ENCRYPTED = resource_policy(

@@ -12,8 +12,8 @@ from ._common import (
     get,
     is_true,
     known,
-    resource_policy,
     num,
+    resource_policy,
     setting,
     shown,
     stack_policy,
@@ -77,13 +77,21 @@ def _check_versioning(args: StackValidationArgs, report: ReportViolation) -> Non
         inline = get(bucket.props, "versioning", "enabled")
         if inline is not None and inline is not UNKNOWN:
             statuses.append("Enabled" if is_true(inline) else "Disabled")
-        statuses += ["Enabled" if is_true(get(v, "enabled")) else "Disabled" for v in elements(get(bucket.props, "versionings"))]
+        statuses += [
+            "Enabled" if is_true(get(v, "enabled")) else "Disabled" for v in elements(get(bucket.props, "versionings"))
+        ]
         if UNKNOWN in statuses or "Enabled" in statuses:
             continue
         if statuses:
-            report(f"versioning status is {statuses[0]!r}: an overwrite or delete loses the previous object for good", bucket.urn)
+            report(
+                f"versioning status is {statuses[0]!r}: an overwrite or delete loses the previous object for good",
+                bucket.urn,
+            )
         else:
-            report("no BucketVersioning refers to this bucket: an overwrite or delete loses the previous object for good", bucket.urn)
+            report(
+                "no BucketVersioning refers to this bucket: an overwrite or delete loses the previous object for good",
+                bucket.urn,
+            )
 
 
 S3_VERSIONING = stack_policy(
@@ -113,7 +121,9 @@ def _check_endpoint_instances(args: ResourceValidationArgs, report: ReportViolat
     for variant in elements(known(get(args.props, "productionVariants"), "productionVariants")):
         name = get(variant, "variantName", default="?")
         if get(variant, "serverlessConfig") is not None:
-            report(f"variant {name} is serverless: it cannot keep {num(minimum)} instances warm across Availability Zones")
+            report(
+                f"variant {name} is serverless: it cannot keep {num(minimum)} instances warm across Availability Zones"
+            )
             continue
         count = known(get(variant, "initialInstanceCount"), "productionVariants.initialInstanceCount")
         if isinstance(count, (int, float)) and count < minimum:
@@ -141,11 +151,15 @@ SAGEMAKER_MIN_INSTANCES = resource_policy(
 def _check_auto_rollback(args: ResourceValidationArgs, report: ReportViolation) -> None:
     deployment = known(get(args.props, "deploymentConfig"), "deploymentConfig")
     if deployment is None:
-        report("deploymentConfig is not set: an update replaces the fleet without traffic shifting or alarm-based rollback")
+        report(
+            "deploymentConfig is not set: an update replaces the fleet without traffic shifting or alarm-based rollback"
+        )
         return
     alarms = elements(get(deployment, "autoRollbackConfiguration", "alarms"))
     if not alarms:
-        report("deploymentConfig.autoRollbackConfiguration has no alarms: a bad model version keeps serving until someone notices")
+        report(
+            "deploymentConfig.autoRollbackConfiguration has no alarms: a bad model version keeps serving until someone notices"
+        )
 
 
 SAGEMAKER_AUTO_ROLLBACK = resource_policy(
@@ -216,7 +230,9 @@ def _check_eks_version(args: ResourceValidationArgs, report: ReportViolation) ->
     version = known(get(args.props, "version"), "version")
     if version is None:
         if args.resource_type == EKS_CLUSTER:
-            report("version is not set: EKS picks its current default, so the control plane's version changes without review")
+            report(
+                "version is not set: EKS picks its current default, so the control plane's version changes without review"
+            )
         return  # a node group follows its cluster's version
     if str(version) not in supported:
         report(f"version {version} is not supported here (supported: {', '.join(supported)})")
@@ -240,7 +256,9 @@ EKS_SUPPORTED_VERSION = resource_policy(
 def _check_immutable_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
     mutability = known(get(args.props, "imageTagMutability", default="MUTABLE"), "imageTagMutability")
     if not str(mutability).startswith("IMMUTABLE"):
-        report(f"imageTagMutability is {shown(mutability)}: a pushed tag can be overwritten, so a redeploy may run different code")
+        report(
+            f"imageTagMutability is {shown(mutability)}: a pushed tag can be overwritten, so a redeploy may run different code"
+        )
 
 
 ECR_IMMUTABLE_TAGS = resource_policy(

@@ -35,7 +35,9 @@ def tls_policy(bucket_arn):
 def bucket_with_block(**flags):
     def program():
         bucket = s3.Bucket("data")
-        settings = dict(block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
+        settings = dict(
+            block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True
+        )
         settings.update(flags)
         s3.BucketPublicAccessBlock("data-block", bucket=bucket.id, **settings)
 
@@ -62,7 +64,11 @@ def test_account_wide_public_access_block_covers_every_bucket(check):
     def program():
         s3.Bucket("data")
         s3.AccountPublicAccessBlock(
-            "account", block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True
+            "account",
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
         )
 
     assert check(program, "s3-bucket-public-access-block") == []
@@ -175,9 +181,14 @@ def cluster(vpc=None, access=None, logs=("api", "audit", "authenticator")):
             "eks",
             role_arn="arn:aws:iam::123456789012:role/cluster",
             version="1.35",
-            vpc_config=vpc or aws.eks.ClusterVpcConfigArgs(subnet_ids=["subnet-1"], endpoint_public_access=False, endpoint_private_access=True),
+            vpc_config=vpc
+            or aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=["subnet-1"], endpoint_public_access=False, endpoint_private_access=True
+            ),
             access_config=access
-            or aws.eks.ClusterAccessConfigArgs(authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
+            or aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False
+            ),
             enabled_cluster_log_types=list(logs),
         )
 
@@ -189,12 +200,16 @@ def test_private_cluster_passes(check):
 
 
 def test_public_endpoint_limited_to_cidrs_passes(check):
-    vpc = aws.eks.ClusterVpcConfigArgs(subnet_ids=["subnet-1"], endpoint_public_access=True, public_access_cidrs=["203.0.113.0/24"])
+    vpc = aws.eks.ClusterVpcConfigArgs(
+        subnet_ids=["subnet-1"], endpoint_public_access=True, public_access_cidrs=["203.0.113.0/24"]
+    )
     assert check(cluster(vpc=vpc), "eks-endpoint-not-public") == []
 
 
 def test_public_endpoint_open_to_the_world_fails(check):
-    vpc = aws.eks.ClusterVpcConfigArgs(subnet_ids=["subnet-1"], endpoint_public_access=True, public_access_cidrs=["0.0.0.0/0"])
+    vpc = aws.eks.ClusterVpcConfigArgs(
+        subnet_ids=["subnet-1"], endpoint_public_access=True, public_access_cidrs=["0.0.0.0/0"]
+    )
     assert check(cluster(vpc=vpc), "eks-endpoint-not-public") == [
         "eks: vpcConfig.publicAccessCidrs includes 0.0.0.0/0: the Kubernetes API is reachable from the whole internet"
     ]
@@ -210,7 +225,9 @@ def test_endpoint_left_at_eks_defaults_fails(check):
 
 def test_cluster_creator_admin_fails(check):
     assert check(cluster(), "eks-no-creator-admin") == []
-    access = aws.eks.ClusterAccessConfigArgs(authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True)
+    access = aws.eks.ClusterAccessConfigArgs(
+        authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True
+    )
     assert check(cluster(access=access), "eks-no-creator-admin") == [
         "eks: accessConfig.bootstrapClusterCreatorAdminPermissions is true: whoever runs the deployment becomes a "
         "permanent cluster administrator"
@@ -269,7 +286,9 @@ def test_node_group_launch_template_key_pair_fails(check):
 def template_with_metadata(tokens="required", hops=1):
     return lambda: aws.ec2.LaunchTemplate(
         "nodes",
-        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(http_endpoint="enabled", http_tokens=tokens, http_put_response_hop_limit=hops),
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+            http_endpoint="enabled", http_tokens=tokens, http_put_response_hop_limit=hops
+        ),
     )
 
 
@@ -296,7 +315,9 @@ def test_hop_limit_above_the_setting_fails(check):
         "nodes: metadataOptions.httpPutResponseHopLimit is 2: containers can reach the instance role's credentials; "
         "at most 1 is allowed"
     ]
-    assert check(template_with_metadata(hops=2), "ec2-imdsv2-required", {"ec2-imdsv2-required": {"maxHopLimit": 2}}) == []
+    assert (
+        check(template_with_metadata(hops=2), "ec2-imdsv2-required", {"ec2-imdsv2-required": {"maxHopLimit": 2}}) == []
+    )
 
 
 def security_group(port=443, cidr="0.0.0.0/0", on_load_balancer=True):
@@ -304,10 +325,14 @@ def security_group(port=443, cidr="0.0.0.0/0", on_load_balancer=True):
         group = aws.ec2.SecurityGroup(
             "web",
             vpc_id="vpc-1",
-            ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=port, to_port=port, cidr_blocks=[cidr])],
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=port, to_port=port, cidr_blocks=[cidr])
+            ],
         )
         if on_load_balancer:
-            aws.lb.LoadBalancer("web-lb", load_balancer_type="application", subnets=["subnet-1", "subnet-2"], security_groups=[group.id])
+            aws.lb.LoadBalancer(
+                "web-lb", load_balancer_type="application", subnets=["subnet-1", "subnet-2"], security_groups=[group.id]
+            )
 
     return program
 
@@ -345,7 +370,14 @@ def test_vpc_without_flow_logs_fails(check):
     def program(flow_log):
         vpc = aws.ec2.Vpc("main", cidr_block="10.0.0.0/16")
         if flow_log:
-            aws.ec2.FlowLog("main-flow", vpc_id=vpc.id, traffic_type="ALL", log_destination="arn:aws:logs:us-west-2:123456789012:log-group:flow", log_destination_type="cloud-watch-logs", iam_role_arn="arn:aws:iam::123456789012:role/flow")
+            aws.ec2.FlowLog(
+                "main-flow",
+                vpc_id=vpc.id,
+                traffic_type="ALL",
+                log_destination="arn:aws:logs:us-west-2:123456789012:log-group:flow",
+                log_destination_type="cloud-watch-logs",
+                iam_role_arn="arn:aws:iam::123456789012:role/flow",
+            )
 
     assert check(lambda: program(True), "vpc-flow-logs") == []
     assert check(lambda: program(False), "vpc-flow-logs") == [
@@ -360,7 +392,9 @@ def trust(statement):
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
-SERVICE_TRUST = trust({"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"})
+SERVICE_TRUST = trust(
+    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+)
 
 
 def role(assume=SERVICE_TRUST, boundary=BOUNDARY, **extra):
@@ -393,7 +427,9 @@ def irsa(condition):
 
 
 def test_irsa_trust_bound_to_a_service_account_passes(check):
-    assume = irsa({"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:serving:model", f"{ISSUER}:aud": "sts.amazonaws.com"}})
+    assume = irsa(
+        {"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:serving:model", f"{ISSUER}:aud": "sts.amazonaws.com"}}
+    )
     assert check(role(assume=assume), "iam-trust-policy-restricted") == []
 
 
@@ -416,11 +452,16 @@ def test_admin_managed_policy_attachment_fails(check):
     def program(arn):
         aws.iam.RolePolicyAttachment("app-policy", role="app", policy_arn=arn)
 
-    assert check(lambda: program("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"), "iam-no-admin-managed-policies") == []
+    assert (
+        check(lambda: program("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"), "iam-no-admin-managed-policies") == []
+    )
     assert check(lambda: program("arn:aws:iam::aws:policy/AdministratorAccess"), "iam-no-admin-managed-policies") == [
         "app-policy: attaches the AWS managed policy AdministratorAccess (arn:aws:iam::aws:policy/AdministratorAccess)"
     ]
-    assert check(lambda: program("arn:aws:iam::aws:policy/job-function/PowerUserAccess"), "iam-no-admin-managed-policies") != []
+    assert (
+        check(lambda: program("arn:aws:iam::aws:policy/job-function/PowerUserAccess"), "iam-no-admin-managed-policies")
+        != []
+    )
 
 
 def admin_document(**statement):
@@ -478,9 +519,13 @@ def model(isolation=True, vpc=True):
     return lambda: aws.sagemaker.Model(
         "model",
         execution_role_arn="arn:aws:iam::123456789012:role/sm",
-        primary_container=aws.sagemaker.ModelPrimaryContainerArgs(image="123456789012.dkr.ecr.us-west-2.amazonaws.com/m:1"),
+        primary_container=aws.sagemaker.ModelPrimaryContainerArgs(
+            image="123456789012.dkr.ecr.us-west-2.amazonaws.com/m:1"
+        ),
         enable_network_isolation=isolation,
-        vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=["subnet-1", "subnet-2"], security_group_ids=["sg-1"]) if vpc else None,
+        vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=["subnet-1", "subnet-2"], security_group_ids=["sg-1"])
+        if vpc
+        else None,
     )
 
 
@@ -517,7 +562,6 @@ def test_unknown_policy_document_reports_that_the_rule_cannot_run_during_preview
     )
 
 
-
 def test_a_new_buckets_unknown_inline_policy_output_does_not_hide_the_tls_finding():
     # In a preview, a v7 bucket's computed `policy` output is unknown: no bucket policy is declared for it.
     from policies.rules.conftest import PACK
@@ -538,20 +582,30 @@ def test_a_new_buckets_unknown_inline_policy_output_does_not_hide_the_tls_findin
 def captured_endpoint(capture=True, enabled=True, modes=("Input", "Output"), percentage=20, serverless=False):
     def program():
         size = (
-            {"serverless_config": aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(max_concurrency=5, memory_size_in_mb=2048)}
+            {
+                "serverless_config": aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                    max_concurrency=5, memory_size_in_mb=2048
+                )
+            }
             if serverless
             else {"instance_type": "ml.m5.large", "initial_instance_count": 2}
         )
         aws.sagemaker.EndpointConfiguration(
             "serving",
-            production_variants=[aws.sagemaker.EndpointConfigurationProductionVariantArgs(variant_name="primary", model_name="model", **size)],
+            production_variants=[
+                aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                    variant_name="primary", model_name="model", **size
+                )
+            ],
             kms_key_arn=KEY,
             data_capture_config=aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
                 enable_capture=enabled,
                 initial_sampling_percentage=percentage,
                 destination_s3_uri="s3://capture/serving/",
                 kms_key_id=KEY,
-                capture_options=[aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=m) for m in modes],
+                capture_options=[
+                    aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=m) for m in modes
+                ],
             )
             if capture
             else None,

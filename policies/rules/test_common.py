@@ -7,7 +7,11 @@ from policies.rules import _instances
 from policies.rules._common import UNKNOWN, condition_keys, elements, get, is_public_principal, known, num, shown
 
 PROPS = unknown_checking_proxy(
-    {"vpcConfig": {"subnetIds": ["subnet-1", UNKNOWN_STRING_VALUE], "endpointPublicAccess": UNKNOWN_STRING_VALUE}, "name": "x", "gone": None}
+    {
+        "vpcConfig": {"subnetIds": ["subnet-1", UNKNOWN_STRING_VALUE], "endpointPublicAccess": UNKNOWN_STRING_VALUE},
+        "name": "x",
+        "gone": None,
+    }
 )
 
 
@@ -43,8 +47,12 @@ def test_numbers_read_as_the_program_wrote_them():
 
 
 def test_public_principals():
-    assert is_public_principal("*") and is_public_principal({"AWS": "*"}) and is_public_principal({"AWS": ["arn:x", "*"]})
-    assert not is_public_principal({"Service": "s3.amazonaws.com"}) and not is_public_principal({"AWS": "arn:aws:iam::1:root"})
+    assert (
+        is_public_principal("*") and is_public_principal({"AWS": "*"}) and is_public_principal({"AWS": ["arn:x", "*"]})
+    )
+    assert not is_public_principal({"Service": "s3.amazonaws.com"}) and not is_public_principal(
+        {"AWS": "arn:aws:iam::1:root"}
+    )
 
 
 def test_condition_keys_are_compared_case_insensitively_across_operators():
@@ -53,7 +61,15 @@ def test_condition_keys_are_compared_case_insensitively_across_operators():
 
 
 def test_instance_type_facts():
-    assert [_instances.has_local_storage(t) for t in ("ml.g5.xlarge", "ml.m5d.large", "ml.g4dn.xlarge", "ml.m5.large", "ml.c6i.xlarge", "ml.inf2.xlarge")] == [
-        True, True, True, False, False, False,
+    assert [
+        _instances.has_local_storage(t)
+        for t in ("ml.g5.xlarge", "ml.m5d.large", "ml.g4dn.xlarge", "ml.m5.large", "ml.c6i.xlarge", "ml.inf2.xlarge")
+    ] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
     ]
     assert _instances.split("ml.p4d.24xlarge") == ("p4d", "24xlarge") and _instances.split("nonsense") == ("", "")

@@ -37,7 +37,15 @@ def test_provider_default_tags_count(check):
 
 
 def test_resources_that_cannot_carry_tags_are_not_judged(check):
-    assert check(lambda: aws.iam.RolePolicyAttachment("attach", role="r", policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess"), "required-cost-tags") == []
+    assert (
+        check(
+            lambda: aws.iam.RolePolicyAttachment(
+                "attach", role="r", policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess"
+            ),
+            "required-cost-tags",
+        )
+        == []
+    )
 
 
 def test_required_tags_and_exempt_types_are_settings(check):
@@ -58,9 +66,9 @@ def test_allowed_instance_type_passes(check):
 
 def test_instance_type_outside_the_allowlist_fails(check):
     config = {"allowed-instance-types": {"allowedInstanceTypes": ["m6i.*", "ml.m5.*"]}}
-    assert check(lambda: aws.ec2.Instance("vm", ami="ami-1", instance_type="p5.48xlarge"), "allowed-instance-types", config) == [
-        "vm: instanceType uses p5.48xlarge, which this stack does not allow (allowed: m6i.*, ml.m5.*)"
-    ]
+    assert check(
+        lambda: aws.ec2.Instance("vm", ami="ami-1", instance_type="p5.48xlarge"), "allowed-instance-types", config
+    ) == ["vm: instanceType uses p5.48xlarge, which this stack does not allow (allowed: m6i.*, ml.m5.*)"]
 
 
 def test_node_group_and_sagemaker_variant_types_are_judged(check):
@@ -164,7 +172,10 @@ def test_stack_gpu_total_counts_pools_at_max_size_and_sagemaker_at_its_autoscali
 
 
 def test_gpu_counts_per_instance_type():
-    assert [_instances.gpus(t) for t in ("g5.xlarge", "ml.g5.12xlarge", "p4d.24xlarge", "p5.4xlarge", "m6i.large", "inf2.xlarge")] == [1, 4, 8, 1, 0, 0]
+    assert [
+        _instances.gpus(t)
+        for t in ("g5.xlarge", "ml.g5.12xlarge", "p4d.24xlarge", "p5.4xlarge", "m6i.large", "inf2.xlarge")
+    ] == [1, 4, 8, 1, 0, 0]
 
 
 # ---- retention, lifecycle, NAT -------------------------------------------------------------------------------
@@ -191,7 +202,9 @@ def test_bucket_needs_an_enabled_lifecycle_rule(check):
                     aws.s3.BucketLifecycleConfigurationRuleArgs(
                         id="expire",
                         status=status,
-                        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(noncurrent_days=30),
+                        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                            noncurrent_days=30
+                        ),
                     )
                 ],
             )

@@ -16,7 +16,9 @@ def sse(name, bucket, algorithm="aws:kms", key=KEY):
         sse_algorithm=algorithm, kms_master_key_id=key if algorithm != "AES256" else None
     )
     return s3.BucketServerSideEncryptionConfiguration(
-        name, bucket=bucket, rules=[s3.BucketServerSideEncryptionConfigurationRuleArgs(apply_server_side_encryption_by_default=default)]
+        name,
+        bucket=bucket,
+        rules=[s3.BucketServerSideEncryptionConfigurationRuleArgs(apply_server_side_encryption_by_default=default)],
     )
 
 
@@ -96,7 +98,9 @@ def cluster(**changes):
     args = dict(
         role_arn="arn:aws:iam::123456789012:role/cluster",
         version="1.35",
-        vpc_config=aws.eks.ClusterVpcConfigArgs(subnet_ids=["subnet-1", "subnet-2"], endpoint_public_access=False, endpoint_private_access=True),
+        vpc_config=aws.eks.ClusterVpcConfigArgs(
+            subnet_ids=["subnet-1", "subnet-2"], endpoint_public_access=False, endpoint_private_access=True
+        ),
         encryption_config=aws.eks.ClusterEncryptionConfigArgs(
             resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=KEY)
         ),
@@ -116,7 +120,9 @@ def test_cluster_without_encryption_config_fails(check):
 
 
 def test_cluster_encryption_without_secrets_resource_fails(check):
-    config = aws.eks.ClusterEncryptionConfigArgs(resources=[], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=KEY))
+    config = aws.eks.ClusterEncryptionConfigArgs(
+        resources=[], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=KEY)
+    )
     assert check(cluster(encryption_config=config), "eks-secrets-encryption") == [
         "eks: encryptionConfig.resources is []: it must include 'secrets'"
     ]
@@ -132,7 +138,9 @@ def launch_template(encrypted="true", mappings=True):
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name="/dev/xvda",
-                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(encrypted=encrypted, kms_key_id=KEY, volume_size=100),
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        encrypted=encrypted, kms_key_id=KEY, volume_size=100
+                    ),
                 )
             ]
             if mappings
@@ -160,7 +168,10 @@ def test_launch_template_without_block_device_mappings_fails(check):
 
 
 def test_volume_must_be_encrypted(check):
-    assert check(lambda: aws.ebs.Volume("v", availability_zone="us-west-2a", size=10, encrypted=True), "ebs-encryption") == []
+    assert (
+        check(lambda: aws.ebs.Volume("v", availability_zone="us-west-2a", size=10, encrypted=True), "ebs-encryption")
+        == []
+    )
     assert check(lambda: aws.ebs.Volume("v", availability_zone="us-west-2a", size=10), "ebs-encryption") == [
         "v: encrypted is not set: the volume is stored unencrypted"
     ]
@@ -168,7 +179,12 @@ def test_volume_must_be_encrypted(check):
 
 def test_instance_root_volume_must_be_encrypted(check):
     def program(encrypted):
-        aws.ec2.Instance("vm", ami="ami-123", instance_type="t3.micro", root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(encrypted=encrypted))
+        aws.ec2.Instance(
+            "vm",
+            ami="ami-123",
+            instance_type="t3.micro",
+            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(encrypted=encrypted),
+        )
 
     assert check(lambda: program(True), "ebs-encryption") == []
     assert check(lambda: program(False), "ebs-encryption") == [
@@ -185,7 +201,11 @@ def endpoint_config(instance_type="ml.m5.large", kms=KEY, capture_key=KEY, serve
             variant_name="primary",
             model_name="model",
             **(
-                {"serverless_config": aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(max_concurrency=5, memory_size_in_mb=2048)}
+                {
+                    "serverless_config": aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                        max_concurrency=5, memory_size_in_mb=2048
+                    )
+                }
                 if serverless
                 else {"instance_type": instance_type, "initial_instance_count": 2}
             ),
@@ -198,7 +218,9 @@ def endpoint_config(instance_type="ml.m5.large", kms=KEY, capture_key=KEY, serve
                 initial_sampling_percentage=10,
                 destination_s3_uri="s3://capture/serving/",
                 kms_key_id=capture_key,
-                capture_options=[aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode="Input")],
+                capture_options=[
+                    aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode="Input")
+                ],
             ),
         )
 
@@ -240,7 +262,10 @@ def test_serverless_endpoint_config_needs_no_volume_key(check):
 
 
 def test_log_group_needs_a_kms_key(check):
-    assert check(lambda: aws.cloudwatch.LogGroup("logs", kms_key_id=KEY, retention_in_days=30), "log-group-kms-encryption") == []
+    assert (
+        check(lambda: aws.cloudwatch.LogGroup("logs", kms_key_id=KEY, retention_in_days=30), "log-group-kms-encryption")
+        == []
+    )
     assert check(lambda: aws.cloudwatch.LogGroup("logs", retention_in_days=30), "log-group-kms-encryption") == [
         "logs: kmsKeyId is not set: log events are encrypted with a CloudWatch-owned key, not one you control"
     ]
@@ -263,7 +288,12 @@ def test_sns_topic_needs_a_kms_key(check):
 
 def test_sqs_queue_keeps_default_sse_unless_turned_off(check):
     assert check(lambda: aws.sqs.Queue("jobs"), "sqs-queue-encryption") == []
-    assert check(lambda: aws.sqs.Queue("jobs", kms_master_key_id=KEY, sqs_managed_sse_enabled=False), "sqs-queue-encryption") == []
+    assert (
+        check(
+            lambda: aws.sqs.Queue("jobs", kms_master_key_id=KEY, sqs_managed_sse_enabled=False), "sqs-queue-encryption"
+        )
+        == []
+    )
     assert check(lambda: aws.sqs.Queue("jobs", sqs_managed_sse_enabled=False), "sqs-queue-encryption") == [
         "jobs: sqsManagedSseEnabled is false and kmsMasterKeyId is not set: messages are stored unencrypted"
     ]
@@ -280,13 +310,26 @@ def test_kms_key_rotation(check):
 
 
 def test_asymmetric_keys_cannot_rotate_and_are_not_judged(check):
-    assert check(lambda: aws.kms.Key("signing", customer_master_key_spec="RSA_2048", key_usage="SIGN_VERIFY"), "kms-key-rotation") == []
+    assert (
+        check(
+            lambda: aws.kms.Key("signing", customer_master_key_spec="RSA_2048", key_usage="SIGN_VERIFY"),
+            "kms-key-rotation",
+        )
+        == []
+    )
 
 
 def test_ecr_repository_needs_kms(check):
     def repo(kind):
         return lambda: aws.ecr.Repository(
-            "images", encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type=kind, kms_key=KEY if kind == "KMS" else None)] if kind else None
+            "images",
+            encryption_configurations=[
+                aws.ecr.RepositoryEncryptionConfigurationArgs(
+                    encryption_type=kind, kms_key=KEY if kind == "KMS" else None
+                )
+            ]
+            if kind
+            else None,
         )
 
     assert check(repo("KMS"), "ecr-repository-kms-encryption") == []

@@ -30,7 +30,9 @@ def versioned_bucket(status="Enabled"):
         bucket = s3.Bucket("data")
         if status:
             s3.BucketVersioning(
-                "data-versioning", bucket=bucket.id, versioning_configuration=s3.BucketVersioningVersioningConfigurationArgs(status=status)
+                "data-versioning",
+                bucket=bucket.id,
+                versioning_configuration=s3.BucketVersioningVersioningConfigurationArgs(status=status),
             )
 
     return program
@@ -64,13 +66,19 @@ def test_access_log_destination_needs_no_versioning(check):
 def endpoint_config(count=2, serverless=False):
     def program():
         size = (
-            {"serverless_config": aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(max_concurrency=5, memory_size_in_mb=2048)}
+            {
+                "serverless_config": aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                    max_concurrency=5, memory_size_in_mb=2048
+                )
+            }
             if serverless
             else {"instance_type": "ml.m5.xlarge", "initial_instance_count": count}
         )
         aws.sagemaker.EndpointConfiguration(
             "serving",
-            production_variants=[aws.sagemaker.EndpointConfigurationProductionVariantArgs(variant_name="primary", model_name="m", **size)],
+            production_variants=[
+                aws.sagemaker.EndpointConfigurationProductionVariantArgs(variant_name="primary", model_name="m", **size)
+            ],
         )
 
     return program
@@ -104,7 +112,10 @@ def endpoint(alarms=("serving-5xx",), deployment=True):
                     )
                 ),
                 auto_rollback_configuration=aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgs(
-                    alarms=[aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(alarm_name=a) for a in alarms]
+                    alarms=[
+                        aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(alarm_name=a)
+                        for a in alarms
+                    ]
                 ),
             )
         aws.sagemaker.Endpoint("serving", endpoint_config_name="serving-config", deployment_config=config)
@@ -166,7 +177,10 @@ def test_unsupported_or_unpinned_eks_version_fails(check):
     assert check(cluster(None), "eks-supported-version") == [
         "eks: version is not set: EKS picks its current default, so the control plane's version changes without review"
     ]
-    assert check(cluster("1.29"), "eks-supported-version", {"eks-supported-version": {"supportedVersions": ["1.29"]}}) == []
+    assert (
+        check(cluster("1.29"), "eks-supported-version", {"eks-supported-version": {"supportedVersions": ["1.29"]}})
+        == []
+    )
 
 
 def test_ecr_tags_must_be_immutable(check):

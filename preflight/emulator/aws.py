@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Callable
+from functools import cache
+from typing import Any
 
 from preflight.emulator.schema import type_info
 
@@ -37,7 +38,7 @@ class UnsupportedInvoke(Exception):
     """A data source the emulator cannot answer; preflight reports it instead of guessing."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def partition_of(region: str) -> tuple[str, str]:
     """(partition, DNS suffix) for a region, from botocore's endpoint data."""
     import botocore.session
@@ -62,7 +63,7 @@ class AwsProviderSettings:
         return partition_of(self.region)[0]
 
     @classmethod
-    def from_inputs(cls, inputs: dict[str, Any], fallback_region: str | None) -> "AwsProviderSettings":
+    def from_inputs(cls, inputs: dict[str, Any], fallback_region: str | None) -> AwsProviderSettings:
         region = inputs.get("region") or fallback_region or "us-east-1"
         tags = inputs.get("defaultTags") or {}
         if isinstance(tags, str):  # provider config travels as JSON text
@@ -151,11 +152,13 @@ _ARN = {
 }
 
 
-def _cluster_outputs(ctx: "_Ctx") -> dict[str, Any]:
+def _cluster_outputs(ctx: _Ctx) -> dict[str, Any]:
     oidc_id = digest(ctx.urn, 32).upper()
     return {
         "endpoint": f"https://{digest(ctx.urn, 32).upper()}.gr7.{ctx.region}.eks.amazonaws.com",
-        "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCnByZWZsaWdodAotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="},
+        "certificateAuthority": {
+            "data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCnByZWZsaWdodAotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="
+        },
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{ctx.region}.amazonaws.com/id/{oidc_id}"}]}],
         "clusterId": _uuid(ctx.urn),
         "platformVersion": "eks.1",
@@ -168,7 +171,7 @@ def _cluster_outputs(ctx: "_Ctx") -> dict[str, Any]:
     }
 
 
-def _node_group_outputs(ctx: "_Ctx") -> dict[str, Any]:
+def _node_group_outputs(ctx: _Ctx) -> dict[str, Any]:
     # The managed node group's Auto Scaling group: `eks-<node group name>-<uuid>`, what autoscaler tags target.
     return {
         "resources": [
@@ -181,7 +184,7 @@ def _node_group_outputs(ctx: "_Ctx") -> dict[str, Any]:
     }
 
 
-def _bucket_outputs(ctx: "_Ctx") -> dict[str, Any]:
+def _bucket_outputs(ctx: _Ctx) -> dict[str, Any]:
     name = ctx.name
     return {
         "bucketDomainName": f"{name}.s3.amazonaws.com",
@@ -191,7 +194,7 @@ def _bucket_outputs(ctx: "_Ctx") -> dict[str, Any]:
     }
 
 
-_EXTRA: dict[str, Callable[["_Ctx"], dict[str, Any]]] = {
+_EXTRA: dict[str, Callable[[_Ctx], dict[str, Any]]] = {
     "aws:eks/cluster:Cluster": _cluster_outputs,
     "aws:eks/nodeGroup:NodeGroup": _node_group_outputs,
     "aws:s3/bucket:Bucket": _bucket_outputs,
@@ -202,7 +205,9 @@ _EXTRA: dict[str, Callable[["_Ctx"], dict[str, Any]]] = {
         "repositoryUrl": f"{ctx.settings.account_id}.dkr.ecr.{ctx.region}.amazonaws.com/{ctx.name}",
     },
     "aws:iam/role:Role": lambda ctx: {"uniqueId": "AROA" + digest(ctx.urn, 17).upper()},
-    "aws:sqs/queue:Queue": lambda ctx: {"url": f"https://sqs.{ctx.region}.amazonaws.com/{ctx.settings.account_id}/{ctx.name}"},
+    "aws:sqs/queue:Queue": lambda ctx: {
+        "url": f"https://sqs.{ctx.region}.amazonaws.com/{ctx.settings.account_id}/{ctx.name}"
+    },
     "aws:ec2/vpc:Vpc": lambda ctx: {
         "defaultSecurityGroupId": f"sg-{digest(ctx.urn + 'default-sg', 17)}",
         "defaultRouteTableId": f"rtb-{digest(ctx.urn + 'default-rtb', 17)}",
@@ -236,7 +241,9 @@ class _Fields(dict):
         return ""
 
 
-def resource(token: str, logical: str, urn: str, inputs: dict[str, Any], settings: AwsProviderSettings) -> tuple[str, dict[str, Any]]:
+def resource(
+    token: str, logical: str, urn: str, inputs: dict[str, Any], settings: AwsProviderSettings
+) -> tuple[str, dict[str, Any]]:
     """(id, outputs) the AWS provider would return for a resource, as known at preview."""
     info = type_info(token)
     outputs = dict(inputs)
@@ -300,11 +307,27 @@ def invoke(token: str, args: dict[str, Any], settings: AwsProviderSettings) -> d
     partition, dns_suffix = partition_of(region)
     account = settings.account_id
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {"accountId": account, "arn": f"arn:{partition}:iam::{account}:user/preflight", "userId": "AIDAPREFLIGHT", "id": account}
+        return {
+            "accountId": account,
+            "arn": f"arn:{partition}:iam::{account}:user/preflight",
+            "userId": "AIDAPREFLIGHT",
+            "id": account,
+        }
     if token == "aws:index/getPartition:getPartition":
-        return {"partition": partition, "dnsSuffix": dns_suffix, "reverseDnsPrefix": ".".join(reversed(dns_suffix.split("."))), "id": partition}
+        return {
+            "partition": partition,
+            "dnsSuffix": dns_suffix,
+            "reverseDnsPrefix": ".".join(reversed(dns_suffix.split("."))),
+            "id": partition,
+        }
     if token == "aws:index/getRegion:getRegion":
-        return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.{dns_suffix}", "description": region}
+        return {
+            "name": region,
+            "region": region,
+            "id": region,
+            "endpoint": f"ec2.{region}.{dns_suffix}",
+            "description": region,
+        }
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
         suffixes = _AZ_SUFFIXES.get(region, "abc")
         names = [f"{region}{s}" for s in suffixes]
@@ -318,12 +341,25 @@ def invoke(token: str, args: dict[str, Any], settings: AwsProviderSettings) -> d
     if token == "aws:index/getDefaultTags:getDefaultTags":
         return {"tags": dict(settings.default_tags), "id": "default-tags"}
     if token == "aws:iam/getPolicyDocument:getPolicyDocument":
-        return {"json": policy_document_json(args), "minifiedJson": json.dumps(_policy_document(args), separators=(",", ":")), "id": digest(json.dumps(args, sort_keys=True, default=str), 10)}
+        return {
+            "json": policy_document_json(args),
+            "minifiedJson": json.dumps(_policy_document(args), separators=(",", ":")),
+            "id": digest(json.dumps(args, sort_keys=True, default=str), 10),
+        }
     raise UnsupportedInvoke(token)
 
 
-_DIRECTIONS = {"north": "n", "south": "s", "east": "e", "west": "w", "central": "c", "northeast": "ne",
-               "northwest": "nw", "southeast": "se", "southwest": "sw"}
+_DIRECTIONS = {
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "central": "c",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+}
 
 
 def zone_id_prefix(region: str) -> str:
@@ -341,7 +377,12 @@ def _policy_document(args: dict[str, Any]) -> dict[str, Any]:
         if st.get("sid"):
             out["Sid"] = st["sid"]
         out["Effect"] = st.get("effect") or "Allow"
-        for key, aws_key in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
+        for key, aws_key in (
+            ("actions", "Action"),
+            ("notActions", "NotAction"),
+            ("resources", "Resource"),
+            ("notResources", "NotResource"),
+        ):
             if st.get(key):
                 values = list(st[key])
                 out[aws_key] = values[0] if len(values) == 1 else values

@@ -9,9 +9,20 @@ import yaml
 from preflight.emulator.aws import UnsupportedInvoke, digest
 
 _CLUSTER_SCOPED = {
-    "Namespace", "ClusterRole", "ClusterRoleBinding", "PriorityClass", "StorageClass", "CustomResourceDefinition",
-    "PersistentVolume", "Node", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "RuntimeClass",
-    "CSIDriver", "IngressClass", "APIService",
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PriorityClass",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "PersistentVolume",
+    "Node",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "RuntimeClass",
+    "CSIDriver",
+    "IngressClass",
+    "APIService",
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from pulumi._types import _py_properties
 
@@ -50,7 +50,7 @@ def _python_module(package: str, module: str) -> str | None:
     return f"{root}.{head}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def type_info(token: str) -> TypeInfo | None:
     """Input/output property names for a resource type token, or None for a type no installed SDK knows."""
     try:

@@ -11,7 +11,9 @@ def test_namespaced_objects_default_to_the_default_namespace_and_take_namespace_
 
 
 def test_cluster_scoped_objects_get_no_namespace():
-    rid, outputs = kubernetes.resource("kubernetes:storage.k8s.io/v1:StorageClass", "gp3", "urn:x", {"metadata": {"name": "gp3"}})
+    rid, outputs = kubernetes.resource(
+        "kubernetes:storage.k8s.io/v1:StorageClass", "gp3", "urn:x", {"metadata": {"name": "gp3"}}
+    )
     assert (rid, outputs["metadata"]) == ("gp3", {"name": "gp3"})
 
 
@@ -21,7 +23,10 @@ def test_a_patch_is_scoped_like_the_kind_it_patches():
     )
     assert (rid, outputs["metadata"]) == ("gp2", {"name": "gp2"})
     rid, _ = kubernetes.resource(
-        "kubernetes:apps/v1:DeploymentPatch", "coredns", "urn:x", {"metadata": {"name": "coredns", "namespace": "kube-system"}}
+        "kubernetes:apps/v1:DeploymentPatch",
+        "coredns",
+        "urn:x",
+        {"metadata": {"name": "coredns", "namespace": "kube-system"}},
     )
     assert rid == "kube-system/coredns"
 

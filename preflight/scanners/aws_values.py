@@ -13,7 +13,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from preflight.model import SECRET, UNKNOWN, ResourceRecord, StackResult, Violation
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 SOURCE = "aws-api"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _session() -> botocore.session.Session:
     # Imported on first use: `--no-scanners` (and every stack without AWS values to check) never pays for botocore.
     import botocore.session
@@ -34,33 +34,46 @@ def _session() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
-@lru_cache(maxsize=None)
+@cache
 def shape(service: str, name: str) -> Shape:
     return _session().get_service_model(service).shape_for(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def enum(service: str, name: str) -> tuple[str, ...]:
     return tuple(getattr(shape(service, name), "enum", None) or ())
 
 
-@lru_cache(maxsize=None)
+@cache
 def log_retention_days() -> tuple[int, ...]:
     """Retention periods CloudWatch Logs accepts. The model documents them in prose, not as an enum; 0 is the
     provider's way of saying "never expire" (it deletes the retention policy)."""
-    member = _session().get_service_model("logs").operation_model("PutRetentionPolicy").input_shape.members["retentionInDays"]
+    member = (
+        _session()
+        .get_service_model("logs")
+        .operation_model("PutRetentionPolicy")
+        .input_shape.members["retentionInDays"]
+    )
     text = re.sub(r"<[^>]+>", " ", member.documentation)
     found = re.search(r"Possible values are:([^.]*)\.", text)
     if not found:
-        raise RuntimeError("botocore's logs model no longer lists retention values; update aws_values.log_retention_days")
+        raise RuntimeError(
+            "botocore's logs model no longer lists retention values; update aws_values.log_retention_days"
+        )
     return (0, *sorted({int(n) for n in re.findall(r"\d+", found.group(1))}))
 
 
-@lru_cache(maxsize=None)
+@cache
 def regions() -> tuple[str, ...]:
     session = _session()
     return tuple(
-        sorted({r for p in session.get_available_partitions() for r in session.get_available_regions("ec2", partition_name=p)})
+        sorted(
+            {
+                r
+                for p in session.get_available_partitions()
+                for r in session.get_available_regions("ec2", partition_name=p)
+            }
+        )
     )
 
 
@@ -117,7 +130,11 @@ def check_shape(path: str, value: Any, shape_: Shape, service: str) -> Iterator[
     if allowed:
         yield from check_enum(path, value, allowed, policy, f"values of {service}'s {shape_.name}")
         return
-    if shape_.type_name in ("integer", "long", "float", "double") and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if (
+        shape_.type_name in ("integer", "long", "float", "double")
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    ):
         low, high = shape_.metadata.get("min"), shape_.metadata.get("max")
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
@@ -138,22 +155,38 @@ def _ec2_instance_types() -> tuple[str, ...]:
 
 
 def _node_group(record: ResourceRecord) -> Iterator[Finding]:
-    yield from check_enum("amiType", record.inputs.get("amiType"), enum("eks", "AMITypes"), f"{SOURCE}/eks.AMITypes", "EKS AMI types")
     yield from check_enum(
-        "capacityType", record.inputs.get("capacityType"), enum("eks", "CapacityTypes"), f"{SOURCE}/eks.CapacityTypes", "capacity types"
+        "amiType", record.inputs.get("amiType"), enum("eks", "AMITypes"), f"{SOURCE}/eks.AMITypes", "EKS AMI types"
+    )
+    yield from check_enum(
+        "capacityType",
+        record.inputs.get("capacityType"),
+        enum("eks", "CapacityTypes"),
+        f"{SOURCE}/eks.CapacityTypes",
+        "capacity types",
     )
     for path, taint in _items(record, "taints"):
         if isinstance(taint, dict):
             yield from check_enum(
-                f"{path}.effect", taint.get("effect"), enum("eks", "TaintEffect"), f"{SOURCE}/eks.TaintEffect", "taint effects"
+                f"{path}.effect",
+                taint.get("effect"),
+                enum("eks", "TaintEffect"),
+                f"{SOURCE}/eks.TaintEffect",
+                "taint effects",
             )
     for path, instance_type in _items(record, "instanceTypes"):
-        yield from check_enum(path, instance_type, _ec2_instance_types(), f"{SOURCE}/ec2.InstanceType", "EC2 instance types")
+        yield from check_enum(
+            path, instance_type, _ec2_instance_types(), f"{SOURCE}/ec2.InstanceType", "EC2 instance types"
+        )
 
 
 def _instance_type(record: ResourceRecord) -> Iterator[Finding]:
     yield from check_enum(
-        "instanceType", record.inputs.get("instanceType"), _ec2_instance_types(), f"{SOURCE}/ec2.InstanceType", "EC2 instance types"
+        "instanceType",
+        record.inputs.get("instanceType"),
+        _ec2_instance_types(),
+        f"{SOURCE}/ec2.InstanceType",
+        "EC2 instance types",
     )
 
 
@@ -169,7 +202,11 @@ def _endpoint_configuration(record: ResourceRecord) -> Iterator[Finding]:
 
 def _log_group(record: ResourceRecord) -> Iterator[Finding]:
     yield from check_enum(
-        "retentionInDays", record.inputs.get("retentionInDays"), log_retention_days(), f"{SOURCE}/logs.RetentionInDays", "retention periods"
+        "retentionInDays",
+        record.inputs.get("retentionInDays"),
+        log_retention_days(),
+        f"{SOURCE}/logs.RetentionInDays",
+        "retention periods",
     )
 
 

@@ -81,7 +81,9 @@ def locate(root: Path = REPO_ROOT) -> Path:
             f"{REQUIREMENTS}), or pass --no-scanners to skip the scanners."
         )
     pinned = pinned_version(root)
-    installed = sorted(p.name[len("checkov-") : -len(".dist-info")] for p in venv.glob("lib/python*/site-packages/checkov-*.dist-info"))
+    installed = sorted(
+        p.name[len("checkov-") : -len(".dist-info")] for p in venv.glob("lib/python*/site-packages/checkov-*.dist-info")
+    )
     if pinned and installed and pinned not in installed:
         raise CheckovUnavailable(
             f"{VENV_NAME} has checkov {', '.join(installed)} but {REQUIREMENTS} pins {pinned}; run `make install`."
@@ -92,14 +94,50 @@ def locate(root: Path = REPO_ROOT) -> Path:
 # Keywords in a check's title, most specific first: the four categories preflight reports.
 _CATEGORY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("encryption", ("encrypt", "kms", "cmk", "tls", "ssl", "https", "in transit", "at rest", "key rotation", "cipher")),
-    ("cost", ("budget", "cost", "lifecycle configuration", "lifecycle polic", "intelligent-tiering", "requests are limited", "resource quota", "limitrange")),
+    (
+        "cost",
+        (
+            "budget",
+            "cost",
+            "lifecycle configuration",
+            "lifecycle polic",
+            "intelligent-tiering",
+            "requests are limited",
+            "resource quota",
+            "limitrange",
+        ),
+    ),
     (
         "reliability",
         (
-            "backup", "versioning", "replication", "deletion protection", "multi-az", "multi az", "logging", "logs",
-            "log group", "retain", "retention", "monitoring", "point in time", "recovery", "termination protection",
-            "health", "liveness", "readiness", "probe", "auto scaling", "autoscaling", "flow log", "tracing",
-            "notification", "limits should be set", "requests should be set", "replicas", "alarm",
+            "backup",
+            "versioning",
+            "replication",
+            "deletion protection",
+            "multi-az",
+            "multi az",
+            "logging",
+            "logs",
+            "log group",
+            "retain",
+            "retention",
+            "monitoring",
+            "point in time",
+            "recovery",
+            "termination protection",
+            "health",
+            "liveness",
+            "readiness",
+            "probe",
+            "auto scaling",
+            "autoscaling",
+            "flow log",
+            "tracing",
+            "notification",
+            "limits should be set",
+            "requests should be set",
+            "replicas",
+            "alarm",
         ),
     ),
 )
@@ -214,7 +252,9 @@ def _failed(reports: Iterable[dict[str, Any]]) -> Iterable[tuple[str, dict[str, 
             yield report.get("check_type", ""), check
 
 
-def to_violations(reports: list[dict[str, Any]], inputs: _Inputs, result: StackResult, config: ScannerConfig) -> list[Violation]:
+def to_violations(
+    reports: list[dict[str, Any]], inputs: _Inputs, result: StackResult, config: ScannerConfig
+) -> list[Violation]:
     by_urn = result.by_urn()
     seen: set[tuple[str, str]] = set()
     out: list[Violation] = []
@@ -264,7 +304,9 @@ class PendingScan:
         return to_violations(self._running.reports(), self._inputs, self._result, self._config)
 
 
-def start(result: StackResult, config: ScannerConfig, *, root: Path = REPO_ROOT, keep_dir: Path | None = None) -> PendingScan:
+def start(
+    result: StackResult, config: ScannerConfig, *, root: Path = REPO_ROOT, keep_dir: Path | None = None
+) -> PendingScan:
     """Start checkov on one stack and return at once. `keep_dir`: write the plan and manifests there instead
     of a temporary directory (for debugging)."""
     inputs = _prepare(result)

@@ -51,7 +51,11 @@ class Skip:
             return True
         if record is None:
             return False
-        return any(fnmatch.fnmatchcase(text, pattern) for pattern in self.resources for text in (record.type, record.name, record.urn))
+        return any(
+            fnmatch.fnmatchcase(text, pattern)
+            for pattern in self.resources
+            for text in (record.type, record.name, record.urn)
+        )
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,12 @@ def _check_policy(path: Path, where: str, raw: Any) -> CheckPolicy:
     if isinstance(raw, str):
         raw = {"enforcement": raw}
     if not isinstance(raw, dict):
-        raise _fail(path, where, raw, "must be mandatory, advisory, or a mapping with enforcement (and optionally severity, category)")
+        raise _fail(
+            path,
+            where,
+            raw,
+            "must be mandatory, advisory, or a mapping with enforcement (and optionally severity, category)",
+        )
     unknown = set(raw) - {"enforcement", "severity", "category"}
     if unknown:
         raise _fail(path, where, raw, f"unknown key(s) {sorted(unknown)}; allowed: enforcement, severity, category")
@@ -108,7 +117,9 @@ def parse_config(raw: Any, path: Path = DEFAULT_CONFIG) -> ScannerConfig:
         raise _fail(path, "<document>", raw, "must be a mapping with default_enforcement, checks, skip")
     unknown = set(raw) - {"default_enforcement", "checks", "skip"}
     if unknown:
-        raise _fail(path, "<document>", sorted(unknown), "unknown top-level key(s); allowed: default_enforcement, checks, skip")
+        raise _fail(
+            path, "<document>", sorted(unknown), "unknown top-level key(s); allowed: default_enforcement, checks, skip"
+        )
     default = raw.get("default_enforcement", "advisory")
     if default not in ENFORCEMENTS:
         raise _fail(path, "default_enforcement", default, f"must be one of {', '.join(ENFORCEMENTS)}")
@@ -124,7 +135,9 @@ def parse_config(raw: Any, path: Path = DEFAULT_CONFIG) -> ScannerConfig:
     for i, entry in enumerate(skips_raw):
         where = f"skip[{i}]"
         if not isinstance(entry, dict) or not entry.get("check"):
-            raise _fail(path, where, entry, "must be a mapping with `check` (a check id, or a list of them) and `reason`")
+            raise _fail(
+                path, where, entry, "must be a mapping with `check` (a check id, or a list of them) and `reason`"
+            )
         ids = entry["check"] if isinstance(entry["check"], list) else [entry["check"]]
         if not all(isinstance(c, str) and c for c in ids):
             raise _fail(path, f"{where}.check", entry["check"], "must be a check id or a list of check ids")
@@ -144,7 +157,9 @@ def parse_config(raw: Any, path: Path = DEFAULT_CONFIG) -> ScannerConfig:
         if isinstance(resources, str):
             resources = [resources]
         if not isinstance(resources, list) or not all(isinstance(r, str) and r for r in resources):
-            raise _fail(path, f"{where}.resources", resources, "must be a list of patterns on type token, logical name or URN")
+            raise _fail(
+                path, f"{where}.resources", resources, "must be a list of patterns on type token, logical name or URN"
+            )
         skips += [Skip(check, " ".join(reason.split()), tuple(resources)) for check in ids]
     return ScannerConfig(default_enforcement=default, checks=checks, skips=tuple(skips), path=path)
 

@@ -54,7 +54,9 @@ def scanner_program() -> None:
         "good-cluster",
         role_arn=ROLE_ARN,
         version="1.31",
-        vpc_config=aws.eks.ClusterVpcConfigArgs(subnet_ids=SUBNETS, endpoint_private_access=True, endpoint_public_access=False),
+        vpc_config=aws.eks.ClusterVpcConfigArgs(
+            subnet_ids=SUBNETS, endpoint_private_access=True, endpoint_public_access=False
+        ),
         enabled_cluster_log_types=ALL_LOG_TYPES,
         encryption_config=aws.eks.ClusterEncryptionConfigArgs(
             provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn), resources=["secrets"]
@@ -131,7 +133,9 @@ def scanner_program() -> None:
 
     # SageMaker models: CKV_AWS_370 (network isolation)
     container = aws.sagemaker.ModelPrimaryContainerArgs(image="123456789012.dkr.ecr.us-west-2.amazonaws.com/model:1")
-    aws.sagemaker.Model("good-model", execution_role_arn=ROLE_ARN, primary_container=container, enable_network_isolation=True)
+    aws.sagemaker.Model(
+        "good-model", execution_role_arn=ROLE_ARN, primary_container=container, enable_network_isolation=True
+    )
     aws.sagemaker.Model("bad-model", execution_role_arn=ROLE_ARN, primary_container=container)
 
     # KMS: CKV_AWS_7 (rotation); SNS: CKV_AWS_26 (encrypted topics)
@@ -145,13 +149,18 @@ def scanner_program() -> None:
         "good-policy",
         policy=good_bucket.arn.apply(
             lambda arn: json.dumps(
-                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{arn}/*"}]}
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{arn}/*"}],
+                }
             )
         ),
     )
     aws.iam.Policy(
         "bad-policy",
-        policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+        policy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
     )
 
     # Log groups: CKV_AWS_158 (KMS)
@@ -173,7 +182,10 @@ def scanner_program() -> None:
     aws.iam.Policy(
         "typo-policy",
         policy=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::data/*"}]}
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::data/*"}],
+            }
         ),
     )
     aws.eks.NodeGroup(

@@ -132,7 +132,9 @@ def documents(result: StackResult) -> list[Document]:
 
 _DECIMALS = re.compile(r"requires a value of type Numeric but given \[([^\]]*)\]")
 _DECIMAL = re.compile(r"^'?-?\d+(\.\d+)?'?$")
-_ARN_OPERATOR_ON_STRING = re.compile(r"Arn(Like|Equals|NotLike|NotEquals) requires a value of type Arn but given String")
+_ARN_OPERATOR_ON_STRING = re.compile(
+    r"Arn(Like|Equals|NotLike|NotEquals) requires a value of type Arn but given String"
+)
 _UNKNOWN_CONDITION = re.compile(r"Unknown condition (\S+) for action (\S+)")
 
 
@@ -152,7 +154,8 @@ def _condition_keys(statement: dict[str, Any], operators: tuple[str, ...] | None
     return {
         key
         for operator, block in condition.items()
-        if isinstance(block, dict) and (operators is None or operator.split(":")[-1].removesuffix("IfExists") in operators)
+        if isinstance(block, dict)
+        and (operators is None or operator.split(":")[-1].removesuffix("IfExists") in operators)
         for key in block
     }
 
@@ -166,7 +169,10 @@ def _expanded_actions(statement: dict[str, Any]) -> set[str]:
         if not isinstance(action, str):
             continue
         try:
-            out |= {f"{a['service']}:{a['action']}".lower() for a in parliament.expand_action(action, raise_exceptions=False)}
+            out |= {
+                f"{a['service']}:{a['action']}".lower()
+                for a in parliament.expand_action(action, raise_exceptions=False)
+            }
         except Exception:  # noqa: BLE001 - an unknown prefix is parliament's own finding
             continue
     return out
@@ -177,7 +183,11 @@ def _not_applicable(doc: Document, issue: str, detail: str) -> bool:
     kind = doc.kind
     # Trust policies and ECR repository policies apply to the resource they are attached to: AWS forbids
     # (trust) or ignores (ECR) a Resource element there.
-    if issue == "MALFORMED" and _NO_RESOURCE in detail and (kind == "trust" or doc.record.type in _RESOURCE_OPTIONAL_TYPES):
+    if (
+        issue == "MALFORMED"
+        and _NO_RESOURCE in detail
+        and (kind == "trust" or doc.record.type in _RESOURCE_OPTIONAL_TYPES)
+    ):
         return True
     # parliament 1.6.4 recognises Cognito and SAML federation only; an IAM OIDC provider ARN (EKS IRSA,
     # GitHub Actions) is a valid federated principal.
@@ -194,7 +204,9 @@ def _not_applicable(doc: Document, issue: str, detail: str) -> bool:
         # parliament types every `kms:EncryptionContext:*` key as a String; AWS documents ArnLike on
         # `kms:EncryptionContext:aws:logs:arn` for CloudWatch Logs (and the like for other services).
         if _ARN_OPERATOR_ON_STRING.search(detail):
-            arn_keys = set().union(*(_condition_keys(s, ("ArnLike", "ArnEquals", "ArnNotLike", "ArnNotEquals")) for s in _statements(doc)))
+            arn_keys = set().union(
+                *(_condition_keys(s, ("ArnLike", "ArnEquals", "ArnNotLike", "ArnNotEquals")) for s in _statements(doc))
+            )
             if any(k.lower().startswith("kms:encryptioncontext:") for k in arn_keys):
                 return True
     return False
@@ -216,7 +228,9 @@ def _swept_in_by_wildcard(doc: Document, findings: list[tuple[str, str, str, str
             written = written if isinstance(written, list) else [written]
             if not any(isinstance(a, str) and "*" in a for a in written):
                 continue
-            if key in {k.lower() for k in _condition_keys(statement)} and len(actions) < len(_expanded_actions(statement)):
+            if key in {k.lower() for k in _condition_keys(statement)} and len(actions) < len(
+                _expanded_actions(statement)
+            ):
                 drop_keys.add(key)
     out = set()
     for i, (issue, _, _, detail) in enumerate(findings):

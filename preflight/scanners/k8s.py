@@ -12,7 +12,7 @@ know is reported, because the API server drops or rejects it.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import jsonschema
@@ -27,10 +27,26 @@ _PLACEHOLDER = "[unknown]"
 """Stands in for a value known only after apply (or a secret): the schema check does not judge it."""
 _NOT_MANIFESTS = ("kubernetes:helm.sh/", "kubernetes:yaml", "kubernetes:kustomize")
 _BUILTIN_GROUPS = {
-    "core", "apps", "batch", "policy", "autoscaling", "extensions", "rbac.authorization.k8s.io", "networking.k8s.io",
-    "storage.k8s.io", "scheduling.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io",
-    "coordination.k8s.io", "discovery.k8s.io", "node.k8s.io", "certificates.k8s.io", "flowcontrol.apiserver.k8s.io",
-    "events.k8s.io", "apiregistration.k8s.io", "resource.k8s.io",
+    "core",
+    "apps",
+    "batch",
+    "policy",
+    "autoscaling",
+    "extensions",
+    "rbac.authorization.k8s.io",
+    "networking.k8s.io",
+    "storage.k8s.io",
+    "scheduling.k8s.io",
+    "apiextensions.k8s.io",
+    "admissionregistration.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "node.k8s.io",
+    "certificates.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "events.k8s.io",
+    "apiregistration.k8s.io",
+    "resource.k8s.io",
 }
 
 
@@ -107,20 +123,24 @@ def schema_version(requested: str | None) -> tuple[str, str | None]:
         return shipped[-1], f"cluster version unknown: checked against Kubernetes {kv.major_minor(shipped[-1])}"
     usable = [v for v in shipped if _version_key(v) <= _version_key(requested)]
     if not usable:
-        return shipped[0], f"Kubernetes {requested} is older than any shipped schema: checked against {kv.major_minor(shipped[0])}"
+        return shipped[
+            0
+        ], f"Kubernetes {requested} is older than any shipped schema: checked against {kv.major_minor(shipped[0])}"
     chosen = usable[-1]
     if _version_key(chosen) < _version_key(requested):
         return chosen, f"no schema for Kubernetes {requested} yet: checked against {kv.major_minor(chosen)}"
     return chosen, None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _definitions(version: str) -> Resource:
     """Every kind's schema refers into one large definitions file: parsed once per version, not once per kind."""
-    return Resource.from_contents(kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version))
+    return Resource.from_contents(
+        kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version)
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(version: str, kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
     # kubernetes-validate's file naming: rbac.authorization.k8s.io/v1 -> rbac-v1, apps/v1 -> apps-v1, v1 -> v1
     api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)

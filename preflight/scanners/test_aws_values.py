@@ -53,11 +53,36 @@ def test_valid_values_raise_nothing():
     [
         (_node_group(ami_type="AL2023_X86_64_NVIDIA"), "aws-api/eks.AMITypes", "amiType", "AL2023_X86_64_NVIDIA"),
         (_node_group(capacity_type="SPOTS"), "aws-api/eks.CapacityTypes", "capacityType", "SPOTS"),
-        (_node_group(instance_types=["g5.xlarge", "g5.xlarg"]), "aws-api/ec2.InstanceType", "instanceTypes[1]", "g5.xlarg"),
-        (_variant(instance_type="ml.g5.xlarg"), "aws-api/sagemaker.ProductionVariantInstanceType", "productionVariants[0].instanceType", "ml.g5.xlarg"),
-        (_variant(volume_size_in_gb=1000), "aws-api/sagemaker.ProductionVariantVolumeSizeInGB", "productionVariants[0].volumeSizeInGb", 1000),
-        (lambda: aws.ec2.LaunchTemplate("lt", instance_type="m5.larg"), "aws-api/ec2.InstanceType", "instanceType", "m5.larg"),
-        (lambda: aws.cloudwatch.LogGroup("logs", retention_in_days=45), "aws-api/logs.RetentionInDays", "retentionInDays", 45),
+        (
+            _node_group(instance_types=["g5.xlarge", "g5.xlarg"]),
+            "aws-api/ec2.InstanceType",
+            "instanceTypes[1]",
+            "g5.xlarg",
+        ),
+        (
+            _variant(instance_type="ml.g5.xlarg"),
+            "aws-api/sagemaker.ProductionVariantInstanceType",
+            "productionVariants[0].instanceType",
+            "ml.g5.xlarg",
+        ),
+        (
+            _variant(volume_size_in_gb=1000),
+            "aws-api/sagemaker.ProductionVariantVolumeSizeInGB",
+            "productionVariants[0].volumeSizeInGb",
+            1000,
+        ),
+        (
+            lambda: aws.ec2.LaunchTemplate("lt", instance_type="m5.larg"),
+            "aws-api/ec2.InstanceType",
+            "instanceType",
+            "m5.larg",
+        ),
+        (
+            lambda: aws.cloudwatch.LogGroup("logs", retention_in_days=45),
+            "aws-api/logs.RetentionInDays",
+            "retentionInDays",
+            45,
+        ),
     ],
 )
 def test_a_value_aws_rejects_is_a_mandatory_finding(program, policy, field, value):
@@ -84,10 +109,14 @@ def test_serverless_memory_outside_the_api_bounds_is_reported_with_the_bounds():
     program = _variant(
         instance_type=None,
         initial_instance_count=None,
-        serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(memory_size_in_mb=512, max_concurrency=5),
+        serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+            memory_size_in_mb=512, max_concurrency=5
+        ),
     )
     [finding] = _scan(program)
-    assert finding.message.endswith("productionVariants[0].serverlessConfig.memorySizeInMb = 512 is not accepted by the AWS API; allowed: 1024..6144")
+    assert finding.message.endswith(
+        "productionVariants[0].serverlessConfig.memorySizeInMb = 512 is not accepted by the AWS API; allowed: 1024..6144"
+    )
 
 
 def test_log_retention_values_come_from_the_botocore_model():

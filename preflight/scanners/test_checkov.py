@@ -53,7 +53,12 @@ def test_secure_twin_passes_the_check(check, stem, scan_findings):
 def test_finding_names_the_pulumi_urn_and_takes_enforcement_and_category(scanned_stack, scan_findings):
     finding = next(v for v in scan_findings if v.policy == "CKV_AWS_58")
     assert finding.urn == scanned_stack.one("aws:eks/cluster:Cluster", "bad-cluster").urn
-    assert (finding.source, finding.enforcement, finding.severity, finding.category) == ("checkov", "mandatory", "high", "encryption")
+    assert (finding.source, finding.enforcement, finding.severity, finding.category) == (
+        "checkov",
+        "mandatory",
+        "high",
+        "encryption",
+    )
     assert finding.message.startswith("Ensure EKS Cluster has Secrets Encryption Enabled")
 
 
@@ -86,10 +91,14 @@ def test_fails_when_installed_checkov_is_not_the_pinned_version(tmp_path):
     exe = tmp_path / ".venv-checkov" / "bin" / "checkov"
     exe.parent.mkdir(parents=True)
     exe.write_text("#!/bin/sh\n")
-    (tmp_path / ".venv-checkov" / "lib" / "python3.11" / "site-packages" / "checkov-3.0.0.dist-info").mkdir(parents=True)
+    (tmp_path / ".venv-checkov" / "lib" / "python3.11" / "site-packages" / "checkov-3.0.0.dist-info").mkdir(
+        parents=True
+    )
     (tmp_path / "tools").mkdir()
     (tmp_path / "tools" / "checkov-requirements.txt").write_text("checkov==3.3.30\n")
-    with pytest.raises(checkov.CheckovUnavailable, match=r"has checkov 3\.0\.0 but tools/checkov-requirements\.txt pins 3\.3\.30"):
+    with pytest.raises(
+        checkov.CheckovUnavailable, match=r"has checkov 3\.0\.0 but tools/checkov-requirements\.txt pins 3\.3\.30"
+    ):
         checkov.locate(tmp_path)
 
 
@@ -115,13 +124,20 @@ def test_category_is_inferred_from_the_check_title(name, category):
 
 
 def _report(check_type: str, **check) -> list[dict]:
-    return [{"check_type": check_type, "results": {"failed_checks": [{"check_id": "CKV_AWS_1", "check_name": "Ensure x", **check}]}}]
+    return [
+        {
+            "check_type": check_type,
+            "results": {"failed_checks": [{"check_id": "CKV_AWS_1", "check_name": "Ensure x", **check}]},
+        }
+    ]
 
 
 def test_kubernetes_findings_map_back_through_the_manifest_file_name():
     urn = "urn:pulumi:dev::p::kubernetes:apps/v1:Deployment::web"
     inputs = checkov._Inputs(TfPlan({}, {}, {}), {}, {"0123abcd.yaml": urn})
-    found = checkov.to_violations(_report("kubernetes", file_path="/k8s/0123abcd.yaml"), inputs, StackResult("p", "dev"), ScannerConfig())
+    found = checkov.to_violations(
+        _report("kubernetes", file_path="/k8s/0123abcd.yaml"), inputs, StackResult("p", "dev"), ScannerConfig()
+    )
     assert [(v.urn, v.policy, v.enforcement) for v in found] == [(urn, "CKV_AWS_1", "advisory")]
 
 

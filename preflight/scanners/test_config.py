@@ -36,22 +36,34 @@ def test_fails_when_a_skip_reason_says_nothing():
 def test_fails_when_enforcement_is_not_mandatory_or_advisory():
     with pytest.raises(ScannerConfigError) as exc:
         parse_config({"checks": {"CKV_AWS_37": "blocking"}}, PATH)
-    assert str(exc.value) == "checkov-config.yaml: checks.CKV_AWS_37.enforcement = 'blocking': must be one of mandatory, advisory"
+    assert (
+        str(exc.value)
+        == "checkov-config.yaml: checks.CKV_AWS_37.enforcement = 'blocking': must be one of mandatory, advisory"
+    )
 
 
 def test_fails_on_an_unknown_top_level_key():
-    with pytest.raises(ScannerConfigError, match=r"unknown top-level key\(s\); allowed: default_enforcement, checks, skip"):
+    with pytest.raises(
+        ScannerConfigError, match=r"unknown top-level key\(s\); allowed: default_enforcement, checks, skip"
+    ):
         parse_config({"skips": []}, PATH)
 
 
 def test_fails_on_a_category_preflight_does_not_report():
-    with pytest.raises(ScannerConfigError, match=r"checks\.CKV_AWS_1\.category = 'logging': must be one of encryption, access, cost, reliability"):
+    with pytest.raises(
+        ScannerConfigError,
+        match=r"checks\.CKV_AWS_1\.category = 'logging': must be one of encryption, access, cost, reliability",
+    ):
         parse_config({"checks": {"CKV_AWS_1": {"enforcement": "advisory", "category": "logging"}}}, PATH)
 
 
 def test_exact_ids_win_over_patterns_and_patterns_over_the_default():
     config = parse_config(
-        {"default_enforcement": "advisory", "checks": {"parliament/*": "mandatory", "parliament/RESOURCE_STAR": "advisory"}}, PATH
+        {
+            "default_enforcement": "advisory",
+            "checks": {"parliament/*": "mandatory", "parliament/RESOURCE_STAR": "advisory"},
+        },
+        PATH,
     )
     assert config.enforcement("parliament/UNKNOWN_ACTION") == "mandatory"
     assert config.enforcement("parliament/RESOURCE_STAR") == "advisory"
@@ -60,11 +72,29 @@ def test_exact_ids_win_over_patterns_and_patterns_over_the_default():
 
 def test_a_skip_scoped_to_resources_matches_type_name_or_urn_only():
     config = parse_config(
-        {"skip": [{"check": "CKV_AWS_18", "reason": "the access-log bucket cannot log to itself", "resources": ["*-access-logs"]}]},
+        {
+            "skip": [
+                {
+                    "check": "CKV_AWS_18",
+                    "reason": "the access-log bucket cannot log to itself",
+                    "resources": ["*-access-logs"],
+                }
+            ]
+        },
         PATH,
     )
-    logs = ResourceRecord(urn="urn:pulumi:dev::p::aws:s3/bucket:Bucket::store-access-logs", type="aws:s3/bucket:Bucket", name="store-access-logs", custom=True)
-    data = ResourceRecord(urn="urn:pulumi:dev::p::aws:s3/bucket:Bucket::store-data", type="aws:s3/bucket:Bucket", name="store-data", custom=True)
+    logs = ResourceRecord(
+        urn="urn:pulumi:dev::p::aws:s3/bucket:Bucket::store-access-logs",
+        type="aws:s3/bucket:Bucket",
+        name="store-access-logs",
+        custom=True,
+    )
+    data = ResourceRecord(
+        urn="urn:pulumi:dev::p::aws:s3/bucket:Bucket::store-data",
+        type="aws:s3/bucket:Bucket",
+        name="store-data",
+        custom=True,
+    )
     assert config.skip_for("CKV_AWS_18", logs) is not None
     assert config.skip_for("CKV_AWS_18", data) is None
     assert config.skip_for("CKV_AWS_21", logs) is None
@@ -72,7 +102,15 @@ def test_a_skip_scoped_to_resources_matches_type_name_or_urn_only():
 
 def test_one_skip_entry_may_name_several_checks_with_one_reason():
     config = parse_config(
-        {"checks": {"CKV_AWS_1": "mandatory"}, "skip": [{"check": ["CKV_AWS_286", "CKV_AWS_287"], "reason": "a ceiling, not a grant: never attached as a permission"}]},
+        {
+            "checks": {"CKV_AWS_1": "mandatory"},
+            "skip": [
+                {
+                    "check": ["CKV_AWS_286", "CKV_AWS_287"],
+                    "reason": "a ceiling, not a grant: never attached as a permission",
+                }
+            ],
+        },
         PATH,
     )
     assert [s.check for s in config.skips] == ["CKV_AWS_286", "CKV_AWS_287"]

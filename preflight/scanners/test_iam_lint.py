@@ -12,7 +12,10 @@ from preflight.scanners.config import ScannerConfig, Skip, load_config
 from preflight.testing import render
 
 ACCOUNT = "123456789012"
-EKS_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+EKS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
 def _doc(*statements):
@@ -26,11 +29,23 @@ def _scan(program, config=None):
 def test_misspelt_action_is_a_mandatory_finding_naming_resource_and_field():
     def program():
         role = aws.iam.Role("app", assume_role_policy=json.dumps(EKS_TRUST))
-        aws.iam.RolePolicy("app-read", role=role.name, policy=_doc({"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::data/*"}))
+        aws.iam.RolePolicy(
+            "app-read",
+            role=role.name,
+            policy=_doc({"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::data/*"}),
+        )
 
     [finding] = _scan(program)
-    assert (finding.source, finding.policy, finding.enforcement, finding.name) == ("parliament", "parliament/UNKNOWN_ACTION", "mandatory", "app-read")
-    assert finding.message == "policy of aws:iam/rolePolicy:RolePolicy 'app-read': Unknown action: Unknown action s3:GetObjekt"
+    assert (finding.source, finding.policy, finding.enforcement, finding.name) == (
+        "parliament",
+        "parliament/UNKNOWN_ACTION",
+        "mandatory",
+        "app-read",
+    )
+    assert (
+        finding.message
+        == "policy of aws:iam/rolePolicy:RolePolicy 'app-read': Unknown action: Unknown action s3:GetObjekt"
+    )
 
 
 def test_inline_policies_are_linted_too():
@@ -38,7 +53,9 @@ def test_inline_policies_are_linted_too():
         aws.iam.Role(
             "app",
             assume_role_policy=json.dumps(EKS_TRUST),
-            inline_policies=[aws.iam.RoleInlinePolicyArgs(name="read", policy=_doc({"Effect": "Allow", "Action": "s3:GetObject"}))],
+            inline_policies=[
+                aws.iam.RoleInlinePolicyArgs(name="read", policy=_doc({"Effect": "Allow", "Action": "s3:GetObject"}))
+            ],
         )
 
     findings = _scan(program)
@@ -56,7 +73,12 @@ def test_trust_policies_and_irsa_federation_raise_nothing():
                 "Effect": "Allow",
                 "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}"},
                 "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {"StringEquals": {f"{issuer}:sub": "system:serviceaccount:serving:model", f"{issuer}:aud": "sts.amazonaws.com"}},
+                "Condition": {
+                    "StringEquals": {
+                        f"{issuer}:sub": "system:serviceaccount:serving:model",
+                        f"{issuer}:aud": "sts.amazonaws.com",
+                    }
+                },
             }
         ],
     }
@@ -69,7 +91,13 @@ def test_trust_policies_and_irsa_federation_raise_nothing():
 
 
 def test_resource_star_is_expected_in_a_key_policy_but_not_in_an_identity_policy():
-    star = {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    star = {
+        "Sid": "Admin",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
 
     def program():
         aws.kms.Key("key", policy=_doc(star))
@@ -82,13 +110,19 @@ def test_a_justified_skip_silences_the_finding():
     def program():
         aws.iam.Policy("reader", policy=_doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}))
 
-    config = ScannerConfig(skips=(Skip("parliament/RESOURCE_STAR", "reads every bucket by design in this test", ("reader",)),))
+    config = ScannerConfig(
+        skips=(Skip("parliament/RESOURCE_STAR", "reads every bucket by design in this test", ("reader",)),)
+    )
     assert _scan(program, config) == []
 
 
 def test_documents_not_known_until_apply_are_left_out():
     record = ResourceRecord(
-        urn="urn:pulumi:dev::p::aws:iam/policy:Policy::p", type="aws:iam/policy:Policy", name="p", custom=True, inputs={"policy": UNKNOWN}
+        urn="urn:pulumi:dev::p::aws:iam/policy:Policy::p",
+        type="aws:iam/policy:Policy",
+        name="p",
+        custom=True,
+        inputs={"policy": UNKNOWN},
     )
     assert iam_lint.documents(StackResult("p", "dev", resources=[record])) == []
 
@@ -110,7 +144,10 @@ def test_aws_documented_bucket_and_key_policies_raise_nothing():
         "Principal": "*",
         "Action": "s3:GetObject",
         "Resource": "arn:aws:s3:::data/*",
-        "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": "vpce-0123456789abcdef0"}, "BoolIfExists": {"aws:ViaAWSService": "false"}},
+        "Condition": {
+            "StringNotEqualsIfExists": {"aws:SourceVpce": "vpce-0123456789abcdef0"},
+            "BoolIfExists": {"aws:ViaAWSService": "false"},
+        },
     }
     logs = {
         "Sid": "CloudWatchLogs",
@@ -118,7 +155,9 @@ def test_aws_documented_bucket_and_key_policies_raise_nothing():
         "Principal": {"Service": "logs.us-west-2.amazonaws.com"},
         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"],
         "Resource": "*",
-        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-west-2:{ACCOUNT}:log-group:*"}},
+        "Condition": {
+            "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-west-2:{ACCOUNT}:log-group:*"}
+        },
     }
 
     def program():

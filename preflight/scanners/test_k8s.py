@@ -28,7 +28,10 @@ def _deployment(container, opts, name="web"):
     return k8s.apps.v1.Deployment(
         name,
         metadata={"namespace": "serving"},
-        spec={"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [container]}}},
+        spec={
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [container]}},
+        },
         opts=opts,
     )
 
@@ -38,7 +41,10 @@ def _deployment(container, opts, name="web"):
     [
         ("kubernetes:core/v1:Namespace", ("core", "v1", "Namespace")),
         ("kubernetes:apps/v1:Deployment", ("apps", "apps/v1", "Deployment")),
-        ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", ("rbac.authorization.k8s.io", "rbac.authorization.k8s.io/v1", "ClusterRole")),
+        (
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+            ("rbac.authorization.k8s.io", "rbac.authorization.k8s.io/v1", "ClusterRole"),
+        ),
         ("kubernetes:helm.sh/v3:Release", None),
         ("kubernetes:yaml/v2:ConfigGroup", None),
         ("kubernetes:core/v1:ConfigMapPatch", None),
@@ -58,9 +64,15 @@ def test_manifest_carries_api_version_kind_and_the_name_the_provider_gives():
 
 
 def test_unknown_field_is_reported_against_the_clusters_version():
-    result = _on_cluster("1.31", lambda opts: _deployment({"name": "app", "image": "app:1", "imagePullPolicey": "Always"}, opts))
+    result = _on_cluster(
+        "1.31", lambda opts: _deployment({"name": "app", "image": "app:1", "imagePullPolicey": "Always"}, opts)
+    )
     [finding] = scanner.schema_violations(result, load_config())
-    assert (finding.source, finding.policy, finding.enforcement) == ("kubernetes-schema", "kubernetes-schema", "mandatory")
+    assert (finding.source, finding.policy, finding.enforcement) == (
+        "kubernetes-schema",
+        "kubernetes-schema",
+        "mandatory",
+    )
     assert finding.message.endswith(
         "spec.template.spec.containers.0: Additional properties are not allowed ('imagePullPolicey' was unexpected) "
         "(Kubernetes 1.31 API schema)"
@@ -69,7 +81,9 @@ def test_unknown_field_is_reported_against_the_clusters_version():
 
 
 def test_wrong_type_is_reported():
-    result = _on_cluster("1.31", lambda opts: _deployment({"name": "app", "image": "app:1", "ports": [{"containerPort": "http"}]}, opts))
+    result = _on_cluster(
+        "1.31", lambda opts: _deployment({"name": "app", "image": "app:1", "ports": [{"containerPort": "http"}]}, opts)
+    )
     [finding] = scanner.schema_violations(result, load_config())
     assert "spec.template.spec.containers.0.ports.0.containerPort: 'http' is not of type 'integer'" in finding.message
 
@@ -85,21 +99,43 @@ def test_values_known_only_after_apply_are_not_judged():
         type="kubernetes:apps/v1:Deployment",
         name="web",
         custom=True,
-        inputs={"metadata": {"name": "web"}, "spec": {"replicas": UNKNOWN, "selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": [{"name": "c", "image": UNKNOWN}]}}}},
+        inputs={
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": UNKNOWN,
+                "selector": {"matchLabels": {"a": "b"}},
+                "template": {"spec": {"containers": [{"name": "c", "image": UNKNOWN}]}},
+            },
+        },
     )
     assert scanner.schema_violations(StackResult("p", "dev", resources=[record]), load_config()) == []
 
 
 def test_an_api_version_the_cluster_no_longer_serves_is_reported_but_custom_resources_are_not():
     def record(token, name):
-        return ResourceRecord(urn=f"urn:pulumi:dev::p::{token}::{name}", type=token, name=name, custom=True, inputs={"metadata": {"name": name}})
+        return ResourceRecord(
+            urn=f"urn:pulumi:dev::p::{token}::{name}",
+            type=token,
+            name=name,
+            custom=True,
+            inputs={"metadata": {"name": name}},
+        )
 
     psp = record("kubernetes:policy/v1beta1:PodSecurityPolicy", "restricted")
     pool = record("kubernetes:karpenter.sh/v1:NodePool", "gpu")
-    cluster = ResourceRecord(urn="urn:pulumi:dev::p::aws:eks/cluster:Cluster::c", type="aws:eks/cluster:Cluster", name="c", custom=True, inputs={"version": "1.30"})
+    cluster = ResourceRecord(
+        urn="urn:pulumi:dev::p::aws:eks/cluster:Cluster::c",
+        type="aws:eks/cluster:Cluster",
+        name="c",
+        custom=True,
+        inputs={"version": "1.30"},
+    )
     findings = scanner.schema_violations(StackResult("p", "dev", resources=[cluster, psp, pool]), load_config())
     assert [(f.name, f.message) for f in findings] == [
-        ("restricted", "PodSecurityPolicy restricted: Kubernetes 1.30 has no PodSecurityPolicy in policy/v1beta1 (Kubernetes 1.30 API schema)")
+        (
+            "restricted",
+            "PodSecurityPolicy restricted: Kubernetes 1.30 has no PodSecurityPolicy in policy/v1beta1 (Kubernetes 1.30 API schema)",
+        )
     ]
 
 

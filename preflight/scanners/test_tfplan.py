@@ -71,7 +71,9 @@ def test_objects_become_one_block_lists_and_pluralised_blocks_get_terraform_name
     assert "taints" not in node_group
     assert node_group["labels"] == {"node.kubernetes.io/pool": "gpu"}  # a map stays a map, keys verbatim
     assert node_group["tags"] == {"Owner": "ml"}
-    assert node_group["node_group_name"] == "gpu-" + node_group["node_group_name"].split("-")[1]  # the provider's auto-name
+    assert (
+        node_group["node_group_name"] == "gpu-" + node_group["node_group_name"].split("-")[1]
+    )  # the provider's auto-name
 
 
 def test_references_come_from_property_dependencies_and_credit_the_right_attribute():
@@ -93,7 +95,14 @@ def test_references_come_from_property_dependencies_and_credit_the_right_attribu
         aws.s3.BucketPolicy(
             "data-policy",
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda a: json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": f"{a}/*"}]})),
+            policy=bucket.arn.apply(
+                lambda a: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": f"{a}/*"}],
+                    }
+                )
+            ),
         )
 
     _, _, _, config = _plan(program)
@@ -101,17 +110,27 @@ def test_references_come_from_property_dependencies_and_credit_the_right_attribu
         "bucket": {"references": ["aws_s3_bucket.data.id", "aws_s3_bucket.data"]}
     }
     sse = config["aws_s3_bucket_server_side_encryption_configuration.data-sse"]["expressions"]
-    assert sse["rule"] == [{"apply_server_side_encryption_by_default": [{"kms_master_key_id": {"references": ["aws_kms_key.key.arn", "aws_kms_key.key"]}}]}]
+    assert sse["rule"] == [
+        {
+            "apply_server_side_encryption_by_default": [
+                {"kms_master_key_id": {"references": ["aws_kms_key.key.arn", "aws_kms_key.key"]}}
+            ]
+        }
+    ]
     policy = config["aws_s3_bucket_policy.data-policy"]["expressions"]
     assert policy["policy"] == {"references": ["aws_s3_bucket.data.arn", "aws_s3_bucket.data"]}
 
 
 def _record(urn_name: str, type_: str, inputs: dict, **extra) -> ResourceRecord:
-    return ResourceRecord(urn=f"urn:pulumi:dev::p::{type_}::{urn_name}", type=type_, name=urn_name, custom=True, inputs=inputs, **extra)
+    return ResourceRecord(
+        urn=f"urn:pulumi:dev::p::{type_}::{urn_name}", type=type_, name=urn_name, custom=True, inputs=inputs, **extra
+    )
 
 
 def test_unknown_and_secret_values_are_left_out_and_marked_unknown_or_sensitive():
-    log_group = _record("logs", "aws:cloudwatch/logGroup:LogGroup", {"kmsKeyId": UNKNOWN, "name": SECRET, "retentionInDays": 30})
+    log_group = _record(
+        "logs", "aws:cloudwatch/logGroup:LogGroup", {"kmsKeyId": UNKNOWN, "name": SECRET, "retentionInDays": 30}
+    )
     plan = build_plan(StackResult("p", "dev", resources=[log_group]))
     [change] = plan.document["resource_changes"]
     assert change["change"]["after"] == {"retention_in_days": 30}
@@ -121,14 +140,21 @@ def test_unknown_and_secret_values_are_left_out_and_marked_unknown_or_sensitive(
 
 def test_an_unknown_input_still_references_the_resource_it_depends_on():
     key = _record("key", "aws:kms/key:Key", {}, id="k-1")
-    logs = _record("logs", "aws:cloudwatch/logGroup:LogGroup", {"kmsKeyId": UNKNOWN}, property_dependencies={"kmsKeyId": [key.urn]})
+    logs = _record(
+        "logs", "aws:cloudwatch/logGroup:LogGroup", {"kmsKeyId": UNKNOWN}, property_dependencies={"kmsKeyId": [key.urn]}
+    )
     plan = build_plan(StackResult("p", "dev", resources=[key, logs]))
     conf = {r["address"]: r for r in plan.document["configuration"]["root_module"]["resources"]}
-    assert conf["aws_cloudwatch_log_group.logs"]["expressions"] == {"kms_key_id": {"references": ["aws_kms_key.key.id", "aws_kms_key.key"]}}
+    assert conf["aws_cloudwatch_log_group.logs"]["expressions"] == {
+        "kms_key_id": {"references": ["aws_kms_key.key.id", "aws_kms_key.key"]}
+    }
 
 
 def test_policy_objects_become_json_text():
-    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
     role = _record("role", "aws:iam/role:Role", {"assumeRolePolicy": doc})
     plan = build_plan(StackResult("p", "dev", resources=[role]))
     values = plan.document["planned_values"]["root_module"]["resources"][0]["values"]
@@ -172,7 +198,10 @@ def test_provider_region_and_plain_credentials_reach_provider_config_but_secrets
     )
     plan = build_plan(StackResult("p", "dev", resources=[provider]))
     expressions = plan.document["configuration"]["provider_config"]["aws"]["expressions"]
-    assert expressions == {"region": {"constant_value": "eu-west-1"}, "access_key": {"constant_value": "AKIAIOSFODNN7EXAMPLE"}}
+    assert expressions == {
+        "region": {"constant_value": "eu-west-1"},
+        "access_key": {"constant_value": "AKIAIOSFODNN7EXAMPLE"},
+    }
 
 
 def test_a_list_of_tag_blocks_is_blocks_not_maps():
@@ -195,7 +224,9 @@ def test_cluster_and_guardrail_types_read_as_their_terraform_resources():
             "c-ebs",
             cluster_name=cluster.name,
             addon_name="aws-ebs-csi-driver",
-            pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(role_arn=role, service_account="ebs-csi-controller-sa")],
+            pod_identity_associations=[
+                aws.eks.AddonPodIdentityAssociationArgs(role_arn=role, service_account="ebs-csi-controller-sa")
+            ],
         )
         aws.eks.AccessPolicyAssociation(
             "c-admin",
@@ -207,9 +238,15 @@ def test_cluster_and_guardrail_types_read_as_their_terraform_resources():
         aws.autoscaling.Tag(
             "gpu-taint",
             autoscaling_group_name="eks-gpu-1234",
-            tag=aws.autoscaling.TagTagArgs(key="k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu", value="true:NoSchedule", propagate_at_launch=False),
+            tag=aws.autoscaling.TagTagArgs(
+                key="k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu",
+                value="true:NoSchedule",
+                propagate_at_launch=False,
+            ),
         )
-        aws.iam.OpenIdConnectProvider("github", url="https://token.actions.githubusercontent.com", client_id_lists=["sts.amazonaws.com"])
+        aws.iam.OpenIdConnectProvider(
+            "github", url="https://token.actions.githubusercontent.com", client_id_lists=["sts.amazonaws.com"]
+        )
         topic = aws.sns.Topic("alerts")
         aws.budgets.Budget(
             "monthly",
@@ -235,7 +272,11 @@ def test_cluster_and_guardrail_types_read_as_their_terraform_resources():
     ]
     assert values["aws_eks_access_policy_association.c-admin"]["values"]["access_scope"] == [{"type": "cluster"}]
     assert values["aws_autoscaling_group_tag.gpu-taint"]["values"]["tag"] == [
-        {"key": "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu", "value": "true:NoSchedule", "propagate_at_launch": False}
+        {
+            "key": "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu",
+            "value": "true:NoSchedule",
+            "propagate_at_launch": False,
+        }
     ]
     oidc = values["aws_iam_openid_connect_provider.github"]["values"]
     assert oidc["client_id_list"] == ["sts.amazonaws.com"] and "client_id_lists" not in oidc
@@ -243,6 +284,10 @@ def test_cluster_and_guardrail_types_read_as_their_terraform_resources():
     assert budget["cost_filter"] == [{"name": "TagKeyValue", "values": ["user:Project$ml"]}]
     assert budget["notification"][0]["threshold"] == 80
     assert config["aws_budgets_budget.monthly"]["expressions"] == {
-        "notification": [{"subscriber_sns_topic_arns": {"references": ["aws_sns_topic.alerts.arn", "aws_sns_topic.alerts"]}}]
+        "notification": [
+            {"subscriber_sns_topic_arns": {"references": ["aws_sns_topic.alerts.arn", "aws_sns_topic.alerts"]}}
+        ]
     }
-    assert config["aws_eks_addon.c-ebs"]["expressions"]["cluster_name"] == {"references": ["aws_eks_cluster.c.name", "aws_eks_cluster.c"]}
+    assert config["aws_eks_addon.c-ebs"]["expressions"]["cluster_name"] == {
+        "references": ["aws_eks_cluster.c.name", "aws_eks_cluster.c"]
+    }

@@ -50,7 +50,9 @@ class TfType:
     """Property paths holding a policy document: JSON text in Terraform, even where the program passed an object."""
 
 
-def _t(tf_type: str, renames: Mapping[str, str] | None = None, maps: tuple[str, ...] = (), json: tuple[str, ...] = ()) -> TfType:
+def _t(
+    tf_type: str, renames: Mapping[str, str] | None = None, maps: tuple[str, ...] = (), json: tuple[str, ...] = ()
+) -> TfType:
     return TfType(tf_type, dict(renames or {}), frozenset(maps), frozenset(json))
 
 
@@ -84,9 +86,13 @@ TYPES: dict[str, TfType] = {
     "aws:ec2/route:Route": _t("aws_route"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _t("aws_route_table_association"),
     "aws:ec2/flowLog:FlowLog": _t("aws_flow_log"),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _t("aws_vpc_endpoint", {"subnetConfigurations": "subnet_configuration"}, json=_POLICY),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _t(
+        "aws_vpc_endpoint", {"subnetConfigurations": "subnet_configuration"}, json=_POLICY
+    ),
     "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy": _t("aws_vpc_endpoint_policy", json=_POLICY),
-    "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation": _t("aws_vpc_endpoint_route_table_association"),
+    "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation": _t(
+        "aws_vpc_endpoint_route_table_association"
+    ),
     "aws:ec2/securityGroup:SecurityGroup": _t("aws_security_group"),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _t("aws_default_security_group"),
     "aws:ec2/securityGroupRule:SecurityGroupRule": _t("aws_security_group_rule"),
@@ -158,8 +164,12 @@ TYPES: dict[str, TfType] = {
     "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock": _t("aws_s3_account_public_access_block"),
     "aws:s3/bucketVersioning:BucketVersioning": _t("aws_s3_bucket_versioning"),
     "aws:s3/bucketVersioningV2:BucketVersioningV2": _t("aws_s3_bucket_versioning"),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _t("aws_s3_bucket_lifecycle_configuration", _LIFECYCLE),
-    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": _t("aws_s3_bucket_lifecycle_configuration", _LIFECYCLE),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _t(
+        "aws_s3_bucket_lifecycle_configuration", _LIFECYCLE
+    ),
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": _t(
+        "aws_s3_bucket_lifecycle_configuration", _LIFECYCLE
+    ),
     "aws:s3/bucketLogging:BucketLogging": _t("aws_s3_bucket_logging", {"targetGrants": "target_grant"}),
     "aws:s3/bucketLoggingV2:BucketLoggingV2": _t("aws_s3_bucket_logging", {"targetGrants": "target_grant"}),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _t("aws_s3_bucket_ownership_controls"),
@@ -167,7 +177,9 @@ TYPES: dict[str, TfType] = {
     "aws:s3/bucketNotification:BucketNotification": _t(
         "aws_s3_bucket_notification", {"lambdaFunctions": "lambda_function", "queues": "queue", "topics": "topic"}
     ),
-    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _t("aws_s3_bucket_replication_configuration", {"rules": "rule"}),
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _t(
+        "aws_s3_bucket_replication_configuration", {"rules": "rule"}
+    ),
     "aws:s3/bucketAcl:BucketAcl": _t("aws_s3_bucket_acl", {"accessControlPolicy.grants": "grant"}),
     "aws:s3/bucketAclV2:BucketAclV2": _t("aws_s3_bucket_acl", {"accessControlPolicy.grants": "grant"}),
     "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": _t("aws_s3_bucket_object_lock_configuration"),
@@ -185,7 +197,9 @@ TYPES: dict[str, TfType] = {
         "aws_ecr_registry_scanning_configuration", {"rules": "rule", "rules.repositoryFilters": "repository_filter"}
     ),
     # --- IAM ---------------------------------------------------------------------------------------------
-    "aws:iam/role:Role": _t("aws_iam_role", {"inlinePolicies": "inline_policy"}, json=("assumeRolePolicy", "inlinePolicies.policy")),
+    "aws:iam/role:Role": _t(
+        "aws_iam_role", {"inlinePolicies": "inline_policy"}, json=("assumeRolePolicy", "inlinePolicies.policy")
+    ),
     "aws:iam/policy:Policy": _t("aws_iam_policy", json=_POLICY),
     "aws:iam/rolePolicy:RolePolicy": _t("aws_iam_role_policy", json=_POLICY),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _t("aws_iam_role_policy_attachment"),
@@ -210,12 +224,18 @@ TYPES: dict[str, TfType] = {
     "aws:eks/accessEntry:AccessEntry": _t("aws_eks_access_entry"),
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _t("aws_eks_access_policy_association"),
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": _t("aws_eks_pod_identity_association"),
-    "aws:eks/fargateProfile:FargateProfile": _t("aws_eks_fargate_profile", {"selectors": "selector"}, maps=("selectors.labels",)),
+    "aws:eks/fargateProfile:FargateProfile": _t(
+        "aws_eks_fargate_profile", {"selectors": "selector"}, maps=("selectors.labels",)
+    ),
     # --- logs, alarms, events, messaging -----------------------------------------------------------------
     "aws:cloudwatch/logGroup:LogGroup": _t("aws_cloudwatch_log_group"),
-    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": _t("aws_cloudwatch_log_resource_policy", json=("policyDocument",)),
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": _t(
+        "aws_cloudwatch_log_resource_policy", json=("policyDocument",)
+    ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _t(
-        "aws_cloudwatch_metric_alarm", {"metricQueries": "metric_query"}, maps=("dimensions", "metricQueries.metric.dimensions")
+        "aws_cloudwatch_metric_alarm",
+        {"metricQueries": "metric_query"},
+        maps=("dimensions", "metricQueries.metric.dimensions"),
     ),
     "aws:cloudwatch/eventRule:EventRule": _t("aws_cloudwatch_event_rule"),
     "aws:cloudwatch/eventTarget:EventTarget": _t("aws_cloudwatch_event_target"),
@@ -237,14 +257,19 @@ TYPES: dict[str, TfType] = {
     ),
     "aws:guardduty/detector:Detector": _t("aws_guardduty_detector"),
     "aws:budgets/budget:Budget": _t(
-        "aws_budgets_budget", {"costFilters": "cost_filter", "notifications": "notification", "plannedLimits": "planned_limit"}
+        "aws_budgets_budget",
+        {"costFilters": "cost_filter", "notifications": "notification", "plannedLimits": "planned_limit"},
     ),
     "aws:costexplorer/costAllocationTag:CostAllocationTag": _t("aws_ce_cost_allocation_tag"),
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor": _t("aws_ce_anomaly_monitor"),
-    "aws:costexplorer/anomalySubscription:AnomalySubscription": _t("aws_ce_anomaly_subscription", {"subscribers": "subscriber"}),
+    "aws:costexplorer/anomalySubscription:AnomalySubscription": _t(
+        "aws_ce_anomaly_subscription", {"subscribers": "subscriber"}
+    ),
     # --- SageMaker and scaling -------------------------------------------------------------------------
     "aws:sagemaker/model:Model": _t(
-        "aws_sagemaker_model", {"containers": "container"}, maps=("primaryContainer.environment", "containers.environment")
+        "aws_sagemaker_model",
+        {"containers": "container"},
+        maps=("primaryContainer.environment", "containers.environment"),
     ),
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": _t("aws_sagemaker_endpoint_configuration"),
     "aws:sagemaker/endpoint:Endpoint": _t("aws_sagemaker_endpoint"),
@@ -306,7 +331,11 @@ class _Converter:
         list, where `tags` is a list of blocks (an Auto Scaling group's `tag`), not a map."""
         last = path.rsplit(".", 1)[-1]
         # Keys that cannot be Pulumi property names (`kubernetes.io/role`, `Owner`) are data, not a block.
-        return (not item and last in _MAP_KEYS) or path in self.spec.maps or not all(_IDENTIFIER.match(str(k)) for k in value)
+        return (
+            (not item and last in _MAP_KEYS)
+            or path in self.spec.maps
+            or not all(_IDENTIFIER.match(str(k)) for k in value)
+        )
 
     def attribute(self, value: Any, path: str) -> Any:
         if value is UNKNOWN:
@@ -321,13 +350,19 @@ class _Converter:
             return [self.block(value, path)]
         if isinstance(value, list):
             return [
-                self.block(v, path) if isinstance(v, dict) and not self.is_map(path, v, item=True) else self.attribute(v, path)
+                self.block(v, path)
+                if isinstance(v, dict) and not self.is_map(path, v, item=True)
+                else self.attribute(v, path)
                 for v in value
             ]
         return value
 
     def block(self, value: dict[str, Any], path: str) -> dict[str, Any]:
-        return {self.name(path, k): self.attribute(v, _join(path, k)) for k, v in value.items() if not str(k).startswith("__")}
+        return {
+            self.name(path, k): self.attribute(v, _join(path, k))
+            for k, v in value.items()
+            if not str(k).startswith("__")
+        }
 
 
 def _split(value: Any) -> tuple[Any, Any, Any]:
@@ -415,7 +450,12 @@ def _identity_values(record: ResourceRecord) -> list[tuple[str, str]]:
         # Only identifiers: a region or a tag value shared by two resources says nothing about a reference.
         if not key.endswith(("Id", "Arn", "Name", "Url", "Endpoint")):
             continue
-        if isinstance(value, str) and value not in ("", SECRET) and len(value) >= 8 and (snake(key), value) not in pairs:
+        if (
+            isinstance(value, str)
+            and value not in ("", SECRET)
+            and len(value) >= 8
+            and (snake(key), value) not in pairs
+        ):
             pairs.append((snake(key), value))
     return pairs
 
@@ -489,7 +529,9 @@ def _exact_attribute(candidates: list[tuple[str, str]], leaf: str, leaf_path: tu
     return matches[0] if matches else None
 
 
-def _expressions(record: ResourceRecord, conv: _Converter, by_urn: dict[str, ResourceRecord], addresses: dict[str, str]) -> dict[str, Any]:
+def _expressions(
+    record: ResourceRecord, conv: _Converter, by_urn: dict[str, ResourceRecord], addresses: dict[str, str]
+) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     inputs = record.inputs
     for prop, urns in sorted(record.property_dependencies.items()):
@@ -528,7 +570,12 @@ def _providers(result: StackResult) -> tuple[dict[str, Any], dict[str, str]]:
         key = "aws" if alias is None else f"aws.{alias}"
         keys[p.urn] = key
         expressions: dict[str, Any] = {}
-        for pulumi_key, tf_key in (("region", "region"), ("accessKey", "access_key"), ("secretKey", "secret_key"), ("profile", "profile")):
+        for pulumi_key, tf_key in (
+            ("region", "region"),
+            ("accessKey", "access_key"),
+            ("secretKey", "secret_key"),
+            ("profile", "profile"),
+        ):
             value = p.inputs.get(pulumi_key)
             # A secret came from encrypted stack config, not from the program text: nothing hard-coded to flag.
             if isinstance(value, str) and value != SECRET:
@@ -563,7 +610,15 @@ def build_plan(result: StackResult) -> TfPlan:
         converted = conv.block(resource_values(record), "")
         values, unknown, sensitive = _split(converted)
         common = {"address": address, "mode": "managed", "type": spec.tf_type, "name": name}
-        planned.append({**common, "provider_name": PROVIDER_SOURCE, "schema_version": 0, "values": values, "sensitive_values": sensitive})
+        planned.append(
+            {
+                **common,
+                "provider_name": PROVIDER_SOURCE,
+                "schema_version": 0,
+                "values": values,
+                "sensitive_values": sensitive,
+            }
+        )
         changes.append(
             {
                 **common,

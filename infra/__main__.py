@@ -241,6 +241,34 @@ pulumi.export("teamNamespaces", kubernetes_layer.namespace_names)
 pulumi.export("clusterAutoscalerRoleArn", kubernetes_layer.autoscaler_role.arn)
 # <<< cluster
 
+# >>> deploy-runner: CodeBuild-hosted GitHub Actions runner in the private subnets: `deploy_runner`
+from components.deploy_runner import DeployRunner
+
+if cfg.creates_deploy_runner:
+    deploy_runner = DeployRunner(
+        "deploy-runner",
+        cfg.deploy_runner,
+        # Workflows land on it with `runs-on: codebuild-<project>-<stack>-deploy-...`.
+        project_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-deploy",
+        repository=cfg.guardrails.github.repository,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        cluster_security_group_id=cluster.cluster_security_group_id,
+        logs_kms_key_arn=keys.logs.arn,
+        log_retention_days=cfg.cluster.log_retention_days,
+        permissions_boundary=boundary.arn,
+        opts=platform,
+    )
+    pulumi.export(
+        "deployRunner",
+        {
+            "projectName": deploy_runner.project_name,
+            "connectionArn": deploy_runner.connection_arn,
+            "connectionStatus": deploy_runner.connection_status,
+        },
+    )
+# <<< deploy-runner
+
 # >>> endpoints: SageMaker model endpoints: `endpoints`
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
 from components.model_registry import ModelRegistry, ModelRegistryArgs, package_arn

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import field_validator, model_validator
 
+from components.deploy_runner import DeployRunnerSettings
 from components.settings import FieldError, Section
 from infra.config.cluster import ClusterConfig
 from infra.config.endpoints import EndpointsConfig
@@ -48,6 +49,7 @@ class PlatformConfig(Section):
     cluster: ClusterConfig = ClusterConfig()
     endpoints: EndpointsConfig = EndpointsConfig()
     guardrails: GuardrailsConfig = GuardrailsConfig()
+    deploy_runner: DeployRunnerSettings = DeployRunnerSettings()
 
     @field_validator("region")
     @classmethod
@@ -105,6 +107,24 @@ class PlatformConfig(Section):
                 "prod needs at least 2 system nodes (in different AZs) so CoreDNS survives a node or AZ loss",
             )
         return self
+
+    @model_validator(mode="after")
+    def _runner_has_a_repository(self) -> PlatformConfig:
+        # Without GitHub there is no CI (no CI roles either), so the default creates no runner; asking for one
+        # explicitly is a mistake worth a line.
+        explicit = "enabled" in self.deploy_runner.model_fields_set
+        if explicit and self.deploy_runner.enabled and self.guardrails.github is None:
+            raise FieldError(
+                "deployRunner.enabled",
+                True,
+                "the deploy runner serves a GitHub repository: set guardrails.github.repository, "
+                "or opt out with deployRunner.enabled: false",
+            )
+        return self
+
+    @property
+    def creates_deploy_runner(self) -> bool:
+        return self.deploy_runner.enabled and self.guardrails.github is not None
 
     @property
     def partition(self) -> str:

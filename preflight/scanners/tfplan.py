@@ -280,6 +280,21 @@ TYPES: dict[str, TfType] = {
     "aws:appautoscaling/policy:Policy": _t(
         "aws_appautoscaling_policy", {"stepScalingPolicyConfiguration.stepAdjustments": "step_adjustment"}
     ),
+    # --- CI -------------------------------------------------------------------------------------------------
+    "aws:codebuild/project:Project": _t(
+        "aws_codebuild_project",
+        {
+            "environment.environmentVariables": "environment_variable",
+            "fileSystemLocations": "file_system_locations",
+            "secondaryArtifacts": "secondary_artifacts",
+            "secondarySources": "secondary_sources",
+            "secondarySourceVersions": "secondary_source_version",
+        },
+    ),
+    "aws:codebuild/webhook:Webhook": _t(
+        "aws_codebuild_webhook", {"filterGroups": "filter_group", "filterGroups.filters": "filter"}
+    ),
+    "aws:codeconnections/connection:Connection": _t("aws_codeconnections_connection"),
     # --- other data stores and functions teams add -------------------------------------------------------
     "aws:lambda/function:Function": _t("aws_lambda_function", maps=("environment.variables",)),
     "aws:dynamodb/table:Table": _t(

@@ -1,0 +1,275 @@
+"""The state backend for ml-platform's stacks, run once by an administrator (then again to add CI roles).
+
+Creates: a KMS key for the state bucket; an SSE-S3 access-log bucket; the state bucket (SSE-KMS with that key,
+versioned, public access blocked, bucket owner enforced, TLS 1.2+ only, access-logged, old versions expired,
+optionally under Object Lock); one secrets-provider KMS key per platform stack (`awskms://<alias>`); and, once a
+stack's CI roles exist, bucket-policy and key-policy grants for exactly that stack's state paths and key.
+See docs/delivery.md.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import ValidationError
+from state_access import (
+    BackendSettings,
+    backend_url,
+    secrets_alias,
+    secrets_key_statements,
+    stack_grants,
+    state_key_statements,
+)
+
+from components._bucket_policy import BucketPolicySpec, LogDelivery, bucket_policy
+from components._kms_policy import AwsContext, admin_statement
+from components.settings import FieldError
+
+NAMESPACE = "ml-platform-bootstrap"
+REQUIRED_TAGS = ("CostCenter", "Owner", "Project")
+
+
+def _settings() -> tuple[BackendSettings, dict[str, str]]:
+    config = pulumi.Config(NAMESPACE)
+    stack_file = f"Pulumi.{pulumi.get_stack()}.yaml"
+    tags = config.get_object("tags") or {}
+    problems = [
+        f"{stack_file}: {NAMESPACE}:tags.{key}: missing; every resource carries the cost-allocation tags"
+        for key in REQUIRED_TAGS
+        if not str(tags.get(key, "")).strip()
+    ]
+    try:
+        settings = BackendSettings.model_validate(config.get_object("backend") or {})
+    except ValidationError as exc:
+        settings = None
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, FieldError):
+                loc, message, value = ".".join(filter(None, [loc, cause.key])), cause.message, cause.value
+            else:
+                message, value = err["msg"].removeprefix("Value error, "), err.get("input")
+            problems.append(f"{stack_file}: {NAMESPACE}:backend.{loc} = {value!r}: {message}".replace(".  =", " ="))
+    if problems or settings is None:
+        raise pulumi.RunError("invalid stack configuration:\n" + "\n".join(f"  {p}" for p in problems))
+    return settings, {**{k: str(v) for k, v in tags.items()}, "Environment": "shared"}
+
+
+settings, tags = _settings()
+region = aws.config.region
+provider = aws.Provider("aws", region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+# Everything here is the platform's memory: protected, and retained if this stack is ever destroyed.
+keep = pulumi.ResourceOptions(providers={"aws": provider}, protect=True, retain_on_delete=True)
+invoke = pulumi.InvokeOutputOptions(provider=provider)
+identity = aws.get_caller_identity_output(opts=invoke)
+partition = aws.get_partition_output(opts=invoke)
+context = pulumi.Output.all(identity.account_id, partition.partition).apply(
+    lambda v: AwsContext(account_id=v[0], partition=v[1], region=region)
+)
+
+# -- the access-log bucket (SSE-S3: server access log delivery writes nowhere else) ---------------------------
+logs_bucket = aws.s3.Bucket("state-access-logs", tags={"Purpose": "state-access-logs"}, opts=keep)
+state_bucket = aws.s3.Bucket(
+    "state",
+    object_lock_enabled=settings.object_lock_days is not None,
+    tags={"Purpose": "pulumi-state"},
+    opts=keep,
+)
+
+
+def _harden(name: str, bucket: aws.s3.Bucket, encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs):
+    aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access-block",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=keep,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{name}-ownership",
+        bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=keep,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption", bucket=bucket.id, rules=[encryption], opts=keep
+    )
+    return aws.s3.BucketVersioning(
+        f"{name}-versioning",
+        bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+        opts=keep,
+    )
+
+
+# -- the state key and bucket ----------------------------------------------------------------------------------
+state_key = aws.kms.Key(
+    "state",
+    description="ml-platform Pulumi state bucket (SSE-KMS)",
+    enable_key_rotation=True,
+    rotation_period_in_days=365,
+    deletion_window_in_days=settings.key_deletion_window_days,
+    policy=pulumi.Output.all(context, state_bucket.arn).apply(
+        lambda v: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    admin_statement(v[0]),
+                    *state_key_statements(
+                        bucket_arn=v[1], region=region, stacks=settings.stacks, dns_suffix=v[0].dns_suffix
+                    ),
+                ],
+            },
+            indent=2,
+        )
+    ),
+    opts=keep,
+)
+aws.kms.Alias("state", name=f"alias/{settings.project}/pulumi-state", target_key_id=state_key.key_id, opts=keep)
+
+everything = aws.s3.BucketLifecycleConfigurationRuleFilterArgs()
+logs_versioning = _harden(
+    "state-access-logs",
+    logs_bucket,
+    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+            sse_algorithm="AES256"
+        ),
+        blocked_encryption_types=["SSE-C"],
+    ),
+)
+aws.s3.BucketLifecycleConfiguration(
+    "state-access-logs-lifecycle",
+    bucket=logs_bucket.id,
+    rules=[
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="expire-access-logs",
+            status="Enabled",
+            filter=everything,
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=settings.access_log_retention_days),
+            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=30
+            ),
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=7
+            ),
+        )
+    ],
+    opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[logs_versioning])),
+)
+state_versioning = _harden(
+    "state",
+    state_bucket,
+    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+            sse_algorithm="aws:kms", kms_master_key_id=state_key.arn
+        ),
+        bucket_key_enabled=True,
+        blocked_encryption_types=["SSE-C"],
+    ),
+)
+aws.s3.BucketLifecycleConfiguration(
+    "state-lifecycle",
+    bucket=state_bucket.id,
+    rules=[
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="expire-old-state-versions",
+            status="Enabled",
+            filter=everything,
+            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=settings.noncurrent_version_expiry_days
+            ),
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=7
+            ),
+        )
+    ],
+    opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[state_versioning])),
+)
+aws.s3.BucketLogging(
+    "state-logging", bucket=state_bucket.id, target_bucket=logs_bucket.id, target_prefix="state/", opts=keep
+)
+if settings.object_lock_days is not None:
+    aws.s3.BucketObjectLockConfiguration(
+        "state-object-lock",
+        bucket=state_bucket.id,
+        object_lock_enabled="Enabled",
+        rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+            default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                mode="GOVERNANCE", days=settings.object_lock_days
+            )
+        ),
+        opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[state_versioning])),
+    )
+
+# TLS 1.2+ only and SSE-KMS with this key only (the platform's own bucket-policy builder), plus each stack's grants.
+aws.s3.BucketPolicy(
+    "state",
+    bucket=state_bucket.id,
+    policy=pulumi.Output.all(state_bucket.arn, state_key.arn).apply(
+        lambda v: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": bucket_policy(BucketPolicySpec(bucket_arn=v[0], kms_key_arn=v[1]))["Statement"]
+                + [
+                    s
+                    for stack, access in sorted(settings.stacks.items())
+                    for s in stack_grants(v[0], settings.project, stack, access)
+                ],
+            },
+            indent=2,
+        )
+    ),
+    opts=keep,
+)
+aws.s3.BucketPolicy(
+    "state-access-logs",
+    bucket=logs_bucket.id,
+    policy=pulumi.Output.all(logs_bucket.arn, state_bucket.arn, identity.account_id).apply(
+        lambda v: json.dumps(
+            bucket_policy(
+                BucketPolicySpec(
+                    bucket_arn=v[0],
+                    kms_key_arn=None,
+                    log_delivery=LogDelivery(account_id=v[2], source_bucket_arns=[v[1]]),
+                )
+            ),
+            indent=2,
+        )
+    ),
+    opts=keep,
+)
+
+# -- one secrets-provider key per stack ----------------------------------------------------------------------------
+secrets_providers: dict[str, str] = {}
+for stack, access in sorted(settings.stacks.items()):
+    key = aws.kms.Key(
+        f"secrets-{stack}",
+        description=f"ml-platform {stack}: Pulumi secrets provider (the stack's data key)",
+        enable_key_rotation=True,
+        rotation_period_in_days=365,
+        deletion_window_in_days=settings.key_deletion_window_days,
+        policy=context.apply(
+            lambda ctx, access=access: json.dumps(
+                {"Version": "2012-10-17", "Statement": [admin_statement(ctx), *secrets_key_statements(access)]},
+                indent=2,
+            )
+        ),
+        opts=keep,
+    )
+    alias = secrets_alias(settings.project, stack)
+    aws.kms.Alias(f"secrets-{stack}", name=alias, target_key_id=key.key_id, opts=keep)
+    # The alias carries no region: the CLI resolves it in AWS_REGION, which the workflows set from the stack file.
+    secrets_providers[stack] = f"awskms://{alias}?region={region}"
+
+pulumi.export("stateBucket", state_bucket.bucket)
+pulumi.export("stateKeyArn", state_key.arn)
+pulumi.export(
+    "backendUrl", pulumi.Output.all(state_bucket.bucket, state_key.arn).apply(lambda v: backend_url(v[0], region, v[1]))
+)
+pulumi.export("secretsProviders", secrets_providers)
+pulumi.export("accessLogBucket", logs_bucket.bucket)

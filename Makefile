@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
+WORKFLOW_LINT_VENV := .venv-workflow-lint
 STACK ?=
 PREFLIGHT_ARGS ?=
 
-.PHONY: preflight test bench install clean
+.PHONY: preflight test bench install program-env clean
 
-install: $(BIN)/.installed $(CHECKOV_VENV)/.installed
+install: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(WORKFLOW_LINT_VENV)/.installed
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +17,19 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
+# What `pulumi` itself needs (the deploy runners): the program's environment without the scanners.
+program-env: $(BIN)/.installed
+
 # checkov pins libraries Pulumi also pins, at other versions: it gets a virtualenv of its own.
 $(CHECKOV_VENV)/.installed: tools/checkov-requirements.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r tools/checkov-requirements.txt
+	@touch $@
+
+# actionlint and zizmor (wheels that carry their binaries), for the workflow tests: kept out of the program's env.
+$(WORKFLOW_LINT_VENV)/.installed: tools/workflow-lint-requirements.txt
+	$(PYTHON) -m venv $(WORKFLOW_LINT_VENV)
+	$(WORKFLOW_LINT_VENV)/bin/python -m pip install -q --disable-pip-version-check -r tools/workflow-lint-requirements.txt
 	@touch $@
 
 preflight: install
@@ -33,4 +43,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_scanners.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV)
+	rm -rf $(VENV) $(CHECKOV_VENV) $(WORKFLOW_LINT_VENV)

@@ -35,6 +35,11 @@ _IMAGE = re.compile(r"^aws/codebuild/[a-z0-9._-]+:[0-9.]+$")
 ComputeType = Literal["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE", "BUILD_GENERAL1_XLARGE"]
 
 
+def runner_project_name(pulumi_project: str, stack: str) -> str:
+    """The CodeBuild project's name for one stack: the workflows' `runs-on` labels are built from it."""
+    return f"{pulumi_project}-{stack}-deploy"
+
+
 def runner_label(project_name: str) -> str:
     """The `runs-on:` value a workflow job uses to land on this runner (GitHub expressions left for GitHub)."""
     return f"codebuild-{project_name}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"

@@ -242,14 +242,14 @@ pulumi.export("clusterAutoscalerRoleArn", kubernetes_layer.autoscaler_role.arn)
 # <<< cluster
 
 # >>> deploy-runner: CodeBuild-hosted GitHub Actions runner in the private subnets: `deploy_runner`
-from components.deploy_runner import DeployRunner
+from components.deploy_runner import DeployRunner, runner_project_name
 
 if cfg.creates_deploy_runner:
     deploy_runner = DeployRunner(
         "deploy-runner",
         cfg.deploy_runner,
-        # Workflows land on it with `runs-on: codebuild-<project>-<stack>-deploy-...`.
-        project_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-deploy",
+        # Workflows land on it with `runs-on: codebuild-<project>-<stack>-deploy-...` (tests/test_workflows.py).
+        project_name=runner_project_name(pulumi.get_project(), pulumi.get_stack()),
         repository=cfg.guardrails.github.repository,
         vpc_id=network.vpc_id,
         private_subnet_ids=network.private_subnet_ids,

@@ -9,7 +9,9 @@ import sys
 from functools import cache
 
 import pytest
+import yaml
 
+from infra.config import load
 from preflight.engine import ProgramError, run_stack
 from preflight.model import StackResult
 from preflight.policy import evaluate
@@ -95,7 +97,7 @@ def test_every_stack_gets_its_own_secrets_provider_key():
         "alias/ml-platform/pulumi-state",
         *(f"alias/ml-platform/{s}/pulumi-secrets" for s in ("dev", "staging", "prod")),
     }
-    assert result.outputs["secretsProviders"]["dev"] == "awskms://alias/ml-platform/dev/pulumi-secrets?region=us-east-1"
+    assert result.outputs["secretsProviders"]["dev"] == "awskms://alias/ml-platform/dev/pulumi-secrets?region=us-west-2"
 
 
 def test_first_run_grants_ci_nothing():
@@ -190,3 +192,15 @@ def test_fails_when_no_stack_is_listed():
 def test_fails_when_a_cost_tag_is_missing():
     with pytest.raises(ProgramError, match=r"ml-platform-bootstrap:tags.Owner: missing"):
         run_stack(load_project(BOOTSTRAP), "shared", _encode({"ml-platform-bootstrap:tags": {**TAGS, "Owner": ""}}))
+
+
+def test_every_stacks_boundary_allows_the_backends_region_and_its_stack_file_names_it():
+    backend_region = yaml.safe_load((BOOTSTRAP / "Pulumi.shared.yaml").read_text())["config"]["aws:region"]
+    project = load_project(REPO)
+    for stack in project.stacks():
+        cfg = load(project.stack_config(stack).values, stack=stack)
+        replica = cfg.storage.models_replication.destination_region if cfg.storage.models_replication else None
+        # Otherwise the boundary's region deny stops the CI roles at the state bucket and the secrets key.
+        assert backend_region in cfg.guardrails.regions(cfg.region, replica), stack
+        secrets_provider = yaml.safe_load(project.stack_file(stack).read_text())["secretsprovider"]
+        assert secrets_provider == f"awskms://{sa.secrets_alias('ml-platform', stack)}?region={backend_region}"

@@ -85,7 +85,8 @@ def stack_paths(project: str, stack: str) -> dict[str, str]:
 
 def stack_grants(bucket_arn: str, project: str, stack: str, access: StackAccess) -> list[dict[str, Any]]:
     """Bucket-policy statements for one stack's CI roles: preview reads the checkpoint and takes the lock; deploy
-    also writes the checkpoint, history, backups and journal. Both list only their own stack's prefixes."""
+    also writes the checkpoint, history, backups and journal. Both list only their own stack's prefixes, plus the
+    project's stack files (which stacks exist, not what they hold: `pulumi stack select` looks there)."""
     paths = stack_paths(project, stack)
     meta = f"{bucket_arn}/.pulumi/meta.yaml"
     listable = [p.removesuffix("*") for p in paths.values()] + [f".pulumi/stacks/{project}/"]

@@ -204,3 +204,8 @@ def test_every_stacks_boundary_allows_the_backends_region_and_its_stack_file_nam
         assert backend_region in cfg.guardrails.regions(cfg.region, replica), stack
         secrets_provider = yaml.safe_load(project.stack_file(stack).read_text())["secretsprovider"]
         assert secrets_provider == f"awskms://{sa.secrets_alias('ml-platform', stack)}?region={backend_region}"
+
+
+def test_the_backend_lists_every_platform_stack():
+    shared = yaml.safe_load((BOOTSTRAP / "Pulumi.shared.yaml").read_text())["config"]
+    assert sorted(shared["ml-platform-bootstrap:backend"]["stacks"]) == sorted(load_project(REPO).stacks())

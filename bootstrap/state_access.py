@@ -89,7 +89,9 @@ def stack_grants(bucket_arn: str, project: str, stack: str, access: StackAccess)
     project's stack files (which stacks exist, not what they hold: `pulumi stack select` looks there)."""
     paths = stack_paths(project, stack)
     meta = f"{bucket_arn}/.pulumi/meta.yaml"
-    listable = [p.removesuffix("*") for p in paths.values()] + [f".pulumi/stacks/{project}/"]
+    # The CLI lists `<dir>/` prefixes (pkg/backend/diy/bucket.go, listBucket): its stack's directories, and the
+    # project's stack files when it selects a stack.
+    listable = [p.removesuffix("*") for k, p in paths.items() if k != "checkpoint"] + [f".pulumi/stacks/{project}/"]
     statements: list[dict[str, Any]] = []
     for role, arn in (("Preview", access.preview_role_arn), ("Deploy", access.deploy_role_arn)):
         if arn is None:

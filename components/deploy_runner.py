@@ -8,7 +8,8 @@ subnets, with a security group the cluster's API accepts on 443. Nothing opens t
 The runner's own service role can only run the runner (logs, its network interfaces, the GitHub connection): the
 job assumes the stack's CI deploy role through GitHub OIDC as on a hosted runner, so the deploy role's trust (one
 GitHub environment, with its required reviewers) still decides who deploys. A job that does not name the
-environment gets a runner and no deploy rights.
+environment gets a runner and no deploy rights. Any workflow file can name the label, so the repository must
+require approval before fork pull requests run workflows (docs/delivery.md).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from preflight.model import StackResult
 from preflight.policy import evaluate
 from preflight.project import load_project
 from preflight.scanners import run
-from preflight.testing import REPO, _encode
+from preflight.testing import REPO, _encode, assert_golden
 
 BOOTSTRAP = REPO / "bootstrap"
 ACCOUNT = "123456789012"
@@ -209,3 +209,18 @@ def test_every_stacks_boundary_allows_the_backends_region_and_its_stack_file_nam
 def test_the_backend_lists_every_platform_stack():
     shared = yaml.safe_load((BOOTSTRAP / "Pulumi.shared.yaml").read_text())["config"]
     assert sorted(shared["ml-platform-bootstrap:backend"]["stacks"]) == sorted(load_project(REPO).stacks())
+
+
+def test_state_grants_and_key_statements_golden():
+    stacks = {stack: sa.StackAccess.model_validate(roles) for stack, roles in ROLES.items()}
+    bucket = "arn:aws:s3:::state-1c5ac1c"
+    assert_golden(
+        "bootstrap_state_access.json",
+        {
+            "bucketPolicyGrants": [
+                s for stack in sorted(stacks) for s in sa.stack_grants(bucket, "ml-platform", stack, stacks[stack])
+            ],
+            "stateKey": sa.state_key_statements(bucket_arn=bucket, region="us-west-2", stacks=stacks),
+            "secretsKeyDev": sa.secrets_key_statements(stacks["dev"]),
+        },
+    )

@@ -52,13 +52,17 @@ def _settings() -> tuple[BackendSettings, dict[str, str]]:
             else:
                 message, value = err["msg"].removeprefix("Value error, "), err.get("input")
             problems.append(f"{stack_file}: {NAMESPACE}:backend.{loc} = {value!r}: {message}".replace(".  =", " ="))
+    if not aws.config.region:
+        problems.append(
+            f"{stack_file}: aws:region: missing; set the backend's region (`pulumi config set aws:region ...`)"
+        )
     if problems or settings is None:
         raise pulumi.RunError("invalid stack configuration:\n" + "\n".join(f"  {p}" for p in problems))
     return settings, {**{k: str(v) for k, v in tags.items()}, "Environment": "shared"}
 
 
 settings, tags = _settings()
-region = aws.config.region
+region: str = aws.config.region
 provider = aws.Provider("aws", region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
 # Everything here is the platform's memory: protected, and retained if this stack is ever destroyed.
 keep = pulumi.ResourceOptions(providers={"aws": provider}, protect=True, retain_on_delete=True)
@@ -79,7 +83,9 @@ state_bucket = aws.s3.Bucket(
 )
 
 
-def _harden(name: str, bucket: aws.s3.Bucket, encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs):
+def _harden(
+    name: str, bucket: aws.s3.Bucket, encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs
+) -> aws.s3.BucketVersioning:
     aws.s3.BucketPublicAccessBlock(
         f"{name}-public-access-block",
         bucket=bucket.id,

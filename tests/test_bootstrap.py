@@ -224,3 +224,8 @@ def test_state_grants_and_key_statements_golden():
             "secretsKeyDev": sa.secrets_key_statements(stacks["dev"]),
         },
     )
+
+
+def test_fails_when_the_region_is_missing():
+    with pytest.raises(ProgramError, match=r"Pulumi.shared.yaml: aws:region: missing"):
+        run_stack(load_project(BOOTSTRAP), "shared", _encode({"aws:region": ""}))

@@ -76,7 +76,7 @@ class DeployRunnerSettings(Section):
     """An existing CodeConnections GitHub connection (one per GitHub organisation is enough). Default: the stack
     creates one, which stays PENDING until an administrator completes the GitHub handshake in the console once."""
     compute_type: ComputeType = "BUILD_GENERAL1_MEDIUM"
-    """Default 4 vCPU / 7 GiB: `pulumi up` of the whole platform with the Python SDK and checkov fits."""
+    """Default 4 vCPU / 7 GiB: `pulumi up` of the whole platform, and the drift check's scanners, fit."""
     image: str = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
     """Default Amazon Linux 2023 standard image 5.0 (Python 3.11+, Docker). A curated image with a pinned version."""
     build_timeout_minutes: int = Field(default=120, ge=5, le=2160)

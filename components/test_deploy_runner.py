@@ -164,6 +164,14 @@ def test_opting_out_is_explicit_in_the_stack_file():
     assert not cfg.creates_deploy_runner
 
 
+def test_opting_out_is_flagged_in_the_preview():
+    from preflight.testing import render_stack
+
+    result = render_stack("dev", {"ml-platform:deployRunner": {"enabled": False}})
+    assert result.by_type(PROJECT) == []
+    assert any("deployRunner.enabled is false" in w for w in result.warnings), result.warnings
+
+
 def test_no_runner_without_github_by_default():
     assert not _load().creates_deploy_runner
 

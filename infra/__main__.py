@@ -267,6 +267,11 @@ if cfg.creates_deploy_runner:
             "connectionStatus": deploy_runner.connection_status,
         },
     )
+elif not cfg.deploy_runner.enabled:
+    pulumi.log.warn(
+        "ml-platform:deployRunner.enabled is false: no in-VPC runner, so CI cannot reach this stack's private "
+        "Kubernetes API; deploys need another way into the VPC (docs/delivery.md)"
+    )
 # <<< deploy-runner
 
 # >>> endpoints: SageMaker model endpoints: `endpoints`

@@ -255,6 +255,7 @@ if cfg.creates_deploy_runner:
         private_subnet_ids=network.private_subnet_ids,
         cluster_security_group_id=cluster.cluster_security_group_id,
         logs_kms_key_arn=keys.logs.arn,
+        # The runner's logs are kept as long as the cluster's own (the environment's log retention).
         log_retention_days=cfg.cluster.log_retention_days,
         permissions_boundary=boundary.arn,
         opts=platform,

@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from preflight import scanners
+from preflight import cost, scanners
 from preflight.engine import ProgramError, run_stack
 from preflight.model import StackResult, stack_json
 from preflight.policy import (
@@ -92,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--markdown", type=Path, metavar="FILE", help="also write a pull-request summary in Markdown to FILE"
     )
+    p.add_argument("--no-cost", action="store_true", help="skip the monthly cost estimate (see docs/cost.md)")
+    p.add_argument(
+        "--compare",
+        type=Path,
+        metavar="BASE.json",
+        help="also show each stack's cost change against a previous --json document",
+    )
     p.add_argument("--json", action="store_true", help="print the documented JSON document on stdout")
     p.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
     return p
@@ -150,6 +157,11 @@ def _check_policy_configs(runs: dict[str, list[PackRun]]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["refresh-prices"]:
+        from preflight.cost.refresh import main as refresh_prices
+
+        return refresh_prices(argv[1:])
     args = _parser().parse_args(argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
@@ -169,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         for stack in stacks:
             runs[stack], notes[stack] = policy_runs(project, stack, args.policy_pack, args.policy_pack_config)
         scanner_config = None if args.no_scanners else scanners.load_config()
-    except (ProjectError, UsageError, scanners.ScannerConfigError) as exc:
+        if args.compare and args.no_cost:
+            raise UsageError("--compare compares cost estimates: it cannot be used with --no-cost")
+        cost_base = cost.load_base(args.compare) if args.compare else None
+    except (ProjectError, UsageError, scanners.ScannerConfigError, cost.CompareError) as exc:
         error(str(exc))
         return EXIT_ERROR
     problems = _check_policy_configs(runs)
@@ -188,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                 result.warnings.extend(notes[stack])
                 for run in runs[stack]:
                     result.violations.extend(evaluate(result, run.pack, run.config))
+                if not args.no_cost:
+                    result.cost = cost.stack_cost(result, project.dir, cost_base, args.compare)
                 pending = (
                     None if args.no_scanners else scanners.start(result, project_dir=project.dir, config=scanner_config)
                 )
@@ -201,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
                 err.print(f"  {line}", markup=False, highlight=False)
             if args.debug and exc.detail:
                 err.print(exc.detail, markup=False, highlight=False)
+            code = EXIT_ERROR
+            continue
+        except cost.UsageError as exc:
+            for problem in exc.problems:
+                error(problem)
             code = EXIT_ERROR
             continue
         except (PolicyConfigError, PolicyEvaluationError, scanners.checkov.CheckovUnavailable) as exc:

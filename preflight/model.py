@@ -92,6 +92,8 @@ class StackResult:
     """The flat `namespace:key -> value` map the program was given (secrets as "[secret]")."""
     warnings: list[str] = field(default_factory=list)
     """What the program logged as warnings, and what preflight could not do offline."""
+    cost: dict[str, Any] | None = None
+    """The monthly cost estimate (`preflight.cost`), as documented in the JSON; None with `--no-cost`."""
 
     def by_type(self, type_: str) -> list[ResourceRecord]:
         return [r for r in self.resources if r.type == type_]
@@ -140,4 +142,5 @@ def stack_json(result: StackResult) -> dict[str, Any]:
         "resources": [resource_json(r) for r in result.resources],
         "outputs": plain(result.outputs),
         "violations": [asdict(v) for v in result.violations],
+        **({"cost": result.cost} if result.cost is not None else {}),
     }

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from rich.console import Console
 from rich.markup import escape
 
+from preflight.cost.report import print_cost
 from preflight.model import ResourceRecord, StackResult, Violation
 
 _ENFORCEMENT_STYLE = {"mandatory": "bold red", "advisory": "yellow"}
@@ -78,6 +79,7 @@ def print_stack(console: Console, result: StackResult) -> None:
     for type_, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         console.print(f"    {count:>4}  {escape(type_)}", highlight=False)
 
+    print_cost(console, result)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     print_violations(console, result)

@@ -180,7 +180,7 @@ def _ebs(bill: Bill, ebs: Mapping[str, Any], what: str, count: Figures) -> None:
     elif kind == "gp2":
         bill.charge("ebs:gp2-storage", f"{what} {_qty(size)} GiB x count", *(size * c for c in count))
     else:
-        raise NotPriced(f"{what} volume type {kind} has no pricing rule (gp3 and gp2 are priced)")
+        raise NotPriced(f"{what} of type {kind} has no pricing rule (gp3 and gp2 are priced)")
 
 
 def node_group(item: Item, ctx: Context, bill: Bill) -> None:

@@ -1,0 +1,86 @@
+"""Every shipped stack's cost: ordered figures, everything priced, budgets from one source, a PR's delta."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import replace
+
+import pytest
+
+from infra.config import load
+from preflight.cost import stack_cost
+from preflight.cost.compare import compare
+from preflight.project import load_project
+from preflight.testing import REPO
+
+STACKS = ["dev", "staging", "prod"]
+
+
+def _settings(name: str):
+    config = load_project(REPO).stack_config(name)
+    return load(config.values, stack=name, secret_keys=config.secret_keys)
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_idle_below_expected_at_most_max_and_every_resource_priced_or_free(name, shipped_stack):
+    cost = stack_cost(shipped_stack(name), REPO)
+    totals = cost["monthlyUsd"]
+    assert totals["idle"] < totals["expected"] <= totals["max"]
+    assert cost["notPriced"] == []
+    assert cost["usageFile"] == f"usage/{name}.yaml"
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_scale_to_zero_gpu_pools_cost_nothing_idle(name, shipped_stack):
+    result = shipped_stack(name)
+    cost = {r["name"]: r for r in stack_cost(result, REPO)["resources"]}
+    pools = [g for g in result.by_type("aws:eks/nodeGroup:NodeGroup") if g.inputs["scalingConfig"]["minSize"] == 0]
+    assert pools
+    for pool in pools:
+        assert cost[pool.name]["monthlyUsd"]["idle"] == 0 and cost[pool.name]["monthlyUsd"]["max"] > 0
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_budget_rule_uses_the_stacks_guardrails_budget(name):
+    config = json.loads((REPO / "policies" / "config" / f"{name}.json").read_text())
+    assert config["monthly-cost-budget"]["budgetUsd"] == _settings(name).guardrails.budget.monthly_usd
+
+
+@pytest.mark.parametrize("name", ["staging", "prod"])
+def test_budget_covers_the_configured_maximum_where_the_rule_is_mandatory(name, shipped_stack):
+    cost = stack_cost(shipped_stack(name), REPO)
+    assert cost["monthlyUsd"]["max"] <= _settings(name).guardrails.budget.monthly_usd
+    assert [v for v in shipped_stack(name).violations if v.policy == "monthly-cost-budget"] == []
+
+
+def test_comparison_shows_an_added_gpu_pool_with_its_monthly_delta(shipped_stack):
+    before = shipped_stack("dev")
+    pool = before.one("aws:eks/nodeGroup:NodeGroup", "cluster-gpu-nodes")
+    added = replace(
+        pool,
+        urn=pool.urn.replace("cluster-gpu-nodes", "cluster-gpu-large-nodes"),
+        name="cluster-gpu-large-nodes",
+        inputs={**copy.deepcopy(pool.inputs), "instanceTypes": ["g5.2xlarge"]},
+    )
+    after = replace(before, resources=[*before.resources, added], cost=None)
+    base = stack_cost(before, REPO)
+    comparison = compare(base, stack_cost(after, REPO), "base.json")
+    # 2 nodes x 730 h x $1.212 + 2 x 100 GiB x $0.08 gp3 at max; nothing while idle.
+    assert comparison["changes"] == [
+        {
+            "change": "added",
+            "urn": added.urn,
+            "type": "aws:eks/nodeGroup:NodeGroup",
+            "name": "cluster-gpu-large-nodes",
+            "monthlyUsdDelta": {"idle": 0.0, "expected": 0.0, "max": 1785.52},
+        }
+    ]
+    assert comparison["monthlyUsdDelta"] == {"idle": 0.0, "expected": 0.0, "max": 1785.52}
+
+
+def test_comparison_with_a_base_without_the_stack_counts_everything_as_added(shipped_stack):
+    cost = stack_cost(shipped_stack("dev"), REPO)
+    comparison = compare(None, cost, "base.json")
+    assert comparison["monthlyUsdDelta"] == cost["monthlyUsd"]
+    assert {c["change"] for c in comparison["changes"]} == {"added"}

@@ -14,7 +14,7 @@ graph) price the same stack the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .prices import PriceBook, load
@@ -132,9 +132,15 @@ def estimate(items: Iterable[Item], usage: Usage | None = None, book: PriceBook 
     the stack itself are skipped."""
     from .rules import price
 
-    resources = [i for i in items if not i.type.startswith("pulumi:")]
+    resources = [_own_region(i) for i in items if not i.type.startswith("pulumi:")]
     book = book or load()
     context = Context(resources, book, usage or {})
     costs = [price(item, context) for item in resources]
     regions = sorted({i.region for i in resources if i.region})
     return StackCost(snapshot=book.snapshot, regions=regions, resources=costs)
+
+
+def _own_region(item: Item) -> Item:
+    """pulumi-aws v7 resources may take a `region` of their own, which wins over their provider's."""
+    region = item.props.get("region")
+    return replace(item, region=region) if isinstance(region, str) and region else item

@@ -166,19 +166,21 @@ def _ebs(bill: Bill, ebs: Mapping[str, Any], what: str, count: Figures) -> None:
     kind = str(ebs.get("volumeType") or ebs.get("type") or "gp2")
     size = _required(ebs.get("volumeSize", ebs.get("size")), f"{what} size")
     if kind == "gp3":
-        bill.charge("ebs:gp3-storage", f"{what} {_qty(size)} GiB x count", *(size * c for c in count))
+        bill.charge("ebs:gp3-storage", f"{what} GiB-months ({_qty(size)} GiB each)", *(size * c for c in count))
         iops = (_num(ebs.get("iops")) or GP3_FREE_IOPS) - GP3_FREE_IOPS
         if iops > 0:
-            bill.charge("ebs:gp3-iops", f"{what} IOPS above 3000 ({_qty(iops)}) x count", *(iops * c for c in count))
+            bill.charge(
+                "ebs:gp3-iops", f"{what} IOPS-months above 3,000 ({_qty(iops)} each)", *(iops * c for c in count)
+            )
         throughput = (_num(ebs.get("throughput")) or GP3_FREE_THROUGHPUT) - GP3_FREE_THROUGHPUT
         if throughput > 0:
             bill.charge(
                 "ebs:gp3-throughput",
-                f"{what} MiB/s above 125 ({_qty(throughput)}) x count",
+                f"{what} MiB/s-months above 125 ({_qty(throughput)} each)",
                 *(throughput * c for c in count),
             )
     elif kind == "gp2":
-        bill.charge("ebs:gp2-storage", f"{what} {_qty(size)} GiB x count", *(size * c for c in count))
+        bill.charge("ebs:gp2-storage", f"{what} GiB-months ({_qty(size)} GiB each)", *(size * c for c in count))
     else:
         raise NotPriced(f"{what} of type {kind} has no pricing rule (gp3 and gp2 are priced)")
 
@@ -203,12 +205,14 @@ def node_group(item: Item, ctx: Context, bill: Bill) -> None:
     costliest = max(types, key=lambda t: _ec2(ctx, item.region, t))
     bill.charge(
         f"ec2:{first}",
-        f"{first} {HOURS_PER_MONTH} h x nodes (idle/expected)",
+        f"{first} node-hours",
         HOURS_PER_MONTH * low,
         HOURS_PER_MONTH * expected,
         0,
     )
-    bill.charge(f"ec2:{costliest}", f"{costliest} {HOURS_PER_MONTH} h x max nodes", 0, 0, HOURS_PER_MONTH * high)
+    bill.charge(
+        f"ec2:{costliest}", f"{costliest} node-hours at max (costliest listed type)", 0, 0, HOURS_PER_MONTH * high
+    )
     _root_volume(bill, template, item, (low, expected, high))
     bill.note(f"nodes {_qty(low)}/{_qty(expected)}/{_qty(high)}")
     if _get(item.props, "capacityType") == "SPOT":
@@ -286,10 +290,8 @@ def karpenter_node_pool(item: Item, ctx: Context, bill: Bill) -> None:
     _, costliest, nodes = worst
     average = _num(ctx.usage_of("nodePools", item).get("averageNodes")) or 0.0
     cheapest = min(types, key=lambda t: ctx.book.get(region, f"ec2:{t}").usd)  # type: ignore[union-attr]
-    bill.charge(f"ec2:{cheapest}", f"{cheapest} {HOURS_PER_MONTH} h x average nodes", 0, HOURS_PER_MONTH * average, 0)
-    bill.charge(
-        f"ec2:{costliest}", f"{costliest} {HOURS_PER_MONTH} h x nodes the limits allow", 0, 0, HOURS_PER_MONTH * nodes
-    )
+    bill.charge(f"ec2:{cheapest}", f"{cheapest} node-hours (usage averageNodes)", 0, HOURS_PER_MONTH * average, 0)
+    bill.charge(f"ec2:{costliest}", f"{costliest} node-hours the limits allow", 0, 0, HOURS_PER_MONTH * nodes)
     shown = ", ".join(f"{k} {limits[k]}" for k in caps)
     bill.note(f"limits {shown} allow {nodes} x {costliest}; root volumes not included (EC2NodeClass)")
 
@@ -380,7 +382,6 @@ def sagemaker_endpoint(item: Item, ctx: Context, bill: Bill) -> None:
         high = _num(_get(target.props, "maxCapacity")) if target else None
         counts = (low if low is not None else initial, initial, max(initial, high or 0))
         _monthly(bill, f"sagemaker:{instance_type}", f"{label} {instance_type} instances", counts)
-        bill.note(f"{label} instances {'/'.join(_qty(c) for c in _distinct(counts))}")
 
 
 def _serverless(bill: Bill, label: str, config: Mapping[str, Any], usage: Mapping[str, float]) -> None:
@@ -455,6 +456,12 @@ def s3_bucket(item: Item, ctx: Context, bill: Bill) -> None:
     bill.note("requests and transfer not included")
 
 
+def replication(item: Item, ctx: Context, bill: Bill) -> None:
+    gb = _num(ctx.usage_of("replications", item).get("replicatedGb")) or 0.0
+    bill.charge("s3:inter-region-transfer", "replicated GB", 0, gb, gb)
+    bill.note("assumes a destination in another region; replicas are billed as the destination bucket's storage")
+
+
 def ecr_repository(item: Item, ctx: Context, bill: Bill) -> None:
     gb = _num(ctx.usage_of("repositories", item).get("storedGb")) or 0.0
     bill.charge("ecr:storage", "stored GB", gb, gb, gb)
@@ -499,6 +506,7 @@ PRICING: dict[str, Callable[[Item, Context, Bill], None]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": metric_alarm,
     "aws:s3/bucket:Bucket": s3_bucket,
     "aws:s3/bucketV2:BucketV2": s3_bucket,
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": replication,
     "aws:ecr/repository:Repository": ecr_repository,
     "aws:budgets/budget:Budget": budget,
     "aws:sns/topic:Topic": sns_topic,
@@ -514,6 +522,7 @@ USAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "kmsKeys": ("aws:kms/key:Key",),
     "logGroups": ("aws:cloudwatch/logGroup:LogGroup",),
     "buckets": ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"),
+    "replications": ("aws:s3/bucketReplicationConfig:BucketReplicationConfig",),
     "repositories": ("aws:ecr/repository:Repository",),
     "topics": ("aws:sns/topic:Topic",),
     "eventBuses": ("aws:cloudwatch/eventBus:EventBus",),
@@ -527,7 +536,6 @@ FREE_TYPES: dict[str, str] = {
     "aws:sagemaker/model:Model": "billed through the endpoints that serve it",
     "aws:ec2/flowLog:FlowLog": "its records are billed as ingestion of the destination log group (usage file)",
     "aws:s3/bucketLogging:BucketLogging": "log objects are billed as storage of the target bucket (usage file)",
-    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "replicas are billed as storage of the destination bucket (usage file); inter-region transfer is not included",
     "aws:appautoscaling/target:Target": "sets the capacity the endpoint is priced at",
     "aws:appautoscaling/policy:Policy": _NO_CHARGE,
     "aws:cloudwatch/eventRule:EventRule": "rules and AWS service events carry no charge",

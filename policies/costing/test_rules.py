@@ -191,3 +191,14 @@ def test_instance_type_missing_from_the_snapshot_is_not_priced_with_the_key():
 def test_not_priced_resources_stay_out_of_the_totals():
     stack = estimate([group(types=("x9.large",)), LT, Item("urn:e", "aws:ec2/eip:Eip", "eip", {}, None, REGION)])
     assert stack.totals() == {"idle": 3.65, "expected": 3.65, "max": 3.65} and len(stack.not_priced) == 1
+
+
+def test_a_resources_own_region_wins_over_its_providers():
+    nat = Item("urn:n", "aws:ec2/natGateway:NatGateway", "nat", {"region": "eu-west-1"}, None, REGION)
+    # 730 h x $0.048 (eu-west-1).
+    assert figures(one(nat)) == (35.04,) * 3
+
+
+def test_replication_as_inter_region_transfer_from_usage():
+    item = Item("urn:r", "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "r", {}, None, REGION)
+    assert figures(one(item, usage={"replications": {"r": {"replicatedGb": 100}}})) == (0.0, 2.0, 2.0)

@@ -76,6 +76,11 @@ class BucketUsage(Section):
     deep_archive_gb: Amount = 0
 
 
+class ReplicationUsage(Section):
+    replicated_gb: Amount = 0
+    """GB a month replicated to the destination bucket (billed as inter-region transfer). Default 0."""
+
+
 class RepositoryUsage(Section):
     stored_gb: Amount = 0
     """GB of images kept. Default 0."""
@@ -104,6 +109,7 @@ class UsageFile(Section):
     kms_keys: dict[str, KeyUsage] = Field(default_factory=dict)
     log_groups: dict[str, LogGroupUsage] = Field(default_factory=dict)
     buckets: dict[str, BucketUsage] = Field(default_factory=dict)
+    replications: dict[str, ReplicationUsage] = Field(default_factory=dict)
     repositories: dict[str, RepositoryUsage] = Field(default_factory=dict)
     topics: dict[str, TopicUsage] = Field(default_factory=dict)
     event_buses: dict[str, EventBusUsage] = Field(default_factory=dict)

@@ -133,6 +133,13 @@ def estimate(items: Iterable[Item], usage: Usage | None = None, book: PriceBook 
     from .rules import price
 
     resources = [_own_region(i) for i in items if not i.type.startswith("pulumi:")]
+    # Kubernetes objects (a Karpenter NodePool) launch nodes in their cluster's region.
+    clusters = {i.region for i in resources if i.type == "aws:eks/cluster:Cluster" and i.region}
+    if len(clusters) == 1:
+        (region,) = clusters
+        resources = [
+            replace(i, region=region) if i.region is None and i.type.startswith("kubernetes:") else i for i in resources
+        ]
     book = book or load()
     context = Context(resources, book, usage or {})
     costs = [price(item, context) for item in resources]

@@ -202,3 +202,26 @@ def test_a_resources_own_region_wins_over_its_providers():
 def test_replication_as_inter_region_transfer_from_usage():
     item = Item("urn:r", "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "r", {}, None, REGION)
     assert figures(one(item, usage={"replications": {"r": {"replicatedGb": 100}}})) == (0.0, 2.0, 2.0)
+
+
+def test_kubernetes_objects_are_priced_in_their_clusters_region():
+    pool = Item(
+        "urn:np",
+        "kubernetes:karpenter.sh/v1:NodePool",
+        "np",
+        {
+            "spec": {
+                "limits": {"cpu": "8"},
+                "template": {"spec": {"requirements": [
+                    {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": ["m6i"]}
+                ]}},
+            }
+        },
+    )  # fmt: skip
+    cluster = Item(
+        "urn:c", "aws:eks/cluster:Cluster", "eks", {"upgradePolicy": {"supportType": "STANDARD"}}, None, REGION
+    )
+    # 8 vCPUs: 4 x m6i.large, 2 x m6i.xlarge, 1 x m6i.2xlarge, all $0.384/h; 0 x larger sizes.
+    cost = one(pool, cluster)
+    assert (cost.status, figures(cost)) == (PRICED, (0.0, 0.0, 280.32))
+    assert one(pool).status == NOT_PRICED  # no cluster: no region

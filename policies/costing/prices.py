@@ -61,7 +61,7 @@ class PriceBook:
         return sorted(self.prices)
 
 
-_REQUIRED = {"usd": (int, float), "unit": str, "source": str, "asOf": str}
+_REQUIRED: dict[str, type | tuple[type, ...]] = {"usd": (int, float), "unit": str, "source": str, "asOf": str}
 
 
 def parse(document: Mapping[str, Any], origin: str = "prices.json") -> PriceBook:

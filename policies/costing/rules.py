@@ -258,8 +258,9 @@ def karpenter_node_pool(item: Item, ctx: Context, bill: Bill) -> None:
     type; `idle` is 0 (Karpenter launches nodes only for pending pods)."""
     spec = _get(item.props, "spec") or {}
     limits = _get(spec, "limits") or {}
-    caps = {k: quantity(limits.get(k)) for k in ("cpu", "memory", "nvidia.com/gpu") if limits.get(k) is not None}
-    if not caps or any(v is None for v in caps.values()):
+    parsed = {k: quantity(limits.get(k)) for k in ("cpu", "memory", "nvidia.com/gpu") if limits.get(k) is not None}
+    caps = {k: v for k, v in parsed.items() if v is not None}
+    if not caps or len(caps) != len(parsed):
         raise NotPriced("spec.limits sets no cpu, memory or nvidia.com/gpu limit: the pool has no maximum to price")
     requirements = _list(_get(spec, "template", "spec", "requirements"))
     region = item.region or ""

@@ -166,8 +166,10 @@ def test_stack_gpu_total_counts_pools_at_max_size_and_sagemaker_at_its_autoscali
 
     assert check(program, "gpu-total-cap", {"gpu-total-cap": {"maxTotalGpus": 14}}) == []
     assert check(program, "gpu-total-cap", {"gpu-total-cap": {"maxTotalGpus": 13}}) == [
-        "stack: the stack can run 14 GPUs at full scale (node group train: 2 x g5.12xlarge = 8; endpoint serving "
-        "variant primary: 6 x ml.g5.xlarge = 6); this stack allows at most 13"
+        (
+            "stack: the stack can run 14 GPUs at full scale (node group train: 2 x g5.12xlarge = 8; endpoint serving "
+            "variant primary: 6 x ml.g5.xlarge = 6); this stack allows at most 13"
+        )
     ]
 
 
@@ -254,18 +256,22 @@ def test_stack_within_budget_and_idle_ceiling_passes(check):
 def test_fails_when_max_exceeds_the_budget(check):
     config = {"monthly-cost-budget": {"budgetUsd": 50, "idleCeilingUsd": 100}}
     assert check(_priced_stack, "monthly-cost-budget", config) == [
-        "stack: at its configured maximum (every pool and endpoint at full scale) the stack costs $76.65 a month, "
-        "$26.65 over its $50.00 budget (resources only; the usage file's traffic and storage are not included); "
-        "costliest: eks $73.00, nat-ip $3.65"
+        (
+            "stack: at its configured maximum (every pool and endpoint at full scale) the stack costs $76.65 a month, "
+            "$26.65 over its $50.00 budget (resources only; the usage file's traffic and storage are not included); "
+            "costliest: eks $73.00, nat-ip $3.65"
+        )
     ]
 
 
 def test_fails_when_idle_exceeds_the_idle_ceiling(check):
     config = {"monthly-cost-budget": {"budgetUsd": 100, "idleCeilingUsd": 10}}
     assert check(_priced_stack, "monthly-cost-budget", config) == [
-        "stack: idle (pools at their minimum, no traffic) the stack costs $76.65 a month, $66.65 over its $10.00 "
-        "idle ceiling (resources only; the usage file's traffic and storage are not included); costliest: "
-        "eks $73.00, nat-ip $3.65"
+        (
+            "stack: idle (pools at their minimum, no traffic) the stack costs $76.65 a month, $66.65 over its $10.00 "
+            "idle ceiling (resources only; the usage file's traffic and storage are not included); costliest: "
+            "eks $73.00, nat-ip $3.65"
+        )
     ]
 
 
@@ -276,8 +282,10 @@ def test_fails_when_a_resource_cannot_be_priced(check):
                        opts=pulumi.ResourceOptions(provider=provider))  # fmt: skip
 
     assert check(program, "monthly-cost-budget", {"monthly-cost-budget": {"budgetUsd": 100}}) == [
-        "stack: 1 resource(s) could not be priced, so the budget cannot be confirmed: scratch (aws:ebs/volume:Volume): "
-        "volume of type io2 has no pricing rule (gp3 and gp2 are priced)"
+        (
+            "stack: 1 resource(s) could not be priced, so the budget cannot be confirmed: scratch (aws:ebs/volume:Volume): "
+            "volume of type io2 has no pricing rule (gp3 and gp2 are priced)"
+        )
     ]
 
 

@@ -27,10 +27,10 @@ def load_base(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
     stacks = document.get("stacks") if isinstance(document, dict) else None
     if not isinstance(stacks, list):
         raise CompareError(f"{path}: stacks: missing; give a `python -m preflight --json` document")
-    base = {}
+    base: dict[tuple[str, str], dict[str, Any]] = {}
     for stack in stacks:
         if isinstance(stack, dict) and isinstance(stack.get("cost"), dict):
-            base[(stack.get("project"), stack.get("stack"))] = stack["cost"]
+            base[(str(stack.get("project")), str(stack.get("stack")))] = stack["cost"]
     return base
 
 

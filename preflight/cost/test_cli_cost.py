@@ -13,7 +13,7 @@ TEAM = REPO / "tests" / "fixtures" / "team_project"
 
 def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "preflight", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "preflight", *args], check=False, capture_output=True, text=True, cwd=cwd, timeout=300
     )
 
 

@@ -23,9 +23,11 @@ def test_usage_file_becomes_the_estimators_sections():
 
 def test_fails_when_a_section_is_unknown():
     assert problems({"natGateway": {}}) == [
-        "usage/dev.yaml: natGateway: unknown key; did you mean 'natGateways'? (allowed: nodeGroups, nodePools, "
-        "natGateways, vpcEndpoints, endpoints, kmsKeys, logGroups, buckets, replications, "
-        "repositories, topics, eventBuses)"
+        (
+            "usage/dev.yaml: natGateway: unknown key; did you mean 'natGateways'? (allowed: nodeGroups, nodePools, "
+            "natGateways, vpcEndpoints, endpoints, kmsKeys, logGroups, buckets, replications, "
+            "repositories, topics, eventBuses)"
+        )
     ]
 
 

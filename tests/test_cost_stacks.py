@@ -11,6 +11,7 @@ import pytest
 from infra.config import load
 from preflight.cost import stack_cost
 from preflight.cost.compare import compare
+from preflight.policy import evaluate
 from preflight.project import load_project
 from preflight.testing import REPO
 
@@ -41,10 +42,26 @@ def test_scale_to_zero_gpu_pools_cost_nothing_idle(name, shipped_stack):
         assert cost[pool.name]["monthlyUsd"]["idle"] == 0 and cost[pool.name]["monthlyUsd"]["max"] > 0
 
 
+def _policy_config(name: str) -> dict:
+    return json.loads((REPO / "policies" / "config" / f"{name}.json").read_text())
+
+
 @pytest.mark.parametrize("name", STACKS)
-def test_budget_rule_uses_the_stacks_guardrails_budget(name):
-    config = json.loads((REPO / "policies" / "config" / f"{name}.json").read_text())
-    assert config["monthly-cost-budget"]["budgetUsd"] == _settings(name).guardrails.budget.monthly_usd
+def test_budget_rule_and_budget_alerts_use_the_stacks_guardrails_budget(name, shipped_stack):
+    amount = _settings(name).guardrails.budget.monthly_usd
+    assert _policy_config(name)["monthly-cost-budget"]["budgetUsd"] == amount
+    assert float(shipped_stack(name).one("aws:budgets/budget:Budget").inputs["limitAmount"]) == amount
+
+
+@pytest.mark.parametrize(("name", "level"), [("dev", "advisory"), ("staging", "mandatory"), ("prod", "mandatory")])
+def test_a_max_over_budget_blocks_staging_and_prod_and_advises_in_dev(name, level, shipped_stack):
+    config = _policy_config(name)
+    config["monthly-cost-budget"] = {**config["monthly-cost-budget"], "budgetUsd": 100}
+    found = [
+        v for v in evaluate(shipped_stack(name), REPO / "policies", config=config) if v.policy == "monthly-cost-budget"
+    ]
+    assert [(v.enforcement, v.category) for v in found] == [(level, "cost")]
+    assert "over its $100.00 budget" in found[0].message
 
 
 @pytest.mark.parametrize("name", ["staging", "prod"])

@@ -129,12 +129,13 @@ def _monthly(bill: Bill, key: str, what: str, count: Figures = (1, 1, 1)) -> Non
 # ---- compute ---------------------------------------------------------------------------------------------------
 
 
-def _launch_template(group: Item, ctx: Context) -> Item | None:
-    ref = _get(group.props, "launchTemplate") or {}
+def _launch_template(ref: Any, ctx: Context, id_key: str = "id", name_key: str = "name") -> Item | None:
+    """The launch template a `{id, name}` reference names, by id or else by name."""
+    ref = ref if isinstance(ref, Mapping) else {}
     for template in ctx.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
-        if ref.get("id") and ref.get("id") in (template.id, _get(template.props, "id")):
+        if ref.get(id_key) and ref.get(id_key) in (template.id, _get(template.props, "id")):
             return template
-        if ref.get("name") and ref.get("name") == _get(template.props, "name"):
+        if ref.get(name_key) and ref.get(name_key) == _get(template.props, "name"):
             return template
     return None
 
@@ -185,8 +186,24 @@ def _ebs(bill: Bill, ebs: Mapping[str, Any], what: str, count: Figures) -> None:
         raise NotPriced(f"{what} of type {kind} has no pricing rule (gp3 and gp2 are priced)")
 
 
+def _nodes(bill: Bill, item: Item, ctx: Context, types: list[str], template: Item | None, sizes: Figures) -> None:
+    """A pool of `sizes` (min, desired, max) nodes: the first listed type for idle and expected (on-demand groups
+    launch by priority), the costliest listed type for max (the pool may land on it), and each node's root volume."""
+    low, desired, high = sizes
+    average = _num(ctx.usage_of("nodeGroups", item).get("averageNodes"))
+    expected = desired if average is None else min(max(average, low), high)
+    first = types[0]
+    costliest = max(types, key=lambda t: _ec2(ctx, item.region, t))
+    bill.charge(f"ec2:{first}", f"{first} node-hours", HOURS_PER_MONTH * low, HOURS_PER_MONTH * expected, 0)
+    bill.charge(
+        f"ec2:{costliest}", f"{costliest} node-hours at max (costliest listed type)", 0, 0, HOURS_PER_MONTH * high
+    )
+    _root_volume(bill, template, item, (low, expected, high))
+    bill.note(f"nodes {_qty(low)}/{_qty(expected)}/{_qty(high)}")
+
+
 def node_group(item: Item, ctx: Context, bill: Bill) -> None:
-    template = _launch_template(item, ctx)
+    template = _launch_template(_get(item.props, "launchTemplate"), ctx)
     types = [str(t) for t in _list(_get(item.props, "instanceTypes")) if isinstance(t, str)]
     if not types and template is not None and isinstance(_get(template.props, "instanceType"), str):
         types = [_get(template.props, "instanceType")]
@@ -196,27 +213,33 @@ def node_group(item: Item, ctx: Context, bill: Bill) -> None:
     low = _required(scaling.get("minSize"), "scalingConfig.minSize")
     high = _required(scaling.get("maxSize"), "scalingConfig.maxSize")
     desired = _num(scaling.get("desiredSize"))
-    desired = low if desired is None else desired
-    average = _num(ctx.usage_of("nodeGroups", item).get("averageNodes"))
-    expected = desired if average is None else min(max(average, low), high)
-    # On-demand managed node groups launch the first listed type (prioritized); the pool may land on the
-    # costliest one, which is what `max` must cover.
-    first = types[0]
-    costliest = max(types, key=lambda t: _ec2(ctx, item.region, t))
-    bill.charge(
-        f"ec2:{first}",
-        f"{first} node-hours",
-        HOURS_PER_MONTH * low,
-        HOURS_PER_MONTH * expected,
-        0,
-    )
-    bill.charge(
-        f"ec2:{costliest}", f"{costliest} node-hours at max (costliest listed type)", 0, 0, HOURS_PER_MONTH * high
-    )
-    _root_volume(bill, template, item, (low, expected, high))
-    bill.note(f"nodes {_qty(low)}/{_qty(expected)}/{_qty(high)}")
+    _nodes(bill, item, ctx, types, template, (low, low if desired is None else desired, high))
     if _get(item.props, "capacityType") == "SPOT":
         bill.note("SPOT capacity priced at on-demand: a ceiling, spot prices vary")
+
+
+def autoscaling_group(item: Item, ctx: Context, bill: Bill) -> None:
+    mixed = _get(item.props, "mixedInstancesPolicy", "launchTemplate")
+    if isinstance(mixed, Mapping):
+        spec = _get(mixed, "launchTemplateSpecification")
+        template = _launch_template(spec, ctx, "launchTemplateId", "launchTemplateName")
+        overrides = _list(_get(mixed, "overrides"))
+        if any(_get(o, "weightedCapacity") or _get(o, "instanceRequirements") for o in overrides):
+            raise NotPriced(
+                "mixedInstancesPolicy overrides with weightedCapacity or instanceRequirements have no pricing rule"
+            )
+        types = [str(_get(o, "instanceType")) for o in overrides if isinstance(_get(o, "instanceType"), str)]
+    else:
+        template = _launch_template(_get(item.props, "launchTemplate"), ctx)
+        types = []
+    if not types and template is not None and isinstance(_get(template.props, "instanceType"), str):
+        types = [_get(template.props, "instanceType")]
+    if not types:
+        raise NotPriced("instance types unknown (no overrides, nor a launch template with an instanceType)")
+    low = _required(_get(item.props, "minSize"), "minSize")
+    high = _required(_get(item.props, "maxSize"), "maxSize")
+    desired = _num(_get(item.props, "desiredCapacity"))
+    _nodes(bill, item, ctx, types, template, (low, low if desired is None else desired, high))
 
 
 def instance(item: Item, ctx: Context, bill: Bill) -> None:
@@ -494,6 +517,7 @@ class _Free(Exception):
 
 PRICING: dict[str, Callable[[Item, Context, Bill], None]] = {
     "aws:eks/nodeGroup:NodeGroup": node_group,
+    "aws:autoscaling/group:Group": autoscaling_group,
     "aws:ec2/instance:Instance": instance,
     "kubernetes:karpenter.sh/v1:NodePool": karpenter_node_pool,
     "aws:eks/cluster:Cluster": eks_cluster,
@@ -515,7 +539,7 @@ PRICING: dict[str, Callable[[Item, Context, Bill], None]] = {
 }
 
 USAGE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "nodeGroups": ("aws:eks/nodeGroup:NodeGroup",),
+    "nodeGroups": ("aws:eks/nodeGroup:NodeGroup", "aws:autoscaling/group:Group"),
     "nodePools": ("kubernetes:karpenter.sh/v1:NodePool",),
     "natGateways": ("aws:ec2/natGateway:NatGateway",),
     "vpcEndpoints": ("aws:ec2/vpcEndpoint:VpcEndpoint",),
@@ -532,7 +556,7 @@ USAGE_SECTIONS: dict[str, tuple[str, ...]] = {
 
 _NO_CHARGE = "no charge of its own"
 FREE_TYPES: dict[str, str] = {
-    "aws:ec2/launchTemplate:LaunchTemplate": "billed through the node groups and instances that launch it",
+    "aws:ec2/launchTemplate:LaunchTemplate": "billed through the node groups and Auto Scaling groups that launch it",
     "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "billed through the endpoints that use it",
     "aws:sagemaker/model:Model": "billed through the endpoints that serve it",
     "aws:ec2/flowLog:FlowLog": "its records are billed as ingestion of the destination log group (usage file)",

@@ -225,3 +225,13 @@ def test_kubernetes_objects_are_priced_in_their_clusters_region():
     cost = one(pool, cluster)
     assert (cost.status, figures(cost)) == (PRICED, (0.0, 0.0, 280.32))
     assert one(pool).status == NOT_PRICED  # no cluster: no region
+
+
+def test_auto_scaling_group_from_its_launch_template():
+    template = Item("urn:lt2", "aws:ec2/launchTemplate:LaunchTemplate", "lt2",
+                    {"instanceType": "c6i.xlarge", "blockDeviceMappings": [{"ebs": {"volumeType": "gp3", "volumeSize": 50}}]},
+                    "lt-2", REGION)  # fmt: skip
+    props = {"minSize": 1, "maxSize": 4, "desiredCapacity": 2, "launchTemplate": {"id": "lt-2"}}
+    group_ = Item("urn:asg", "aws:autoscaling/group:Group", "asg", props, None, REGION)
+    # 730 h x $0.17 = $124.10 per node + 50 GiB x $0.08 = $4.
+    assert figures(one(group_, template)) == (128.1, 256.2, 512.4)

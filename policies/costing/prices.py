@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +58,6 @@ class PriceBook:
     def keys(self, region: str, prefix: str) -> list[str]:
         return sorted(k for k in self.prices.get(region, {}) if k.startswith(prefix))
 
-    def regions(self) -> list[str]:
-        return sorted(self.prices)
-
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {"usd": (int, float), "unit": str, "source": str, "asOf": str}
 
@@ -103,7 +101,16 @@ def parse(document: Mapping[str, Any], origin: str = "prices.json") -> PriceBook
 
 
 def load(path: Path | str = SNAPSHOT) -> PriceBook:
-    """The shipped snapshot (or another file of the same shape)."""
+    """The shipped snapshot (or another file of the same shape); the shipped one is read once per process."""
+    return _shipped() if Path(path) == SNAPSHOT else _read(Path(path))
+
+
+@cache
+def _shipped() -> PriceBook:
+    return _read(SNAPSHOT)
+
+
+def _read(path: Path) -> PriceBook:
     file = Path(path)
     try:
         document = json.loads(file.read_text(encoding="utf-8"))

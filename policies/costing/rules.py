@@ -66,10 +66,6 @@ def _required(value: Any, what: str) -> float:
     return number
 
 
-def _money(value: float) -> str:
-    return f"${value:,.2f}"
-
-
 def _qty(value: float) -> str:
     return f"{value:,.6g}"
 

@@ -427,7 +427,7 @@ def _is_custom(resource: PolicyResource) -> bool:
     return resource.provider is not None or "/" in resource.resource_type.split(":")[1:2][0]
 
 
-def stack_cost(resources: list[PolicyResource]) -> StackCost:
+def _estimate(resources: list[PolicyResource]) -> StackCost:
     """The stack's estimate from what the rule sees: its resources (no usage file: traffic and stored data at 0)."""
     items = []
     for r in resources:
@@ -458,7 +458,7 @@ def _check_budget(args: StackValidationArgs, report: ReportViolation) -> None:
     config = args.get_config()
     budget = setting(config, "budgetUsd", BUDGET_SCHEMA)
     ceiling = setting(config, "idleCeilingUsd", BUDGET_SCHEMA)
-    cost = stack_cost(list(args.resources))
+    cost = _estimate(list(args.resources))
     basis = "resources only; the usage file's traffic and storage are not included"
     if budget is not None and cost.max > budget:
         report(

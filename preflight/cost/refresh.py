@@ -1,5 +1,6 @@
-"""`python -m preflight refresh-prices`: rebuild the price snapshot's EC2 and SageMaker instance prices from the AWS
-Price List API (`pricing:GetProducts`, served from us-east-1), for every instance type already in the snapshot.
+"""`python -m preflight refresh-prices [--add KEY]...`: rebuild the price snapshot's EC2 and SageMaker instance
+prices from the AWS Price List API (`pricing:GetProducts`, served from us-east-1), for every instance type already
+in the snapshot and those `--add` names.
 
 Service dimensions (NAT, EBS, KMS...) keep their transcribed figures: their Price List attributes differ per
 service and a wrong filter would silently pick another SKU. A type the API returns no single on-demand Linux
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -73,27 +75,36 @@ def instance_price(client: Any, region: str, key: str) -> tuple[float, dict[str,
     return candidates[0] if len(candidates) == 1 else None
 
 
-def refresh(document: dict[str, Any], client: Any, today: str) -> tuple[dict[str, Any], list[str]]:
-    """The snapshot with every instance price the API answers for unambiguously, and a line per one it did not."""
+def refresh(
+    document: dict[str, Any], client: Any, today: str, add: Sequence[str] = ()
+) -> tuple[dict[str, Any], list[str]]:
+    """The snapshot with every instance price the API answers for unambiguously (those already in it, and `add`:
+    more `ec2:<type>` / `sagemaker:<ml.type>` keys for every region), and a line per one it did not."""
     kept: list[str] = []
     out = json.loads(json.dumps(document))
     for region, table in out["prices"].items():
         if region not in LOCATIONS:
             kept.append(f"{region}: no Price List location name known; its prices were kept")
             continue
-        for key, entry in table.items():
-            if not key.startswith(("ec2:", "sagemaker:")):
-                continue
+        keys = [k for k in table if k.startswith(("ec2:", "sagemaker:"))]
+        keys += [k for k in add if k not in table]
+        for key in keys:
             answer = instance_price(client, region, key)
             if answer is None:
-                kept.append(f"{region} {key}: no single on-demand price in the Price List; kept {entry['usd']}")
+                old = table.get(key)
+                kept.append(
+                    f"{region} {key}: no single on-demand price in the Price List; "
+                    + (f"kept {old['usd']}" if old else "not added")
+                )
                 continue
             usd, attributes = answer
+            entry = table.setdefault(key, {"unit": "hour"})
             entry.update(usd=usd, asOf=today, source=f"AWS Price List API GetProducts ({LOCATIONS[region]})")
             entry.pop("note", None)
             if key.startswith("ec2:") and attributes.get("vcpu"):
                 entry["vcpu"] = int(attributes["vcpu"])
                 entry["memoryGib"] = float(attributes.get("memory", "0 GiB").split()[0].replace(",", ""))
+        out["prices"][region] = dict(sorted(table.items()))
     out["snapshot"] = today
     return out, kept
 
@@ -105,7 +116,17 @@ def main(argv: list[str]) -> int:
         "allowed pricing:GetProducts).",
     )
     parser.add_argument("--snapshot", type=Path, default=prices.SNAPSHOT, help="the snapshot to update in place")
+    parser.add_argument(
+        "--add",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="also price this instance type in every region (`ec2:g6e.2xlarge`, `sagemaker:ml.g6.xlarge`); repeatable",
+    )
     args = parser.parse_args(argv)
+    bad = [k for k in args.add if not k.startswith(("ec2:", "sagemaker:ml.")) or "." not in k.split(":", 1)[1]]
+    if bad:
+        parser.error(f"--add {bad[0]}: must be ec2:<instance type> or sagemaker:ml.<instance type>")
     import boto3
     import botocore.exceptions
 
@@ -113,7 +134,7 @@ def main(argv: list[str]) -> int:
         document = json.loads(args.snapshot.read_text(encoding="utf-8"))
         prices.parse(document, str(args.snapshot))
         client = boto3.client("pricing", region_name="us-east-1")
-        updated, kept = refresh(document, client, date.today().isoformat())
+        updated, kept = refresh(document, client, date.today().isoformat(), args.add)
     except (OSError, ValueError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         print(f"error: refresh-prices: {exc}", file=sys.stderr)
         return 2

@@ -106,3 +106,14 @@ def test_refresh_keeps_a_price_the_api_does_not_answer_unambiguously():
         updated, kept = refresh(snapshot, client, "2026-12-02")
     assert kept == ["us-east-1 ec2:g5.xlarge: no single on-demand price in the Price List; kept 1.0"]
     assert updated["prices"]["us-east-1"]["ec2:g5.xlarge"]["usd"] == 1.0
+
+
+def test_refresh_adds_a_named_instance_type_with_vcpus_and_memory():
+    client = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    snapshot = {"snapshot": "2025-05", "prices": {"us-west-2": {}}}
+    attributes = {"instanceType": "g6e.2xlarge", "vcpu": "8", "memory": "64 GiB"}
+    with Stubber(client) as stub:
+        stub.add_response("get_products", {"PriceList": [price_list("G6E", "2.2420800000", attributes)]})
+        updated, kept = refresh(snapshot, client, "2026-12-02", ["ec2:g6e.2xlarge"])
+    entry = updated["prices"]["us-west-2"]["ec2:g6e.2xlarge"]
+    assert kept == [] and (entry["usd"], entry["vcpu"], entry["memoryGib"], entry["unit"]) == (2.24208, 8, 64.0, "hour")

@@ -101,3 +101,18 @@ def test_comparison_with_a_base_without_the_stack_counts_everything_as_added(shi
     comparison = compare(None, cost, "base.json")
     assert comparison["monthlyUsdDelta"] == cost["monthlyUsd"]
     assert {c["change"] for c in comparison["changes"]} == {"added"}
+
+
+def test_comparison_shows_a_resource_that_becomes_not_priced(shipped_stack):
+    before = shipped_stack("dev")
+    base = stack_cost(before, REPO)
+    pool = before.one("aws:eks/nodeGroup:NodeGroup", "cluster-gpu-nodes")
+    changed = replace(pool, inputs={**copy.deepcopy(pool.inputs), "instanceTypes": ["x9.large"]})
+    after = replace(before, resources=[changed if r is pool else r for r in before.resources], cost=None)
+    (change,) = compare(base, stack_cost(after, REPO), "base.json")["changes"]
+    assert (change["change"], change["name"], change["note"]) == (
+        "changed",
+        "cluster-gpu-nodes",
+        "priced -> not priced",
+    )
+    assert change["monthlyUsdDelta"]["max"] == -1484.76

@@ -1,5 +1,6 @@
 """`--compare BASE.json`: the cost of each stack against a previous `--json` document: resources added, removed
-or changed, each with its monthly delta, and the stack's totals before and after."""
+or changed, each with its monthly delta, and the stack's totals before and after. Resources with no charge of
+their own are left out unless their status changed; a not-priced one is always shown (its cost is unknown)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 FIGURES = ("idle", "expected", "max")
+NOT_PRICED = "not priced"
 
 
 class CompareError(Exception):
@@ -34,8 +36,12 @@ def load_base(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return base
 
 
+def _status(resource: dict[str, Any] | None) -> str:
+    return "absent" if resource is None else str(resource.get("status"))
+
+
 def _figures(resource: dict[str, Any] | None) -> dict[str, float]:
-    if resource is None or resource.get("status") == "not priced":
+    if resource is None or resource.get("status") == NOT_PRICED:
         return dict.fromkeys(FIGURES, 0.0)
     return {f: float(resource["monthlyUsd"][f]) for f in FIGURES}
 
@@ -50,14 +56,14 @@ def compare(base: dict[str, Any] | None, current: dict[str, Any], origin: str) -
         was, now = _figures(old), _figures(new)
         delta = {f: round(now[f] - was[f], 2) for f in FIGURES}
         status_changed = old is not None and new is not None and old.get("status") != new.get("status")
-        if old is not None and new is not None and not any(delta.values()) and not status_changed:
-            continue
+        if not any(delta.values()) and not status_changed and NOT_PRICED not in {_status(old), _status(new)}:
+            continue  # unchanged, or a resource with no charge of its own added or removed
         change = "added" if old is None else "removed" if new is None else "changed"
         ref = new or old
         assert ref is not None
         entry = {"change": change, "urn": urn, "type": ref["type"], "name": ref["name"], "monthlyUsdDelta": delta}
-        if status_changed or (ref.get("status") == "not priced"):
-            entry["note"] = f"{(old or {}).get('status', 'absent')} -> {(new or {}).get('status', 'absent')}"
+        if status_changed or NOT_PRICED in {_status(old), _status(new)}:
+            entry["note"] = f"{_status(old)} -> {_status(new)}"
         changes.append(entry)
     changes.sort(key=lambda c: (-abs(c["monthlyUsdDelta"]["max"]), -abs(c["monthlyUsdDelta"]["expected"]), c["urn"]))
     totals_before = (base or {}).get("monthlyUsd") or dict.fromkeys(FIGURES, 0.0)

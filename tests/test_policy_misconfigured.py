@@ -39,6 +39,7 @@ EXPECTED = sorted(
         ("kms-key-rotation", "aws:kms/key:Key", "recsys-key"),
         ("log-group-kms-encryption", "aws:cloudwatch/logGroup:LogGroup", "ranker-logs"),
         ("log-group-retention", "aws:cloudwatch/logGroup:LogGroup", "ranker-logs"),
+        ("monthly-cost-budget", None, None),
         ("nat-gateway-cap", None, None),
         ("network-multi-az", "aws:ec2/vpc:Vpc", "recsys"),
         ("protect-stateful-resources", "aws:kms/key:Key", "recsys-key"),

@@ -502,6 +502,13 @@ def sns_topic(item: Item, ctx: Context, bill: Bill) -> None:
     bill.note("the topic itself has no charge")
 
 
+def sqs_queue(item: Item, ctx: Context, bill: Bill) -> None:
+    fifo = bool(_get(item.props, "fifoQueue"))
+    requests = (_num(ctx.usage_of("queues", item).get("requests")) or 0.0) / 1e6
+    bill.charge("sqs:fifo-requests" if fifo else "sqs:requests", "requests / million", 0, requests, requests)
+    bill.note("the queue itself has no charge; the account's first million requests a month are free: not assumed")
+
+
 def event_bus(item: Item, ctx: Context, bill: Bill) -> None:
     events = (_num(ctx.usage_of("eventBuses", item).get("events")) or 0.0) / 1e6
     bill.charge("events:custom", "custom events / million", 0, events, events)
@@ -532,6 +539,7 @@ PRICING: dict[str, Callable[[Item, Context, Bill], None]] = {
     "aws:budgets/budget:Budget": budget,
     "aws:sns/topic:Topic": sns_topic,
     "aws:cloudwatch/eventBus:EventBus": event_bus,
+    "aws:sqs/queue:Queue": sqs_queue,
 }
 
 USAGE_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -547,6 +555,7 @@ USAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "repositories": ("aws:ecr/repository:Repository",),
     "topics": ("aws:sns/topic:Topic",),
     "eventBuses": ("aws:cloudwatch/eventBus:EventBus",),
+    "queues": ("aws:sqs/queue:Queue",),
 }
 """Which resource type each section of a usage file describes (keys: the resources' logical names)."""
 
@@ -586,6 +595,7 @@ FREE_PREFIXES: dict[str, str] = {
     "aws:kms/alias:": _NO_CHARGE,
     "aws:sns/topicPolicy:": _NO_CHARGE,
     "aws:sns/topicSubscription:": "deliveries are billed on the topic (usage file)",
+    "aws:sqs/queuePolicy:": _NO_CHARGE,
     "aws:ecr/lifecyclePolicy:": _NO_CHARGE,
     "aws:ecr/repositoryPolicy:": _NO_CHARGE,
     "aws:cloudwatch/logResourcePolicy:": _NO_CHARGE,

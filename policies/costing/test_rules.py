@@ -168,7 +168,7 @@ def test_s3_storage_by_class_counts_when_idle():
     assert figures(one(Item("urn:b", "aws:s3/bucket:Bucket", "b", {}, None, REGION), usage=usage)) == (27.0,) * 3
 
 
-def test_budget_alarm_and_topic():
+def test_budget_alarm_topic_and_queue():
     assert figures(one(Item("urn:b", "aws:budgets/budget:Budget", "b", {}, None, REGION))) == (0.61,) * 3
     assert (
         figures(one(Item("urn:a", "aws:cloudwatch/metricAlarm:MetricAlarm", "a", {"period": 60}, None, REGION)))
@@ -176,6 +176,8 @@ def test_budget_alarm_and_topic():
     )
     usage = {"topics": {"t": {"publishes": 2_000_000}}}
     assert figures(one(Item("urn:t", "aws:sns/topic:Topic", "t", {}, None, REGION), usage=usage)) == (0.0, 1.0, 1.0)
+    usage = {"queues": {"q": {"requests": 5_000_000}}}
+    assert figures(one(Item("urn:q", "aws:sqs/queue:Queue", "q", {}, None, REGION), usage=usage)) == (0.0, 2.0, 2.0)
 
 
 def test_type_without_a_rule_is_not_priced_never_zero():

@@ -98,6 +98,11 @@ class EventBusUsage(Section):
     """Custom events put on the bus a month. Default 0."""
 
 
+class QueueUsage(Section):
+    requests: Amount = 0
+    """SQS requests a month (send, receive, delete; each 64 KB chunk counts). Default 0."""
+
+
 class UsageFile(Section):
     """A stack's usage assumptions. Every section is optional; a resource not named uses its defaults."""
 
@@ -113,6 +118,7 @@ class UsageFile(Section):
     repositories: dict[str, RepositoryUsage] = Field(default_factory=dict)
     topics: dict[str, TopicUsage] = Field(default_factory=dict)
     event_buses: dict[str, EventBusUsage] = Field(default_factory=dict)
+    queues: dict[str, QueueUsage] = Field(default_factory=dict)
 
     def sections(self) -> dict[str, dict[str, dict[str, float]]]:
         """Section -> logical name -> field -> value (camelCase, unset fields left out), as the estimator reads it."""

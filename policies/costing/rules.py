@@ -509,6 +509,27 @@ def sqs_queue(item: Item, ctx: Context, bill: Bill) -> None:
     bill.note("the queue itself has no charge; the account's first million requests a month are free: not assumed")
 
 
+_CODEBUILD = {
+    "BUILD_GENERAL1_SMALL": "codebuild:linux-general1-small",
+    "BUILD_GENERAL1_MEDIUM": "codebuild:linux-general1-medium",
+    "BUILD_GENERAL1_LARGE": "codebuild:linux-general1-large",
+}
+
+
+def codebuild_project(item: Item, ctx: Context, bill: Bill) -> None:
+    """Build minutes: none idle, the usage file's when expected, every concurrent build running all month at max."""
+    environment = _get(item.props, "environment") or {}
+    kind, compute = _get(environment, "type"), _get(environment, "computeType")
+    if kind != "LINUX_CONTAINER" or compute not in _CODEBUILD:
+        raise NotPriced(
+            f"environment {kind} {compute} has no pricing rule (LINUX_CONTAINER with {', '.join(_CODEBUILD)} is priced)"
+        )
+    limit = _required(_get(item.props, "concurrentBuildLimit"), "concurrentBuildLimit (the builds' configured maximum)")
+    minutes = _num(ctx.usage_of("buildProjects", item).get("buildMinutes")) or 0.0
+    full = limit * HOURS_PER_MONTH * 60
+    bill.charge(_CODEBUILD[compute], f"build minutes ({_qty(limit)} concurrent at max)", 0, minutes, max(full, minutes))
+
+
 def event_bus(item: Item, ctx: Context, bill: Bill) -> None:
     events = (_num(ctx.usage_of("eventBuses", item).get("events")) or 0.0) / 1e6
     bill.charge("events:custom", "custom events / million", 0, events, events)
@@ -540,6 +561,7 @@ PRICING: dict[str, Callable[[Item, Context, Bill], None]] = {
     "aws:sns/topic:Topic": sns_topic,
     "aws:cloudwatch/eventBus:EventBus": event_bus,
     "aws:sqs/queue:Queue": sqs_queue,
+    "aws:codebuild/project:Project": codebuild_project,
 }
 
 USAGE_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -556,6 +578,7 @@ USAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "topics": ("aws:sns/topic:Topic",),
     "eventBuses": ("aws:cloudwatch/eventBus:EventBus",),
     "queues": ("aws:sqs/queue:Queue",),
+    "buildProjects": ("aws:codebuild/project:Project",),
 }
 """Which resource type each section of a usage file describes (keys: the resources' logical names)."""
 
@@ -596,6 +619,9 @@ FREE_PREFIXES: dict[str, str] = {
     "aws:sns/topicPolicy:": _NO_CHARGE,
     "aws:sns/topicSubscription:": "deliveries are billed on the topic (usage file)",
     "aws:sqs/queuePolicy:": _NO_CHARGE,
+    "aws:codebuild/webhook:": _NO_CHARGE,
+    "aws:codeconnections/connection:": _NO_CHARGE,
+    "aws:codestarconnections/connection:": _NO_CHARGE,
     "aws:ecr/lifecyclePolicy:": _NO_CHARGE,
     "aws:ecr/repositoryPolicy:": _NO_CHARGE,
     "aws:cloudwatch/logResourcePolicy:": _NO_CHARGE,

@@ -237,3 +237,13 @@ def test_auto_scaling_group_from_its_launch_template():
     group_ = Item("urn:asg", "aws:autoscaling/group:Group", "asg", props, None, REGION)
     # 730 h x $0.17 = $124.10 per node + 50 GiB x $0.08 = $4.
     assert figures(one(group_, template)) == (128.1, 256.2, 512.4)
+
+
+def test_codebuild_project_build_minutes_from_usage_and_its_concurrency_limit_at_max():
+    props = {
+        "environment": {"type": "LINUX_CONTAINER", "computeType": "BUILD_GENERAL1_MEDIUM"},
+        "concurrentBuildLimit": 2,
+    }
+    item = Item("urn:cb", "aws:codebuild/project:Project", "runner", props, None, REGION)
+    # 600 min x $0.01; max: 2 builds x 730 h x 60 min x $0.01.
+    assert figures(one(item, usage={"buildProjects": {"runner": {"buildMinutes": 600}}})) == (0.0, 6.0, 876.0)

@@ -103,6 +103,11 @@ class QueueUsage(Section):
     """SQS requests a month (send, receive, delete; each 64 KB chunk counts). Default 0."""
 
 
+class BuildProjectUsage(Section):
+    build_minutes: Amount = 0
+    """CodeBuild minutes a month (for a deploy runner: the deploy and drift jobs it runs). Default 0."""
+
+
 class UsageFile(Section):
     """A stack's usage assumptions. Every section is optional; a resource not named uses its defaults."""
 
@@ -119,6 +124,7 @@ class UsageFile(Section):
     topics: dict[str, TopicUsage] = Field(default_factory=dict)
     event_buses: dict[str, EventBusUsage] = Field(default_factory=dict)
     queues: dict[str, QueueUsage] = Field(default_factory=dict)
+    build_projects: dict[str, BuildProjectUsage] = Field(default_factory=dict)
 
     def sections(self) -> dict[str, dict[str, dict[str, float]]]:
         """Section -> logical name -> field -> value (camelCase, unset fields left out), as the estimator reads it."""

@@ -261,6 +261,8 @@ class ArtifactStore(pulumi.ComponentResource):
         super().__init__("mlplatform:storage:ArtifactStore", name, None, opts)
         validate_artifact_store(args)
         self._name = name
+        self.bucket_name_prefix = f"{name}-"
+        """Every bucket's auto-name starts with it: the CI deploy role's S3 statement is scoped to it."""
         self._args = args
 
         invoke = pulumi.InvokeOutputOptions(parent=self)

@@ -31,6 +31,7 @@ from components._iam_documents import (
     check_principals,
     check_repository,
     ci_deploy_policy,
+    ci_deploy_role_name,
     ci_preview_policy,
     deploy_subject,
     github_oidc_trust,
@@ -38,7 +39,7 @@ from components._iam_documents import (
     persona_trust,
     preview_subjects,
 )
-from components.workload_role import WorkloadRole, WorkloadRoleArgs
+from components.workload_role import WorkloadRole, WorkloadRoleArgs, stack_iam_path
 
 MAX_BUDGET_EMAILS = 10
 
@@ -101,6 +102,9 @@ class GuardrailsArgs:
     """ECR repositories are `<registry_prefix>/<name>`."""
     alert_kms_key_arn: pulumi.Input[str]
     """Key for the budget topic; its policy must let AWS Budgets use it (the platform's logs key does)."""
+    bucket_name_prefix: str = "artifacts-"
+    """Buckets the stack creates are named `<prefix>...` (the artifact store's `bucket_name_prefix`): the deploy
+    role manages S3 only there."""
     bucket_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Artifact buckets by purpose: personas get grants on the purposes present, the preview role reads their settings."""
     key_arns: Sequence[pulumi.Input[str]] = ()
@@ -216,6 +220,9 @@ class Guardrails(pulumi.ComponentResource):
                 registry_prefix=args.registry_prefix,
                 cluster_name=args.cluster_name,
                 budget_name=self.budget_name,
+                iam_path=stack_iam_path(pulumi.get_project(), pulumi.get_stack()),
+                environment=args.environment,
+                bucket_prefix=args.bucket_name_prefix,
             )
         )
 
@@ -311,6 +318,8 @@ class Guardrails(pulumi.ComponentResource):
                         )
                     },
                     description=f"{args.name_prefix} CI deploy for {gh.repository} environment {gh.deploy_environment}",
+                    # Fixed: the boundary names it (the one role that may set object lock) before it exists.
+                    role_name=ci_deploy_role_name(args.name_prefix),
                 ),
                 opts=child,
             )

@@ -8,6 +8,7 @@ stack to prove it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +17,44 @@ import pulumi_aws as aws
 
 FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 """AWS-managed policies no platform role may carry, whatever its job."""
+
+ALLOWED_AWS_MANAGED_POLICIES = (
+    "service-role/AmazonEBSCSIDriverPolicy",
+    "AmazonEC2ContainerRegistryReadOnly",
+    "AmazonEKSClusterPolicy",
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "SecurityAudit",
+    "ViewOnlyAccess",
+)
+"""The only AWS-managed policies a platform role may carry (each ARN's part after `policy/`).
+The CI deploy role may attach exactly these and this stack's own policies: an allowlist, so no role it manages can be
+handed AdministratorAccess or any other broad policy."""
+
+# IAM's rule for a path: '/' alone, or '/'-delimited parts of printable ASCII, at most 512 characters.
+_IAM_PATH = re.compile(r"^/(?:[\x21-\x7e]+/)?$")
+
+
+def stack_iam_path(project: str, stack: str) -> str:
+    """`/<project>/<stack>/`: the IAM path of every role and policy a stack creates.
+
+    One path per stack is what lets the deploy role, the boundary and resource policies name "this stack's roles"
+    (`role/<project>/<stack>/*`) without naming each one, and keeps two stacks of one account apart. Changing a
+    role's path replaces the role."""
+    path = f"/{project}/{stack}/"
+    if "*" in path or "?" in path or len(path) > 512 or not _IAM_PATH.match(path):
+        raise ValueError(
+            f"IAM path {path!r} (from project {project!r} and stack {stack!r}): must be printable ASCII without "
+            "wildcards, at most 512 characters"
+        )
+    return path
+
+
+def aws_managed_policy_name(arn: str) -> str | None:
+    """`service-role/AmazonEBSCSIDriverPolicy` for `arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy`;
+    None for a customer-managed policy."""
+    match = re.match(r"^arn:[a-z-]+:iam::aws:policy/(.+)$", arn)
+    return match.group(1) if match else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +68,9 @@ class WorkloadRoleArgs:
     managed_policy_arns: Sequence[pulumi.Input[str]] = ()
     """AWS service policies the workload needs (e.g. AmazonEKSWorkerNodePolicy). Admin policies are rejected."""
     description: str = ""
+    role_name: str | None = None
+    """A fixed role name, for the few roles other policies must name before the role exists (the CI deploy role,
+    which the boundary lets configure object lock). Default: Pulumi's auto-name (`<name>-role-<suffix>`)."""
     max_session_duration: int = 3600
     """Seconds; the AWS default of one hour unless a persona needs longer."""
 
@@ -40,6 +82,13 @@ def validate_workload_role(args: WorkloadRoleArgs) -> None:
             raise ValueError(
                 f"managed policy {arn!r} is not allowed on a platform role "
                 f"(forbidden: {', '.join(FORBIDDEN_MANAGED_POLICIES)}); grant scoped inline policies instead"
+            )
+        managed = aws_managed_policy_name(arn) if isinstance(arn, str) else None
+        if managed is not None and managed not in ALLOWED_AWS_MANAGED_POLICIES:
+            raise ValueError(
+                f"managed policy {arn!r} is not in the platform's allowlist "
+                f"({', '.join(ALLOWED_AWS_MANAGED_POLICIES)}); add it to ALLOWED_AWS_MANAGED_POLICIES after review, "
+                "or grant scoped inline policies instead"
             )
     if args.permissions_boundary is None or args.permissions_boundary == "":
         raise ValueError("permissions_boundary is required: every platform role carries the stack's boundary")
@@ -124,6 +173,8 @@ class WorkloadRole(pulumi.ComponentResource):
 
         self.role = aws.iam.Role(
             f"{name}-role",
+            name=args.role_name,
+            path=stack_iam_path(pulumi.get_project(), pulumi.get_stack()),
             assume_role_policy=args.assume_role_policy,
             permissions_boundary=args.permissions_boundary,
             description=args.description or None,

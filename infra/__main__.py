@@ -21,12 +21,16 @@ aws_provider = aws.Provider(
 platform = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
 # >>> guardrails-boundary: permission boundary first: every role below takes `boundary.arn`
+from components._iam_documents import ci_deploy_role_name
 from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs
+from components.workload_role import stack_iam_path
 
 boundary = PermissionBoundary(
     "boundary",
     PermissionBoundaryArgs(
         policy_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-permission-boundary",
+        iam_path=stack_iam_path(pulumi.get_project(), pulumi.get_stack()),
+        object_lock_role_name=ci_deploy_role_name(f"{pulumi.get_project()}-{pulumi.get_stack()}"),
         allowed_regions=cfg.guardrails.regions(
             cfg.region, cfg.storage.models_replication.destination_region if cfg.storage.models_replication else None
         ),
@@ -160,6 +164,7 @@ guardrails = Guardrails(
         # The logs key's policy lets AWS Budgets publish to topics it encrypts.
         alert_kms_key_arn=keys.logs.arn,
         ebs_kms_key_arn=keys.cluster.arn,
+        bucket_name_prefix=store.bucket_name_prefix,
         bucket_arns=store.bucket_arns,
         key_arns=list(keys.key_arns.values()),
         artifact_grants=store,

@@ -28,6 +28,7 @@ from ._common import (
     statement_label,
     statements,
 )
+from ._escalation import escalations
 from ._s3 import BucketLinks
 from ._types import (
     ACCOUNT_PUBLIC_ACCESS_BLOCK,
@@ -620,6 +621,37 @@ IAM_NO_ADMIN_POLICIES = resource_policy(
     config=ADMIN_POLICY_SCHEMA,
 )
 
+
+def _check_privilege_escalation(args: StackValidationArgs, report: ReportViolation) -> None:
+    index = StackIndex(args.resources)
+    for resource in index.of_type(IAM_POLICY, *IAM_INLINE_POLICIES, IAM_ROLE):
+        for label, source in _documents(resource):
+            try:
+                doc = document(source)
+            except InvalidDocument:
+                continue  # IAM rejects it on create; nothing to judge
+            if doc is UNKNOWN:
+                continue
+            for found in escalations(doc):
+                report(found.message(label), resource.urn)
+
+
+IAM_PRIVILEGE_ESCALATION = stack_policy(
+    "iam-privilege-escalation",
+    category="access",
+    severity=Severity.CRITICAL,
+    description=(
+        "No identity or boundary policy grants a known privilege-escalation method (Rhino Security Labs' list, as "
+        "cloudsplaining checks it) on resources wider than one IAM path or name prefix."
+    ),
+    remediation=(
+        "Scope IAM writes and iam:PassRole to the stack's own IAM path (arn:aws:iam::<account>:role/<project>/<stack>/*), "
+        "condition role writes on iam:PermissionsBoundary = the stack's boundary, and never grant user, group, access "
+        "key, login profile or policy-version writes (components._iam_documents.ci_deploy_policy shows the shape)."
+    ),
+    check=_check_privilege_escalation,
+)
+
 _WEB_IDENTITY_ACTIONS = {"sts:assumerolewithwebidentity", "sts:*", "*"}
 
 
@@ -804,6 +836,7 @@ POLICIES = [
     VPC_FLOW_LOGS,
     IAM_NO_WILDCARD_ADMIN,
     IAM_NO_ADMIN_POLICIES,
+    IAM_PRIVILEGE_ESCALATION,
     IAM_TRUST,
     IAM_BOUNDARY,
     SAGEMAKER_MODEL_ISOLATION,

@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 CHECKOV_VENV := .venv-checkov
 WORKFLOW_LINT_VENV := .venv-workflow-lint
+CLOUDSPLAINING_VENV := .venv-cloudsplaining
 STACK ?=
 PREFLIGHT_ARGS ?=
 
 .PHONY: preflight test bench install program-env clean
 
-install: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(WORKFLOW_LINT_VENV)/.installed
+install: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(WORKFLOW_LINT_VENV)/.installed $(CLOUDSPLAINING_VENV)/.installed
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,12 @@ $(WORKFLOW_LINT_VENV)/.installed: tools/workflow-lint-requirements.txt
 	$(WORKFLOW_LINT_VENV)/bin/python -m pip install -q --disable-pip-version-check -r tools/workflow-lint-requirements.txt
 	@touch $@
 
+# cloudsplaining (the independent privilege-escalation scan of every rendered role) pins boto3 too: its own venv.
+$(CLOUDSPLAINING_VENV)/.installed: tools/cloudsplaining-requirements.txt
+	$(PYTHON) -m venv $(CLOUDSPLAINING_VENV)
+	$(CLOUDSPLAINING_VENV)/bin/python -m pip install -q --disable-pip-version-check -r tools/cloudsplaining-requirements.txt
+	@touch $@
+
 preflight: install
 	$(BIN)/python -m preflight $(if $(STACK),--stack $(STACK)) $(PREFLIGHT_ARGS)
 
@@ -43,4 +50,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_scanners.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(WORKFLOW_LINT_VENV)
+	rm -rf $(VENV) $(CHECKOV_VENV) $(WORKFLOW_LINT_VENV) $(CLOUDSPLAINING_VENV)

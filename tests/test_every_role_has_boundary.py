@@ -1,10 +1,13 @@
 """Every IAM role in every shipped stack carries that stack's permission boundary: no role can exceed it."""
 
 import json
+import subprocess
 
 import pulumi_aws as aws
 import pytest
 
+from components.workload_role import ALLOWED_AWS_MANAGED_POLICIES
+from policies.rules._escalation import escalations
 from preflight.model import StackResult
 from preflight.project import load_project
 from preflight.testing import REPO, render
@@ -32,7 +35,10 @@ def stack(request, shipped_stack) -> StackResult:
 
 def test_every_role_has_the_stacks_boundary(stack):
     arn = boundary_arn(stack)
-    assert arn == f"arn:aws:iam::123456789012:policy/ml-platform-{stack.stack}-permission-boundary"
+    assert (
+        arn
+        == f"arn:aws:iam::123456789012:policy/ml-platform/{stack.stack}/ml-platform-{stack.stack}-permission-boundary"
+    )
     assert roles_without(stack, arn) == []
 
 
@@ -60,3 +66,86 @@ def test_a_role_without_the_boundary_is_reported():
         )
 
     assert roles_without(render(program), "arn:aws:iam::123456789012:policy/b") == ["other-boundary", "unbounded"]
+
+
+# ---- no escalation path ---------------------------------------------------------------------------------------
+
+INLINE = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+CLOUDSPLAINING = REPO / ".venv-cloudsplaining" / "bin" / "python"
+
+
+def role_documents(result: StackResult) -> dict[str, list[dict]]:
+    """Role name -> every customer-written document that bounds or grants its permissions: its inline policies and
+    the stack's boundary. AWS-managed attachments are checked against the allowlist instead (their text is AWS's)."""
+    (boundary,) = [p for p in result.by_type(BOUNDARY_POLICY) if p.outputs["arn"] == boundary_arn(result)]
+    boundary_doc = json.loads(boundary.inputs["policy"])
+    roles = {r.outputs["name"]: [boundary_doc] for r in result.by_type(ROLE)}
+    for policy in result.by_type(INLINE):
+        roles[policy.inputs["role"]].append(json.loads(policy.inputs["policy"]))
+    return roles
+
+
+def test_every_role_lives_under_the_stacks_iam_path(stack):
+    paths = {r.name: r.inputs.get("path") for r in stack.by_type(ROLE)}
+    assert set(paths.values()) == {f"/ml-platform/{stack.stack}/"}, paths
+
+
+def test_every_managed_policy_attached_is_on_the_allowlist(stack):
+    allowed = {f"arn:aws:iam::aws:policy/{p}" for p in ALLOWED_AWS_MANAGED_POLICIES}
+    attached = {a.inputs["policyArn"] for a in stack.by_type(ATTACHMENT)}
+    assert attached and attached <= allowed, attached - allowed
+
+
+def test_no_role_has_an_escalation_method_by_the_pack_checker(stack):
+    found = [
+        f"{role}: {e.message()}" for role, docs in role_documents(stack).items() for d in docs for e in escalations(d)
+    ]
+    assert found == []
+
+
+CLOUDSPLAINING_SCAN = """
+import json, sys
+from cloudsplaining.scan.policy_document import PolicyDocument
+out = {}
+for role, docs in json.load(sys.stdin).items():
+    for i, doc in enumerate(docs):
+        found = PolicyDocument(doc).allows_privilege_escalation
+        if found:
+            out[f"{role} document {i}"] = sorted(f["type"] for f in found)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(
+    not CLOUDSPLAINING.exists(),
+    reason="cloudsplaining's virtualenv (.venv-cloudsplaining) is absent: run `make install` to build it",
+)
+def test_no_role_has_an_escalation_method_by_cloudsplaining(stack):
+    docs = role_documents(stack)
+    scanned = subprocess.run(
+        [str(CLOUDSPLAINING), "-c", CLOUDSPLAINING_SCAN],
+        input=json.dumps(docs),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert json.loads(scanned.stdout) == {}
+    # The same scan does see an escalation: it is not silently passing everything.
+    planted = {
+        "probe": [
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "*"}],
+            }
+        ]
+    }
+    probe = subprocess.run(
+        [str(CLOUDSPLAINING), "-c", CLOUDSPLAINING_SCAN],
+        input=json.dumps(planted),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(probe.stdout) == {"probe document 0": ["PutRolePolicy"]}

@@ -42,6 +42,9 @@ SCOPE = docs.ProjectScope(
     registry_prefix="ml-platform/dev",
     cluster_name="ml-platform-dev",
     budget_name="ml-platform-dev-monthly",
+    iam_path="/ml-platform/dev/",
+    environment="dev",
+    bucket_prefix="artifacts-",
 )
 
 ROLE = "aws:iam/role:Role"

@@ -38,6 +38,8 @@ CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 """Add-ons nodes need to become Ready (networking, service routing, credentials): installed before any node group.
 The cluster is created without EKS's self-managed copies of them."""
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+"""The EBS CSI controller's service account (kube-system): its Pod Identity association and its role's trust name it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -329,7 +331,9 @@ class Cluster(pulumi.ComponentResource):
         self.ebs_csi_role = WorkloadRole(
             f"{name}-ebs-csi",
             WorkloadRoleArgs(
-                assume_role_policy=pod_identity_trust(),
+                assume_role_policy=self.cluster.arn.apply(
+                    lambda arn: pod_identity_trust(arn, "kube-system", EBS_CSI_SERVICE_ACCOUNT)
+                ),
                 permissions_boundary=args.permissions_boundary,
                 managed_policy_arns=[f"{policy}/service-role/AmazonEBSCSIDriverPolicy"],
                 policies={"volume-key": pulumi.Output.from_input(args.node_kms_key_arn).apply(ebs_csi_key_policy)},
@@ -401,7 +405,7 @@ class Cluster(pulumi.ComponentResource):
             depends_on=[system, self.addons["eks-pod-identity-agent"], self.ebs_csi_role],
             pod_identity_associations=[
                 aws.eks.AddonPodIdentityAssociationArgs(
-                    role_arn=self.ebs_csi_role.arn, service_account="ebs-csi-controller-sa"
+                    role_arn=self.ebs_csi_role.arn, service_account=EBS_CSI_SERVICE_ACCOUNT
                 )
             ],
         )

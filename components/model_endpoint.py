@@ -442,7 +442,18 @@ class ModelEndpoint(pulumi.ComponentResource):
         self.execution_role = WorkloadRole(
             f"{name}-execution",
             WorkloadRoleArgs(
-                assume_role_policy=service_trust("sagemaker.amazonaws.com"),
+                # SageMaker assumes the role only for this account's resources in this region (confused deputy).
+                assume_role_policy=pulumi.Output.all(
+                    aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id,
+                    aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition,
+                    aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region,
+                ).apply(
+                    lambda v: service_trust(
+                        "sagemaker.amazonaws.com",
+                        source_account=v[0],
+                        source_arn=f"arn:{v[1]}:sagemaker:{v[2]}:{v[0]}:*",
+                    )
+                ),
                 permissions_boundary=args.permissions_boundary,
                 policies={"serving": policy},
                 description=f"SageMaker execution role of endpoint {args.endpoint_name}",

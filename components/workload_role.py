@@ -96,22 +96,32 @@ def validate_workload_role(args: WorkloadRoleArgs) -> None:
         raise ValueError(f"max_session_duration {args.max_session_duration} is outside AWS's 3600..43200 seconds")
 
 
-def service_trust(*services: str) -> str:
-    """Trust policy letting AWS services (e.g. "sagemaker.amazonaws.com") assume the role."""
+def service_trust(*services: str, source_account: str | None = None, source_arn: str | None = None) -> str:
+    """Trust policy letting AWS services (e.g. "sagemaker.amazonaws.com") assume the role.
+
+    With `source_account` (and `source_arn`, an ArnLike pattern) only on behalf of this account's (and these)
+    resources: the confused-deputy guard for services that send `aws:SourceAccount` / `aws:SourceArn` when they
+    assume a role (SageMaker, S3 replication, VPC Flow Logs). EC2 (instance profiles) and the EKS control plane do
+    not send them, so their trusts go without."""
     if not services:
         raise ValueError("service_trust needs at least one service principal")
+    if source_arn is not None and source_account is None:
+        raise ValueError("service_trust: source_arn needs source_account (AWS compares both)")
     principal = services[0] if len(services) == 1 else sorted(services)
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}],
-        },
-        sort_keys=True,
-    )
+    statement: dict = {"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+        if source_arn is not None:
+            statement["Condition"]["ArnLike"] = {"aws:SourceArn": source_arn}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
-def pod_identity_trust() -> str:
-    """Trust policy for EKS Pod Identity (the agent add-on assumes the role and tags the session)."""
+def pod_identity_trust(cluster_arn: str, namespace: str, service_account: str) -> str:
+    """Trust policy for EKS Pod Identity: the agent assumes the role and tags the session.
+
+    Pod Identity sends no `aws:SourceAccount`; it tags the session with the cluster, namespace and service account
+    (`eks-cluster-arn`, `kubernetes-namespace`, `kubernetes-service-account`), so the trust admits exactly one
+    service account of one cluster, as the EKS User Guide shows."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -120,6 +130,13 @@ def pod_identity_trust() -> str:
                     "Effect": "Allow",
                     "Principal": {"Service": "pods.eks.amazonaws.com"},
                     "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Condition": {
+                        "StringEquals": {
+                            "aws:RequestTag/eks-cluster-arn": cluster_arn,
+                            "aws:RequestTag/kubernetes-namespace": namespace,
+                            "aws:RequestTag/kubernetes-service-account": service_account,
+                        }
+                    },
                 }
             ],
         },

@@ -131,8 +131,8 @@ registries = ImageRegistries(
         names=cfg.storage.registries,
         name_prefix=f"{pulumi.get_project()}/{pulumi.get_stack()}".lower(),
         kms_key_arn=keys.artifacts.arn,
-        # Every platform role carries these through the provider's default tags.
-        platform_principal_tags={"Project": cfg.default_tags["Project"], "Environment": cfg.environment},
+        # Only roles under the stack's IAM path (every WorkloadRole) may pull and push.
+        platform_role_path=stack_iam_path(pulumi.get_project(), pulumi.get_stack()),
         untagged_image_expiry_days=cfg.storage.untagged_image_expiry_days,
         protect=cfg.protect_stateful_resources,
     ),

@@ -37,12 +37,8 @@ CI_PREVIEW_MANAGED_POLICIES = (SECURITY_AUDIT, VIEW_ONLY)
 
 # (bucket purpose, access, prefix) per persona: what data each may touch in the artifact store.
 PERSONA_DATA_ACCESS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
-    "platform-admin": (
-        ("datasets", "read", ""),
-        ("models", "read", ""),
-        ("data-capture", "read", ""),
-        ("access-logs", "read", ""),
-    ),
+    # A key administrator reads no data its keys protect (separation of duties): access logs only (SSE-S3).
+    "platform-admin": (("access-logs", "read", ""),),
     "ml-engineer": (("datasets", "read", ""), ("models", "read_write", ""), ("data-capture", "read", "")),
     "data-scientist": (("datasets", "read", ""), ("models", "read", ""), ("models", "read_write", "experiments/")),
     "auditor": (),
@@ -95,16 +91,21 @@ IDENTITY_TAGS = ("Project", "Environment")
 or change them later, so it cannot adopt another stack's key."""
 
 CI_DEPLOY_ROLE = "ci-deploy"
+KEY_ADMINISTRATORS = ("platform-admin", CI_DEPLOY_ROLE)
+"""Who administers the stack's KMS keys (and so may not use them): the key policies name these roles."""
+
+
+def platform_role_name(name_prefix: str, role: str) -> str:
+    """The fixed name of a persona or CI role (`<project>-<stack>-<role>`, e.g. `ml-platform-prod-ci-deploy`): the
+    boundary and the key policies name these roles before they exist."""
+    name = f"{name_prefix}-{role}"
+    if len(name) > 64:
+        raise ValueError(f"role name {name!r} is {len(name)} characters; IAM allows 64 (shorten the stack name)")
+    return name
 
 
 def ci_deploy_role_name(name_prefix: str) -> str:
-    """The CI deploy role's fixed name (`<project>-<stack>-ci-deploy`): the boundary names it before it exists."""
-    name = f"{name_prefix}-{CI_DEPLOY_ROLE}"
-    if len(name) > 64:
-        raise ValueError(
-            f"CI deploy role name {name!r} is {len(name)} characters; IAM allows 64 (shorten the stack name)"
-        )
-    return name
+    return platform_role_name(name_prefix, CI_DEPLOY_ROLE)
 
 
 # Spelled out rather than `sagemaker:*`-style: a service wildcard also names actions on resource types the

@@ -37,6 +37,7 @@ from components._iam_documents import (
     github_oidc_trust,
     persona_policy,
     persona_trust,
+    platform_role_name,
     preview_subjects,
 )
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, stack_iam_path
@@ -252,6 +253,7 @@ class Guardrails(pulumi.ComponentResource):
                     policies=policies,
                     managed_policy_arns=[managed(p) for p in PERSONA_MANAGED_POLICIES[persona]],
                     description=f"{args.name_prefix} {persona} persona (MFA required)",
+                    role_name=platform_role_name(args.name_prefix, persona),
                     max_session_duration=spec.max_session_hours * 3600,
                 ),
                 opts=child,
@@ -293,6 +295,7 @@ class Guardrails(pulumi.ComponentResource):
                     },
                     managed_policy_arns=[managed(p) for p in CI_PREVIEW_MANAGED_POLICIES],
                     description=f"{args.name_prefix} CI preview (read-only) for {gh.repository} pull requests",
+                    role_name=platform_role_name(args.name_prefix, "ci-preview"),
                 ),
                 opts=child,
             )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components._kms_policy import DESCRIPTIONS, DOMAINS, AwsContext, key_policy_json
+from components._kms_policy import DESCRIPTIONS, DOMAINS, AwsContext, KeyRoles, key_policy_json
 
 _ALIAS_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
 
@@ -26,6 +27,12 @@ class PlatformKeysArgs:
     replica_region: str | None = None
     """When set, also creates `artifacts_replica`: a key in that region for the cross-region models replica.
     Default: none."""
+    iam_path: str | None = None
+    """The stack's IAM path: its roles are the keys' users. Default: none, so the key policy delegates all use to
+    IAM (the account root statement) with no administrator/user split."""
+    administrator_role_names: Sequence[str] = ()
+    """Roles under `iam_path` that administer the keys and may not use them (the platform-admin persona and the CI
+    deploy role)."""
 
 
 def validate_platform_keys(args: PlatformKeysArgs) -> None:
@@ -40,8 +47,20 @@ def validate_platform_keys(args: PlatformKeysArgs) -> None:
             f"alias_prefix = {prefix!r}: must be 1-200 letters, digits, '_', '-' in '/'-separated parts, "
             "and must not start with 'aws' (reserved for AWS-managed keys)"
         )
+    if args.administrator_role_names and args.iam_path is None:
+        raise ValueError("administrator_role_names needs iam_path: administrators are named under the stack's path")
     if args.replica_region is not None and not args.replica_region:
         raise ValueError("replica_region = '': give a region name, or None for no replica key")
+
+
+def _roles(args: PlatformKeysArgs, ctx: AwsContext) -> KeyRoles | None:
+    if args.iam_path is None:
+        return None
+    role = f"arn:{ctx.partition}:iam::{ctx.account_id}:role{args.iam_path}"
+    return KeyRoles(
+        administrator_arns=tuple(f"{role}{name}" for name in args.administrator_role_names),
+        user_arn_pattern=f"{role}*",
+    )
 
 
 class PlatformKeys(pulumi.ComponentResource):
@@ -84,7 +103,7 @@ class PlatformKeys(pulumi.ComponentResource):
                 enable_key_rotation=True,
                 rotation_period_in_days=365,
                 deletion_window_in_days=args.deletion_window_days,
-                policy=context.apply(lambda c, domain=domain: key_policy_json(domain, c)),
+                policy=context.apply(lambda c, domain=domain: key_policy_json(domain, c, _roles(args, c))),
                 region=region,
                 opts=key_opts,
             )

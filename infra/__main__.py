@@ -21,7 +21,7 @@ aws_provider = aws.Provider(
 platform = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
 # >>> guardrails-boundary: permission boundary first: every role below takes `boundary.arn`
-from components._iam_documents import ci_deploy_role_name
+from components._iam_documents import KEY_ADMINISTRATORS, ci_deploy_role_name, platform_role_name
 from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs
 from components.workload_role import stack_iam_path
 
@@ -56,6 +56,11 @@ keys = PlatformKeys(
         deletion_window_days=cfg.storage.key_deletion_window_days,
         protect=cfg.protect_stateful_resources,
         replica_region=cfg.storage.models_replication.destination_region if cfg.storage.models_replication else None,
+        # Key administrators (no cryptography) and users (the stack's roles), named before the roles exist.
+        iam_path=stack_iam_path(pulumi.get_project(), pulumi.get_stack()),
+        administrator_role_names=[
+            platform_role_name(f"{pulumi.get_project()}-{pulumi.get_stack()}", r) for r in KEY_ADMINISTRATORS
+        ],
     ),
     opts=platform,
 )

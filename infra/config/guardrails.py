@@ -177,7 +177,7 @@ class GuardrailsConfig(Section):
     allowed_sagemaker_instance_types: list[str] = Field(default_factory=lambda: ["ml.m5.large"])
     """SageMaker instance types endpoints and jobs may use (`ml.*`); wildcards allowed."""
     personas: dict[str, PersonaConfig] = Field(default_factory=dict)
-    """Persona name (platform-admin, ml-engineer, data-scientist, auditor) -> who may assume it. A persona left
+    """Persona name (platform-admin, ml-engineer, data-scientist, auditor, model-approver) -> who may assume it. A persona left
     out, or without principals, gets no role."""
     github: GithubConfig | None = None
     """GitHub Actions OIDC trust for the CI roles. Default: none, so no CI roles (and no OIDC provider)."""

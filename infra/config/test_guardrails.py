@@ -86,10 +86,10 @@ KEY = "Pulumi.dev.yaml: ml-platform:guardrails"
 def test_fails_when_a_persona_is_unknown_naming_the_allowed_ones():
     assert problems({"personas": {"ml-enginer": {"principals": [ADMIN]}}}) == [
         f'{KEY}.personas.ml-enginer = {{"principals": ["{ADMIN}"]}}: unknown persona \'ml-enginer\'; '
-        "did you mean 'ml-engineer'? (allowed: platform-admin, ml-engineer, data-scientist, auditor)"
+        "did you mean 'ml-engineer'? (allowed: platform-admin, ml-engineer, data-scientist, auditor, model-approver)"
     ]
     assert problems({"personas": {"root": {}}}) == [
-        f"{KEY}.personas.root = {{}}: unknown persona 'root'; (allowed: platform-admin, ml-engineer, data-scientist, auditor)"
+        f"{KEY}.personas.root = {{}}: unknown persona 'root'; (allowed: platform-admin, ml-engineer, data-scientist, auditor, model-approver)"
     ]
 
 

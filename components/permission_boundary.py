@@ -85,7 +85,9 @@ POLICY_WRITES = (
     "iam:DeletePolicyVersion",
     "iam:SetDefaultPolicyVersion",
 )
-"""Changing what a managed policy grants: allowed only on the stack's own policies, never on the boundary."""
+"""Changing what an existing managed policy grants. Denied on every policy: the only customer-managed policy a stack
+creates is this boundary, which an account administrator changes (docs/guardrails.md, break glass); denying the
+writes everywhere also covers every policy outside the stack's path."""
 ALWAYS_DENIED = (
     *POLICY_WRITES,
     # Long-lived credentials and the user/group paths to them.

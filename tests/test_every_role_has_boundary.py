@@ -1,5 +1,6 @@
 """Every IAM role in every shipped stack carries that stack's permission boundary: no role can exceed it."""
 
+import fnmatch
 import json
 import subprocess
 
@@ -149,3 +150,34 @@ def test_no_role_has_an_escalation_method_by_cloudsplaining(stack):
         check=True,
     )
     assert json.loads(probe.stdout) == {"probe document 0": ["PutRolePolicy"]}
+
+
+# What the deploy role manages, by statement: every such resource each stack renders must fall in its scope, or a
+# real `pulumi up` from CI would be denied.
+DEPLOY_SCOPE = {
+    "aws:s3/bucket:Bucket": "ManagePlatformBuckets",
+    "aws:cloudwatch/logGroup:LogGroup": "ManagePlatformLogGroups",
+    "aws:sns/topic:Topic": "ManagePlatformTopics",
+    "aws:ecr/repository:Repository": "ManagePlatformRegistries",
+    "aws:sagemaker/model:Model": "ManagePlatformServing",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "ManagePlatformServing",
+    "aws:sagemaker/endpoint:Endpoint": "ManagePlatformServing",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "ManagePlatformServing",
+    ROLE: "WriteStackRolesOnlyWithTheBoundary",
+}
+
+
+def test_every_resource_the_deploy_role_manages_is_inside_its_scoped_statements(stack):
+    (deploy,) = [p for p in stack.by_type(INLINE) if p.name == "guardrails-ci-deploy-deploy-platform"]
+    by_sid = {s["Sid"]: s for s in json.loads(deploy.inputs["policy"])["Statement"]}
+    outside = []
+    for kind, sid in DEPLOY_SCOPE.items():
+        patterns = by_sid[sid]["Resource"]
+        patterns = patterns if isinstance(patterns, list) else [patterns]
+        records = stack.by_type(kind)
+        assert records or kind.startswith("aws:sagemaker/modelPackageGroup"), kind
+        for record in records:
+            arn = record.outputs["arn"]
+            if not any(fnmatch.fnmatchcase(arn, p) for p in patterns):
+                outside.append(f"{kind} {arn} is outside {sid} {patterns}")
+    assert outside == []

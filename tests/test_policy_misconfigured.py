@@ -34,6 +34,7 @@ EXPECTED = sorted(
         ("gpu-total-cap", None, None),
         ("iam-no-admin-managed-policies", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "nodes-admin"),
         ("iam-no-wildcard-admin", "aws:iam/rolePolicy:RolePolicy", "trainer-everything"),
+        ("iam-privilege-escalation", "aws:iam/rolePolicy:RolePolicy", "trainer-everything"),
         ("iam-role-permissions-boundary", "aws:iam/role:Role", "nodes"),
         ("iam-trust-policy-restricted", "aws:iam/role:Role", "trainer"),
         ("kms-key-rotation", "aws:kms/key:Key", "recsys-key"),

@@ -132,6 +132,25 @@ class Escalation:
         )
 
 
+def messages(found: list[Escalation], label: str = "") -> list[str]:
+    """One message per statement: the method itself when it grants one, else how many and which (a `*` grants
+    them all, and one finding per method would bury the others)."""
+    by_statement: dict[str, list[Escalation]] = {}
+    for e in found:
+        by_statement.setdefault(e.statement, []).append(e)
+    out = []
+    for statement, items in by_statement.items():
+        if len(items) == 1:
+            out.append(items[0].message(label))
+            continue
+        first = items[0]
+        out.append(
+            f"{label}{statement} allows {len(items)} privilege-escalation methods on resources wider than one IAM "
+            f"path or name prefix (e.g. {first.action} on {first.resource!r}): " + ", ".join(e.method for e in items)
+        )
+    return out
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []

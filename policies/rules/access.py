@@ -28,7 +28,7 @@ from ._common import (
     statement_label,
     statements,
 )
-from ._escalation import escalations
+from ._escalation import escalations, messages
 from ._s3 import BucketLinks
 from ._types import (
     ACCOUNT_PUBLIC_ACCESS_BLOCK,
@@ -632,8 +632,8 @@ def _check_privilege_escalation(args: StackValidationArgs, report: ReportViolati
                 continue  # IAM rejects it on create; nothing to judge
             if doc is UNKNOWN:
                 continue
-            for found in escalations(doc):
-                report(found.message(label), resource.urn)
+            for message in messages(list(escalations(doc)), label):
+                report(message, resource.urn)
 
 
 IAM_PRIVILEGE_ESCALATION = stack_policy(

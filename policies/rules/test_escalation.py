@@ -181,3 +181,16 @@ def test_the_boundary_keyed_actions_are_the_ones_iam_documents_with_the_key():
         if "iam:PermissionsBoundary" in r["condition_keys"]
     }
     assert keyed == set(BOUNDARY_KEYED)
+
+
+def test_a_statement_granting_many_methods_is_one_finding_naming_them_all(check):
+    document = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    )
+    (finding,) = check(lambda: aws.iam.Policy("app", policy=document), POLICY)
+    first = min(METHODS)
+    assert finding.startswith(
+        f"app: statement 'All' allows {len(METHODS)} privilege-escalation methods on resources wider than one IAM "
+        "path or name prefix (e.g. iam:CreateAccessKey on '*'): CreateAccessKey, "
+    ), finding
+    assert all(m in finding for m in METHODS) and first in finding

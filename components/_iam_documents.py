@@ -582,9 +582,11 @@ def ci_deploy_policy(
             "Sid": "ManagePlatformLogGroups",
             "Effect": "Allow",
             "Action": "logs:*",
+            # Flow-log groups are named after the network component; the deploy runner's after the stack.
             "Resource": scope.log_groups
             + [
-                scope.arn("logs", f"log-group:/aws/vpc-flow-logs/*{suffix}", region="*")
+                scope.arn("logs", f"log-group:{group}{suffix}", region="*")
+                for group in ("/aws/vpc-flow-logs/*", f"/aws/codebuild/{scope.name_prefix}-*")
                 for suffix in ("", ":log-stream:*")
             ],
         },

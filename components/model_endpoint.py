@@ -371,6 +371,8 @@ class ModelEndpoint(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:serving:ModelEndpoint", name, None, opts)
         validate_model_endpoint(args)
+        self.args = args
+        """The validated arguments (plain values: monitoring reads names, variant and fleet size from them)."""
         child = pulumi.ResourceOptions(parent=self)
         serverless = args.is_serverless
         tags = dict(args.tags)

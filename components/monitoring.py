@@ -52,6 +52,7 @@ RUNBOOKS = {
     "node-not-ready": "node-not-ready.md",
     "budget": "budget-forecast-breach.md",
     "drift": "drift-found.md",
+    "rollback": "model-rollback.md",
 }
 """Runbook per alarm family, in `docs/runbooks/` (a test proves each exists and is linked)."""
 
@@ -758,7 +759,6 @@ class Monitoring(pulumi.ComponentResource):
                 )
                 for kind in CONTAINER_INSIGHTS_LOG_GROUPS
             }
-            namespace, service_account = AGENT_SERVICE_ACCOUNT
             self.addon = aws.eks.Addon(
                 f"{name}-{cluster_rules.OBSERVABILITY_ADDON}",
                 cluster_name=cluster_name,
@@ -767,7 +767,7 @@ class Monitoring(pulumi.ComponentResource):
                 configuration_values=json.dumps(addon_configuration(), sort_keys=True),
                 pod_identity_associations=[
                     aws.eks.AddonPodIdentityAssociationArgs(
-                        role_arn=self.agent_role.arn, service_account=service_account
+                        role_arn=self.agent_role.arn, service_account=AGENT_SERVICE_ACCOUNT[1]
                     )
                 ],
                 resolve_conflicts_on_create="OVERWRITE",

@@ -280,6 +280,7 @@ elif not cfg.deploy_runner.enabled:
 # >>> endpoints: SageMaker model endpoints: `endpoints`
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
 from components.model_registry import ModelRegistry, ModelRegistryArgs, package_arn
+from components.monitoring import runbook_link
 from infra.config.endpoints import component_args as endpoint_args
 
 # SageMaker names are per account and region: the stack prefix keeps stacks sharing an account apart.
@@ -334,6 +335,7 @@ for key, spec in sorted(cfg.endpoints.endpoints.items()):
             s3_prefix_list_id=network.s3_endpoint.prefix_list_id,
             allowed_instance_types=cfg.guardrails.allowed_sagemaker_instance_types,
             notification_emails=cfg.endpoints.notification_emails,
+            runbook=runbook_link(cfg.monitoring.runbook_base_url, "rollback"),
         ),
         opts=platform,
     )
@@ -343,7 +345,7 @@ pulumi.export("modelPackageGroups", model_registry.group_names)
 
 # >>> monitoring: dashboard, on-call alarms, cluster metrics, model quality: `monitoring`, `data_quality`
 from components.model_monitor import DataQualityMonitor
-from components.monitoring import BudgetView, EndpointTarget, GpuPoolTarget, Monitoring, runbook_link
+from components.monitoring import BudgetView, EndpointTarget, GpuPoolTarget, Monitoring
 
 # Staging and prod: a data-quality schedule on every endpoint that captures data (serverless ones cannot).
 data_quality: dict[str, DataQualityMonitor] = {}

@@ -143,9 +143,14 @@ def test_cloudwatch_addon_is_pinned_with_pod_identity_and_encrypted_log_groups(n
     assert role.inputs["permissionsBoundary"] == result.outputs["permissionBoundaryArn"]
     logs_key = result.outputs["keyArns"]["logs"]
     retention = result.one("aws:cloudwatch/logGroup:LogGroup", "cluster-control-plane-logs").inputs["retentionInDays"]
-    groups = [g.inputs for g in result.by_type("aws:cloudwatch/logGroup:LogGroup") if "containerinsights" in g.inputs["name"]]
+    groups = [
+        g.inputs
+        for g in result.by_type("aws:cloudwatch/logGroup:LogGroup")
+        if "containerinsights" in g.inputs.get("name", "")
+    ]
     assert sorted(g["name"] for g in groups) == [
-        f"/aws/containerinsights/ml-platform-{name}/{kind}" for kind in ("application", "dataplane", "host", "performance")
+        f"/aws/containerinsights/ml-platform-{name}/{kind}"
+        for kind in ("application", "dataplane", "host", "performance")
     ]
     assert all(g["kmsKeyId"] == logs_key and g["retentionInDays"] == retention for g in groups)
 

@@ -137,7 +137,9 @@ class DataQualityMonitor(pulumi.ComponentResource):
         settings: DataQualitySettings,
         *,
         endpoint_name: pulumi.Input[str],
-        endpoint_key: str,
+        endpoint_fixed_name: str,
+        # `endpoint_name` is the endpoint's output (the job waits for the endpoint); `endpoint_fixed_name` the same
+        # name as a plain value, which names the capture and report prefixes.
         model: str,
         region: str,
         partition: str,
@@ -162,12 +164,12 @@ class DataQualityMonitor(pulumi.ComponentResource):
         image = monitor_image(region)
         child = pulumi.ResourceOptions(parent=self)
         baseline_prefix = f"{model}/{settings.baseline_prefix}"
-        report_prefix = f"{model}/{REPORTS_PREFIX}/{endpoint_key}/"
+        report_prefix = f"{model}/{REPORTS_PREFIX}/{endpoint_fixed_name}/"
 
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=vpc_id,
-            description=f"Model Monitor of {endpoint_key}: egress to S3 and the VPC endpoints only",
+            description=f"Model Monitor of {endpoint_fixed_name}: egress to S3 and the VPC endpoints only",
             egress=[
                 aws.ec2.SecurityGroupEgressArgs(
                     description="HTTPS to S3 through the gateway endpoint (captured data, baseline, reports)",
@@ -195,7 +197,7 @@ class DataQualityMonitor(pulumi.ComponentResource):
         network = pulumi.Output.all(self.security_group.arn, private_subnet_ids, vpc_id).apply(
             lambda v: _network(v[0], v[1], v[2])
         )
-        capture_read = artifact_grants.grant_statements("data-capture", "read", prefix=f"{endpoint_key}/")
+        capture_read = artifact_grants.grant_statements("data-capture", "read", prefix=f"{endpoint_fixed_name}/")
         baseline_read = artifact_grants.grant_statements("models", "read", prefix=baseline_prefix)
         report_write = artifact_grants.grant_statements("models", "write", prefix=report_prefix)
         policy = pulumi.Output.all(capture_read, baseline_read, report_write, network).apply(
@@ -212,7 +214,7 @@ class DataQualityMonitor(pulumi.ComponentResource):
                 assume_role_policy=service_trust("sagemaker.amazonaws.com"),
                 permissions_boundary=permissions_boundary,
                 policies={"data-quality": policy},
-                description=f"Model Monitor data-quality runs of endpoint {endpoint_key}",
+                description=f"Model Monitor data-quality runs of endpoint {endpoint_fixed_name}",
             ),
             opts=child,
         )
@@ -284,15 +286,15 @@ class DataQualityMonitor(pulumi.ComponentResource):
         self.violation_rule = aws.cloudwatch.EventRule(
             f"{name}-violations",
             name=pulumi.Output.concat(endpoint_name, "-data-quality-violations"),
-            description=f"Model Monitor runs on {endpoint_key} that found data-quality violations",
+            description=f"Model Monitor runs on {endpoint_fixed_name} that found data-quality violations",
             event_pattern=self.schedule.arn.apply(lambda arn: json.dumps(violation_event_pattern(arn))),
             opts=child,
         )
         self.alarm = aws.cloudwatch.MetricAlarm(
             f"{name}-violations",
             name=pulumi.Output.concat(endpoint_name, "-data-quality-violations"),
-            alarm_description=f"{endpoint_key}: a Model Monitor run found data-quality violations against the "
-            f"baseline (drift). Report under {REPORTS_PREFIX}/{endpoint_key}/ of the models bucket. Runbook: {runbook}",
+            alarm_description=f"{endpoint_fixed_name}: a Model Monitor run found data-quality violations against the "
+            f"baseline (drift). Report under {REPORTS_PREFIX}/{endpoint_fixed_name}/ of the models bucket. Runbook: {runbook}",
             namespace="AWS/Events",
             metric_name="MatchedEvents",
             dimensions={"RuleName": self.violation_rule.name},
@@ -336,12 +338,11 @@ def monitor_role_policy(
 
 
 def _network(security_group_arn: str, subnet_ids: Sequence[str], vpc_id: str) -> dict[str, Any]:
-    head = security_group_arn.split(":security-group/")[0]  # arn:<partition>:ec2:<region>:<account>
-    logs_head = head.replace(":ec2:", ":logs:", 1)
+    """The endpoint's ENI statement ARNs, plus the processing-job log group in the same account and region."""
+    from components.model_endpoint import _network_resources
+
+    logs_head = security_group_arn.split(":security-group/")[0].replace(":ec2:", ":logs:", 1)
     return {
-        "subnet_arns": [f"{head}:subnet/{subnet}" for subnet in subnet_ids],
-        "security_group_arn": security_group_arn,
-        "network_interface_arn": f"{head}:network-interface/*",
-        "vpc_arn": f"{head}:vpc/{vpc_id}",
+        **_network_resources(security_group_arn, subnet_ids, vpc_id),
         "log_group_arn": f"{logs_head}:log-group:{PROCESSING_LOG_GROUP}",
     }

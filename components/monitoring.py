@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
@@ -23,6 +23,7 @@ from pydantic import field_validator
 
 from components import _cluster_rules as cluster_rules
 from components import _gpu
+from components import _sagemaker as sm
 from components.model_monitor import DataQualitySettings
 from components.settings import Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, pod_identity_trust
@@ -206,8 +207,6 @@ class EndpointTarget:
     @classmethod
     def of(cls, args: Any) -> EndpointTarget:
         """From a `ModelEndpointArgs`: the same values the endpoint and its alarms were declared with."""
-        from components import _sagemaker as sm
-
         serverless = args.serverless is not None
         itype = args.instance.type
         return cls(
@@ -839,9 +838,10 @@ class Monitoring(pulumi.ComponentResource):
                 dashboard_body(
                     region=region,
                     cluster_name=v[0],
-                    endpoints=endpoints,
+                    # The endpoints' names as the endpoints report them (the same fixed names the alarms use).
+                    endpoints=[replace(e, endpoint_name=n) for e, n in zip(endpoints, v[2], strict=True)],
                     gpu_pools=gpu_pools,
-                    budget=budget,
+                    budget=replace(budget, name=v[1]),
                     alarm_arns=v[3],
                     container_insights=settings.container_insights,
                     autoscaler_metric=autoscaler_metric,

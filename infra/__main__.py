@@ -357,7 +357,7 @@ if cfg.monitoring.data_quality.enabled:
             f"data-quality-{key}",
             cfg.monitoring.data_quality,
             endpoint_name=endpoint.endpoint_name,
-            endpoint_key=endpoint.args.endpoint_name,
+            endpoint_fixed_name=endpoint.args.endpoint_name,
             model=endpoint.args.model,
             region=cfg.region,
             partition=cfg.partition,

@@ -212,7 +212,7 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
             "enable_dcgm_exporter",
             True,
             "the CloudWatch observability add-on already runs DCGM on GPU nodes (gpu_metrics_from_cloudwatch_addon); "
-            "two exporters would bind the same GPUs and port: keep one",
+            "two DCGM exporters would profile the same GPUs twice: keep one",
         )
     if not EKS_CLUSTER_NAME.match(args.cluster_name):
         raise fail(

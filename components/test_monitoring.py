@@ -290,7 +290,7 @@ def test_fails_when_the_standalone_dcgm_exporter_runs_next_to_the_cloudwatch_add
         validate_kubernetes_layer(args)
     assert str(info.value) == (
         "KubernetesLayerArgs.enable_dcgm_exporter = True: the CloudWatch observability add-on already runs DCGM on GPU "
-        "nodes (gpu_metrics_from_cloudwatch_addon); two exporters would bind the same GPUs and port: keep one"
+        "nodes (gpu_metrics_from_cloudwatch_addon); two DCGM exporters would profile the same GPUs twice: keep one"
     )
 
 

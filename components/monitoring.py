@@ -714,7 +714,6 @@ class Monitoring(pulumi.ComponentResource):
         endpoint_names: Sequence[pulumi.Input[str]],
         gpu_pools: Sequence[GpuPoolTarget],
         budget: BudgetView,
-        budget_name: pulumi.Input[str],
         alert_topic_arn: pulumi.Input[str],
         logs_kms_key_arn: pulumi.Input[str],
         log_retention_days: int,
@@ -833,16 +832,16 @@ class Monitoring(pulumi.ComponentResource):
             )
 
         alarm_arns = [a.arn for a in self.alarms.values()] + list(extra_alarm_arns)
-        body = pulumi.Output.all(cluster_name, budget_name, list(endpoint_names), alarm_arns).apply(
+        body = pulumi.Output.all(cluster_name, list(endpoint_names), alarm_arns).apply(
             lambda v: json.dumps(
                 dashboard_body(
                     region=region,
                     cluster_name=v[0],
                     # The endpoints' names as the endpoints report them (the same fixed names the alarms use).
-                    endpoints=[replace(e, endpoint_name=n) for e, n in zip(endpoints, v[2], strict=True)],
+                    endpoints=[replace(e, endpoint_name=n) for e, n in zip(endpoints, v[1], strict=True)],
                     gpu_pools=gpu_pools,
-                    budget=replace(budget, name=v[1]),
-                    alarm_arns=v[3],
+                    budget=budget,
+                    alarm_arns=v[2],
                     container_insights=settings.container_insights,
                     autoscaler_metric=autoscaler_metric,
                     runbook_base_url=settings.runbook_base_url,

@@ -393,7 +393,6 @@ monitoring = Monitoring(
         forecast_threshold_percent=budget.forecast_threshold_percent,
         actual_threshold_percent=budget.actual_threshold_percent,
     ),
-    budget_name=guardrails.budget_name,
     alert_topic_arn=guardrails.alert_topic_arn,
     logs_kms_key_arn=keys.logs.arn,
     log_retention_days=cfg.cluster.log_retention_days,

@@ -151,7 +151,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "budget": {"monthlyUsd": 1500},
         },
         "monitoring": {
-            # Prod's alarms at looser timings; data quality daily (captured traffic is small here).
+            # Prod's alarms with more patience; data quality once a day (staging captures little traffic).
             "gpuIdleHours": 2,
             "pendingPodsMinutes": 20,
             "dataQuality": {"schedule": "cron(0 6 ? * * *)"},

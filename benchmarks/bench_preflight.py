@@ -23,14 +23,19 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks._report import write_section
+
 MARKER = "bench_preflight"
 
 # The generated program: ten components, each with buckets, public access blocks, versioning and IAM roles whose
 # inputs depend on other resources' outputs (so the SDK's output machinery is exercised as in a real program).
-PROGRAM = r'''
+PROGRAM = r"""
 import json
 import pulumi
 import pulumi_aws as aws
@@ -56,7 +61,7 @@ class Team(pulumi.ComponentResource):
 teams = 10
 for t in range(teams):
     Team(f"team{{t}}", (SIZE - teams) // teams)
-'''
+"""
 
 PROJECT = "name: bench\nruntime: python\n"
 STACK_CONFIG = "config:\n  aws:region: us-west-2\n  aws:defaultTags:\n    tags:\n      Owner: bench\n"
@@ -141,8 +146,10 @@ def table(results: dict[int, dict[str, dict[str, float]]], rounds: int) -> str:
     lines = [
         f"CPU and wall seconds (min / median of {rounds} paired rounds), peak RSS of the largest process.",
         "",
-        "| resources | case | CPU s min | CPU s median | × floor (CPU median) | wall s min | wall s median "
-        "| peak MiB | × floor (peak) |",
+        (
+            "| resources | case | CPU s min | CPU s median | × floor (CPU median) | wall s min | wall s median "
+            "| peak MiB | × floor (peak) |"
+        ),
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for size, by_case in results.items():
@@ -154,22 +161,11 @@ def table(results: dict[int, dict[str, dict[str, float]]], rounds: int) -> str:
                 f"{m['peak_mib']:.0f} | {m['peak_mib'] / floor['peak_mib']:.2f} |"
             )
     sizes = sorted(results)
-    for small, large in zip(sizes, sizes[1:], strict=False):
+    for small, large in pairwise(sizes):
         if large == 2 * small:
             growth = results[large]["no-scanners"]["cpu_median"] / results[small]["no-scanners"]["cpu_median"]
             lines.append(f"\n`--no-scanners` growth t({large:,}) / t({small:,}) = {growth:.2f} (linear: 2.00).")
     return "\n".join(lines)
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace the text between `<!-- MARKER:begin -->` and `<!-- MARKER:end -->` in `path`."""
-    begin, end = f"<!-- {MARKER}:begin -->", f"<!-- {MARKER}:end -->"
-    doc = path.read_text()
-    if begin not in doc or end not in doc:
-        raise SystemExit(f"{path}: no {begin} ... {end} markers to write the table between")
-    head, rest = doc.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
 
 
 def main() -> None:
@@ -200,7 +196,7 @@ def main() -> None:
     print()
     print(text)
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, MARKER, text)
 
 
 if __name__ == "__main__":

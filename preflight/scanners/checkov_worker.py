@@ -1,0 +1,55 @@
+"""checkov as a long-lived worker: one process, started once per preflight run, scans every stack.
+
+Run by checkov's own interpreter (`.venv-checkov/bin/python`), never imported by preflight: it must not import
+anything but the standard library and checkov. checkov's start-up — importing its frameworks and loading a
+thousand checks — costs seconds of CPU; paid once here instead of once per stack.
+
+Protocol, one JSON object a line: preflight writes `{"id": N, "argv": [...], "cwd": DIR}` on stdin; the worker
+runs checkov with exactly those command-line arguments in DIR, its report (what the checkov command would
+print) going to DIR/checkov-report.json and its diagnostics to DIR/checkov-stderr.txt, then answers
+`{"id": N, "code": EXIT_CODE}` on stdout. End of input ends the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import traceback
+import warnings
+
+warnings.simplefilter("ignore", category=SyntaxWarning)
+
+from checkov.main import Checkov
+
+
+def scan(argv: list[str], cwd: str) -> int:
+    os.chdir(cwd)
+    with (
+        open(os.path.join(cwd, "checkov-report.json"), "w") as out,
+        open(os.path.join(cwd, "checkov-stderr.txt"), "w") as err,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            code = Checkov(argv).run()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 2
+        except Exception:  # noqa: BLE001 - reported to preflight as a failed run, with the traceback
+            traceback.print_exc()
+            code = 2
+    return code or 0
+
+
+def main() -> None:
+    answers = sys.stdout
+    for line in sys.stdin:
+        job = json.loads(line)
+        code = scan(job["argv"], job["cwd"])
+        answers.write(json.dumps({"id": job["id"], "code": code}) + "\n")
+        answers.flush()
+
+
+if __name__ == "__main__":
+    main()

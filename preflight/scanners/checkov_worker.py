@@ -13,6 +13,7 @@ print) going to DIR/checkov-report.json and its diagnostics to DIR/checkov-stder
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -22,6 +23,11 @@ import warnings
 warnings.simplefilter("ignore", category=SyntaxWarning)
 
 from checkov.main import Checkov
+
+# checkov's modules and its thousand registered checks live as long as the worker: out of the collector's sight,
+# so no collection walks them again, in the worker or in the processes checkov forks for each framework.
+gc.collect()
+gc.freeze()
 
 
 def scan(argv: list[str], cwd: str) -> int:

@@ -22,6 +22,7 @@ import warnings
 
 warnings.simplefilter("ignore", category=SyntaxWarning)
 
+import checkov.main
 from checkov.main import Checkov
 
 # checkov's modules and its thousand registered checks live as long as the worker: out of the collector's sight,
@@ -31,6 +32,9 @@ gc.freeze()
 
 
 def scan(argv: list[str], cwd: str) -> int:
+    # checkov's runners are module-level instances that keep what they parsed (the plan runner skips parsing when it
+    # already holds definitions): every scan gets new ones, so no job sees what an earlier one read.
+    checkov.main.DEFAULT_RUNNERS[:] = [type(runner)() for runner in checkov.main.DEFAULT_RUNNERS]
     os.chdir(cwd)
     with (
         open(os.path.join(cwd, "checkov-report.json"), "w") as out,

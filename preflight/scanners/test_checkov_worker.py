@@ -62,3 +62,18 @@ def test_unreadable_plan_is_a_failed_scan_not_a_clean_one(tmp_path):
         checkov.CheckovFailed, match=r"reported on none of the resources it was given \(\d+ terraform_plan"
     ):
         pending.violations()
+
+
+def test_a_scan_after_an_unreadable_plan_still_reads_its_own(tmp_path):
+    # checkov's runners keep what they parsed; the worker gives every job new ones.
+    result = render(scanner_program)
+    inputs = checkov._prepare(result)
+    exe = checkov.locate(REPO)
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    bad.mkdir()
+    (bad / "plan.json").write_text("not a plan")
+    good.mkdir()
+    plan_file, _ = checkov.write_inputs(inputs, good)
+    checkov.Running(checkov.command(exe, bad / "plan.json", None), bad).reports()
+    reports = checkov.Running(checkov.command(exe, plan_file, None), good).reports()
+    assert outcomes(reports), "the second scan reported nothing: it saw the first scan's (empty) definitions"

@@ -32,10 +32,7 @@ gc.freeze()
 
 
 def scan(argv: list[str], cwd: str) -> int:
-    # checkov's runners are module-level instances that keep what they parsed (the plan runner skips parsing when it
-    # already holds definitions): every scan gets new ones, so no job sees what an earlier one read.
-    checkov.main.DEFAULT_RUNNERS[:] = [type(runner)() for runner in checkov.main.DEFAULT_RUNNERS]
-    os.chdir(cwd)
+    os.chdir(cwd)  # first: some runners read the working directory when they are made
     with (
         open(os.path.join(cwd, "checkov-report.json"), "w") as out,
         open(os.path.join(cwd, "checkov-stderr.txt"), "w") as err,
@@ -43,10 +40,13 @@ def scan(argv: list[str], cwd: str) -> int:
         contextlib.redirect_stderr(err),
     ):
         try:
+            # checkov's runners are module-level instances that keep what they parsed (the plan runner skips
+            # parsing when it already holds definitions): every scan gets new ones, so no job sees an earlier one's.
+            checkov.main.DEFAULT_RUNNERS[:] = [type(runner)() for runner in checkov.main.DEFAULT_RUNNERS]
             code = Checkov(argv).run()
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 2
-        except Exception:  # noqa: BLE001 - reported to preflight as a failed run, with the traceback
+        except Exception:  # noqa: BLE001 - any failure is the job's exit code 2, with its traceback
             traceback.print_exc()
             code = 2
     return code or 0

@@ -316,3 +316,13 @@ def test_a_pack_that_does_not_load_is_one_line_and_exit_2(tmp_path: Path):
     assert proc.stderr.splitlines() == [
         f"error: {pack}: the policy pack did not load: ModuleNotFoundError: No module named 'no_such_module_here'"
     ]
+
+
+def test_a_repeated_stack_file_key_exits_2_naming_file_and_lines(tmp_path: Path):
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  p:a: 1\n  p:a: 2\n")
+    proc = run("--cwd", str(tmp_path), "--stack", "dev", "--no-scanners")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "Pulumi.dev.yaml:3:3: not valid YAML: duplicate key 'p:a' at line 3 (first at line 2)" in proc.stderr

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 
 from components.deploy_runner import DeployRunnerSettings
 from components.monitoring import MonitoringSettings
@@ -14,6 +13,7 @@ from infra.config.cluster import ClusterConfig
 from infra.config.endpoints import EndpointsConfig
 from infra.config.guardrails import GuardrailsConfig
 from infra.config.network import NetworkConfig
+from infra.config.regions import Region, known_regions
 from infra.config.storage import StorageConfig
 
 Environment = Literal["dev", "staging", "prod"]
@@ -21,25 +21,12 @@ REQUIRED_TAG_KEYS = ("CostCenter", "Owner", "Project")
 """Cost-allocation tags every stack must set; `Environment` is added from the stack's environment."""
 
 
-@lru_cache(maxsize=1)
-def known_regions() -> dict[str, str]:
-    """Region name -> partition, from the endpoint data that ships with botocore (no network)."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    regions: dict[str, str] = {}
-    for partition in session.get_available_partitions():
-        for region in session.get_available_regions("ec2", partition_name=partition):
-            regions[region] = partition
-    return regions
-
-
 class PlatformConfig(Section):
     """A stack's validated configuration. Built by `infra.config.load`; every component reads from here."""
 
     environment: Environment
     """dev | staging | prod. Picks the defaults in `infra/config/profiles.py`."""
-    region: str
+    region: Region
     """From `aws:region`; checked against the regions botocore knows."""
     tags: dict[str, str]
     """Cost-allocation tags: `CostCenter`, `Owner`, `Project` required; more allowed. `Environment` is derived."""
@@ -52,15 +39,6 @@ class PlatformConfig(Section):
     guardrails: GuardrailsConfig = GuardrailsConfig()
     deploy_runner: DeployRunnerSettings = DeployRunnerSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        regions = known_regions()
-        if value not in regions:
-            aws = sorted(r for r, p in regions.items() if p == "aws")
-            raise ValueError(f"not an AWS region; the aws partition has: {', '.join(aws)}")
-        return value
 
     @model_validator(mode="after")
     def _cost_tags(self) -> PlatformConfig:

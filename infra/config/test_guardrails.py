@@ -93,6 +93,15 @@ def test_fails_when_a_persona_is_unknown_naming_the_allowed_ones():
     ]
 
 
+def test_fails_when_an_allowed_region_is_not_an_aws_region():
+    # Without this the typo would be written into every role's permission boundary, locking the roles out.
+    (line,) = problems({"allowedRegions": ["us-west-2", "us-wset-2"]})
+    assert line.startswith(
+        f"{KEY}.allowedRegions[1] = 'us-wset-2': not an AWS region; did you mean 'us-west-2'? the aws partition has: "
+    )
+    assert "eu-west-1" in line
+
+
 @pytest.mark.parametrize(
     "arn",
     ["arn:aws:iam::1111:role/x", "arn:aws:iam::111122223333:role/*", "arn:aws:s3:::bucket", "111122223333", "*"],

@@ -136,8 +136,9 @@ def test_fails_when_replication_region_is_not_an_aws_region():
     (line,) = problems({"modelsReplication": {"destinationRegion": "us-east-9"}})
     assert line.startswith(
         "Pulumi.dev.yaml: ml-platform:storage.modelsReplication.destinationRegion = 'us-east-9': not an AWS region; "
-        "the aws partition has: "
+        "did you mean 'us-east-2'? the aws partition has: "
     )
+    assert "us-west-2" in line
 
 
 def test_fails_when_key_deletion_window_is_outside_what_kms_accepts():

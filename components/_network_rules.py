@@ -49,32 +49,6 @@ INTERFACE_ENDPOINTS: dict[str, str] = {
 DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs", "kms", "sagemaker.api", "sagemaker.runtime")
 """What a private EKS + SageMaker platform calls all the time: image pulls, credentials, logs, keys, SageMaker."""
 
-FLOW_LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-"""The retention periods CloudWatch Logs accepts."""
-
 EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
 """AZ IDs where EKS cannot place a control plane. Zone IDs, not names: names map to zones differently per account."""
 
@@ -101,14 +75,6 @@ def check_interface_endpoint(name: str) -> str:
         hint = f"did you mean {' or '.join(repr(g) for g in guess)}? " if guess else ""
         raise ValueError(f"unknown interface endpoint; {hint}known: {', '.join(INTERFACE_ENDPOINTS)}")
     return name
-
-
-def check_flow_log_retention(days: int) -> int:
-    if isinstance(days, bool) or days not in FLOW_LOG_RETENTION_DAYS:
-        raise ValueError(
-            f"CloudWatch Logs accepts only these retention periods (days): {', '.join(map(str, FLOW_LOG_RETENTION_DAYS))}"
-        )
-    return days
 
 
 def check_az_count(count: int) -> int:

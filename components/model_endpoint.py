@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import _sagemaker as sm
+from components import facts
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
@@ -174,7 +175,7 @@ def validate_model_endpoint(args: ModelEndpointArgs) -> None:
         problems.append(
             f"data_capture_percentage {args.data_capture_percentage}: must be 1-100, or None for no capture"
         )
-    if args.log_retention_days not in sm.LOG_RETENTION_DAYS:
+    if args.log_retention_days not in facts.log_retention_days():
         problems.append(f"log_retention_days {args.log_retention_days}: not a CloudWatch Logs retention value")
     a = args.alarms
     if not (0 < a.error_5xx_percent <= 100 and 0 < a.error_4xx_percent <= 100):

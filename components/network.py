@@ -19,18 +19,16 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import _subnets
+from components import _subnets, facts
 from components._network_rules import (
     DEFAULT_INTERFACE_ENDPOINTS,
     EKS_CLUSTER_NAME,
     EKS_UNSUPPORTED_ZONE_IDS,
-    FLOW_LOG_RETENTION_DAYS,
     INTERFACE_ENDPOINTS,
     MAX_AZS,
     MIN_AZS,
     NAT_STRATEGIES,
     check_az_count,
-    check_flow_log_retention,
     check_interface_endpoint,
     check_nat_strategy,
     select_availability_zones,
@@ -41,7 +39,6 @@ from components.workload_role import WorkloadRole, WorkloadRoleArgs
 __all__ = [
     "DEFAULT_INTERFACE_ENDPOINTS",
     "EKS_UNSUPPORTED_ZONE_IDS",
-    "FLOW_LOG_RETENTION_DAYS",
     "INTERFACE_ENDPOINTS",
     "MAX_AZS",
     "MIN_AZS",
@@ -81,7 +78,7 @@ class NetworkArgs:
     """Interface endpoint names (keys of `INTERFACE_ENDPOINTS`), placed in the intra subnets with private DNS on.
     The S3 gateway endpoint is always created and is not listed here."""
     flow_log_retention_days: int = 365
-    """How long CloudWatch keeps flow-log records; one of `FLOW_LOG_RETENTION_DAYS`."""
+    """How long CloudWatch keeps flow-log records; one of the periods CloudWatch Logs accepts (`components/facts`)."""
     cluster_name: str | None = None
     """EKS cluster using this VPC. When set, subnets get `kubernetes.io/cluster/<name>=shared` and private
     subnets `karpenter.sh/discovery=<name>`. The load-balancer role tags are set either way."""
@@ -120,7 +117,7 @@ def plan_network(args: NetworkArgs) -> NetworkPlan:
     foreign = [az for az in azs if not az.startswith(args.region)]
     if foreign:
         raise fail("availability_zones", list(azs), f"{foreign[0]} is not in region {args.region}")
-    for arg, check in (("nat_strategy", check_nat_strategy), ("flow_log_retention_days", check_flow_log_retention)):
+    for arg, check in (("nat_strategy", check_nat_strategy), ("flow_log_retention_days", facts.check_log_retention)):
         try:
             check(getattr(args, arg))
         except ValueError as exc:

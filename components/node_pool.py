@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import _cluster_rules as rules
-from components import _gpu
+from components import _gpu, facts
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
@@ -99,7 +99,7 @@ def plan_node_pool(args: NodePoolArgs) -> NodePoolPlan:
         return ValueError(f"NodePoolArgs.{arg} = {value!r}: {message}")
 
     types = list(args.instance_types)
-    gpu = bool(types) and _gpu.is_gpu_instance_type(types[0])
+    gpu = bool(types) and facts.is_gpu(types[0])
     try:
         rules.check_pool_name(args.pool)
     except ValueError as exc:
@@ -152,7 +152,7 @@ def plan_node_pool(args: NodePoolArgs) -> NodePoolPlan:
         labels.update(_gpu.GPU_NODE_LABELS)
         labels[PURPOSE_LABEL] = str(args.purpose)
         taints = (_gpu.GPU_TAINT,)
-        gpus = _gpu.gpus_per_instance(types[0])
+        gpus = facts.gpu_count(types[0]) or 0  # check_gpu_instance_types refused an untabled type
     # Bottlerocket keeps the OS on a small /dev/xvda and containers on /dev/xvdb; AL2023 has one root volume.
     devices = (
         (("/dev/xvda", 4), ("/dev/xvdb", args.disk_gib))

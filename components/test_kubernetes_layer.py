@@ -14,7 +14,7 @@ from decimal import Decimal
 import pulumi
 import pytest
 
-from components import _cluster_rules, _gpu
+from components import _gpu
 from components._kubernetes_images import (
     CLUSTER_AUTOSCALER_DIGESTS,
     CLUSTER_AUTOSCALER_TAGS,
@@ -24,6 +24,7 @@ from components._kubernetes_images import (
     cluster_autoscaler_image,
 )
 from components._kubernetes_manifests import autoscaler_probes, dcgm_exporter_probes
+from components.facts import FACTS
 from components.kubernetes_layer import (
     DEFAULT_PRIORITY_CLASSES,
     KubernetesLayer,
@@ -216,7 +217,7 @@ def test_fails_before_declaring_anything_when_args_are_invalid():
 
 
 def test_every_supported_cluster_version_has_a_pinned_autoscaler_of_the_same_minor_version():
-    for version in _cluster_rules.SUPPORTED_VERSIONS:
+    for version in FACTS.eks.tested_versions:
         image = cluster_autoscaler_image(version)
         assert image.startswith(f"registry.k8s.io/autoscaling/cluster-autoscaler:v{version}.")
     assert cluster_autoscaler_image("1.35.1") == cluster_autoscaler_image("1.35")

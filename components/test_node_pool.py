@@ -110,7 +110,10 @@ def test_autoscaler_template_carries_every_label_and_the_taint_in_kubernetes_spe
         ({"instance_types": ["g5.xlarge", "m6i.large"]}, "m6i.large is not a GPU instance type"),
         ({"instance_types": ["g5.xlarge", "g5.12xlarge"]}, "mixes GPU counts (g5.xlarge=1, g5.12xlarge=4)"),
         ({"instance_types": ["g5g.xlarge"]}, "g5g.xlarge is Arm (Graviton)"),
-        ({"instance_types": ["g6.96xlarge"]}, "g6.96xlarge: GPU count unknown; add it to GPUS_PER_INSTANCE"),
+        (
+            {"instance_types": ["g6.96xlarge"]},
+            "g6.96xlarge: GPU count unknown; add it to gpusPerInstance in components/facts/aws.json",
+        ),
         ({"min_size": 3, "max_size": 2}, "minSize 3 is larger than maxSize 2"),
         ({"desired_size": 5}, "desiredSize 5 is outside minSize..maxSize (0..2)"),
         ({"disk_gib": 20}, "NodePoolArgs.disk_gib = 20: must be 50..16384 GiB"),

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from components import _cluster_rules as rules
-from components import _gpu
+from components import _gpu, facts
+from components.facts import FACTS
 from preflight.model import SECRET, stack_json
 
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
@@ -27,7 +27,7 @@ def test_stack_renders_one_private_encrypted_cluster_with_a_system_pool_and_gpu_
     name, result = stack
     cluster = result.one("aws:eks/cluster:Cluster")
     assert cluster.inputs["name"] == f"ml-platform-{name}"
-    assert cluster.inputs["version"] in rules.SUPPORTED_VERSIONS
+    assert cluster.inputs["version"] in FACTS.eks.tested_versions
     assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is False
     assert cluster.inputs["accessConfig"] == {
         "authenticationMode": "API",
@@ -61,7 +61,7 @@ def test_gpu_pools_are_tainted_and_tagged_for_scale_from_zero_with_their_gpu_cou
         mine = {
             t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in tags if t.inputs["autoscalingGroupName"] == asg
         }
-        gpus = _gpu.gpus_per_instance(group.inputs["instanceTypes"][0])
+        gpus = facts.gpu_count(group.inputs["instanceTypes"][0])
         assert mine[f"{TEMPLATE}/resources/nvidia.com/gpu"] == str(gpus)
         assert mine[f"{TEMPLATE}/taint/nvidia.com/gpu"] == "true:NoSchedule"
         assert mine[f"{TEMPLATE}/label/{_gpu.POOL_LABEL}"] == pool

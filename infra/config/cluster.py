@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from components import _cluster_rules as rules
-from components import _gpu
+from components import facts
 from components._kubernetes_manifests import parse_quantity
 from components.settings import FieldError, Section
 
@@ -130,7 +130,7 @@ class GpuPoolConfig(Section):
 
     @property
     def gpus_per_node(self) -> int:
-        return _gpu.gpus_per_instance(self.instance_types[0])
+        return facts.gpu_count(self.instance_types[0]) or 0  # an untabled type fails `_gpu_types`
 
 
 class TeamConfig(Section):
@@ -187,8 +187,9 @@ class TeamConfig(Section):
 class ClusterConfig(Section):
     """The EKS cluster, its node pools and the teams. Defaults are the secure ones; profiles size them."""
 
-    version: str = rules.DEFAULT_VERSION
-    """Kubernetes version, one of `components._cluster_rules.SUPPORTED_VERSIONS`. Upgrade one minor version at a time."""
+    version: str = Field(default_factory=lambda: facts.FACTS.eks.default_version)
+    """Kubernetes version, one of `eks.testedVersions` in `components/facts/aws.json` (default: its
+    `eks.defaultVersion`). Upgrade one minor version at a time."""
     endpoint_public_access: bool = False
     """Default off: the API is reachable from inside the VPC only (private endpoint)."""
     public_access_cidrs: tuple[str, ...] = ()
@@ -197,7 +198,7 @@ class ClusterConfig(Section):
     """IAM roles given cluster-admin through EKS access entries. Default: none (whoever deploys gets no admin)."""
     addon_versions: dict[str, str] = Field(default_factory=dict)
     """Override a pinned add-on version, e.g. {"coredns": "v1.13.1-eksbuild.1"}. Default: the pinned row for `version`
-    in `components._cluster_rules.DEFAULT_ADDON_VERSIONS`."""
+    in `eks.addonVersions` of `components/facts/aws.json`."""
     log_retention_days: int = 365
     """Days CloudWatch keeps control-plane logs (api, audit, authenticator, controllerManager, scheduler)."""
     system_pool: SystemPoolConfig = SystemPoolConfig()
@@ -216,7 +217,7 @@ class ClusterConfig(Section):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        return rules.check_log_retention(value)
+        return facts.check_log_retention(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> ClusterConfig:

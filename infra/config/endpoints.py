@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from components import _sagemaker as sm
+from components import facts
 from components.settings import FieldError, Section
 from infra.config.profiles import merge
 
@@ -316,9 +317,7 @@ class EndpointSettings(Section):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in sm.LOG_RETENTION_DAYS:
-            raise ValueError(f"not a CloudWatch Logs retention; allowed: {', '.join(map(str, sm.LOG_RETENTION_DAYS))}")
-        return value
+        return facts.check_log_retention(value)
 
     @model_validator(mode="after")
     def _traffic_fits_fleet(self) -> EndpointSettings:
@@ -504,7 +503,7 @@ class EndpointsConfig(Section):
                     f"{where}.instance.type",
                     ep.instance.type,
                     f"model '{ep.model}' needs a GPU (models.{ep.model}.gpu); use a GPU instance type "
-                    f"({', '.join(sm.GPU_FAMILIES[:4])}, ...), e.g. ml.g5.xlarge",
+                    f"({', '.join(sm.gpu_families()[:4])}, ...), e.g. ml.g5.xlarge",
                 )
             if ep.serving == "serverless":
                 if not self.allow_serverless:

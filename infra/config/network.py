@@ -12,11 +12,10 @@ from typing import Any
 
 from pydantic import field_validator, model_validator
 
-from components import _subnets
+from components import _subnets, facts
 from components._network_rules import (
     DEFAULT_INTERFACE_ENDPOINTS,
     check_az_count,
-    check_flow_log_retention,
     check_interface_endpoint,
     check_nat_strategy,
     select_availability_zones,
@@ -92,7 +91,7 @@ class NetworkConfig(Section):
     @field_validator("flow_log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        return check_flow_log_retention(value)
+        return facts.check_log_retention(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> NetworkConfig:

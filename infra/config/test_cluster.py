@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components import _cluster_rules as rules
+from components.facts import FACTS
 from infra.config import ConfigError, load
 
 TAGS = '{"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}'
@@ -41,7 +41,7 @@ def test_every_environment_gets_a_private_cluster_at_the_default_version_with_pi
     for environment in ("dev", "staging", "prod"):
         cluster = config(environment).cluster
         assert (cluster.version, cluster.endpoint_public_access, cluster.public_access_cidrs) == ("1.35", False, ())
-        assert cluster.resolved_addon_versions == rules.DEFAULT_ADDON_VERSIONS["1.35"]
+        assert cluster.resolved_addon_versions == FACTS.eks.addon_versions["1.35"]
         assert cluster.admin_role_arns == ()
 
 
@@ -104,7 +104,7 @@ def test_gpu_pool_defaults_are_on_demand_training_al2023_nvidia_100_gib_min_zero
 
 def test_addon_override_replaces_one_pinned_version():
     cluster = config("dev", {"addonVersions": {"coredns": "v1.13.2-eksbuild.1"}}).cluster
-    assert cluster.resolved_addon_versions == {**rules.DEFAULT_ADDON_VERSIONS["1.35"], "coredns": "v1.13.2-eksbuild.1"}
+    assert cluster.resolved_addon_versions == {**FACTS.eks.addon_versions["1.35"], "coredns": "v1.13.2-eksbuild.1"}
 
 
 def test_component_args_carry_pools_admin_roles_keyed_by_role_name_and_resolved_addons():
@@ -173,8 +173,8 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"logRetentionDays": 45},
-            f"{F}.logRetentionDays = 45: CloudWatch Logs accepts only these: "
-            + ", ".join(map(str, rules.LOG_RETENTION_DAYS)),
+            f"{F}.logRetentionDays = 45: CloudWatch Logs accepts only these retention periods (days): "
+            + ", ".join(map(str, FACTS.log_retention_days)),
         ),
         (
             {"systemPool": {"instanceTypes": ["g5.xlarge"]}},

@@ -356,7 +356,7 @@ def test_fails_when_deployment_timeouts_are_out_of_range():
 
 def test_fails_when_log_retention_is_not_a_cloudwatch_value():
     assert problem(logRetentionDays=100).startswith(
-        f"{PREFIX}.logRetentionDays = 100: not a CloudWatch Logs retention; allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120"
+        f"{PREFIX}.logRetentionDays = 100: CloudWatch Logs accepts only these retention periods (days): 1, 3, 5, 7, 14"
     )
 
 

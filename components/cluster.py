@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import _cluster_rules as rules
+from components import cluster_rules as rules
 from components import facts
 from components.node_pool import NodePool, NodePoolArgs
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, irsa_trust, pod_identity_trust, service_trust

@@ -11,7 +11,7 @@ Creates, through a Kubernetes provider built from the cluster's kubeconfig (a se
 - an encrypted gp3 default StorageClass, and a patch taking the default flag off EKS's `gp2` class;
 - optionally the DCGM exporter DaemonSet on GPU nodes.
 
-The GPU taint, labels and resource name come from `components._gpu`, the same module the node pools use; images
+The GPU taint, labels and resource name come from `components.gpu_labels`, the same module the node pools use; images
 are pinned in `components._kubernetes_images`. Every manifest is built by a pure function in
 `components._kubernetes_manifests` that tests call directly; validation is here.
 """
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._gpu import POOL_LABEL
 from components._kubernetes_images import cluster_autoscaler_image
 from components._kubernetes_manifests import (
     AUTOSCALER_SERVICE_ACCOUNT,
@@ -46,7 +45,8 @@ from components._kubernetes_manifests import (
     resource_quota_hard,
     storage_class_parameters,
 )
-from components._network_rules import EKS_CLUSTER_NAME
+from components.gpu_labels import POOL_LABEL
+from components.network_rules import EKS_CLUSTER_NAME
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, irsa_trust
 
 __all__ = [

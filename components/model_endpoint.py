@@ -17,8 +17,8 @@ from typing import Any, Literal, Protocol
 import pulumi
 import pulumi_aws as aws
 
-from components import _sagemaker as sm
 from components import facts
+from components import sagemaker_rules as sm
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
@@ -28,7 +28,7 @@ INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 
 
 class GrantSource(Protocol):
-    """What the endpoint needs from the artifact store: `ArtifactStore` or `_sagemaker.BucketGrants`."""
+    """What the endpoint needs from the artifact store: `ArtifactStore` or `sagemaker_rules.BucketGrants`."""
 
     def grant_statements(self, purpose: str, access: str, prefix: str = "") -> pulumi.Output[list[dict[str, Any]]]: ...
 

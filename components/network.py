@@ -6,7 +6,7 @@ NAT strategy; the VPC's default security group, adopted and emptied; flow logs t
 group through a role that can write only there; an S3 gateway endpoint on the private and intra route tables;
 interface endpoints in the intra subnets behind a security group that admits HTTPS from the VPC only.
 
-Subnet CIDRs come from `components._subnets` (room for three AZs is always reserved); every child is keyed by AZ
+Subnet CIDRs come from `components.subnet_layout` (room for three AZs is always reserved); every child is keyed by AZ
 name, tier or endpoint name, so adding an AZ or an endpoint only adds resources.
 """
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import _subnets, facts
-from components._network_rules import (
+from components import facts, subnet_layout
+from components.network_rules import (
     DEFAULT_INTERFACE_ENDPOINTS,
     EKS_CLUSTER_NAME,
     EKS_UNSUPPORTED_ZONE_IDS,
@@ -33,7 +33,7 @@ from components._network_rules import (
     check_nat_strategy,
     select_availability_zones,
 )
-from components._subnets import POD_TIER, TIERS
+from components.subnet_layout import POD_TIER, TIERS
 from components.workload_role import WorkloadRole, WorkloadRoleArgs
 
 __all__ = [
@@ -67,7 +67,7 @@ class NetworkArgs:
     cidr: str = "10.0.0.0/16"
     """Primary VPC CIDR: RFC 1918, /16 to /20."""
     subnet_prefixes: Mapping[str, int] = field(default_factory=dict)
-    """Tier ("public", "private", "intra", "pods") -> prefix length. Tiers left out get `_subnets.default_prefixes`:
+    """Tier ("public", "private", "intra", "pods") -> prefix length. Tiers left out get `subnet_layout.default_prefixes`:
     private a quarter of the VPC per AZ, public and intra 1/256 of it (at least /27); pods a quarter of `pod_cidr`."""
     pod_cidr: str | None = None
     """Secondary CIDR (e.g. 100.64.0.0/16) with one pod subnet per AZ for VPC CNI custom networking.
@@ -137,7 +137,7 @@ def plan_network(args: NetworkArgs) -> NetworkPlan:
             "EKS cluster names are 1-100 letters, digits, '-' or '_', starting alphanumeric",
         )
     try:
-        layout = _subnets.plan_layout(
+        layout = subnet_layout.plan_layout(
             args.cidr, args.subnet_prefixes, pod_cidr=args.pod_cidr, interface_endpoints=len(endpoints)
         )
     except ValueError as exc:

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pulumi
 import pytest
 
-from components import _gpu
+from components import gpu_labels
 from components._kubernetes_images import (
     CLUSTER_AUTOSCALER_DIGESTS,
     CLUSTER_AUTOSCALER_TAGS,
@@ -315,11 +315,16 @@ def test_autoscaler_policy_without_asg_names_relies_on_the_tag_condition_alone()
 def test_device_plugin_tolerates_exactly_the_gpu_pool_taint_and_runs_only_on_gpu_nodes(layer):
     spec = pod_spec(layer, DAEMON_SET, "k8s-nvidia-device-plugin")
     assert spec["tolerations"] == [
-        {"key": _gpu.GPU_TAINT.key, "operator": "Equal", "value": _gpu.GPU_TAINT.value, "effect": _gpu.GPU_TAINT.effect}
+        {
+            "key": gpu_labels.GPU_TAINT.key,
+            "operator": "Equal",
+            "value": gpu_labels.GPU_TAINT.value,
+            "effect": gpu_labels.GPU_TAINT.effect,
+        }
     ]
-    assert spec["tolerations"] == [_gpu.GPU_TAINT.toleration()]
+    assert spec["tolerations"] == [gpu_labels.GPU_TAINT.toleration()]
     assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
-    assert spec["nodeSelector"].items() <= _gpu.GPU_NODE_LABELS.items()
+    assert spec["nodeSelector"].items() <= gpu_labels.GPU_NODE_LABELS.items()
     assert spec["priorityClassName"] == "system-node-critical"
     (container,) = spec["containers"]
     assert container["image"] == NVIDIA_DEVICE_PLUGIN_IMAGE
@@ -356,7 +361,7 @@ def test_node_agents_get_no_kubernetes_api_token(layer):
 
 def test_autoscaler_runs_as_non_root_on_system_nodes_and_never_on_gpu_nodes(layer):
     spec = pod_spec(layer, DEPLOYMENT, "k8s-cluster-autoscaler")
-    assert spec["nodeSelector"] == {_gpu.POOL_LABEL: "system"}
+    assert spec["nodeSelector"] == {gpu_labels.POOL_LABEL: "system"}
     assert "tolerations" not in spec
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert spec["securityContext"]["runAsUser"] == 65534
@@ -563,7 +568,7 @@ def test_default_storage_class_is_encrypted_gp3_with_the_key_and_waits_for_the_p
 
 def test_dcgm_exporter_is_optional_pinned_and_on_gpu_nodes_only(layer):
     spec = pod_spec(layer, DAEMON_SET, "k8s-dcgm-exporter")
-    assert spec["tolerations"] == [_gpu.GPU_TAINT.toleration()]
+    assert spec["tolerations"] == [gpu_labels.GPU_TAINT.toleration()]
     assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert spec["containers"][0]["image"] == DCGM_EXPORTER_IMAGE
     assert [r.name for r in render_layer(args(teams=())).by_type(DAEMON_SET)] == ["k8s-nvidia-device-plugin"]

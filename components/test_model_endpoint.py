@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from components import _sagemaker as sm
 from components import facts
+from components import sagemaker_rules as sm
 from components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from components.model_endpoint import (
     AlarmSpec,

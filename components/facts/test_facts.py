@@ -9,9 +9,9 @@ import json
 import botocore.session
 import pytest
 
-from components import _cluster_rules, _sagemaker, facts
+from components import cluster_rules, facts, sagemaker_rules
 from components.facts import DATA, FACTS
-from policies.rules import _instances
+from policies.rules import instances
 from preflight.scanners.aws_values import log_retention_days
 from preflight.testing import REPO
 
@@ -71,7 +71,7 @@ def test_the_eks_version_table_is_complete():
 
 def test_the_eks_nvidia_ami_types_exist_in_the_eks_api():
     ami_types = set(SESSION.get_service_model("eks").shape_for("AMITypes").enum)
-    assert sorted(set(_cluster_rules.GPU_AMI_TYPES + _cluster_rules.CPU_AMI_TYPES) - ami_types) == []
+    assert sorted(set(cluster_rules.GPU_AMI_TYPES + cluster_rules.CPU_AMI_TYPES) - ami_types) == []
 
 
 # ---- the policy pack's copy ----------------------------------------------------------------------------------
@@ -86,10 +86,10 @@ def test_the_policy_packs_copy_equals_the_table():
 def test_component_and_pack_agree_on_every_sagemaker_type():
     # They used to disagree on ml.g7.*: the pack required a KMS key the endpoint left out for local NVMe.
     for t in sorted(SAGEMAKER_TYPES):
-        assert _instances.has_local_storage(t) == _sagemaker.has_local_storage(t), t
-        assert _instances.is_gpu(t) == _sagemaker.is_gpu(t), t
+        assert instances.has_local_storage(t) == sagemaker_rules.has_local_storage(t), t
+        assert instances.is_gpu(t) == sagemaker_rules.is_gpu(t), t
         if facts.gpu_count(t) is not None:
-            assert _instances.gpus(t) == facts.gpu_count(t), t
+            assert instances.gpus(t) == facts.gpu_count(t), t
 
 
 # ---- one line, every consumer ------------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def patched(monkeypatch: pytest.MonkeyPatch):
         doc = json.loads(DATA.read_text())
         change(doc)
         monkeypatch.setattr(facts, "FACTS", facts.Facts.from_json(doc))
-        monkeypatch.setattr(_instances, "FACTS", doc)
+        monkeypatch.setattr(instances, "FACTS", doc)
 
     return apply
 
@@ -125,14 +125,14 @@ def test_a_changed_gpu_count_reaches_node_pools_config_endpoints_and_the_pack(pa
     )
     assert plan_node_pool(pool).gpus_per_node == 2
     assert GpuPoolConfig(name="gpu", instance_types=["g5.xlarge"], max_size=1).gpus_per_node == 2
-    assert _sagemaker.gpu_count("ml.g5.xlarge") == 2
-    assert _instances.gpus("ml.g5.xlarge") == 2
+    assert sagemaker_rules.gpu_count("ml.g5.xlarge") == 2
+    assert instances.gpus("ml.g5.xlarge") == 2
 
 
 def test_a_changed_local_nvme_family_reaches_endpoints_and_the_pack(patched):
     patched(lambda doc: doc["localNvmeFamilies"].remove("g5"))
-    assert not _sagemaker.has_local_storage("ml.g5.xlarge")
-    assert not _instances.has_local_storage("ml.g5.xlarge")
+    assert not sagemaker_rules.has_local_storage("ml.g5.xlarge")
+    assert not instances.has_local_storage("ml.g5.xlarge")
 
 
 def test_a_changed_eks_version_reaches_the_cluster_config_and_the_component(patched):
@@ -145,7 +145,7 @@ def test_a_changed_eks_version_reaches_the_cluster_config_and_the_component(patc
 
     patched(drop_oldest)
     with pytest.raises(ValueError, match="unsupported EKS version; supported: 1.35$"):
-        _cluster_rules.check_version("1.34")
+        cluster_rules.check_version("1.34")
     assert ClusterConfig().version == "1.35"
     assert next(f for f in dataclasses.fields(ClusterArgs) if f.name == "version").default_factory() == "1.35"
 

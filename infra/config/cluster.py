@@ -1,6 +1,6 @@
 """`ml-platform:cluster`: the EKS cluster, its node pools and the teams the Kubernetes layer serves.
 
-The rules live with the components (`components/_cluster_rules.py`, `components/_gpu.py`) so config and component
+The rules live with the components (`components/cluster_rules.py`, `components/gpu_labels.py`) so config and component
 can never disagree; this module maps each rule to the key it blames. Environment differences (pool sizes, GPU pools,
 log retention, whether inference may run on spot only) are in `infra/config/profiles.py`. The check that pool
 instance types sit inside `guardrails.allowedInstanceTypes` is in `infra/config/schema.py` (it reads two sections).
@@ -13,9 +13,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components import _cluster_rules as rules
+from components import cluster_rules as rules
 from components import facts
-from components._kubernetes_manifests import parse_quantity
+from components.cluster import NodePoolSpec
+from components.kubernetes_layer import parse_quantity
 from components.settings import FieldError, Section
 
 _TEAM_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -276,8 +277,6 @@ class ClusterConfig(Section):
     def component_args(self) -> dict[str, Any]:
         """Keyword arguments for `components.cluster.ClusterArgs` that come from this section (the program adds the
         name, region, subnets, keys, boundary and tags)."""
-        from components.cluster import NodePoolSpec  # imports Pulumi; only the program needs it
-
         system = self.system_pool
         return {
             "version": self.version,

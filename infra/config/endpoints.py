@@ -27,8 +27,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components import _sagemaker as sm
 from components import facts
+from components import sagemaker_rules as sm
+from components.model_endpoint import AlarmSpec, DeploymentSpec, InstanceSpec, ServerlessSpec
 from components.settings import FieldError, Section
 from infra.config.profiles import merge
 
@@ -406,6 +407,11 @@ class EndpointSpec(EndpointSettings):
         """The served model: the first path segment of modelData / modelPackage."""
         return (self.model_data or self.model_package or "").split("/", 1)[0]
 
+    @property
+    def model_package_version(self) -> int | None:
+        """The registry version `modelPackage` names (`churn-classifier/3` -> 3), or None."""
+        return int(self.model_package.split("/")[1]) if self.model_package else None
+
 
 class EndpointsConfig(Section):
     """SageMaker model endpoints."""
@@ -561,8 +567,6 @@ class EndpointsConfig(Section):
 
 def component_args(spec: EndpointSpec) -> dict[str, Any]:
     """The `ModelEndpointArgs` fields an endpoint's config decides (the wiring adds names, buckets, keys, network)."""
-    from components.model_endpoint import AlarmSpec, DeploymentSpec, InstanceSpec, ServerlessSpec
-
     serverless = spec.serving == "serverless"
     d = spec.deployment
     return {

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from components._iam_documents import PERSONAS
+from components.guardrails import PERSONAS, BaselineSpec, BudgetSpec, GithubSpec, PersonaSpec
 from components.settings import FieldError, Section
 from infra.config.regions import Region
 
@@ -220,8 +220,6 @@ class GuardrailsConfig(Section):
 
     def component_args(self, environment: str) -> dict[str, Any]:
         """`GuardrailsArgs` fields from this section: personas with principals, GitHub, budget, baselines."""
-        from components.guardrails import BaselineSpec, BudgetSpec, GithubSpec, PersonaSpec
-
         gh = self.github
         return {
             "personas": {

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
 from components.settings import FieldError
+from infra.config.errors import NAMESPACE, ConfigError
 from infra.config.profiles import PROFILES, with_profile
 from infra.config.schema import PlatformConfig
 
-NAMESPACE = "ml-platform"
 SECRET = "[secret]"
 _TOP_LEVEL_FROM_AWS = {"region": "aws:region"}
 PROVIDER_NAMESPACES = ("aws", "kubernetes", "pulumi")
@@ -74,14 +75,6 @@ def namespace_problems(keys: Iterable[str], stack_file: str) -> list[str]:
                 f"did you mean '{guess}:{key}'?"
             )
     return problems
-
-
-class ConfigError(pulumi.RunError):
-    """Bad stack config. A `RunError`, so the Pulumi CLI prints the lines without a traceback."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("invalid stack configuration:\n" + "\n".join(f"  {p}" for p in problems))
-        self.problems = problems
 
 
 def _decode(value: Any) -> Any:
@@ -201,8 +194,6 @@ def load(values: Mapping[str, Any], *, stack: str, secret_keys: Iterable[str] = 
 
 def load_from_pulumi() -> PlatformConfig:
     """Validate the running stack's config (under `pulumi up`/`preview`, or `preflight`)."""
-    from pulumi.runtime import config as runtime_config
-
     values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
     return load(values, stack=pulumi.get_stack(), secret_keys=secret_keys)

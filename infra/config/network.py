@@ -1,6 +1,6 @@
 """`ml-platform:network`: The VPC: CIDR, AZs, subnet tiers, NAT, flow logs, endpoints.
 
-The rules themselves live with the component (`components/_network_rules.py`, `components/_subnets.py`) so config
+The rules themselves live with the component (`components/network_rules.py`, `components/subnet_layout.py`) so config
 and component can never disagree; this module maps each rule to the key it blames. Environment differences (AZ
 count, NAT strategy, interface endpoints, flow-log retention, CIDR) are in `infra/config/profiles.py`.
 """
@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import field_validator, model_validator
 
-from components import _subnets, facts
-from components._network_rules import (
+from components import facts, subnet_layout
+from components.network_rules import (
     DEFAULT_INTERFACE_ENDPOINTS,
     check_az_count,
     check_interface_endpoint,
@@ -21,6 +21,7 @@ from components._network_rules import (
     select_availability_zones,
 )
 from components.settings import FieldError, Section
+from infra.config.errors import NAMESPACE, ConfigError
 
 
 class SubnetPrefixesConfig(Section):
@@ -41,7 +42,7 @@ class SubnetPrefixesConfig(Section):
     def _size(cls, value: int | None, info) -> int | None:
         if value is None:
             return None
-        return _subnets.check_tier_prefix(info.field_name, value)
+        return subnet_layout.check_tier_prefix(info.field_name, value)
 
 
 class NetworkConfig(Section):
@@ -68,14 +69,14 @@ class NetworkConfig(Section):
     @field_validator("cidr")
     @classmethod
     def _cidr(cls, value: str) -> str:
-        _subnets.check_vpc_cidr(value)
+        subnet_layout.check_vpc_cidr(value)
         return value
 
     @field_validator("pod_cidr")
     @classmethod
     def _pod_cidr(cls, value: str | None) -> str | None:
         if value is not None:
-            _subnets.parse_cidr(value)
+            subnet_layout.parse_cidr(value)
         return value
 
     @field_validator("az_count")
@@ -104,10 +105,10 @@ class NetworkConfig(Section):
             if name in seen:
                 raise FieldError(f"interfaceEndpoints.{index}", name, "listed twice; each endpoint appears once")
             seen.add(name)
-        vpc = _subnets.parse_cidr(self.cidr)
+        vpc = subnet_layout.parse_cidr(self.cidr)
         if self.pod_cidr is not None:
             try:
-                _subnets.check_pod_cidr(self.pod_cidr, vpc)
+                subnet_layout.check_pod_cidr(self.pod_cidr, vpc)
             except ValueError as exc:
                 raise FieldError("podCidr", self.pod_cidr, str(exc)) from None
         elif self.subnet_prefixes.pods is not None:
@@ -118,11 +119,11 @@ class NetworkConfig(Section):
             )
         sizes = self.resolved_prefixes
         try:
-            _subnets.check_intra_capacity(sizes["intra"], len(self.interface_endpoints))
+            subnet_layout.check_intra_capacity(sizes["intra"], len(self.interface_endpoints))
         except ValueError as exc:
             raise FieldError("subnetPrefixes.intra", sizes["intra"], str(exc)) from None
         try:
-            _subnets.plan_layout(
+            subnet_layout.plan_layout(
                 self.cidr,
                 self.subnet_prefixes.model_dump(),
                 pod_cidr=self.pod_cidr,
@@ -136,9 +137,11 @@ class NetworkConfig(Section):
     def resolved_prefixes(self) -> dict[str, int]:
         """Tier sizes in effect: the configured ones, the rest from the VPC CIDR (pods only with `podCidr`)."""
         given = {k: v for k, v in self.subnet_prefixes.model_dump().items() if v is not None}
-        sizes = {**_subnets.default_prefixes(_subnets.parse_cidr(self.cidr)), **given}
+        sizes = {**subnet_layout.default_prefixes(subnet_layout.parse_cidr(self.cidr)), **given}
         if self.pod_cidr is not None:
-            sizes.setdefault(_subnets.POD_TIER, _subnets.default_pod_prefix(_subnets.parse_cidr(self.pod_cidr)))
+            sizes.setdefault(
+                subnet_layout.POD_TIER, subnet_layout.default_pod_prefix(subnet_layout.parse_cidr(self.pod_cidr))
+            )
         return sizes
 
     def component_args(self) -> dict[str, Any]:
@@ -157,8 +160,6 @@ class NetworkConfig(Section):
         self, names: Sequence[str], zone_ids: Sequence[str], *, region: str, stack: str
     ) -> list[str]:
         """The AZs to use, from the region's (`aws.get_availability_zones`); `ConfigError` when there are too few."""
-        from infra.config.loader import NAMESPACE, ConfigError  # the loader imports this module
-
         try:
             return select_availability_zones(names, zone_ids, self.az_count, region=region)
         except ValueError as exc:

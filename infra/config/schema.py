@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from components.cluster_rules import outside_allowlist
 from components.deploy_runner import DeployRunnerSettings
 from components.monitoring import MonitoringSettings
 from components.settings import FieldError, Section
@@ -65,8 +66,6 @@ class PlatformConfig(Section):
     @model_validator(mode="after")
     def _cluster_within_guardrails(self) -> PlatformConfig:
         # Cheap to catch here, and otherwise a node group that never launches: the boundary denies RunInstances.
-        from components._cluster_rules import outside_allowlist
-
         allowed = self.guardrails.allowed_instance_types
         pools = [("cluster.systemPool", self.cluster.system_pool.instance_types)] + [
             (f"cluster.gpuPools.{i}", pool.instance_types) for i, pool in enumerate(self.cluster.gpu_pools)
@@ -128,6 +127,16 @@ class PlatformConfig(Section):
         if dq.enabled and problem:
             raise FieldError("monitoring.dataQuality.instanceType", dq.instance_type, problem)
         return self
+
+    @property
+    def replica_region(self) -> str | None:
+        """Where the models bucket replicates to (and the replica key lives), or None."""
+        return self.storage.models_replication.destination_region if self.storage.models_replication else None
+
+    @property
+    def role_regions(self) -> list[str]:
+        """Regions every platform role may act in (the permission boundary's and the personas' condition)."""
+        return self.guardrails.regions(self.region, self.replica_region)
 
     @property
     def partition(self) -> str:

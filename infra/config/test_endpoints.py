@@ -124,6 +124,11 @@ def test_model_is_the_first_segment_of_the_archive_or_package():
     assert one("prod").endpoints.endpoints["churn"].model == "churn-classifier"
 
 
+def test_the_package_version_is_parsed_from_model_package_only():
+    assert one("dev").endpoints.endpoints["churn"].model_package_version is None
+    assert one("prod").endpoints.endpoints["churn"].model_package_version == 3
+
+
 # -- errors --------------------------------------------------------------------------------------------------------
 
 PREFIX = "Pulumi.dev.yaml: ml-platform:endpoints.endpoints.churn"

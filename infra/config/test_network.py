@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components._network_rules import DEFAULT_INTERFACE_ENDPOINTS
+from components.network_rules import DEFAULT_INTERFACE_ENDPOINTS
 from infra.config import ConfigError, load
 
 TAGS = '{"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}'

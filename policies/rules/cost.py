@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ..costing.estimate import NOT_PRICED, Item, StackCost, estimate
-from . import _instances
+from . import instances
 from ._common import (
     UNKNOWN,
     StackIndex,
@@ -163,7 +163,7 @@ class GpuCapacity:
 
     @property
     def gpus(self) -> int:
-        return self.count * _instances.gpus(self.instance_type)
+        return self.count * instances.gpus(self.instance_type)
 
 
 def node_group_instance_types(group: PolicyResource, index: StackIndex) -> list[str]:
@@ -178,7 +178,7 @@ def gpu_node_groups(index: StackIndex) -> list[tuple[PolicyResource, list[str]]]
     found = []
     for group in index.of_type(EKS_NODE_GROUP):
         types = node_group_instance_types(group, index)
-        gpu_types = [t for t in types if _instances.is_gpu(t)]
+        gpu_types = [t for t in types if instances.is_gpu(t)]
         if gpu_types:
             found.append((group, gpu_types))
     return found
@@ -195,11 +195,11 @@ def gpu_capacity(index: StackIndex) -> list[GpuCapacity]:
     for group, types in gpu_node_groups(index):
         size = _int(get(group.props, "scalingConfig", "maxSize")) or 0
         # A mixed-type pool can land on its largest type: count that one.
-        widest = max(types, key=_instances.gpus)
+        widest = max(types, key=instances.gpus)
         found.append(GpuCapacity(group, f"node group {group.name}", widest, size))
     for instance in index.of_type(EC2_INSTANCE):
         instance_type = get(instance.props, "instanceType")
-        if isinstance(instance_type, str) and _instances.is_gpu(instance_type):
+        if isinstance(instance_type, str) and instances.is_gpu(instance_type):
             found.append(GpuCapacity(instance, f"instance {instance.name}", instance_type, 1))
 
     targets = {
@@ -215,7 +215,7 @@ def gpu_capacity(index: StackIndex) -> list[GpuCapacity]:
         for endpoint_name in users[config.urn] or [None]:
             for variant in elements(get(config.props, "productionVariants")):
                 instance_type = get(variant, "instanceType")
-                if not (isinstance(instance_type, str) and _instances.is_gpu(instance_type)):
+                if not (isinstance(instance_type, str) and instances.is_gpu(instance_type)):
                     continue
                 count = _int(get(variant, "initialInstanceCount")) or 1
                 if endpoint_name is not None:

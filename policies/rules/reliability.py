@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from . import _instances
+from . import instances
 from ._common import (
     UNKNOWN,
     StackIndex,
@@ -220,7 +220,7 @@ EKS_VERSION_SCHEMA = {
         "items": {"type": "string", "pattern": "^1\\.[0-9]+$"},
         "minItems": 1,
         "uniqueItems": True,
-        "default": _instances.eks_standard_support_versions(),
+        "default": instances.eks_standard_support_versions(),
         "description": "EKS Kubernetes versions in standard support that clusters and node groups may run.",
     }
 }

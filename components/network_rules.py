@@ -10,7 +10,7 @@ import difflib
 import re
 from collections.abc import Sequence
 
-from components._subnets import AZ_SLOTS
+from components.subnet_layout import AZ_SLOTS
 
 MIN_AZS = 2
 """EKS requires subnets in at least two AZs; two is also the least that survives losing one."""

@@ -365,14 +365,14 @@ class Cluster(pulumi.ComponentResource):
 
         before_nodes = [self.addons[a] for a in BEFORE_NODES]
         pool_opts = pulumi.ResourceOptions(parent=self, depends_on=before_nodes)
-        common = dict(
-            cluster_name=cluster_name,
-            subnet_ids=args.private_subnet_ids,
-            node_kms_key_arn=args.node_kms_key_arn,
-            permissions_boundary=args.permissions_boundary,
-            cost_tags=dict(args.cost_tags),
-            partition=args.partition,
-        )
+        common = {
+            "cluster_name": cluster_name,
+            "subnet_ids": args.private_subnet_ids,
+            "node_kms_key_arn": args.node_kms_key_arn,
+            "permissions_boundary": args.permissions_boundary,
+            "cost_tags": dict(args.cost_tags),
+            "partition": args.partition,
+        }
         cluster_sg = self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id)
         self.pools: dict[str, NodePool] = {}
         for spec in [args.system_pool, *args.gpu_pools]:

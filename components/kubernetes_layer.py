@@ -277,13 +277,16 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
                 f"{where}.preemption_policy", pc.preemption_policy, f"must be one of {' | '.join(PREEMPTION_POLICIES)}"
             )
     by_name = {pc.name: pc for pc in args.priority_classes}
-    if "ml-inference" in by_name and "ml-training" in by_name:
-        if by_name["ml-inference"].value <= by_name["ml-training"].value:
-            raise fail(
-                "priority_classes",
-                {n: by_name[n].value for n in ("ml-inference", "ml-training")},
-                "ml-inference must rank above ml-training, or a training backlog starves serving",
-            )
+    if (
+        "ml-inference" in by_name
+        and "ml-training" in by_name
+        and by_name["ml-inference"].value <= by_name["ml-training"].value
+    ):
+        raise fail(
+            "priority_classes",
+            {n: by_name[n].value for n in ("ml-inference", "ml-training")},
+            "ml-inference must rank above ml-training, or a training backlog starves serving",
+        )
 
 
 # ---- the component -------------------------------------------------------------------------------------------

@@ -359,7 +359,7 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             # No egress rule: endpoint ENIs only answer. The provider removes AWS's default allow-all egress rule.
-            for role, cidr in zip(("vpc", "pods"), plan.vpc_cidrs):
+            for role, cidr in zip(("vpc", "pods"), plan.vpc_cidrs, strict=False):  # the pod CIDR only when set
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-endpoints-https-from-{role}",
                     security_group_id=self.endpoint_security_group.id,

@@ -95,7 +95,7 @@ def select_availability_zones(
     """
     usable = sorted(n for n, z in zip(names, zone_ids, strict=True) if z not in EKS_UNSUPPORTED_ZONE_IDS)
     if count > len(usable):
-        skipped = sorted(n for n, z in zip(names, zone_ids) if z in EKS_UNSUPPORTED_ZONE_IDS)
+        skipped = sorted(n for n, z in zip(names, zone_ids, strict=True) if z in EKS_UNSUPPORTED_ZONE_IDS)
         note = f" ({', '.join(skipped)} skipped: EKS does not support it)" if skipped else ""
         listed = ", ".join(usable) or "none"
         fix = f"use {len(usable)}" if len(usable) >= MIN_AZS else f"the platform needs {MIN_AZS}; pick another region"

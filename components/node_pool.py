@@ -10,7 +10,7 @@ up for a pending GPU pod. EFA pools also get a cluster placement group and an EF
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -192,7 +192,9 @@ def _resources(depends_on: object) -> list[pulumi.Resource]:
         return []
     if isinstance(depends_on, pulumi.Resource):
         return [depends_on]
-    return [r for r in depends_on if isinstance(r, pulumi.Resource)]  # type: ignore[union-attr]
+    if isinstance(depends_on, Iterable):
+        return [r for r in depends_on if isinstance(r, pulumi.Resource)]
+    return []
 
 
 def _slug(tag_key: str) -> str:

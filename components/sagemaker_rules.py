@@ -285,7 +285,7 @@ def bucket_grant_statements(
         s3_actions += ["s3:AbortMultipartUpload", "s3:PutObject"]
         kms_actions += ["kms:Decrypt", "kms:GenerateDataKey"]  # Decrypt: multipart uploads read back data keys
     label = sid or re.sub(r"[^A-Za-z0-9]", "", prefix.title()) or "Bucket"
-    statements = [
+    statements: list[dict[str, Any]] = [
         {"Sid": f"{label}Objects", "Effect": "Allow", "Action": sorted(set(s3_actions)), "Resource": objects},
         {
             "Sid": f"{label}List",

@@ -650,8 +650,10 @@ def test_config_refuses_a_zero_quota_the_component_would_refuse(key, value):
     with pytest.raises(ConfigError) as err:
         _stack_config([{"name": "research", key: value}])
     assert err.value.problems == [
-        f"Pulumi.dev.yaml: ml-platform:cluster.teams[0].{key} = {value!r}: "
-        "must be more than 0 (the Kubernetes layer's container defaults must fit in it)"
+        (
+            f"Pulumi.dev.yaml: ml-platform:cluster.teams[0].{key} = {value!r}: "
+            "must be more than 0 (the Kubernetes layer's container defaults must fit in it)"
+        )
     ]
 
 

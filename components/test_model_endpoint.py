@@ -299,7 +299,7 @@ def test_traffic_routing_shapes():
 
 
 def test_image_source_resolves_a_registry_name_or_a_full_uri():
-    uri, arn = image_source(
+    _uri, arn = image_source(
         "763104351884.dkr.ecr.us-west-2.amazonaws.com/pytorch-inference:2.1-gpu",
         repository_urls={},
         repository_arns={},

@@ -328,7 +328,7 @@ def test_outputs_list_subnet_ids_in_az_order_and_per_az(prod_like):
     for tier in ("public", "private", "intra"):
         ids = [prod_like.one(SUBNET, f"net-{tier}-{az}").id for az in AZS]
         assert out[f"{tier}_subnet_ids"] == ids
-        assert out["subnet_ids_by_az"][tier] == dict(zip(AZS, ids))
+        assert out["subnet_ids_by_az"][tier] == dict(zip(AZS, ids, strict=True))
     assert out["vpc_id"] == prod_like.one(VPC).id
     assert out["endpoint_security_group_id"] == prod_like.one(SG, "net-endpoints").id
     assert out["s3_endpoint_id"] == prod_like.one(ENDPOINT, "net-endpoint-s3").id

@@ -39,9 +39,15 @@ def gpu_args(**overrides) -> NodePoolArgs:
 
 
 def system_args(**overrides) -> NodePoolArgs:
-    system = dict(
-        pool="system", instance_types=["m6i.large"], purpose=None, min_size=2, max_size=4, desired_size=2, disk_gib=50
-    )
+    system = {
+        "pool": "system",
+        "instance_types": ["m6i.large"],
+        "purpose": None,
+        "min_size": 2,
+        "max_size": 4,
+        "desired_size": 2,
+        "disk_gib": 50,
+    }
     return gpu_args(**{**system, **overrides})
 
 

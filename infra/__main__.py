@@ -15,14 +15,14 @@ from components.image_registries import ImageRegistries, ImageRegistriesArgs
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, TeamSpec
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
-from components.model_registry import ModelRegistry, ModelRegistryArgs, package_arn
 from components.model_monitor import DataQualityMonitor
+from components.model_registry import ModelRegistry, ModelRegistryArgs
 from components.monitoring import BudgetView, EndpointTarget, GpuPoolTarget, Monitoring, runbook_link
 from components.network import Network, NetworkArgs
 from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs
 from infra.config import load_from_pulumi
 from infra.config.endpoints import component_args as endpoint_args
-from infra.wiring import StackNames, cluster_admin_roles
+from infra.wiring import StackNames, cluster_admin_roles, model_package_arn
 
 cfg = load_from_pulumi()
 names = StackNames.current()
@@ -110,11 +110,11 @@ store = ArtifactStore(
         ),
         replication=(
             ReplicationArgs(
-                destination_region=cfg.storage.models_replication.destination_region,
+                destination_region=cfg.replica_region,
                 kms_key_arn=keys.artifacts_replica.arn,
                 permissions_boundary_arn=boundary.arn,
             )
-            if keys.artifacts_replica is not None
+            if cfg.replica_region is not None and keys.artifacts_replica is not None
             else None
         ),
         force_destroy=cfg.environment == "dev" and not cfg.protect_stateful_resources,
@@ -290,10 +290,8 @@ for key, spec in sorted(cfg.endpoints.endpoints.items()):
             image_uri=image_uri,
             image_repository_arn=image_repository_arn,
             model_package_arn=(
-                pulumi.Output.all(serving_account, group_name).apply(
-                    lambda v, version=version: package_arn(
-                        partition=cfg.partition, region=cfg.region, account_id=v[0], group_name=v[1], version=version
-                    )
+                model_package_arn(
+                    serving_account, group_name, partition=cfg.partition, region=cfg.region, version=version
                 )
                 if version is not None
                 else None
@@ -357,7 +355,7 @@ monitoring = Monitoring(
     dashboard_name=names.prefix,
     region=cfg.region,
     partition=cfg.partition,
-    cluster_name=cluster_name,
+    cluster_name=names.cluster_name,
     cluster_version=cluster.version,
     endpoints=[EndpointTarget.of(endpoint.args) for endpoint in endpoints.values()],
     endpoint_names=[endpoint.endpoint_name for endpoint in endpoints.values()],

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.model_registry import package_arn
+
 
 @dataclass(frozen=True)
 class StackNames:
@@ -58,3 +60,12 @@ def cluster_admin_roles(
     the cluster) when they exist, next to the roles the stack file names (which win on a shared key)."""
     platform = {"ci-deploy": ci_deploy_role_arn, "platform-admin": platform_admin_role_arn}
     return {**{k: v for k, v in platform.items() if v is not None}, **configured}
+
+
+def model_package_arn(
+    account_id: pulumi.Output[str], group_name: pulumi.Output[str], *, partition: str, region: str, version: int
+) -> pulumi.Output[str]:
+    """The ARN of a registry version, once the account and the group's name are known."""
+    return pulumi.Output.all(account_id, group_name).apply(
+        lambda v: package_arn(partition=partition, region=region, account_id=v[0], group_name=v[1], version=version)
+    )

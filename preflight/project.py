@@ -97,7 +97,7 @@ def read_strict_yaml(path: Path) -> Any:
     """The YAML document at `path`; `ProjectError` naming the file, line and column for a syntax error or a
     duplicate key."""
     try:
-        return yaml.load(path.read_text(), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(path.read_text(), Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)

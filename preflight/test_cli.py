@@ -6,14 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from preflight.testing import REPO
+
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
 
 TEAM = REPO / "tests" / "fixtures" / "team_project"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "preflight", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+        [sys.executable, "-m", "preflight", *args], capture_output=True, text=True, cwd=REPO, timeout=300, check=False
     )
 
 
@@ -212,8 +216,10 @@ def test_fails_when_configs_and_packs_do_not_pair_up(tmp_path: Path):
     proc = run("--cwd", str(TEAM), "--stack", "dev", "--policy-pack-config", str(tmp_path / "a.json"))
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
-        "error: --policy-pack-config was given 1 time(s) and --policy-pack 0: each config file goes with the "
-        "--policy-pack at the same position, so give one per pack (or none)"
+        (
+            "error: --policy-pack-config was given 1 time(s) and --policy-pack 0: each config file goes with the "
+            "--policy-pack at the same position, so give one per pack (or none)"
+        )
     ]
 
 

@@ -10,6 +10,8 @@ from components import facts, gpu_labels
 from components.facts import FACTS
 from preflight.model import SECRET, stack_json
 
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
+
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 

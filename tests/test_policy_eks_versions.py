@@ -34,6 +34,7 @@ def test_every_version_the_cluster_supports_is_accepted_under_the_stacks_policy_
     assert [v for v in FACTS.eks.tested_versions if v not in pack_versions(stack)] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_stacks_configured_eks_version_is_supported_by_the_cluster_and_the_pack(stack, shipped_stack):
     result = shipped_stack(stack)

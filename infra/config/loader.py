@@ -66,13 +66,12 @@ def namespace_problems(keys: Iterable[str], stack_file: str) -> list[str]:
             continue
         # Same letters (`ml_platform`, `asw`) or a close spelling (`mlplatfrom`, `kubernets`).
         squashed = {"".join(sorted(_squash(n))): n for n in known}
-        guess = squashed.get("".join(sorted(_squash(namespace)))) or next(
-            iter(difflib.get_close_matches(namespace, known, n=1, cutoff=0.75)), None
-        )
-        if guess is not None:
+        close = difflib.get_close_matches(namespace, known, n=1, cutoff=0.75)
+        intended = squashed.get("".join(sorted(_squash(namespace)))) or (close[0] if close else None)
+        if intended is not None:
             problems.append(
                 f"{stack_file}: {full_key}: unknown namespace '{namespace}', so nothing reads this key; "
-                f"did you mean '{guess}:{key}'?"
+                f"did you mean '{intended}:{key}'?"
             )
     return problems
 

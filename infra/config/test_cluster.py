@@ -155,8 +155,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"adminRoleArns": ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]},
-            f'{F}.adminRoleArns = ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]: '
-            "two roles share a name; role names must differ",
+            (
+                f'{F}.adminRoleArns = ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]: '
+                "two roles share a name; role names must differ"
+            ),
         ),
         (
             {"addonVersions": {"coredns": "latest"}},
@@ -168,8 +170,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"addonVersions": {"metrics-server": "v0.7.2-eksbuild.1"}},
-            f"{F}.addonVersions.metrics-server = 'v0.7.2-eksbuild.1': unknown add-on 'metrics-server'; the managed add-ons are: "
-            "vpc-cni, kube-proxy, eks-pod-identity-agent, coredns, aws-ebs-csi-driver",
+            (
+                f"{F}.addonVersions.metrics-server = 'v0.7.2-eksbuild.1': unknown add-on 'metrics-server'; the managed add-ons are: "
+                "vpc-cni, kube-proxy, eks-pod-identity-agent, coredns, aws-ebs-csi-driver"
+            ),
         ),
         (
             {"logRetentionDays": 45},
@@ -194,8 +198,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": ["m6i.large"]}]},
-            f'{F}.gpuPools[0].instanceTypes = ["m6i.large"]: m6i.large is not a GPU instance type; GPU pools take the families '
-            "g4dn, g5, g5g, g6, g6e, gr6, p3, p3dn, p4d, p4de, p5, p5e, p5en",
+            (
+                f'{F}.gpuPools[0].instanceTypes = ["m6i.large"]: m6i.large is not a GPU instance type; GPU pools take the families '
+                "g4dn, g5, g5g, g6, g6e, gr6, p3, p3dn, p4d, p4de, p5, p5e, p5en"
+            ),
         ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": []}]},
@@ -203,8 +209,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": ["g5.xlarge", "g5.12xlarge"]}]},
-            f'{F}.gpuPools[0].instanceTypes = ["g5.xlarge", "g5.12xlarge"]: mixes GPU counts (g5.xlarge=1, g5.12xlarge=4); '
-            "the autoscaler sizes a pool from one template, so split them into pools",
+            (
+                f'{F}.gpuPools[0].instanceTypes = ["g5.xlarge", "g5.12xlarge"]: mixes GPU counts (g5.xlarge=1, g5.12xlarge=4); '
+                "the autoscaler sizes a pool from one template, so split them into pools"
+            ),
         ),
         (
             {"gpuPools": [{**POOL, "minSize": 3, "maxSize": 2}]},
@@ -242,8 +250,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"teams": [{"name": "kube-system"}]},
-            f"{F}.teams[0].name = 'kube-system': reserved Kubernetes namespace; pick another name "
-            "(reserved: default, kube-system, kube-public, kube-node-lease, kube-*)",
+            (
+                f"{F}.teams[0].name = 'kube-system': reserved Kubernetes namespace; pick another name "
+                "(reserved: default, kube-system, kube-public, kube-node-lease, kube-*)"
+            ),
         ),
         (
             {"teams": [{"name": "Research"}]},

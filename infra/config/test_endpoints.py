@@ -367,16 +367,20 @@ def test_fails_when_log_retention_is_not_a_cloudwatch_value():
 
 def test_fails_when_image_is_not_ecr():
     assert problems_for({"models": {"churn-classifier": {"image": "docker.io/library/python:3"}}}) == [
-        "Pulumi.dev.yaml: ml-platform:endpoints.models.churn-classifier.image = 'docker.io/library/python:3': must be "
-        "an ECR image: `repository:tag`, `repository@sha256:<64 hex>`, or "
-        "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` (SageMaker pulls only from ECR)"
+        (
+            "Pulumi.dev.yaml: ml-platform:endpoints.models.churn-classifier.image = 'docker.io/library/python:3': must be "
+            "an ECR image: `repository:tag`, `repository@sha256:<64 hex>`, or "
+            "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` (SageMaker pulls only from ECR)"
+        )
     ]
 
 
 def test_fails_when_endpoint_key_is_not_a_sagemaker_name():
     assert problems_for({"models": MODELS, "endpoints": {"Churn_V2": ARCHIVE}}) == [
-        "Pulumi.dev.yaml: ml-platform:endpoints.endpoints.Churn_V2 = 'Churn_V2': endpoint keys must be lowercase "
-        "letters, digits and single hyphens, at most 32 characters (they become part of SageMaker names)"
+        (
+            "Pulumi.dev.yaml: ml-platform:endpoints.endpoints.Churn_V2 = 'Churn_V2': endpoint keys must be lowercase "
+            "letters, digits and single hyphens, at most 32 characters (they become part of SageMaker names)"
+        )
     ]
 
 

@@ -78,8 +78,10 @@ def test_fails_when_environment_tag_is_set_by_hand():
 
 def test_fails_with_wrong_type_naming_the_value():
     assert load_with({"ml-platform:protectStatefulResources": "maybe"}) == [
-        "Pulumi.dev.yaml: ml-platform:protectStatefulResources = 'maybe': Input should be a valid boolean, "
-        "unable to interpret input"
+        (
+            "Pulumi.dev.yaml: ml-platform:protectStatefulResources = 'maybe': Input should be a valid boolean, "
+            "unable to interpret input"
+        )
     ]
 
 
@@ -105,18 +107,24 @@ def test_profile_merge_keeps_defaults_and_lets_the_stack_file_win():
 def test_fails_when_the_project_namespace_is_misspelt_with_did_you_mean():
     teams = json.dumps({"teams": [{"name": "research"}]})
     assert load_with({"ml_platform:cluster": teams, "mlplatfrom:network": "{}"}) == [
-        "Pulumi.dev.yaml: ml_platform:cluster: unknown namespace 'ml_platform', so nothing reads this key; "
-        "did you mean 'ml-platform:cluster'?",
-        "Pulumi.dev.yaml: mlplatfrom:network: unknown namespace 'mlplatfrom', so nothing reads this key; "
-        "did you mean 'ml-platform:network'?",
+        (
+            "Pulumi.dev.yaml: ml_platform:cluster: unknown namespace 'ml_platform', so nothing reads this key; "
+            "did you mean 'ml-platform:cluster'?"
+        ),
+        (
+            "Pulumi.dev.yaml: mlplatfrom:network: unknown namespace 'mlplatfrom', so nothing reads this key; "
+            "did you mean 'ml-platform:network'?"
+        ),
     ]
 
 
 def test_fails_when_a_provider_namespace_is_misspelt_with_did_you_mean():
     assert load_with({"asw:profile": "ops", "kubernets:context": "x"}) == [
         "Pulumi.dev.yaml: asw:profile: unknown namespace 'asw', so nothing reads this key; did you mean 'aws:profile'?",
-        "Pulumi.dev.yaml: kubernets:context: unknown namespace 'kubernets', so nothing reads this key; "
-        "did you mean 'kubernetes:context'?",
+        (
+            "Pulumi.dev.yaml: kubernets:context: unknown namespace 'kubernets', so nothing reads this key; "
+            "did you mean 'kubernetes:context'?"
+        ),
     ]
 
 

@@ -212,7 +212,8 @@ def gpu_capacity(index: StackIndex) -> list[GpuCapacity]:
             users[config.urn].append(str(get(endpoint.props, "name")))
     for config in configs:
         # A configuration no endpoint uses yet still counts once: the next deployment may use it.
-        for endpoint_name in users[config.urn] or [None]:
+        endpoint_names: list[str | None] = [*users[config.urn]] or [None]
+        for endpoint_name in endpoint_names:
             for variant in elements(get(config.props, "productionVariants")):
                 instance_type = get(variant, "instanceType")
                 if not (isinstance(instance_type, str) and instances.is_gpu(instance_type)):

@@ -201,11 +201,10 @@ def _check_sagemaker_endpoint_config(args: ResourceValidationArgs, report: Repor
             "hardware: CreateEndpointConfig rejects a KMS key for them"
         )
     capture = known(get(props, "dataCaptureConfig"), "dataCaptureConfig")
-    if capture is not None and not is_false(get(capture, "enableCapture")):
-        if get(capture, "kmsKeyId") is None:
-            report(
-                "dataCaptureConfig.kmsKeyId is not set: captured requests and responses are not encrypted with your KMS key"
-            )
+    if capture is not None and not is_false(get(capture, "enableCapture")) and get(capture, "kmsKeyId") is None:
+        report(
+            "dataCaptureConfig.kmsKeyId is not set: captured requests and responses are not encrypted with your KMS key"
+        )
     output = get(props, "asyncInferenceConfig", "outputConfig")
     if output is not None and output is not UNKNOWN and get(output, "kmsKeyId") is None:
         report(

@@ -22,6 +22,7 @@ from components.network import Network, NetworkArgs
 from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs
 from infra.config import load_from_pulumi
 from infra.config.endpoints import component_args as endpoint_args
+from infra.config.network import availability_zones
 from infra.wiring import StackNames, cluster_admin_roles, model_package_arn
 
 cfg = load_from_pulumi()
@@ -72,9 +73,9 @@ zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(
 network = Network(
     "network",
     NetworkArgs(
-        **cfg.network.component_args(),
-        availability_zones=cfg.network.availability_zones(
-            zones.names, zones.zone_ids, region=cfg.region, stack=names.stack
+        settings=cfg.network,
+        availability_zones=availability_zones(
+            cfg.network, zones.names, zones.zone_ids, region=cfg.region, stack=names.stack
         ),
         region=cfg.region,
         flow_log_kms_key_arn=keys.logs.arn,

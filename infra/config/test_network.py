@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from components.network import NetworkSettings
 from components.network_rules import DEFAULT_INTERFACE_ENDPOINTS
 from infra.config import ConfigError, load
+from infra.config.network import availability_zones
 
 TAGS = '{"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}'
 
@@ -79,16 +81,17 @@ def test_unset_subnet_sizes_come_from_the_vpc_cidr():
     assert sizes == {"public": 24, "private": 19, "intra": 24, "pods": 18}
 
 
-def test_component_args_carry_every_network_setting():
+def test_the_stack_files_section_is_the_components_settings_model():
     net = config("prod", {"podCidr": "100.64.0.0/16"}).network
-    assert net.component_args() == {
-        "cidr": "10.30.0.0/16",
-        "subnet_prefixes": {"public": 24, "private": 18, "intra": 24, "pods": 18},
-        "pod_cidr": "100.64.0.0/16",
-        "nat_strategy": "per_az",
-        "interface_endpoints": DEFAULT_INTERFACE_ENDPOINTS,
-        "flow_log_retention_days": 365,
-    }
+    assert isinstance(net, NetworkSettings)
+    assert (net.cidr, net.pod_cidr, net.nat_strategy, net.flow_log_retention_days) == (
+        "10.30.0.0/16",
+        "100.64.0.0/16",
+        "per_az",
+        365,
+    )
+    assert net.interface_endpoints == DEFAULT_INTERFACE_ENDPOINTS
+    assert net.resolved_prefixes == {"public": 24, "private": 18, "intra": 24, "pods": 18}
 
 
 @pytest.mark.parametrize(
@@ -254,7 +257,9 @@ def test_fails_with_a_line_naming_file_key_value_and_what_is_allowed(network, li
 def test_fails_when_more_azs_are_asked_than_the_region_has():
     net = config("prod", {"azCount": 3}).network
     with pytest.raises(ConfigError) as err:
-        net.availability_zones(["us-west-1a", "us-west-1c"], ["usw1-az1", "usw1-az3"], region="us-west-1", stack="prod")
+        availability_zones(
+            net, ["us-west-1a", "us-west-1c"], ["usw1-az1", "usw1-az3"], region="us-west-1", stack="prod"
+        )
     assert err.value.problems == [
         (
             "Pulumi.prod.yaml: ml-platform:network.azCount = 3: us-west-1 has only 2 usable availability zones "
@@ -265,7 +270,8 @@ def test_fails_when_more_azs_are_asked_than_the_region_has():
 
 def test_availability_zones_are_the_first_usable_ones_by_name():
     net = config("dev").network
-    assert net.availability_zones(
+    assert availability_zones(
+        net,
         ["us-west-2c", "us-west-2a", "us-west-2b"],
         ["usw2-az3", "usw2-az1", "usw2-az2"],
         region="us-west-2",

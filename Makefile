@@ -8,7 +8,7 @@ WORKFLOW_LINT_VENV := .venv-workflow-lint
 STACK ?=
 PREFLIGHT_ARGS ?=
 
-.PHONY: preflight test test-fast lint bench install program-env clean
+.PHONY: preflight test test-fast lint docs bench install program-env clean
 
 install: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(WORKFLOW_LINT_VENV)/.installed
 
@@ -48,6 +48,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# docs/settings.md, generated from the stack-file schema (a test fails when it is out of date).
+docs: install
+	$(BIN)/python -m infra.config.settings_doc
 
 bench: install
 	$(BIN)/python benchmarks/bench_preflight.py --write docs/benchmarks.md

@@ -232,7 +232,7 @@ pulumi.export("clusterAutoscalerRoleArn", kubernetes_layer.autoscaler_role.arn)
 # <<< cluster
 
 # >>> deploy-runner: CodeBuild-hosted GitHub Actions runner in the private subnets: `deploy_runner`
-if cfg.creates_deploy_runner:
+if cfg.creates_deploy_runner and cfg.guardrails.github is not None:
     deploy_runner = DeployRunner(
         "deploy-runner",
         cfg.deploy_runner,

@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from components import sagemaker_rules as sm
 from components.cluster_rules import outside_allowlist
 from components.deploy_runner import DeployRunnerSettings
-from components.monitoring import MonitoringSettings
+from components.monitoring import GpuPoolTarget, MonitoringSettings, shared_instance_types
 from components.settings import FieldError, Section
 from infra.config.cluster import ClusterConfig
 from infra.config.endpoints import EndpointsConfig
@@ -109,9 +110,6 @@ class PlatformConfig(Section):
     def _monitoring_fits_stack(self) -> PlatformConfig:
         # Per-pool GPU metrics are told apart by instance type; the monitor runs on a SageMaker instance type the
         # boundary must allow.
-        from components import _sagemaker as sm
-        from components.monitoring import GpuPoolTarget, shared_instance_types
-
         if self.monitoring.container_insights:
             pools = [GpuPoolTarget(name=p.name, instance_types=p.instance_types) for p in self.cluster.gpu_pools]
             for t, names in shared_instance_types(pools).items():

@@ -164,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         from preflight.cost.refresh import main as refresh_prices
 
         return refresh_prices(argv[1:])
+    if argv[:1] == ["audit"]:
+        from preflight.audit.cli import main as audit
+
+        return audit(argv[1:])
     args = _parser().parse_args(argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)

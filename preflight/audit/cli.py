@@ -1,0 +1,139 @@
+"""`python -m preflight audit --state FILE`: audit a deployed stack live. Exit codes as preflight's: 0 no mandatory
+finding, 1 a mandatory finding, 2 bad input, no credentials or region, or a pack that does not load."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from preflight.audit.aws import AuditSetupError, Aws
+from preflight.audit.run import Pack, audit
+from preflight.audit.state import StateError, read_state
+from preflight.model import StackResult, stack_json
+from preflight.policy import PolicyConfigError, PolicyEvaluationError, load_pack_definition, read_config_file, reconcile
+from preflight.report import _tree_lines, print_violations
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
+DEFAULT_PACK = Path(__file__).resolve().parents[2] / "policies"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m preflight audit",
+        description="Audit a deployed stack live, read-only: drift of security-relevant properties, resources "
+        "deleted out of band, the policy pack on live properties, silent SageMaker rollbacks, tags, GPUs running.",
+    )
+    p.add_argument("--state", type=Path, required=True, metavar="FILE", help="the JSON `pulumi stack export` wrote")
+    p.add_argument(
+        "--policy-pack",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="a CrossGuard policy pack directory (repeatable). Default: this repository's guardrail pack with "
+        "its config/<stack>.json",
+    )
+    p.add_argument(
+        "--policy-pack-config",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="the JSON config for the --policy-pack at the same position (repeatable; one per pack or none)",
+    )
+    p.add_argument("--sarif", type=Path, metavar="FILE", help="also write every finding as SARIF 2.1.0 to FILE")
+    p.add_argument("--markdown", type=Path, metavar="FILE", help="also write a summary in Markdown to FILE")
+    p.add_argument("--json", action="store_true", help="print the JSON document on stdout")
+    return p
+
+
+def packs_for(stack: str, packs: list[Path], configs: list[Path]) -> list[Pack]:
+    """Packs pair with configs by position, as the Pulumi CLI pairs them; default: the guardrail pack with the
+    stack's config file when there is one."""
+    if configs and len(configs) != len(packs):
+        raise PolicyConfigError(
+            [
+                (
+                    f"--policy-pack-config was given {len(configs)} time(s) and --policy-pack {len(packs)}: each "
+                    "config file goes with the --policy-pack at the same position, so give one per pack (or none)"
+                )
+            ]
+        )
+    if not packs:
+        config = DEFAULT_PACK / "config" / f"{stack}.json"
+        return [Pack(DEFAULT_PACK, config if config.is_file() else None)]
+    paired = zip(packs, configs, strict=True) if configs else ((p, None) for p in packs)
+    return [Pack(Path(p).resolve(), Path(c).resolve() if c else None) for p, c in paired]
+
+
+def _check(packs: list[Pack]) -> None:
+    for pack in packs:
+        definition = load_pack_definition(pack.directory)
+        reconcile(definition, read_config_file(pack.config) if pack.config else {}, str(pack.config or ""))
+
+
+def print_audit(console: Console, result: StackResult, region: str) -> None:
+    console.print(f"[bold]Auditing stack[/bold] {escape(result.project)}/{escape(result.stack)} (live, {region})\n")
+    urns = {r.urn for r in result.resources}
+    on_resources: dict[str, list] = {}
+    for v in result.violations:
+        if v.urn in urns:
+            on_resources.setdefault(v.urn, []).append(v)
+    console.print(f"     {'Type':<63} Name", style="bold")
+    for line in _tree_lines(result, on_resources):
+        console.print(line, highlight=False, soft_wrap=True)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    print_violations(console, result)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def error(message: str) -> int:
+        err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+        return EXIT_ERROR
+
+    try:
+        state = read_state(args.state)
+        packs = packs_for(state.result.stack, args.policy_pack, args.policy_pack_config)
+        _check(packs)
+        aws = Aws(state.default_region)
+    except (StateError, AuditSetupError) as exc:
+        return error(str(exc))
+    except PolicyConfigError as exc:
+        for problem in exc.problems:
+            error(problem)
+        return EXIT_ERROR
+    try:
+        with err.status(f"audit: reading {state.result.project}/{state.result.stack} live"):
+            result = audit(state, aws, packs)
+    except (PolicyConfigError, PolicyEvaluationError) as exc:
+        return error(f"stack {state.result.stack}: {exc}")
+
+    code = EXIT_VIOLATIONS if any(v.enforcement == "mandatory" for v in result.violations) else EXIT_OK
+    try:
+        if args.sarif:
+            from preflight.report_sarif import write_sarif
+
+            write_sarif([result], args.sarif, project_dir=Path.cwd())
+        if args.markdown:
+            from preflight.report_markdown import write_markdown
+
+            write_markdown([result], args.markdown)
+    except OSError as exc:
+        code = error(f"{exc.filename}: cannot write the report: {exc.strerror}")
+    if args.json:
+        document = stack_json(result)
+        document["warnings"] = list(result.warnings)
+        json.dump({"stacks": [document]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_audit(Console(highlight=False, soft_wrap=True), result, aws.default_region)
+    return code

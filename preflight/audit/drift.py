@@ -41,6 +41,8 @@ class Field:
     category: str = "access"
     label: str = ""
     """How a finding names the property; default: its path."""
+    show: Callable[[Any, Any], tuple[Any, Any]] | None = None
+    """What a finding shows of (declared, live); default: both values."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,19 @@ def _policy_value(value: Any, key: str) -> Any:
             return items[0]
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
     return value
+
+
+def statement_difference(declared: Any, live: Any) -> tuple[Any, Any]:
+    """A policy difference as the statements only one side has (a whole document is too long for one line)."""
+    want, have = policy_document(declared or "{}"), policy_document(live or "{}")
+    if not isinstance(want, Mapping) or not isinstance(have, Mapping):
+        return declared, live
+    mine, theirs = want.get("Statement", []), have.get("Statement", [])
+    only_declared = [s for s in mine if s not in theirs]
+    only_live = [s for s in theirs if s not in mine]
+    if not only_declared and not only_live:
+        return declared, live
+    return {"statements only in the state": only_declared}, {"statements only live": only_live}
 
 
 def key_id(value: Any) -> Any:

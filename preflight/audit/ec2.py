@@ -60,7 +60,11 @@ def _read_group(ctx: Context) -> Any:
     return {"ingress": ingress}
 
 
-_INGRESS = (Field("ingress", permissions, default=[], label="ingress rules"),)
+_INGRESS = (
+    Field(
+        "ingress", permissions, default=[], label="ingress rules", show=lambda d, l: (permissions(d), permissions(l))
+    ),
+)
 
 READERS = (
     Reader("aws:ec2/securityGroup:SecurityGroup", "security group", _read_group, _INGRESS),

@@ -17,7 +17,7 @@ ORPHAN = "audit-orphan"
 COST_TAGS = "audit-cost-tags"
 GPU_CAPACITY = "audit-gpu-capacity"
 
-_SHOWN = 160
+_SHOWN = 400
 
 
 def shown(value: Any) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from preflight.audit.aws import ABSENT
-from preflight.audit.drift import Context, Field, Reader, as_set, policy_document
+from preflight.audit.drift import Context, Field, Reader, as_set, policy_document, statement_difference
 
 ROLE = "aws:iam/role:Role"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -85,12 +85,14 @@ READERS = (
         _read_role,
         (
             Field("permissionsBoundary"),
-            Field("assumeRolePolicy", policy_document),
+            Field("assumeRolePolicy", policy_document, show=statement_difference),
             Field("_attached", as_set, label="attached managed policies"),
             Field("_inline", as_set, label="inline policies"),
         ),
         declared=_declared_role,
     ),
     Reader(ATTACHMENT, "IAM role policy attachment", _read_attachment),
-    Reader(INLINE, "IAM role inline policy", _read_inline, (Field("policy", policy_document),)),
+    Reader(
+        INLINE, "IAM role inline policy", _read_inline, (Field("policy", policy_document, show=statement_difference),)
+    ),
 )

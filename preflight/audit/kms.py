@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from preflight.audit.aws import ABSENT
-from preflight.audit.drift import Context, Field, Reader, policy_document
+from preflight.audit.drift import Context, Field, Reader, policy_document, statement_difference
 
 
 def _read_key(ctx: Context) -> Any:
@@ -33,7 +33,7 @@ READERS = (
         (
             Field("isEnabled", default=True, category="encryption"),
             Field("enableKeyRotation", default=False, category="encryption"),
-            Field("policy", policy_document),
+            Field("policy", policy_document, show=statement_difference),
         ),
     ),
 )

@@ -48,7 +48,8 @@ def read_live(aws: Aws, state: State) -> LiveReading:
             out.findings.append(deleted(record))
             continue
         for f, want, have in differences(reader, declared, reading):
-            out.findings.append(drift(record, f.label or f.path, want, have, f.category))
+            shown = f.show(want, have) if f.show else (want, have)
+            out.findings.append(drift(record, f.label or f.path, *shown, f.category))
     return out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from preflight.audit.aws import ABSENT
-from preflight.audit.drift import Context, Field, Reader, key_id, policy_document
+from preflight.audit.drift import Context, Field, Reader, key_id, policy_document, statement_difference
 
 NO_BUCKET = "NoSuchBucket"
 
@@ -137,7 +137,12 @@ READERS = (
             Field("versioningConfiguration.mfaDelete", default="Disabled", category="reliability"),
         ),
     ),
-    Reader("aws:s3/bucketPolicy:BucketPolicy", "bucket policy", _read_policy, (Field("policy", policy_document),)),
+    Reader(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "bucket policy",
+        _read_policy,
+        (Field("policy", policy_document, show=statement_difference),),
+    ),
     Reader(
         "aws:s3/bucketLogging:BucketLogging",
         "bucket access logging",

@@ -445,8 +445,38 @@ def ci_preview_policy(scope: ProjectScope, *, bucket_arns: Sequence[str], key_ar
             {
                 "Sid": "ReadPlatformRegistries",
                 "Effect": "Allow",
-                "Action": ["ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"],
+                "Action": [
+                    "ecr:DescribeRepositories",
+                    "ecr:GetLifecyclePolicy",
+                    "ecr:GetRepositoryPolicy",
+                    "ecr:ListTagsForResource",
+                ],
                 "Resource": scope.registries,
+            },
+            # `python -m preflight audit` (docs/audit.md) reads the deployed stack with this role too.
+            {
+                "Sid": "ReadPlatformCluster",
+                "Effect": "Allow",
+                "Action": ["eks:DescribeAccessEntry", "eks:DescribeCluster", "eks:DescribeNodegroup"],
+                "Resource": [*scope.cluster, scope.arn("eks", f"access-entry/{scope.cluster_name}/*")],
+            },
+            {
+                "Sid": "ReadProjectRoles",
+                "Effect": "Allow",
+                "Action": ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+                "Resource": scope.arn("iam", "role/*", region=""),
+                "Condition": {"StringEquals": {"aws:ResourceTag/Project": scope.project}},
+            },
+            {
+                "Sid": "DescribeWithoutResourceScope",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "ec2:DescribeSecurityGroups",
+                    "logs:DescribeLogGroups",
+                    "tag:GetResources",
+                ],
+                "Resource": "*",
             },
             {
                 "Sid": "ReadPlatformBudget",

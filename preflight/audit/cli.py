@@ -86,7 +86,8 @@ def print_audit(console: Console, result: StackResult, region: str) -> None:
             on_resources.setdefault(v.urn, []).append(v)
     console.print(f"     {'Type':<63} Name", style="bold")
     for line in _tree_lines(result, on_resources):
-        console.print(line, highlight=False, soft_wrap=True)
+        # The tree marks resources to create; here every resource is deployed already.
+        console.print(line.replace("[green]+[/green]", " ", 1), highlight=False, soft_wrap=True)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     print_violations(console, result)

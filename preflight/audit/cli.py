@@ -1,5 +1,6 @@
 """`python -m preflight audit --state FILE`: audit a deployed stack live. Exit codes as preflight's: 0 no mandatory
-finding, 1 a mandatory finding, 2 bad input, no credentials or region, or a pack that does not load."""
+finding, 1 a mandatory finding, 2 bad input, no credentials or region, a pack that does not load, or a check that
+could not run (a denied, throttled or unimplemented call)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from preflight.audit.aws import AuditSetupError, Aws
+from preflight.audit.findings import NOT_CHECKED
 from preflight.audit.run import Pack, audit
 from preflight.audit.state import StateError, read_state
 from preflight.model import StackResult, stack_json
@@ -119,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         return error(f"stack {state.result.stack}: {exc}")
 
     code = EXIT_VIOLATIONS if any(v.enforcement == "mandatory" for v in result.violations) else EXIT_OK
+    unchecked = sum(v.policy == NOT_CHECKED for v in result.violations)
+    if unchecked:
+        # As preflight treats a scanner that could not run: the run is incomplete, whatever else it found.
+        code = error(f"{unchecked} check(s) could not run (the audit-not-checked findings say which and why)")
     try:
         if args.sarif:
             from preflight.report_sarif import write_sarif

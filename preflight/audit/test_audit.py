@@ -373,6 +373,15 @@ def test_throttled_tagging_api_is_not_checked(account: Account) -> None:
     assert all(v.policy == findings.NOT_CHECKED for v in result.violations)
 
 
+def test_a_check_that_could_not_run_makes_the_run_exit_2(
+    account: Account, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    denied = _answering("AccessDenied", 403, "s3.GetBucketPolicy")
+    monkeypatch.setattr("preflight.audit.aws.boto3.Session", lambda: denied)
+    assert main(["--state", str(account.state)]) == 2
+    assert "1 check(s) could not run" in capsys.readouterr().err
+
+
 def test_api_the_endpoint_does_not_implement_is_not_checked(account: Account) -> None:
     # moto does not emulate EKS access entries.
     add_resource(

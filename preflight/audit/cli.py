@@ -14,14 +14,13 @@ from rich.markup import escape
 
 from preflight.audit.aws import AuditSetupError, Aws
 from preflight.audit.findings import NOT_CHECKED
-from preflight.audit.run import Pack, audit
+from preflight.audit.run import audit
 from preflight.audit.state import StateError, read_state
+from preflight.cli import EXIT_ERROR, EXIT_OK, EXIT_VIOLATIONS, REPO, UsageError, _check_policy_configs, policy_runs
 from preflight.model import StackResult, stack_json
-from preflight.policy import PolicyConfigError, PolicyEvaluationError, load_pack_definition, read_config_file, reconcile
+from preflight.policy import PolicyConfigError, PolicyEvaluationError
+from preflight.project import ProjectError, load_project
 from preflight.report import _tree_lines, print_violations
-
-EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
-DEFAULT_PACK = Path(__file__).resolve().parents[2] / "policies"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="a CrossGuard policy pack directory (repeatable). Default: this repository's guardrail pack with "
-        "its config/<stack>.json",
+        "its config/<stack>.json (the stack named in the state)",
     )
     p.add_argument(
         "--policy-pack-config",
@@ -52,31 +51,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", type=Path, metavar="FILE", help="also write a summary in Markdown to FILE")
     p.add_argument("--json", action="store_true", help="print the JSON document on stdout")
     return p
-
-
-def packs_for(stack: str, packs: list[Path], configs: list[Path]) -> list[Pack]:
-    """Packs pair with configs by position, as the Pulumi CLI pairs them; default: the guardrail pack with the
-    stack's config file when there is one."""
-    if configs and len(configs) != len(packs):
-        raise PolicyConfigError(
-            [
-                (
-                    f"--policy-pack-config was given {len(configs)} time(s) and --policy-pack {len(packs)}: each "
-                    "config file goes with the --policy-pack at the same position, so give one per pack (or none)"
-                )
-            ]
-        )
-    if not packs:
-        config = DEFAULT_PACK / "config" / f"{stack}.json"
-        return [Pack(DEFAULT_PACK, config if config.is_file() else None)]
-    paired = zip(packs, configs, strict=True) if configs else ((p, None) for p in packs)
-    return [Pack(Path(p).resolve(), Path(c).resolve() if c else None) for p, c in paired]
-
-
-def _check(packs: list[Pack]) -> None:
-    for pack in packs:
-        definition = load_pack_definition(pack.directory)
-        reconcile(definition, read_config_file(pack.config) if pack.config else {}, str(pack.config or ""))
 
 
 def print_audit(console: Console, result: StackResult, region: str) -> None:
@@ -105,18 +79,20 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         state = read_state(args.state)
-        packs = packs_for(state.result.stack, args.policy_pack, args.policy_pack_config)
-        _check(packs)
+        # The packs and configs preflight would use for the same stack of this repository's project.
+        packs, notes = policy_runs(load_project(REPO), state.result.stack, args.policy_pack, args.policy_pack_config)
         aws = Aws(state.default_region)
-    except (StateError, AuditSetupError) as exc:
+    except (StateError, AuditSetupError, UsageError, ProjectError) as exc:
         return error(str(exc))
-    except PolicyConfigError as exc:
-        for problem in exc.problems:
+    problems = _check_policy_configs({state.result.stack: packs})
+    if problems:
+        for problem in problems:
             error(problem)
         return EXIT_ERROR
     try:
         with err.status(f"audit: reading {state.result.project}/{state.result.stack} live"):
             result = audit(state, aws, packs)
+            result.warnings.extend(notes)
     except (PolicyConfigError, PolicyEvaluationError) as exc:
         return error(f"stack {state.result.stack}: {exc}")
 

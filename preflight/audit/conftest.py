@@ -240,7 +240,7 @@ def create_endpoint_config(sm: Any, name: str, key_arn: str, *, tags: bool) -> N
     from moto.sagemaker.models import sagemaker_backends
 
     config = sagemaker_backends[ACCOUNT][REGION].endpoint_configs[name]
-    config.arn = config.endpoint_config_arn
+    config.arn = config.endpoint_config_arn  # type: ignore[assignment]  # what moto meant to store
 
 
 @pytest.fixture

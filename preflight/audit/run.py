@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 from preflight.audit.aws import Aws
 from preflight.audit.findings import not_checked
 from preflight.audit.gpu import gpu_capacity
@@ -12,6 +9,7 @@ from preflight.audit.live import live_stack, read_live
 from preflight.audit.rollback import rollbacks
 from preflight.audit.state import State
 from preflight.audit.tagging import missing_cost_tags, orphans
+from preflight.cli import PackRun
 from preflight.model import StackResult
 from preflight.policy import evaluate, load_pack_definition, parse_config, read_config_file, reconcile
 
@@ -19,16 +17,10 @@ COST_TAG_POLICY = "required-cost-tags"
 """The pack rule whose `requiredTags` setting (and enforcement) the live cost-tag check uses: one list of tags."""
 
 
-@dataclass(frozen=True)
-class Pack:
-    directory: Path
-    config: Path | None
-
-
-def _cost_tags(packs: list[Pack]) -> tuple[list[str], str] | None:
+def _cost_tags(packs: list[PackRun]) -> tuple[list[str], str] | None:
     """(required tag keys, enforcement) from the first pack that has the cost-tag rule enabled."""
     for pack in packs:
-        definition = load_pack_definition(pack.directory)
+        definition = load_pack_definition(pack.pack)
         given = read_config_file(pack.config) if pack.config else parse_config({}, "policy config")
         settings = reconcile(definition, given, str(pack.config or "policy config"))
         entry = settings.get(COST_TAG_POLICY)
@@ -39,7 +31,7 @@ def _cost_tags(packs: list[Pack]) -> tuple[list[str], str] | None:
     return None
 
 
-def audit(state: State, aws: Aws, packs: list[Pack]) -> StackResult:
+def audit(state: State, aws: Aws, packs: list[PackRun]) -> StackResult:
     """The state's stack, with every finding of the audit as its violations."""
     result = StackResult(
         project=state.result.project,
@@ -56,7 +48,7 @@ def audit(state: State, aws: Aws, packs: list[Pack]) -> StackResult:
         )
     live = live_stack(state, reading.live)
     for pack in packs:
-        result.violations.extend(evaluate(live, pack.directory, pack.config))
+        result.violations.extend(evaluate(live, pack.pack, pack.config))
     result.violations.extend(rollbacks(state, reading.live))
     result.violations.extend(orphans(aws, state))
     cost_tags = _cost_tags(packs)

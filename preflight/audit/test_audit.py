@@ -12,16 +12,19 @@ from botocore.awsrequest import AWSResponse
 
 from preflight.audit import findings
 from preflight.audit.aws import Aws
-from preflight.audit.cli import main, packs_for
+from preflight.audit.cli import main
 from preflight.audit.conftest import BUCKET, REGION, ROLE, Account, create_endpoint_config, tag_list
 from preflight.audit.run import audit
 from preflight.audit.state import read_state
+from preflight.cli import REPO, policy_runs
 from preflight.model import StackResult, Violation
+from preflight.project import load_project
 
 
 def run_audit(account: Account, session: boto3.Session | None = None) -> StackResult:
     state = read_state(account.state)
-    return audit(state, Aws(state.default_region, session), packs_for(state.result.stack, [], []))
+    packs, _ = policy_runs(load_project(REPO), state.result.stack, [], [])
+    return audit(state, Aws(state.default_region, session), packs)
 
 
 def kinds(result: StackResult) -> set[tuple[str, str | None]]:

@@ -73,8 +73,8 @@ def _blank(value: Any) -> bool:
 
 
 def _canonical(value: Any) -> Any:
-    """Numbers as floats ("500.00" and 500 are the same amount only through a Field's normalize), dict keys
-    sorted by JSON, so two equal structures compare equal."""
+    """Numbers as floats (30 and 30.0 are equal; the text "500.00" only through a Field's `number`), mappings
+    sorted and without blank values, so two equal structures compare equal."""
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):

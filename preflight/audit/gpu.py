@@ -1,8 +1,7 @@
 """GPU capacity running: the stack's GPU node groups with instances in service, read from their Auto Scaling
-groups (advisory: it is what the account pays for now, not a misconfiguration).
-
-The hourly on-demand cost is not reported: this repository has no price table yet, and a guessed price would be a
-number nobody can check. The finding says so."""
+groups (advisory: it is what the account pays for now, not a misconfiguration), with their hourly on-demand cost
+from the price snapshot the cost estimate uses (`policies/costing/prices.json`). A type the snapshot does not price
+is named as such, never counted as free."""
 
 from __future__ import annotations
 
@@ -10,14 +9,14 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from components._gpu import is_gpu_instance_type
+from components.facts import is_gpu
+from policies.costing import prices
 from preflight.audit.aws import Aws, NotChecked
 from preflight.audit.findings import GPU_CAPACITY, finding, not_checked
 from preflight.audit.state import State
 from preflight.model import Violation
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-NO_PRICE = "hourly on-demand cost not reported: this repository has no instance price table"
 
 
 def gpu_capacity(aws: Aws, state: State, live: Mapping[str, Any]) -> list[Violation]:
@@ -25,7 +24,7 @@ def gpu_capacity(aws: Aws, state: State, live: Mapping[str, Any]) -> list[Violat
     for record in state.result.by_type(NODE_GROUP):
         reading = live.get(record.urn)
         types = [str(t) for t in record.inputs.get("instanceTypes") or []]
-        if not isinstance(reading, Mapping) or not any(is_gpu_instance_type(t) for t in types):
+        if not isinstance(reading, Mapping) or not any(is_gpu(t) for t in types):
             continue
         names = list(reading.get("_autoScalingGroups") or [])
         what = f"GPU instances running in node group {record.id}"
@@ -58,11 +57,12 @@ def gpu_capacity(aws: Aws, state: State, live: Mapping[str, Any]) -> list[Violat
             continue
         count = sum(running.values())
         detail = ", ".join(f"{n} {t}" for t, n in sorted(running.items()))
+        cost = _hourly_cost(running, state.region_of(record))
         found.append(
             finding(
                 GPU_CAPACITY,
                 record,
-                f"node group {record.id}: {count} GPU instance(s) running ({detail}); {NO_PRICE}",
+                f"node group {record.id}: {count} GPU instance(s) running ({detail}); {cost}",
                 enforcement="advisory",
                 severity="low",
                 category="cost",
@@ -71,3 +71,20 @@ def gpu_capacity(aws: Aws, state: State, live: Mapping[str, Any]) -> list[Violat
             )
         )
     return found
+
+
+def _hourly_cost(running: Counter[str], region: str | None) -> str:
+    book = prices.load()
+    hourly, unpriced = 0.0, []
+    for instance_type, n in sorted(running.items()):
+        price = book.get(region or "", f"ec2:{instance_type}")
+        if price is None:
+            unpriced.append(instance_type)
+        else:
+            hourly += n * price.usd
+    if unpriced:
+        return (
+            f"hourly on-demand cost not known: the price snapshot ({book.snapshot}) has no price for "
+            f"{', '.join(unpriced)} in {region or 'an unknown region'}"
+        )
+    return f"${hourly:,.2f} an hour on demand (price snapshot {book.snapshot}, {region})"

@@ -326,15 +326,15 @@ def test_resource_of_the_state_missing_a_cost_tag_live_is_a_finding(account: Acc
     assert missing.enforcement == "advisory"  # the dev stack's pack config sets required-cost-tags to advisory
 
 
-def test_gpu_instances_running_are_counted_without_a_price(account: Account) -> None:
+def test_gpu_instances_running_are_counted_with_their_hourly_price(account: Account) -> None:
     account.client("autoscaling").set_desired_capacity(
         AutoScalingGroupName=account.ids["nodegroup_asg"], DesiredCapacity=1
     )
     gpu = only(run_audit(account), findings.GPU_CAPACITY)
     assert gpu.enforcement == "advisory"
     assert gpu.message == (
-        "node group ml-platform-dev:gpu: 1 GPU instance(s) running (1 g5.xlarge); hourly on-demand cost not "
-        "reported: this repository has no instance price table"
+        "node group ml-platform-dev:gpu: 1 GPU instance(s) running (1 g5.xlarge); $1.01 an hour on demand "
+        "(price snapshot 2025-05, us-west-2)"
     )
 
 

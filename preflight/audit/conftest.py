@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "audit" / "state.json"
+PACK = Path(__file__).resolve().parents[2] / "policies"
 REGION = "us-west-2"
 ACCOUNT = "123456789012"
 TAGS = {
@@ -39,9 +40,27 @@ class Account:
 
     state: Path
     ids: dict[str, str] = field(default_factory=dict)
+    pack_config: Path | None = None
+    """The dev pack config with the rules that judge what a whole stack declares, not what runs, switched off: the
+    state is a small slice of dev (no alarms, no dashboard) and would otherwise carry their advisories."""
+
+    @property
+    def pack_args(self) -> list[str]:
+        return ["--policy-pack", str(PACK), "--policy-pack-config", str(self.pack_config)]
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
+
+
+SLICE_RULES_OFF = ("monthly-cost-budget", "sagemaker-endpoint-alarms", "gpu-pool-idle-alarm")
+
+
+def _slice_pack_config(tmp_path: Path) -> Path:
+    config = json.loads((PACK / "config" / "dev.json").read_text())
+    config.update(dict.fromkeys(SLICE_RULES_OFF, "disabled"))
+    path = tmp_path / "dev-slice.json"
+    path.write_text(json.dumps(config))
+    return path
 
 
 def build_account(tmp_path: Path) -> Account:
@@ -211,7 +230,7 @@ def build_account(tmp_path: Path) -> Account:
         text = text.replace("{{" + name + "}}", value)
     state = tmp_path / "state.json"
     state.write_text(text)
-    return Account(state=state, ids=ids)
+    return Account(state=state, ids=ids, pack_config=_slice_pack_config(tmp_path))
 
 
 def create_endpoint_config(sm: Any, name: str, key_arn: str, *, tags: bool) -> None:

@@ -1,5 +1,5 @@
 """Every AWS call the audit makes and the IAM action it needs: the one list the code, the docs and the CI preview
-role are checked against (`tests/test_audit_permissions.py` proves the role's rendered policy allows each)."""
+role are checked against (`components/test_ci_preview_audit_permissions.py` proves the role's rendered policy allows each)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSResponse
 from preflight.audit import findings
 from preflight.audit.aws import Aws
 from preflight.audit.cli import main
-from preflight.audit.conftest import BUCKET, REGION, ROLE, Account, create_endpoint_config, tag_list
+from preflight.audit.conftest import BUCKET, PACK, REGION, ROLE, Account, create_endpoint_config, tag_list
 from preflight.audit.run import audit
 from preflight.audit.state import read_state
 from preflight.cli import REPO, policy_runs
@@ -23,7 +23,7 @@ from preflight.project import load_project
 
 def run_audit(account: Account, session: boto3.Session | None = None) -> StackResult:
     state = read_state(account.state)
-    packs, _ = policy_runs(load_project(REPO), state.result.stack, [], [])
+    packs, _ = policy_runs(load_project(REPO), state.result.stack, [PACK], [account.pack_config])
     return audit(state, Aws(state.default_region, session), packs)
 
 
@@ -61,15 +61,15 @@ def add_resource(account: Account, type_: str, name: str, id_: str, inputs: dict
 
 
 def test_compliant_account_gives_no_finding_and_exit_0(account: Account, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--state", str(account.state), "--json"]) == 0
+    assert main([*account.pack_args, "--state", str(account.state), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["stacks"][0]["violations"] == []
 
 
 def test_secret_values_in_the_state_are_never_printed(account: Account, capsys: pytest.CaptureFixture[str]) -> None:
     boto3.client("sagemaker", region_name=REGION).delete_model(ModelName="ml-platform-dev-churn-model")
-    main(["--state", str(account.state), "--json"])
-    main(["--state", str(account.state)])
+    main([*account.pack_args, "--state", str(account.state), "--json"])
+    main([*account.pack_args, "--state", str(account.state)])
     out = capsys.readouterr()
     assert "SECRETCIPHERTEXT" not in out.out + out.err
     assert "[secret]" in out.out
@@ -381,7 +381,7 @@ def test_a_check_that_could_not_run_makes_the_run_exit_2(
 ) -> None:
     denied = _answering("AccessDenied", 403, "s3.GetBucketPolicy")
     monkeypatch.setattr("preflight.audit.aws.boto3.Session", lambda: denied)
-    assert main(["--state", str(account.state)]) == 2
+    assert main([*account.pack_args, "--state", str(account.state)]) == 2
     assert "1 check(s) could not run" in capsys.readouterr().err
 
 
@@ -416,7 +416,7 @@ def test_drifted_account_gives_exactly_its_findings_and_exit_1(
         Tagging={"TagSet": [{"Key": "Project", "Value": "ml-platform"}, {"Key": "Environment", "Value": "dev"}]},
     )
 
-    assert main(["--state", str(account.state), "--json"]) == 1
+    assert main([*account.pack_args, "--state", str(account.state), "--json"]) == 1
     violations = json.loads(capsys.readouterr().out)["stacks"][0]["violations"]
     assert sorted((v["source"], v["policy"], v["name"]) for v in violations) == [
         ("audit", "audit-deleted", "models-encryption"),
@@ -447,5 +447,5 @@ def test_fails_when_there_are_no_credentials(
 ) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    assert main(["--state", str(account.state)]) == 2
+    assert main([*account.pack_args, "--state", str(account.state)]) == 2
     assert "no AWS credentials found" in capsys.readouterr().err

@@ -37,7 +37,17 @@ def test_cli_against_motos_server_reports_drift_in_every_format_and_exits_1(endp
     sarif, markdown = tmp_path / "audit.sarif", tmp_path / "audit.md"
 
     done = subprocess.run(
-        [sys.executable, "-m", "preflight", "audit", "--state", str(account.state), "--sarif", str(sarif)]
+        [
+            sys.executable,
+            "-m",
+            "preflight",
+            "audit",
+            *account.pack_args,
+            "--state",
+            str(account.state),
+            "--sarif",
+            str(sarif),
+        ]
         + ["--markdown", str(markdown)],
         check=False,
         cwd=REPO,

@@ -77,3 +77,23 @@ def is_gpu_instance_type(instance_type: str) -> bool:
 def gpus_per_instance(instance_type: str) -> int:
     """GPUs on one instance of `instance_type`; KeyError for a type missing from the table (add it there)."""
     return GPUS_PER_INSTANCE[instance_type]
+
+VCPUS_PER_INSTANCE: dict[str, int] = {
+    # From the EC2 instance-type pages; Karpenter NodePool `limits.cpu` is derived from it.
+    "g4dn.xlarge": 4, "g4dn.2xlarge": 8, "g4dn.4xlarge": 16, "g4dn.8xlarge": 32, "g4dn.16xlarge": 64,
+    "g4dn.12xlarge": 48, "g4dn.metal": 96,
+    "g5.xlarge": 4, "g5.2xlarge": 8, "g5.4xlarge": 16, "g5.8xlarge": 32, "g5.16xlarge": 64,
+    "g5.12xlarge": 48, "g5.24xlarge": 96, "g5.48xlarge": 192,
+    "g6.xlarge": 4, "g6.2xlarge": 8, "g6.4xlarge": 16, "g6.8xlarge": 32, "g6.16xlarge": 64,
+    "g6.12xlarge": 48, "g6.24xlarge": 96, "g6.48xlarge": 192,
+    "g6e.xlarge": 4, "g6e.2xlarge": 8, "g6e.4xlarge": 16, "g6e.8xlarge": 32, "g6e.16xlarge": 64,
+    "g6e.12xlarge": 48, "g6e.24xlarge": 96, "g6e.48xlarge": 192,
+    "p3.2xlarge": 8, "p3.8xlarge": 32, "p3.16xlarge": 64, "p3dn.24xlarge": 96,
+    "p4d.24xlarge": 96, "p4de.24xlarge": 96,
+    "p5.48xlarge": 192, "p5e.48xlarge": 192, "p5en.48xlarge": 192,
+}  # fmt: skip
+
+
+def vcpus_per_instance(instance_type: str) -> int:
+    """vCPUs of one instance of `instance_type`; KeyError for a type missing from the table (add it there)."""
+    return VCPUS_PER_INSTANCE[instance_type]

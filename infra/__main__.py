@@ -177,6 +177,10 @@ pulumi.export("budgetAlertTopicArn", guardrails.alert_topic_arn)
 from components.cluster import Cluster, ClusterArgs
 
 cluster_args = cfg.cluster.component_args()
+if cfg.cluster.gpu_capacity == "karpenter":
+    # One owner of GPU capacity: Karpenter's NodePools replace the GPU node groups (the autoscaler keeps the system
+    # pool only).
+    cluster_args["gpu_pools"] = ()
 # The CI deploy role applies the Kubernetes layer and the platform-admin persona runs the cluster: both are cluster
 # admins, next to the roles config names.
 platform_admins = {
@@ -241,6 +245,69 @@ kubernetes_layer = KubernetesLayer(
 )
 pulumi.export("teamNamespaces", kubernetes_layer.namespace_names)
 pulumi.export("clusterAutoscalerRoleArn", kubernetes_layer.autoscaler_role.arn)
+
+from components.team_identity import TeamIdentity, TeamIdentityArgs
+
+team_identities = {
+    team.name: TeamIdentity(
+        f"team-{team.name}",
+        TeamIdentityArgs(
+            team=team.name,
+            namespace=kubernetes_layer.namespace_names[team.name],
+            cluster_name=cluster.name,
+            cluster_name_plain=cluster_name,
+            artifact_grants=store,
+            repository_arns=registries.repository_arns,
+            permissions_boundary=boundary.arn,
+            logs_kms_key_arn=keys.logs.arn,
+            log_retention_days=cfg.cluster.log_retention_days,
+            provider=kubernetes_layer.provider,
+        ),
+        opts=platform,
+    )
+    for team in cfg.cluster.teams
+}
+pulumi.export("teamRoleArns", {team: identity.role_arn for team, identity in team_identities.items()})
+
+if cfg.cluster.gpu_capacity == "karpenter" and cfg.cluster.gpu_pools:
+    from components.karpenter import Karpenter, KarpenterArgs
+
+    karpenter = Karpenter(
+        "karpenter",
+        KarpenterArgs(
+            settings=cfg.cluster.karpenter,
+            pools=cfg.cluster.karpenter_pools,
+            cluster_name=cluster_name,
+            cluster=cluster.name,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            node_kms_key_arn=keys.cluster.arn,
+            permissions_boundary=boundary.arn,
+            cost_tags=cfg.default_tags,
+            region=cfg.region,
+            partition=cfg.partition,
+            provider=kubernetes_layer.provider,
+        ),
+        # The controller runs on the system pool: after the whole cluster.
+        opts=pulumi.ResourceOptions.merge(platform, pulumi.ResourceOptions(depends_on=[cluster])),
+    )
+    pulumi.export("karpenterControllerRoleArn", karpenter.controller_role_arn)
+    pulumi.export("karpenterNodePools", sorted(karpenter.node_pools))
+
+if cfg.cluster.gpu_pools and cfg.cluster.teams:
+    from components.kueue import Kueue, KueueArgs
+
+    kueue = Kueue(
+        "kueue",
+        KueueArgs(
+            settings=cfg.cluster.kueue,
+            flavors=cfg.cluster.kueue_flavors,
+            teams=cfg.cluster.team_queues,
+            namespaces=kubernetes_layer.namespace_names,
+            provider=kubernetes_layer.provider,
+        ),
+        opts=pulumi.ResourceOptions.merge(platform, pulumi.ResourceOptions(depends_on=[cluster])),
+    )
+    pulumi.export("kueueClusterQueues", sorted(kueue.cluster_queues))
 # <<< cluster
 
 # >>> deploy-runner: CodeBuild-hosted GitHub Actions runner in the private subnets: `deploy_runner`

@@ -512,6 +512,8 @@ class KarpenterArgs:
     partition: str = "aws"
     provider: k8s.Provider
     """The cluster's Kubernetes provider (the Kubernetes layer's)."""
+    protect: bool = True
+    """Default on: the queue's key is `protect`ed and retained (a deleted key cannot be brought back)."""
 
 
 class Karpenter(pulumi.ComponentResource):
@@ -537,7 +539,7 @@ class Karpenter(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=key_policy,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
         self.queue = aws.sqs.Queue(
             f"{name}-interruption",

@@ -286,6 +286,7 @@ if cfg.cluster.gpu_capacity == "karpenter" and cfg.cluster.gpu_pools:
             region=cfg.region,
             partition=cfg.partition,
             provider=kubernetes_layer.provider,
+            protect=cfg.protect_stateful_resources,
         ),
         # The controller runs on the system pool: after the whole cluster.
         opts=pulumi.ResourceOptions.merge(platform, pulumi.ResourceOptions(depends_on=[cluster])),

@@ -78,6 +78,7 @@ def gpus_per_instance(instance_type: str) -> int:
     """GPUs on one instance of `instance_type`; KeyError for a type missing from the table (add it there)."""
     return GPUS_PER_INSTANCE[instance_type]
 
+
 VCPUS_PER_INSTANCE: dict[str, int] = {
     # From the EC2 instance-type pages; Karpenter NodePool `limits.cpu` is derived from it.
     "g4dn.xlarge": 4, "g4dn.2xlarge": 8, "g4dn.4xlarge": 16, "g4dn.8xlarge": 32, "g4dn.16xlarge": 64,

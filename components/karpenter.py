@@ -166,7 +166,9 @@ def node_labels(pool: KarpenterPool) -> dict[str, str]:
 
 
 def nodepool_spec(pool: KarpenterPool, settings: KarpenterSettings, *, node_class_name: str) -> dict[str, Any]:
-    budget = settings.inference_disruption_budget if pool.purpose == "inference" else settings.training_disruption_budget
+    budget = (
+        settings.inference_disruption_budget if pool.purpose == "inference" else settings.training_disruption_budget
+    )
     return {
         "template": {
             "metadata": {"labels": node_labels(pool)},
@@ -178,9 +180,7 @@ def nodepool_spec(pool: KarpenterPool, settings: KarpenterSettings, *, node_clas
                     {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
                     {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
                 ],
-                "taints": [
-                    {"key": _gpu.GPU_TAINT.key, "value": _gpu.GPU_TAINT.value, "effect": _gpu.GPU_TAINT.effect}
-                ],
+                "taints": [{"key": _gpu.GPU_TAINT.key, "value": _gpu.GPU_TAINT.value, "effect": _gpu.GPU_TAINT.effect}],
                 "expireAfter": settings.expire_after,
             },
         },
@@ -326,7 +326,9 @@ def controller_policy(
                 "StringEquals": owned,
                 "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
                 "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": cluster_name},
-                "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]},
+                "ForAllValues:StringEquals": {
+                    "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]
+                },
             },
         },
         {
@@ -375,7 +377,11 @@ def controller_policy(
             "Sid": "AllowScopedInstanceProfileActions",
             "Effect": "Allow",
             "Resource": profiles,
-            "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+            "Action": [
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:DeleteInstanceProfile",
+            ],
             "Condition": {
                 "StringEquals": {**owned, "aws:ResourceTag/topology.kubernetes.io/region": region},
                 "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},

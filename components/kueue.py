@@ -194,7 +194,9 @@ class Kueue(pulumi.ComponentResource):
                 kind="ClusterQueue",
                 metadata={"name": cluster_queue_name(team.team)},
                 spec=cluster_queue_spec(team, args.flavors),
-                opts=pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=list(self.flavors.values()))),
+                opts=pulumi.ResourceOptions.merge(
+                    after, pulumi.ResourceOptions(depends_on=list(self.flavors.values()))
+                ),
             )
             self.cluster_queues[team.team] = queue
             self.local_queues[team.team] = k8s.apiextensions.CustomResource(

@@ -36,11 +36,19 @@ def test_controller_policy_matches_golden_and_is_scoped_to_this_cluster():
         queue_key_arn="arn:aws:kms:us-west-2:123456789012:key/queue",
     )
     assert_golden("karpenter_controller_policy.json", doc)
-    mutating = [s for s in doc["Statement"] if any(a in str(s["Action"]) for a in ("Terminate", "CreateTags", "Delete"))]
+    mutating = [
+        s for s in doc["Statement"] if any(a in str(s["Action"]) for a in ("Terminate", "CreateTags", "Delete"))
+    ]
     assert all(
-        "kubernetes.io/cluster/ml-platform-staging" in str(s["Condition"]) for s in mutating if "ec2:" in str(s["Action"])
+        "kubernetes.io/cluster/ml-platform-staging" in str(s["Condition"])
+        for s in mutating
+        if "ec2:" in str(s["Action"])
     )
-    assert not any(a == "*" or a.endswith(":*") for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    assert not any(
+        a == "*" or a.endswith(":*")
+        for s in doc["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
 
 
 def test_nodepool_carries_the_gpu_taint_labels_and_capacity_type_of_its_pool():
@@ -90,7 +98,9 @@ def test_node_class_pins_the_ami_and_hardens_the_node():
         "kmsKeyID": "arn:aws:kms:us-west-2:1:key/k",
         "deleteOnTermination": True,
     }
-    assert spec["subnetSelectorTerms"] == spec["securityGroupSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": "c"}}]
+    assert (
+        spec["subnetSelectorTerms"] == spec["securityGroupSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": "c"}}]
+    )
     assert spec["tags"]["CostCenter"] == "ml"
     assert "placementGroupSelector" not in spec
 

@@ -46,7 +46,9 @@ def allows(document: dict[str, Any], action: str, resource: str, *, s3_prefix: s
         if not any(fnmatchcase(resource, r) for r in _listed(statement["Resource"])):
             continue
         prefixes = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
-        if prefixes is not None and (s3_prefix is None or not any(fnmatchcase(s3_prefix, p) for p in _listed(prefixes))):
+        if prefixes is not None and (
+            s3_prefix is None or not any(fnmatchcase(s3_prefix, p) for p in _listed(prefixes))
+        ):
             continue
         return True
     return False

@@ -311,9 +311,7 @@ class ClusterConfig(Section):
     @property
     def kueue_flavors(self) -> tuple[Flavor, ...]:
         """A Kueue flavor per GPU pool, with the GPUs the pool can bring up (its NodePool limit)."""
-        return tuple(
-            Flavor(pool=p.name, purpose=p.purpose, gpu_limit=gpu_limit(p)) for p in self.karpenter_pools
-        )
+        return tuple(Flavor(pool=p.name, purpose=p.purpose, gpu_limit=gpu_limit(p)) for p in self.karpenter_pools)
 
     @property
     def team_queues(self) -> tuple[TeamQueue, ...]:

@@ -13,6 +13,7 @@ from ._common import (
     is_true,
     known,
     num,
+    plain,
     resource_policy,
     setting,
     shown,
@@ -25,6 +26,7 @@ from ._types import (
     ECR_REPOSITORY,
     EKS_CLUSTER,
     EKS_NODE_GROUP,
+    KARPENTER_NODE_POOL,
     KMS_KEY,
     SAGEMAKER_ENDPOINT,
     SAGEMAKER_ENDPOINT_CONFIG,
@@ -272,6 +274,62 @@ ECR_IMMUTABLE_TAGS = resource_policy(
 )
 
 
+# ---- Karpenter GPU NodePools -------------------------------------------------------------------------------
+
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+
+
+def _check_gpu_nodepool_taint(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    from .cost import nodepool_is_gpu
+
+    if not nodepool_is_gpu(args.props):
+        return
+    taints = [plain(t) for t in elements(get(args.props, "spec", "template", "spec", "taints"))]
+    if not any(get(t, "key") == GPU_TAINT["key"] and get(t, "effect") in ("NoSchedule", "NoExecute") for t in taints):
+        report(
+            "GPU NodePool has no nvidia.com/gpu NoSchedule taint: pods that need no GPU can land on (and keep up) "
+            "GPU nodes"
+        )
+
+
+KARPENTER_GPU_TAINT = resource_policy(
+    "karpenter-gpu-nodepool-taint",
+    category="reliability",
+    severity=Severity.HIGH,
+    description="GPU Karpenter NodePools taint their nodes so only GPU workloads land there.",
+    remediation="Add spec.template.spec.taints: [{key: nvidia.com/gpu, value: 'true', effect: NoSchedule}] to the NodePool.",
+    types=[KARPENTER_NODE_POOL],
+    check=_check_gpu_nodepool_taint,
+)
+
+
+def _check_inference_capacity(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    labels = get(args.props, "spec", "template", "metadata", "labels", default={}) or {}
+    if get(labels, "ml-platform/purpose") != "inference":
+        return
+    for requirement in elements(get(args.props, "spec", "template", "spec", "requirements")):
+        if get(requirement, "key") == "karpenter.sh/capacity-type":
+            values = [v for v in elements(get(requirement, "values")) if isinstance(v, str)]
+            if values and set(values) == {"spot"}:
+                report(
+                    "inference NodePool launches spot capacity only: serving capacity can vanish at two minutes' notice"
+                )
+
+
+KARPENTER_INFERENCE_ON_DEMAND = resource_policy(
+    "karpenter-inference-on-demand",
+    category="reliability",
+    severity=Severity.HIGH,
+    description="Inference Karpenter NodePools may launch on-demand capacity (not spot only).",
+    remediation=(
+        "Add on-demand to the karpenter.sh/capacity-type requirement of the inference NodePool, or disable this "
+        "rule for stacks without an availability promise."
+    ),
+    types=[KARPENTER_NODE_POOL],
+    check=_check_inference_capacity,
+)
+
+
 POLICIES = [
     PROTECT_STATEFUL,
     S3_VERSIONING,
@@ -280,4 +338,6 @@ POLICIES = [
     NETWORK_MULTI_AZ,
     EKS_SUPPORTED_VERSION,
     ECR_IMMUTABLE_TAGS,
+    KARPENTER_GPU_TAINT,
+    KARPENTER_INFERENCE_ON_DEMAND,
 ]

@@ -131,14 +131,16 @@ class KarpenterPool:
 # ---- pure rules and builders --------------------------------------------------------------------------------
 
 
-def pool_problem(pool: KarpenterPool | Any, *, min_size: int, ami_type: str) -> tuple[str, Any, str] | None:
-    """(key, value, message) when a GPU pool cannot be a Karpenter NodePool, else None."""
+def pool_problem(*, min_size: int, ami_type: str) -> tuple[str, Any, str] | None:
+    """(key, value, message) when a GPU pool of the config cannot be a Karpenter NodePool, else None."""
     if min_size > 0:
         return (
             "minSize",
             min_size,
-            "Karpenter brings GPU nodes up for pending pods and has no minimum size; set minSize: 0, "
-            "or set cluster.gpuCapacity: node-groups to keep warm nodes",
+            (
+                "Karpenter brings GPU nodes up for pending pods and has no minimum size; set minSize: 0, "
+                "or set cluster.gpuCapacity: node-groups to keep warm nodes"
+            ),
         )
     if not ami_type.startswith("AL2023"):
         return (

@@ -124,9 +124,9 @@ def test_interruption_rules_cover_spot_rebalance_state_change_and_health():
 
 
 def test_fails_when_a_karpenter_pool_keeps_warm_nodes():
-    assert pool_problem(TRAINING, min_size=1, ami_type="AL2023_x86_64_NVIDIA")[0] == "minSize"
-    assert pool_problem(TRAINING, min_size=0, ami_type="BOTTLEROCKET_x86_64_NVIDIA")[0] == "amiType"
-    assert pool_problem(TRAINING, min_size=0, ami_type="AL2023_x86_64_NVIDIA") is None
+    assert pool_problem(min_size=1, ami_type="AL2023_x86_64_NVIDIA")[0] == "minSize"
+    assert pool_problem(min_size=0, ami_type="BOTTLEROCKET_x86_64_NVIDIA")[0] == "amiType"
+    assert pool_problem(min_size=0, ami_type="AL2023_x86_64_NVIDIA") is None
 
 
 @pytest.mark.parametrize(

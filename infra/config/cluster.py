@@ -282,7 +282,7 @@ class ClusterConfig(Section):
                 )
         if self.gpu_capacity == "karpenter":
             for i, pool in enumerate(self.gpu_pools):
-                problem = pool_problem(pool, min_size=pool.min_size, ami_type=pool.ami_type)
+                problem = pool_problem(min_size=pool.min_size, ami_type=pool.ami_type)
                 if problem is not None:
                     key, value, message = problem
                     raise FieldError(f"gpuPools.{i}.{key}", value, message)

@@ -568,14 +568,15 @@ def _requests_gpus(pod_spec) -> bool:
     return False
 
 
-def _job_pod_specs(args: ResourceValidationArgs) -> list:
+def _job_templates(args: ResourceValidationArgs) -> list:
+    """The pod templates of a Job, or of each replica type of a PyTorchJob."""
     if args.resource_type == KUBERNETES_JOB:
-        return [get(args.props, "spec", "template", "spec")]
-    return [get(spec, "template", "spec") for spec in (get(args.props, "spec", "pytorchReplicaSpecs") or {}).values()]
+        return [get(args.props, "spec", "template")]
+    return [get(spec, "template") for spec in (get(args.props, "spec", "pytorchReplicaSpecs") or {}).values()]
 
 
 def _check_job_queue_label(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if not any(_requests_gpus(spec) for spec in _job_pod_specs(args)):
+    if not any(_requests_gpus(get(t, "spec")) for t in _job_templates(args)):
         return
     labels = get(args.props, "metadata", "labels", default={}) or {}
     if not str(get(labels, QUEUE_LABEL) or "").strip():
@@ -598,6 +599,36 @@ GPU_JOB_QUEUE_LABEL = resource_policy(
 )
 
 
+DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
+
+
+def _check_job_do_not_disrupt(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for template in _job_templates(args):
+        if not _requests_gpus(get(template, "spec")):
+            continue
+        annotations = get(template, "metadata", "annotations", default={}) or {}
+        if str(get(annotations, DO_NOT_DISRUPT)) != "true":
+            report(
+                f'GPU pods without the {DO_NOT_DISRUPT}: "true" annotation: Karpenter\'s consolidation or expiry can '
+                "evict a running training job and lose the work since its last checkpoint"
+            )
+            return
+
+
+GPU_JOB_DO_NOT_DISRUPT = resource_policy(
+    "gpu-job-do-not-disrupt",
+    category="cost",
+    severity=Severity.MEDIUM,
+    description="Jobs and PyTorchJobs that request GPUs mark their pods do-not-disrupt for Karpenter.",
+    remediation=(
+        f"Add spec.template.metadata.annotations['{DO_NOT_DISRUPT}'] = 'true' to the Job (each replica's template "
+        "of a PyTorchJob); the node is removed when the job ends."
+    ),
+    types=[KUBERNETES_JOB, PYTORCH_JOB],
+    check=_check_job_do_not_disrupt,
+)
+
+
 POLICIES = [
     REQUIRED_TAGS,
     ALLOWED_INSTANCE_TYPES,
@@ -610,4 +641,5 @@ POLICIES = [
     MONTHLY_COST_BUDGET,
     KARPENTER_NODEPOOL_LIMITS,
     GPU_JOB_QUEUE_LABEL,
+    GPU_JOB_DO_NOT_DISRUPT,
 ]

@@ -40,17 +40,20 @@ def nodepool(spec: dict):
     )
 
 
-def job(labels: dict, gpus: str | None = "1"):
+def job(labels: dict, gpus: str | None = "1", annotations: dict | None = None):
     resources = {"limits": {"nvidia.com/gpu": gpus}} if gpus else {}
+    if annotations is None:
+        annotations = {"karpenter.sh/do-not-disrupt": "true"}
     return lambda: k8s.batch.v1.Job(
         "train",
         metadata={"name": "train", "namespace": "research", "labels": labels},
         spec={
             "template": {
+                "metadata": {"annotations": annotations},
                 "spec": {
                     "restartPolicy": "Never",
                     "containers": [{"name": "t", "image": "i:1", "resources": resources}],
-                }
+                },
             }
         },
     )
@@ -111,3 +114,14 @@ def test_fails_when_gpu_job_has_no_queue_label(check):
 
 def test_cpu_job_without_queue_label_is_not_judged(check):
     assert check(job({}, gpus=None), "gpu-job-queue-label") == []
+
+
+def test_gpu_job_marked_do_not_disrupt_passes(check):
+    assert check(job({"kueue.x-k8s.io/queue-name": "training"}), "gpu-job-do-not-disrupt") == []
+
+
+def test_fails_when_gpu_job_pods_may_be_disrupted(check):
+    assert check(job({"kueue.x-k8s.io/queue-name": "training"}, annotations={}), "gpu-job-do-not-disrupt") == [
+        'train: GPU pods without the karpenter.sh/do-not-disrupt: "true" annotation: Karpenter\'s consolidation or '
+        "expiry can evict a running training job and lose the work since its last checkpoint"
+    ]

@@ -1,6 +1,8 @@
 """A team's workload identity: the one AWS role a team's pods get, reaching exactly the team's data.
 
-Creates, per team: a Kubernetes ServiceAccount in the team's namespace, an IAM role (a `WorkloadRole`, so it
+Creates, per team: a Kubernetes ServiceAccount in the team's namespace, a NetworkPolicy letting training pods
+(label `ml-platform/workload: training`) through the namespace's default-deny to their peers, the Pod Identity
+agent and AWS's HTTPS APIs, an IAM role (a `WorkloadRole`, so it
 carries the permission boundary) bound to that service account by an EKS Pod Identity association, and the team's
 own CloudWatch log group (encrypted, with retention). The role may:
 - read `datasets/<team>/` and the shared prefix `datasets/shared/`;
@@ -33,6 +35,12 @@ SHARED_DATASETS_PREFIX = "shared/"
 """Prefix of the datasets bucket every team may read (reference data, public corpora)."""
 
 LOG_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
+
+WORKLOAD_LABEL = ("ml-platform/workload", "training")
+"""Pods carrying this label get the training network policy (`workload_network_policy_spec`)."""
+
+POD_IDENTITY_AGENT = "169.254.170.23/32"
+"""Where the EKS Pod Identity agent serves credentials on every node (link-local, port 80)."""
 
 
 def datasets_prefix(team: str) -> str:
@@ -90,6 +98,25 @@ def team_policy(
         },
     ]
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def workload_network_policy_spec() -> dict[str, Any]:
+    """What a training pod needs through the namespace's default-deny: its peers in the same namespace (torchrun
+    rendezvous and NCCL), the Pod Identity agent for credentials, and HTTPS to AWS APIs (S3 through the gateway
+    endpoint, ECR, STS, CloudWatch Logs). S3 has no fixed addresses a NetworkPolicy could name, so HTTPS is open to
+    any address; the bucket policies still require the VPC endpoint where configured."""
+    key, value = WORKLOAD_LABEL
+    peers = [{"podSelector": {"matchLabels": {key: value}}}]
+    return {
+        "podSelector": {"matchLabels": {key: value}},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{"from": peers}],
+        "egress": [
+            {"to": peers},
+            {"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT}}], "ports": [{"protocol": "TCP", "port": 80}]},
+            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]},
+        ],
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,6 +197,12 @@ class TeamIdentity(pulumi.ComponentResource):
             },
             # Pod Identity, not IRSA: the association below is the binding; the account needs no annotation.
             automount_service_account_token=False,
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+        )
+        self.network_policy = k8s.networking.v1.NetworkPolicy(
+            f"{name}-workload-network",
+            metadata={"name": "allow-training-workloads", "namespace": args.namespace},
+            spec=workload_network_policy_spec(),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
         self.association = aws.eks.PodIdentityAssociation(

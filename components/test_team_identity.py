@@ -97,3 +97,15 @@ def test_team_policy_grants_nothing_beyond_s3_kms_ecr_and_its_logs():
     assert not any("*" in a for a in actions)
     kms = [s for s in doc["Statement"] if any(a.startswith("kms:") for a in _listed(s["Action"]))]
     assert kms and all(s["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{REGION}.amazonaws.com" for s in kms)
+
+
+def test_training_pods_reach_their_peers_the_pod_identity_agent_and_https_only():
+    from components.team_identity import workload_network_policy_spec
+
+    spec = workload_network_policy_spec()
+    assert spec["podSelector"] == {"matchLabels": {"ml-platform/workload": "training"}}
+    assert spec["ingress"] == [{"from": [{"podSelector": {"matchLabels": {"ml-platform/workload": "training"}}}]}]
+    ports = [(e.get("to"), e.get("ports")) for e in spec["egress"]]
+    assert ([{"ipBlock": {"cidr": "169.254.170.23/32"}}], [{"protocol": "TCP", "port": 80}]) in ports
+    assert ([{"ipBlock": {"cidr": "0.0.0.0/0"}}], [{"protocol": "TCP", "port": 443}]) in ports
+    assert all(e.get("ports") for e in spec["egress"] if any("ipBlock" in t for t in e["to"]))

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -115,17 +115,23 @@ class KarpenterSettings(Section):
         return value
 
 
-@dataclass(frozen=True, kw_only=True)
-class KarpenterPool:
-    """A GPU pool as Karpenter builds it (from `cluster.gpuPools[]`)."""
+class GpuPool(Protocol):
+    """A GPU pool of the config (`infra.config.cluster.GpuPoolConfig`), as Karpenter reads it."""
 
-    name: str
-    instance_types: Sequence[str]
-    capacity: str = "on_demand"
-    max_size: int = 2
-    disk_gib: int = 100
-    purpose: str = "training"
-    efa: bool = False
+    @property
+    def name(self) -> str: ...
+    @property
+    def instance_types(self) -> Sequence[str]: ...
+    @property
+    def capacity(self) -> str: ...
+    @property
+    def max_size(self) -> int: ...
+    @property
+    def disk_gib(self) -> int: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def efa(self) -> bool: ...
 
 
 # ---- pure rules and builders --------------------------------------------------------------------------------
@@ -151,23 +157,23 @@ def pool_problem(*, min_size: int, ami_type: str) -> tuple[str, Any, str] | None
     return None
 
 
-def nodepool_limits(pool: KarpenterPool) -> dict[str, str]:
+def nodepool_limits(pool: GpuPool) -> dict[str, str]:
     """What the NodePool may bring up at most: the pool's maxSize of its widest instance type, in GPUs and vCPUs."""
     gpus = max(_gpu.gpus_per_instance(t) for t in pool.instance_types)
     vcpus = max(_gpu.vcpus_per_instance(t) for t in pool.instance_types)
     return {_gpu.GPU_RESOURCE: str(pool.max_size * gpus), "cpu": str(pool.max_size * vcpus)}
 
 
-def gpu_limit(pool: KarpenterPool) -> int:
+def gpu_limit(pool: GpuPool) -> int:
     return int(nodepool_limits(pool)[_gpu.GPU_RESOURCE])
 
 
-def node_labels(pool: KarpenterPool) -> dict[str, str]:
+def node_labels(pool: GpuPool) -> dict[str, str]:
     """The labels every node of the pool carries: the same the managed node groups set."""
     return {_gpu.POOL_LABEL: pool.name, PURPOSE_LABEL: pool.purpose, **_gpu.GPU_NODE_LABELS}
 
 
-def nodepool_spec(pool: KarpenterPool, settings: KarpenterSettings, *, node_class_name: str) -> dict[str, Any]:
+def nodepool_spec(pool: GpuPool, settings: KarpenterSettings, *, node_class_name: str) -> dict[str, Any]:
     budget = (
         settings.inference_disruption_budget if pool.purpose == "inference" else settings.training_disruption_budget
     )
@@ -196,7 +202,7 @@ def nodepool_spec(pool: KarpenterPool, settings: KarpenterSettings, *, node_clas
 
 
 def ec2_nodeclass_spec(
-    pool: KarpenterPool,
+    pool: GpuPool,
     settings: KarpenterSettings,
     *,
     cluster_name: str,
@@ -505,7 +511,7 @@ def queue_policy(queue_arn: str, rule_arns: Sequence[str]) -> dict[str, Any]:
 @dataclass(frozen=True, kw_only=True)
 class KarpenterArgs:
     settings: KarpenterSettings
-    pools: Sequence[KarpenterPool]
+    pools: Sequence[GpuPool]
     """The config's GPU pools; one EC2NodeClass and one NodePool each."""
     cluster_name: str
     """The EKS cluster's name (fixed before the cluster exists; it is in the discovery tags)."""

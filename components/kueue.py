@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -60,12 +60,17 @@ class Flavor:
     """GPUs the pool can bring up at most (NodePool `limits`, or maxSize x GPUs per node)."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class TeamQueue:
-    team: str
-    gpu_quota: int
-    cpu_quota: str
-    memory_quota: str
+class Team(Protocol):
+    """A team of the config (`infra.config.cluster.TeamConfig`), as Kueue reads it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def gpu_quota(self) -> int: ...
+    @property
+    def cpu_quota(self) -> str: ...
+    @property
+    def memory_quota(self) -> str: ...
 
 
 def flavor_name(pool: str) -> str:
@@ -76,14 +81,14 @@ def cluster_queue_name(team: str) -> str:
     return f"team-{team}"
 
 
-def quota_problem(teams: Sequence[TeamQueue], flavors: Sequence[Flavor]) -> str | None:
+def quota_problem(teams: Sequence[Team], flavors: Sequence[Flavor]) -> str | None:
     """The message when the teams' Kueue GPU quotas on a flavor add up to more than its pool can bring up."""
     total = sum(t.gpu_quota for t in teams)
     for flavor in flavors:
         if flavor.purpose == "training" and total > flavor.gpu_limit:
             return (
                 f"Kueue GPU quotas add up to {total} on pool '{flavor.pool}' "
-                f"({', '.join(f'{t.team}: {t.gpu_quota}' for t in teams)}), more than its NodePool limit of "
+                f"({', '.join(f'{t.name}: {t.gpu_quota}' for t in teams)}), more than its NodePool limit of "
                 f"{flavor.gpu_limit} GPUs; admitted jobs would stay Pending. Lower the teams' gpuQuota or raise "
                 "the pool's maxSize"
             )
@@ -99,11 +104,11 @@ def resource_flavor_spec(flavor: Flavor) -> dict[str, Any]:
     }
 
 
-def cluster_queue_spec(team: TeamQueue, flavors: Sequence[Flavor]) -> dict[str, Any]:
+def cluster_queue_spec(team: Team, flavors: Sequence[Flavor]) -> dict[str, Any]:
     training = [f for f in flavors if f.purpose == "training"]
     return {
         "cohortName": COHORT,
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": team.team}},
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": team.name}},
         "queueingStrategy": "BestEffortFIFO",
         "resourceGroups": [
             {
@@ -146,7 +151,7 @@ def helm_values(settings: KueueSettings) -> dict[str, Any]:
 class KueueArgs:
     settings: KueueSettings
     flavors: Sequence[Flavor]
-    teams: Sequence[TeamQueue]
+    teams: Sequence[Team]
     namespaces: dict[str, pulumi.Input[str]]
     """Team -> namespace (the Kubernetes layer's outputs, so queues wait for their namespaces)."""
     provider: k8s.Provider
@@ -189,22 +194,22 @@ class Kueue(pulumi.ComponentResource):
         self.local_queues: dict[str, k8s.apiextensions.CustomResource] = {}
         for team in args.teams:
             queue = k8s.apiextensions.CustomResource(
-                f"{name}-team-{team.team}",
+                f"{name}-team-{team.name}",
                 api_version=API,
                 kind="ClusterQueue",
-                metadata={"name": cluster_queue_name(team.team)},
+                metadata={"name": cluster_queue_name(team.name)},
                 spec=cluster_queue_spec(team, args.flavors),
                 opts=pulumi.ResourceOptions.merge(
                     after, pulumi.ResourceOptions(depends_on=list(self.flavors.values()))
                 ),
             )
-            self.cluster_queues[team.team] = queue
-            self.local_queues[team.team] = k8s.apiextensions.CustomResource(
-                f"{name}-team-{team.team}-local",
+            self.cluster_queues[team.name] = queue
+            self.local_queues[team.name] = k8s.apiextensions.CustomResource(
+                f"{name}-team-{team.name}-local",
                 api_version=API,
                 kind="LocalQueue",
-                metadata={"name": QUEUE_NAME, "namespace": args.namespaces[team.team]},
-                spec={"clusterQueue": cluster_queue_name(team.team)},
+                metadata={"name": QUEUE_NAME, "namespace": args.namespaces[team.name]},
+                spec={"clusterQueue": cluster_queue_name(team.name)},
                 opts=pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=[queue])),
             )
         self.register_outputs({"cluster_queues": sorted(self.cluster_queues)})

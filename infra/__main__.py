@@ -276,7 +276,7 @@ if cfg.cluster.gpu_capacity == "karpenter" and cfg.cluster.gpu_pools:
         "karpenter",
         KarpenterArgs(
             settings=cfg.cluster.karpenter,
-            pools=cfg.cluster.karpenter_pools,
+            pools=cfg.cluster.gpu_pools,
             cluster_name=cluster_name,
             cluster=cluster.name,
             cluster_security_group_id=cluster.cluster_security_group_id,
@@ -302,7 +302,7 @@ if cfg.cluster.gpu_pools and cfg.cluster.teams:
         KueueArgs(
             settings=cfg.cluster.kueue,
             flavors=cfg.cluster.kueue_flavors,
-            teams=cfg.cluster.team_queues,
+            teams=cfg.cluster.teams,
             namespaces=kubernetes_layer.namespace_names,
             provider=kubernetes_layer.provider,
         ),

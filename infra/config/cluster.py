@@ -16,8 +16,8 @@ from pydantic import Field, field_validator, model_validator
 from components import _cluster_rules as rules
 from components import _gpu
 from components._kubernetes_manifests import parse_quantity
-from components.karpenter import KarpenterPool, KarpenterSettings, gpu_limit, pool_problem
-from components.kueue import Flavor, KueueSettings, TeamQueue, quota_problem
+from components.karpenter import KarpenterSettings, gpu_limit, pool_problem
+from components.kueue import Flavor, KueueSettings, quota_problem
 from components.settings import FieldError, Section
 
 _TEAM_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -287,38 +287,15 @@ class ClusterConfig(Section):
                     key, value, message = problem
                     raise FieldError(f"gpuPools.{i}.{key}", value, message)
         if self.gpu_pools and self.teams:
-            message = quota_problem(self.team_queues, self.kueue_flavors)
+            message = quota_problem(self.teams, self.kueue_flavors)
             if message is not None:
                 raise FieldError("teams", [t.name for t in self.teams], message)
         return self
 
     @property
-    def karpenter_pools(self) -> tuple[KarpenterPool, ...]:
-        """The GPU pools as Karpenter NodePools."""
-        return tuple(
-            KarpenterPool(
-                name=p.name,
-                instance_types=p.instance_types,
-                capacity=p.capacity,
-                max_size=p.max_size,
-                disk_gib=p.disk_gib,
-                purpose=p.purpose,
-                efa=p.efa,
-            )
-            for p in self.gpu_pools
-        )
-
-    @property
     def kueue_flavors(self) -> tuple[Flavor, ...]:
         """A Kueue flavor per GPU pool, with the GPUs the pool can bring up (its NodePool limit)."""
-        return tuple(Flavor(pool=p.name, purpose=p.purpose, gpu_limit=gpu_limit(p)) for p in self.karpenter_pools)
-
-    @property
-    def team_queues(self) -> tuple[TeamQueue, ...]:
-        return tuple(
-            TeamQueue(team=t.name, gpu_quota=t.gpu_quota, cpu_quota=t.cpu_quota, memory_quota=t.memory_quota)
-            for t in self.teams
-        )
+        return tuple(Flavor(pool=p.name, purpose=p.purpose, gpu_limit=gpu_limit(p)) for p in self.gpu_pools)
 
     def component_args(self) -> dict[str, Any]:
         """Keyword arguments for `components.cluster.ClusterArgs` that come from this section (the program adds the

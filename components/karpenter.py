@@ -674,17 +674,19 @@ class Karpenter(pulumi.ComponentResource):
                 self.placement_groups[pool.name] = group
                 placement_name = group.name
             class_name = f"gpu-{pool.name}"
-            spec = pulumi.Output.all(self.node_role.role_name, args.node_kms_key_arn, placement_name).apply(
-                lambda v, pool=pool: ec2_nodeclass_spec(
+
+            def node_class(values: list[Any], pool: GpuPool = pool) -> dict[str, Any]:
+                return ec2_nodeclass_spec(
                     pool,
                     settings,
                     cluster_name=args.cluster_name,
-                    node_role_name=v[0],
-                    node_kms_key_arn=v[1],
+                    node_role_name=values[0],
+                    node_kms_key_arn=values[1],
                     cost_tags=args.cost_tags,
-                    placement_group_name=v[2],
+                    placement_group_name=values[2],
                 )
-            )
+
+            spec = pulumi.Output.all(self.node_role.role_name, args.node_kms_key_arn, placement_name).apply(node_class)
             self.node_classes[pool.name] = k8s.apiextensions.CustomResource(
                 f"{name}-{pool.name}-node-class",
                 api_version=NODE_CLASS_API,

@@ -199,10 +199,13 @@ class TeamIdentity(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
+        # Plain dicts, as the Kubernetes layer's policies: the SDK's TypedDicts add nothing a test does not check.
+        policy_metadata: Any = {"name": "allow-training-workloads", "namespace": args.namespace}
+        policy_spec: Any = workload_network_policy_spec()
         self.network_policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-workload-network",
-            metadata={"name": "allow-training-workloads", "namespace": args.namespace},
-            spec=workload_network_policy_spec(),
+            metadata=policy_metadata,
+            spec=policy_spec,
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
         self.association = aws.eks.PodIdentityAssociation(

@@ -33,6 +33,7 @@ EXPECTED = sorted(
         ("gpu-pool-max-size", "aws:eks/nodeGroup:NodeGroup", "gpu"),
         ("gpu-pool-scale-to-zero", "aws:eks/nodeGroup:NodeGroup", "gpu"),
         ("gpu-total-cap", None, None),
+        ("gpu-capacity-single-owner", None, None),
         ("gpu-job-do-not-disrupt", "kubernetes:batch/v1:Job", "finetune"),
         ("gpu-job-queue-label", "kubernetes:batch/v1:Job", "finetune"),
         ("karpenter-gpu-nodepool-taint", "kubernetes:karpenter.sh/v1:NodePool", "gpu-serving"),

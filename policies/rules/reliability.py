@@ -330,6 +330,33 @@ KARPENTER_INFERENCE_ON_DEMAND = resource_policy(
 )
 
 
+def _check_single_gpu_capacity_owner(args: StackValidationArgs, report: ReportViolation) -> None:
+    from .cost import gpu_node_groups, nodepool_is_gpu
+
+    index = StackIndex(args.resources)
+    groups = gpu_node_groups(index)
+    pools = [p for p in index.of_type(KARPENTER_NODE_POOL) if nodepool_is_gpu(p.props)]
+    if groups and pools:
+        report(
+            f"GPU capacity has two owners: node groups {', '.join(sorted(g.name for g, _ in groups))} (cluster-"
+            f"autoscaler) and Karpenter NodePools {', '.join(sorted(p.name for p in pools))}; they race for the same "
+            "pending pods and each scales down what the other brought up"
+        )
+
+
+GPU_CAPACITY_SINGLE_OWNER = stack_policy(
+    "gpu-capacity-single-owner",
+    category="reliability",
+    severity=Severity.HIGH,
+    description="GPU capacity comes from managed node groups or from Karpenter NodePools, never both.",
+    remediation=(
+        "Pick one: remove the GPU node groups when Karpenter manages GPU capacity (ml-platform: "
+        "cluster.gpuCapacity: karpenter), or remove the GPU NodePools (cluster.gpuCapacity: node-groups)."
+    ),
+    check=_check_single_gpu_capacity_owner,
+)
+
+
 POLICIES = [
     PROTECT_STATEFUL,
     S3_VERSIONING,
@@ -340,4 +367,5 @@ POLICIES = [
     ECR_IMMUTABLE_TAGS,
     KARPENTER_GPU_TAINT,
     KARPENTER_INFERENCE_ON_DEMAND,
+    GPU_CAPACITY_SINGLE_OWNER,
 ]

@@ -125,3 +125,31 @@ def test_fails_when_gpu_job_pods_may_be_disrupted(check):
         'train: GPU pods without the karpenter.sh/do-not-disrupt: "true" annotation: Karpenter\'s consolidation or '
         "expiry can evict a running training job and lose the work since its last checkpoint"
     ]
+
+
+def gpu_node_group():
+    import pulumi_aws as aws
+
+    aws.eks.NodeGroup(
+        "gpu",
+        cluster_name="c",
+        node_role_arn="arn:aws:iam::123456789012:role/n",
+        subnet_ids=["subnet-1"],
+        instance_types=["g5.xlarge"],
+        scaling_config={"min_size": 0, "max_size": 2, "desired_size": 0},
+    )
+
+
+def test_gpu_nodepools_alone_have_one_owner(check):
+    assert check(nodepool(nodepool_spec()), "gpu-capacity-single-owner") == []
+
+
+def test_fails_when_gpu_node_groups_and_gpu_nodepools_share_a_stack(check):
+    def program() -> None:
+        gpu_node_group()
+        nodepool(nodepool_spec())()
+
+    assert check(program, "gpu-capacity-single-owner") == [
+        "stack: GPU capacity has two owners: node groups gpu (cluster-autoscaler) and Karpenter NodePools gpu; they "
+        "race for the same pending pods and each scales down what the other brought up"
+    ]

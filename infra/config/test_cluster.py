@@ -338,6 +338,9 @@ def test_fails_when_kueue_quotas_exceed_what_the_pools_can_bring_up():
 def test_fails_when_teams_have_no_datasets_or_models_bucket():
     found = problems({"teams": [{"name": "a"}]}, storage={"buckets": ["models", "access-logs"]})
     assert found == [
-        'Pulumi.dev.yaml: ml-platform:storage.buckets = ["models", "access-logs"]: cluster.teams need the datasets '
-        "bucket(s) (each team reads datasets/<team>/ and writes models/<team>/); add them or remove the teams"
+        (
+            'Pulumi.dev.yaml: ml-platform:storage.buckets = ["models", "access-logs"]: cluster.teams need the '
+            "datasets bucket(s) (each team reads datasets/<team>/ and writes models/<team>/); add them or remove "
+            "the teams"
+        )
     ]

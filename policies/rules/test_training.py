@@ -80,8 +80,10 @@ def test_fails_when_gpu_limit_exceeds_the_stacks_cap(check):
 
 def test_fails_when_gpu_nodepool_is_not_tainted(check):
     assert check(nodepool(nodepool_spec(template__spec__taints=[])), "karpenter-gpu-nodepool-taint") == [
-        "gpu: GPU NodePool has no nvidia.com/gpu NoSchedule taint: pods that need no GPU can land on (and keep up) "
-        "GPU nodes"
+        (
+            "gpu: GPU NodePool has no nvidia.com/gpu NoSchedule taint: pods that need no GPU can land on (and keep up) "
+            "GPU nodes"
+        )
     ]
 
 
@@ -107,8 +109,10 @@ def test_queued_gpu_job_passes(check):
 
 def test_fails_when_gpu_job_has_no_queue_label(check):
     assert check(job({}), "gpu-job-queue-label") == [
-        "train: requests nvidia.com/gpu without the kueue.x-k8s.io/queue-name label: Kueue does not queue it, so it "
-        "bypasses the team's queue and waits on the namespace quota instead"
+        (
+            "train: requests nvidia.com/gpu without the kueue.x-k8s.io/queue-name label: Kueue does not queue it, so it "
+            "bypasses the team's queue and waits on the namespace quota instead"
+        )
     ]
 
 
@@ -122,8 +126,10 @@ def test_gpu_job_marked_do_not_disrupt_passes(check):
 
 def test_fails_when_gpu_job_pods_may_be_disrupted(check):
     assert check(job({"kueue.x-k8s.io/queue-name": "training"}, annotations={}), "gpu-job-do-not-disrupt") == [
-        'train: GPU pods without the karpenter.sh/do-not-disrupt: "true" annotation: Karpenter\'s consolidation or '
-        "expiry can evict a running training job and lose the work since its last checkpoint"
+        (
+            'train: GPU pods without the karpenter.sh/do-not-disrupt: "true" annotation: Karpenter\'s consolidation or '
+            "expiry can evict a running training job and lose the work since its last checkpoint"
+        )
     ]
 
 
@@ -150,6 +156,8 @@ def test_fails_when_gpu_node_groups_and_gpu_nodepools_share_a_stack(check):
         nodepool(nodepool_spec())()
 
     assert check(program, "gpu-capacity-single-owner") == [
-        "stack: GPU capacity has two owners: node groups gpu (cluster-autoscaler) and Karpenter NodePools gpu; they "
-        "race for the same pending pods and each scales down what the other brought up"
+        (
+            "stack: GPU capacity has two owners: node groups gpu (cluster-autoscaler) and Karpenter NodePools gpu; they "
+            "race for the same pending pods and each scales down what the other brought up"
+        )
     ]

@@ -568,6 +568,7 @@ class Karpenter(pulumi.ComponentResource):
         for rule_name, pattern in INTERRUPTION_EVENTS.items():
             rule = aws.cloudwatch.EventRule(
                 f"{name}-{rule_name}",
+                name=f"{args.cluster_name}-karpenter-{rule_name}",
                 description=f"Karpenter of {args.cluster_name}: {rule_name} events to the interruption queue",
                 event_pattern=json.dumps(pattern),
                 opts=child,

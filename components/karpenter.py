@@ -8,7 +8,7 @@ rebalance recommendation, instance state change, AWS Health scheduled change); t
 access entry; the discovery tag on the cluster security group; and per GPU pool of the config one `EC2NodeClass`
 (pinned AL2023 AMI alias, IMDSv2 with hop limit 1, encrypted gp3 with the node key, the cost tags, private subnets
 and security group by discovery tag) and one `NodePool` (the pool's instance types and capacity type, the GPU
-taint and labels from `components._gpu`, `limits` derived from the pool's maxSize, consolidation with disruption
+taint and labels from `components.gpu_labels`, `limits` derived from the pool's maxSize, consolidation with disruption
 budgets, expiry). The custom resources depend on the Helm release, which installs their CRDs.
 
 Every manifest and document is built by a pure function here that tests call directly.
@@ -27,7 +27,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
-from components import _gpu
+from components import facts, gpu_labels
 from components._kms_policy import AwsContext, admin_statement
 from components.node_pool import NODE_POLICIES, PURPOSE_LABEL
 from components.settings import Section
@@ -159,18 +159,26 @@ def pool_problem(*, min_size: int, ami_type: str) -> tuple[str, Any, str] | None
 
 def nodepool_limits(pool: GpuPool) -> dict[str, str]:
     """What the NodePool may bring up at most: the pool's maxSize of its widest instance type, in GPUs and vCPUs."""
-    gpus = max(_gpu.gpus_per_instance(t) for t in pool.instance_types)
-    vcpus = max(_gpu.vcpus_per_instance(t) for t in pool.instance_types)
-    return {_gpu.GPU_RESOURCE: str(pool.max_size * gpus), "cpu": str(pool.max_size * vcpus)}
+    gpus = max(_tabled(t, facts.gpu_count(t), "gpusPerInstance") for t in pool.instance_types)
+    vcpus = max(_tabled(t, facts.vcpu_count(t), "vcpusPerInstance") for t in pool.instance_types)
+    return {gpu_labels.GPU_RESOURCE: str(pool.max_size * gpus), "cpu": str(pool.max_size * vcpus)}
+
+
+def _tabled(instance_type: str, count: int | None, key: str) -> int:
+    # The config refuses a GPU pool type whose counts are not tabled (`check_gpu_instance_types`, and
+    # `components/facts/test_facts.py` holds every tabled EKS GPU type's vCPU count), so this only guards direct use.
+    if not count:
+        raise ValueError(f"{instance_type}: no {key} entry in components/facts/aws.json; add it there")
+    return count
 
 
 def gpu_limit(pool: GpuPool) -> int:
-    return int(nodepool_limits(pool)[_gpu.GPU_RESOURCE])
+    return int(nodepool_limits(pool)[gpu_labels.GPU_RESOURCE])
 
 
 def node_labels(pool: GpuPool) -> dict[str, str]:
     """The labels every node of the pool carries: the same the managed node groups set."""
-    return {_gpu.POOL_LABEL: pool.name, PURPOSE_LABEL: pool.purpose, **_gpu.GPU_NODE_LABELS}
+    return {gpu_labels.POOL_LABEL: pool.name, PURPOSE_LABEL: pool.purpose, **gpu_labels.GPU_NODE_LABELS}
 
 
 def nodepool_spec(pool: GpuPool, settings: KarpenterSettings, *, node_class_name: str) -> dict[str, Any]:
@@ -188,7 +196,13 @@ def nodepool_spec(pool: GpuPool, settings: KarpenterSettings, *, node_class_name
                     {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
                     {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
                 ],
-                "taints": [{"key": _gpu.GPU_TAINT.key, "value": _gpu.GPU_TAINT.value, "effect": _gpu.GPU_TAINT.effect}],
+                "taints": [
+                    {
+                        "key": gpu_labels.GPU_TAINT.key,
+                        "value": gpu_labels.GPU_TAINT.value,
+                        "effect": gpu_labels.GPU_TAINT.effect,
+                    }
+                ],
                 "expireAfter": settings.expire_after,
             },
         },
@@ -237,7 +251,7 @@ def ec2_nodeclass_spec(
             }
         ],
         # Karpenter launches the instances, so provider default tags never reach them: the cost tags go here.
-        "tags": {**dict(cost_tags), _gpu.POOL_LABEL: pool.name},
+        "tags": {**dict(cost_tags), gpu_labels.POOL_LABEL: pool.name},
     }
     if placement_group_name is not None:
         spec["placementGroupSelector"] = {"name": placement_group_name}
@@ -251,7 +265,7 @@ def helm_values(settings: KarpenterSettings, *, cluster_name: str, queue_name: s
         "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
         "replicas": 2,
         # On the system pool, never on a node Karpenter itself manages (the chart's default affinity does that).
-        "nodeSelector": {"kubernetes.io/os": "linux", _gpu.POOL_LABEL: "system"},
+        "nodeSelector": {"kubernetes.io/os": "linux", gpu_labels.POOL_LABEL: "system"},
         "controller": {"resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}},
     }
 

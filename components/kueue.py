@@ -21,7 +21,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
-from components import _gpu
+from components import gpu_labels
 from components.settings import Section
 
 CHART = "oci://registry.k8s.io/kueue/charts/kueue"
@@ -97,9 +97,9 @@ def quota_problem(teams: Sequence[Team], flavors: Sequence[Flavor]) -> str | Non
 
 def resource_flavor_spec(flavor: Flavor) -> dict[str, Any]:
     """Admitted workloads get the pool's node label as a node selector; they must tolerate the GPU taint."""
-    taint = _gpu.GPU_TAINT
+    taint = gpu_labels.GPU_TAINT
     return {
-        "nodeLabels": {_gpu.POOL_LABEL: flavor.pool},
+        "nodeLabels": {gpu_labels.POOL_LABEL: flavor.pool},
         "nodeTaints": [{"key": taint.key, "value": taint.value, "effect": taint.effect}],
     }
 
@@ -112,14 +112,14 @@ def cluster_queue_spec(team: Team, flavors: Sequence[Flavor]) -> dict[str, Any]:
         "queueingStrategy": "BestEffortFIFO",
         "resourceGroups": [
             {
-                "coveredResources": ["cpu", "memory", _gpu.GPU_RESOURCE],
+                "coveredResources": ["cpu", "memory", gpu_labels.GPU_RESOURCE],
                 "flavors": [
                     {
                         "name": flavor_name(f.pool),
                         "resources": [
                             {"name": "cpu", "nominalQuota": team.cpu_quota},
                             {"name": "memory", "nominalQuota": team.memory_quota},
-                            {"name": _gpu.GPU_RESOURCE, "nominalQuota": str(team.gpu_quota)},
+                            {"name": gpu_labels.GPU_RESOURCE, "nominalQuota": str(team.gpu_quota)},
                         ],
                     }
                     for f in training
@@ -141,7 +141,7 @@ def helm_values(settings: KueueSettings) -> dict[str, Any]:
             "manager": {
                 "image": {"tag": f"v{settings.chart_version}", "pullPolicy": "IfNotPresent"},
             },
-            "nodeSelector": {_gpu.POOL_LABEL: "system"},
+            "nodeSelector": {gpu_labels.POOL_LABEL: "system"},
             "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
         },
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from components import _gpu
+from components import gpu_labels
 from components.karpenter import (
     INTERRUPTION_EVENTS,
     KarpenterSettings,
@@ -56,9 +56,9 @@ def test_nodepool_carries_the_gpu_taint_labels_and_capacity_type_of_its_pool():
     template = spec["template"]
     assert template["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]
     assert template["metadata"]["labels"] == {
-        _gpu.POOL_LABEL: "training",
+        gpu_labels.POOL_LABEL: "training",
         "ml-platform/purpose": "training",
-        **_gpu.GPU_NODE_LABELS,
+        **gpu_labels.GPU_NODE_LABELS,
     }
     requirements = {r["key"]: r["values"] for r in template["spec"]["requirements"]}
     assert requirements["node.kubernetes.io/instance-type"] == ["g6.2xlarge", "g5.2xlarge"]
@@ -108,7 +108,7 @@ def test_node_class_pins_the_ami_and_hardens_the_node():
 def test_helm_values_name_the_cluster_and_queue_and_keep_the_controller_on_system_nodes():
     values = helm_values(SETTINGS, cluster_name="c", queue_name="c-karpenter")
     assert values["settings"] == {"clusterName": "c", "interruptionQueue": "c-karpenter"}
-    assert values["nodeSelector"][_gpu.POOL_LABEL] == "system"
+    assert values["nodeSelector"][gpu_labels.POOL_LABEL] == "system"
 
 
 def test_interruption_rules_cover_spot_rebalance_state_change_and_health():

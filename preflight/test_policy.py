@@ -276,8 +276,10 @@ def test_fails_when_enforcement_level_is_not_known(tmp_path):
 
 def test_fails_when_an_entry_is_neither_a_level_nor_settings(tmp_path):
     assert config_problems(tmp_path, '{"nat-gateway-cap": 3}') == [
-        "stack.json: nat-gateway-cap = 3: must be an enforcement level (advisory, mandatory, remediate, disabled) or "
-        "an object of settings with an optional enforcementLevel"
+        (
+            "stack.json: nat-gateway-cap = 3: must be an enforcement level (advisory, mandatory, remediate, disabled) or "
+            "an object of settings with an optional enforcementLevel"
+        )
     ]
 
 

@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from components import _cluster_rules as rules
-from components import _gpu
+from components import facts, gpu_labels
+from components.facts import FACTS
 from preflight.model import SECRET, stack_json
+
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
 
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -22,14 +24,14 @@ def stack(request, shipped_stack):
 
 
 def groups(result) -> dict[str, object]:
-    return {g.inputs["labels"][_gpu.POOL_LABEL]: g for g in result.by_type(NODE_GROUP)}
+    return {g.inputs["labels"][gpu_labels.POOL_LABEL]: g for g in result.by_type(NODE_GROUP)}
 
 
 def test_stack_renders_one_private_encrypted_cluster_with_a_system_pool_and_gpu_pools(stack):
     name, result = stack
     cluster = result.one("aws:eks/cluster:Cluster")
     assert cluster.inputs["name"] == f"ml-platform-{name}"
-    assert cluster.inputs["version"] in rules.SUPPORTED_VERSIONS
+    assert cluster.inputs["version"] in FACTS.eks.tested_versions
     assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is False
     assert cluster.inputs["accessConfig"] == {
         "authenticationMode": "API",
@@ -57,17 +59,17 @@ def test_gpu_pools_are_tainted_and_tagged_for_scale_from_zero_with_their_gpu_cou
             assert not group.inputs.get("taints")
             continue
         assert group.inputs["taints"] == [
-            {"key": _gpu.GPU_TAINT.key, "value": _gpu.GPU_TAINT.value, "effect": "NO_SCHEDULE"}
+            {"key": gpu_labels.GPU_TAINT.key, "value": gpu_labels.GPU_TAINT.value, "effect": "NO_SCHEDULE"}
         ]
         assert group.options["ignoreChanges"] == ["scalingConfig.desiredSize"]
         asg = group.outputs["resources"][0]["autoscalingGroups"][0]["name"]
         mine = {
             t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in tags if t.inputs["autoscalingGroupName"] == asg
         }
-        gpus = _gpu.gpus_per_instance(group.inputs["instanceTypes"][0])
+        gpus = facts.gpu_count(group.inputs["instanceTypes"][0])
         assert mine[f"{TEMPLATE}/resources/nvidia.com/gpu"] == str(gpus)
         assert mine[f"{TEMPLATE}/taint/nvidia.com/gpu"] == "true:NoSchedule"
-        assert mine[f"{TEMPLATE}/label/{_gpu.POOL_LABEL}"] == pool
+        assert mine[f"{TEMPLATE}/label/{gpu_labels.POOL_LABEL}"] == pool
 
 
 def test_launch_templates_put_the_stacks_cost_tags_on_instances_and_volumes(stack):

@@ -9,6 +9,8 @@ from preflight.model import StackResult
 from preflight.project import load_project
 from preflight.testing import REPO, render
 
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
+
 STACKS = load_project(REPO).stacks()
 ROLE = "aws:iam/role:Role"
 BOUNDARY_POLICY = "aws:iam/policy:Policy"

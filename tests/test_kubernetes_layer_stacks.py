@@ -11,6 +11,8 @@ from preflight.model import plain
 from preflight.project import load_project
 from preflight.testing import REPO
 
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
+
 STACKS = ["dev", "staging", "prod"]
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 ASG_TAG = "aws:autoscaling/tag:Tag"

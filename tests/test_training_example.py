@@ -8,8 +8,7 @@ import json
 import pulumi_kubernetes as k8s
 import yaml
 
-from components import _gpu
-from components._cluster_rules import DEFAULT_VERSION
+from components import facts, gpu_labels
 from components.karpenter import DO_NOT_DISRUPT
 from components.kueue import QUEUE_LABEL, QUEUE_NAME
 from components.team_identity import TEAM_SERVICE_ACCOUNT, WORKLOAD_LABEL
@@ -25,7 +24,7 @@ POD = JOB["spec"]["template"]
 
 
 def test_every_document_validates_against_the_clusters_kubernetes_schema():
-    version, note = schema_version(DEFAULT_VERSION)
+    version, note = schema_version(facts.FACTS.eks.default_version)
     assert note is None, note
     for document in DOCUMENTS:
         assert schema_errors(document, version) == [], document["kind"]
@@ -50,14 +49,14 @@ def test_the_job_uses_the_teams_queue_identity_network_label_and_gpu_toleration(
     assert spec["serviceAccountName"] == TEAM_SERVICE_ACCOUNT
     assert POD["metadata"]["labels"][WORKLOAD_LABEL[0]] == WORKLOAD_LABEL[1]
     assert POD["metadata"]["annotations"][DO_NOT_DISRUPT] == "true"
-    assert spec["tolerations"] == [_gpu.GPU_TAINT.toleration()]
+    assert spec["tolerations"] == [gpu_labels.GPU_TAINT.toleration()]
     env = {e["name"]: e["value"] for e in spec["containers"][0]["env"]}
     team = JOB["metadata"]["namespace"]
     assert env["CHECKPOINT_URI"].startswith(f"s3://${{MODELS_BUCKET}}/{team}/"), "checkpoints go to models/<team>/"
 
 
 def test_the_job_fits_the_teams_quota_in_staging_and_prod():
-    gpus_per_pod = int(POD["spec"]["containers"][0]["resources"]["limits"][_gpu.GPU_RESOURCE])
+    gpus_per_pod = int(POD["spec"]["containers"][0]["resources"]["limits"][gpu_labels.GPU_RESOURCE])
     team = JOB["metadata"]["namespace"]
     for stack in ("staging", "prod"):
         values = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]

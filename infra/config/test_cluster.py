@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components import _cluster_rules as rules
+from components.facts import FACTS
 from infra.config import ConfigError, load
 
 TAGS = '{"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}'
@@ -41,7 +41,7 @@ def test_every_environment_gets_a_private_cluster_at_the_default_version_with_pi
     for environment in ("dev", "staging", "prod"):
         cluster = config(environment).cluster
         assert (cluster.version, cluster.endpoint_public_access, cluster.public_access_cidrs) == ("1.35", False, ())
-        assert cluster.resolved_addon_versions == rules.DEFAULT_ADDON_VERSIONS["1.35"]
+        assert cluster.resolved_addon_versions == FACTS.eks.addon_versions["1.35"]
         assert cluster.admin_role_arns == ()
 
 
@@ -105,7 +105,7 @@ def test_gpu_pool_defaults_are_on_demand_training_al2023_nvidia_100_gib_min_zero
 
 def test_addon_override_replaces_one_pinned_version():
     cluster = config("dev", {"addonVersions": {"coredns": "v1.13.2-eksbuild.1"}}).cluster
-    assert cluster.resolved_addon_versions == {**rules.DEFAULT_ADDON_VERSIONS["1.35"], "coredns": "v1.13.2-eksbuild.1"}
+    assert cluster.resolved_addon_versions == {**FACTS.eks.addon_versions["1.35"], "coredns": "v1.13.2-eksbuild.1"}
 
 
 def test_component_args_carry_pools_admin_roles_keyed_by_role_name_and_resolved_addons():
@@ -156,8 +156,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"adminRoleArns": ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]},
-            f'{F}.adminRoleArns = ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]: '
-            "two roles share a name; role names must differ",
+            (
+                f'{F}.adminRoleArns = ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]: '
+                "two roles share a name; role names must differ"
+            ),
         ),
         (
             {"addonVersions": {"coredns": "latest"}},
@@ -169,13 +171,15 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"addonVersions": {"metrics-server": "v0.7.2-eksbuild.1"}},
-            f"{F}.addonVersions.metrics-server = 'v0.7.2-eksbuild.1': unknown add-on 'metrics-server'; the managed add-ons are: "
-            "vpc-cni, kube-proxy, eks-pod-identity-agent, coredns, aws-ebs-csi-driver",
+            (
+                f"{F}.addonVersions.metrics-server = 'v0.7.2-eksbuild.1': unknown add-on 'metrics-server'; the managed add-ons are: "
+                "vpc-cni, kube-proxy, eks-pod-identity-agent, coredns, aws-ebs-csi-driver"
+            ),
         ),
         (
             {"logRetentionDays": 45},
-            f"{F}.logRetentionDays = 45: CloudWatch Logs accepts only these: "
-            + ", ".join(map(str, rules.LOG_RETENTION_DAYS)),
+            f"{F}.logRetentionDays = 45: CloudWatch Logs accepts only these retention periods (days): "
+            + ", ".join(map(str, FACTS.log_retention_days)),
         ),
         (
             {"systemPool": {"instanceTypes": ["g5.xlarge"]}},
@@ -195,8 +199,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": ["m6i.large"]}]},
-            f'{F}.gpuPools[0].instanceTypes = ["m6i.large"]: m6i.large is not a GPU instance type; GPU pools take the families '
-            "g4dn, g5, g5g, g6, g6e, gr6, p3, p3dn, p4d, p4de, p5, p5e, p5en",
+            (
+                f'{F}.gpuPools[0].instanceTypes = ["m6i.large"]: m6i.large is not a GPU instance type; GPU pools take the families '
+                "g4dn, g5, g5g, g6, g6e, gr6, p3, p3dn, p4d, p4de, p5, p5e, p5en"
+            ),
         ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": []}]},
@@ -204,8 +210,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": ["g5.xlarge", "g5.12xlarge"]}]},
-            f'{F}.gpuPools[0].instanceTypes = ["g5.xlarge", "g5.12xlarge"]: mixes GPU counts (g5.xlarge=1, g5.12xlarge=4); '
-            "the autoscaler sizes a pool from one template, so split them into pools",
+            (
+                f'{F}.gpuPools[0].instanceTypes = ["g5.xlarge", "g5.12xlarge"]: mixes GPU counts (g5.xlarge=1, g5.12xlarge=4); '
+                "the autoscaler sizes a pool from one template, so split them into pools"
+            ),
         ),
         (
             {"gpuPools": [{**POOL, "minSize": 3, "maxSize": 2}]},
@@ -243,8 +251,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"teams": [{"name": "kube-system"}]},
-            f"{F}.teams[0].name = 'kube-system': reserved Kubernetes namespace; pick another name "
-            "(reserved: default, kube-system, kube-public, kube-node-lease, kube-*)",
+            (
+                f"{F}.teams[0].name = 'kube-system': reserved Kubernetes namespace; pick another name "
+                "(reserved: default, kube-system, kube-public, kube-node-lease, kube-*)"
+            ),
         ),
         (
             {"teams": [{"name": "Research"}]},

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..rules._instances import gpus
-from .estimate import FREE, NOT_PRICED, PRICED, Context, Cost, Item, Part
+from ..rules.instances import gpus
+from .model import FREE, NOT_PRICED, PRICED, Context, Cost, Item, Part
 from .prices import HOURS_PER_MONTH
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600

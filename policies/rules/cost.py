@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ..costing.estimate import NOT_PRICED, Item, StackCost, estimate
-from . import _instances
+from . import instances
 from ._common import (
     UNKNOWN,
     StackIndex,
@@ -166,7 +166,7 @@ class GpuCapacity:
 
     @property
     def gpus(self) -> int:
-        return self.count * _instances.gpus(self.instance_type)
+        return self.count * instances.gpus(self.instance_type)
 
 
 def node_group_instance_types(group: PolicyResource, index: StackIndex) -> list[str]:
@@ -181,7 +181,7 @@ def gpu_node_groups(index: StackIndex) -> list[tuple[PolicyResource, list[str]]]
     found = []
     for group in index.of_type(EKS_NODE_GROUP):
         types = node_group_instance_types(group, index)
-        gpu_types = [t for t in types if _instances.is_gpu(t)]
+        gpu_types = [t for t in types if instances.is_gpu(t)]
         if gpu_types:
             found.append((group, gpu_types))
     return found
@@ -198,11 +198,11 @@ def gpu_capacity(index: StackIndex) -> list[GpuCapacity]:
     for group, types in gpu_node_groups(index):
         size = _int(get(group.props, "scalingConfig", "maxSize")) or 0
         # A mixed-type pool can land on its largest type: count that one.
-        widest = max(types, key=_instances.gpus)
+        widest = max(types, key=instances.gpus)
         found.append(GpuCapacity(group, f"node group {group.name}", widest, size))
     for instance in index.of_type(EC2_INSTANCE):
         instance_type = get(instance.props, "instanceType")
-        if isinstance(instance_type, str) and _instances.is_gpu(instance_type):
+        if isinstance(instance_type, str) and instances.is_gpu(instance_type):
             found.append(GpuCapacity(instance, f"instance {instance.name}", instance_type, 1))
 
     targets = {
@@ -215,10 +215,11 @@ def gpu_capacity(index: StackIndex) -> list[GpuCapacity]:
             users[config.urn].append(str(get(endpoint.props, "name")))
     for config in configs:
         # A configuration no endpoint uses yet still counts once: the next deployment may use it.
-        for endpoint_name in users[config.urn] or [None]:
+        endpoint_names: list[str | None] = [*users[config.urn]] or [None]
+        for endpoint_name in endpoint_names:
             for variant in elements(get(config.props, "productionVariants")):
                 instance_type = get(variant, "instanceType")
-                if not (isinstance(instance_type, str) and _instances.is_gpu(instance_type)):
+                if not (isinstance(instance_type, str) and instances.is_gpu(instance_type)):
                     continue
                 count = _int(get(variant, "initialInstanceCount")) or 1
                 if endpoint_name is not None:
@@ -508,7 +509,7 @@ def nodepool_is_gpu(props) -> bool:
     template = get(props, "spec", "template")
     for requirement in elements(get(template, "spec", "requirements")):
         if get(requirement, "key") == "node.kubernetes.io/instance-type" and any(
-            isinstance(t, str) and _instances.is_gpu(t) for t in elements(get(requirement, "values"))
+            isinstance(t, str) and instances.is_gpu(t) for t in elements(get(requirement, "values"))
         ):
             return True
     labels = get(template, "metadata", "labels", default={}) or {}

@@ -98,9 +98,10 @@ def _covers(alarm: Any, cluster: str, instance_types: list[str]) -> bool:
             pool = dims.get("InstanceType")
             if pool is None or _matches(pool, set(instance_types)):
                 return True
-        in_cluster = bool(expression) and (f"'{cluster}'" in expression or f'"{cluster}"' in expression)
-        in_pool = "InstanceType" not in (expression or "") or any(t in (expression or "") for t in instance_types)
-        if in_cluster and GPU_METRIC in (expression or "") and in_pool:
+        text = expression or ""
+        in_cluster = f"'{cluster}'" in text or f'"{cluster}"' in text
+        in_pool = "InstanceType" not in text or any(t in text for t in instance_types)
+        if in_cluster and GPU_METRIC in text and in_pool:
             return True
     return False
 

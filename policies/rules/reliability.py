@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
+from . import instances
 from ._common import (
     UNKNOWN,
     StackIndex,
@@ -33,6 +34,7 @@ from ._types import (
     SUBNET,
     VPC,
 )
+from .cost import gpu_node_groups, nodepool_is_gpu
 
 PROTECT_SCHEMA = {
     "resourceTypes": {
@@ -221,7 +223,7 @@ EKS_VERSION_SCHEMA = {
         "items": {"type": "string", "pattern": "^1\\.[0-9]+$"},
         "minItems": 1,
         "uniqueItems": True,
-        "default": ["1.34", "1.35", "1.36", "1.37"],
+        "default": instances.eks_standard_support_versions(),
         "description": "EKS Kubernetes versions in standard support that clusters and node groups may run.",
     }
 }
@@ -280,8 +282,6 @@ GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 
 
 def _check_gpu_nodepool_taint(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    from .cost import nodepool_is_gpu
-
     if not nodepool_is_gpu(args.props):
         return
     taints = [plain(t) for t in elements(get(args.props, "spec", "template", "spec", "taints"))]
@@ -331,8 +331,6 @@ KARPENTER_INFERENCE_ON_DEMAND = resource_policy(
 
 
 def _check_single_gpu_capacity_owner(args: StackValidationArgs, report: ReportViolation) -> None:
-    from .cost import gpu_node_groups, nodepool_is_gpu
-
     index = StackIndex(args.resources)
     groups = gpu_node_groups(index)
     pools = [p for p in index.of_type(KARPENTER_NODE_POOL) if nodepool_is_gpu(p.props)]

@@ -30,6 +30,7 @@ EXPECTED = sorted(
         ("eks-secrets-encryption", "aws:eks/cluster:Cluster", "recsys"),
         ("eks-supported-version", "aws:eks/cluster:Cluster", "recsys"),
         ("gpu-pool-idle-alarm", "aws:eks/nodeGroup:NodeGroup", "gpu"),
+        ("gpu-pool-idle-alarm", "kubernetes:karpenter.sh/v1:NodePool", "gpu-serving"),
         ("gpu-pool-max-size", "aws:eks/nodeGroup:NodeGroup", "gpu"),
         ("gpu-pool-scale-to-zero", "aws:eks/nodeGroup:NodeGroup", "gpu"),
         ("gpu-total-cap", None, None),

@@ -77,3 +77,21 @@ def test_every_team_role_is_bound_to_its_service_account_by_pod_identity(shipped
     associations = result.by_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     team = {a.name: a.inputs for a in associations if a.name.startswith("team-")}
     assert team and all(a["serviceAccount"] == "team-workload" for a in team.values())
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_each_gpu_nodepool_has_an_idle_alarm_on_exactly_its_instance_types(shipped_stack, stack):
+    # The per-pool idle alarm filters Container Insights on instance types; a NodePool's nodes are exactly the
+    # types its requirement allows, so the same alarm watches the Karpenter pool (and gpu-pool-idle-alarm checks it).
+    result = shipped_stack(stack)
+    for pool in result.by_type(NODE_POOL):
+        name = pool.inputs["metadata"]["name"]
+        (requirement,) = [
+            r
+            for r in pool.inputs["spec"]["template"]["spec"]["requirements"]
+            if r["key"] == "node.kubernetes.io/instance-type"
+        ]
+        alarm = result.one("aws:cloudwatch/metricAlarm:MetricAlarm", f"monitoring-gpu-{name}-idle")
+        (query,) = alarm.inputs["metricQueries"]
+        wanted = " OR ".join(f"InstanceType = '{t}'" for t in requirement["values"])
+        assert query["expression"].endswith(f"WHERE ClusterName = 'ml-platform-{stack}' AND ({wanted})"), name

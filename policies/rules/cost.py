@@ -504,14 +504,22 @@ GPU_RESOURCE = "nvidia.com/gpu"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 
 
+def nodepool_instance_types(props) -> list[str]:
+    """The instance types a NodePool's `node.kubernetes.io/instance-type` requirements name."""
+    return [
+        t
+        for requirement in elements(get(props, "spec", "template", "spec", "requirements"))
+        if get(requirement, "key") == "node.kubernetes.io/instance-type"
+        for t in elements(get(requirement, "values"))
+        if isinstance(t, str)
+    ]
+
+
 def nodepool_is_gpu(props) -> bool:
     """A NodePool that launches GPU nodes: GPU instance types in its requirements, or GPU labels or limits."""
+    if any(instances.is_gpu(t) for t in nodepool_instance_types(props)):
+        return True
     template = get(props, "spec", "template")
-    for requirement in elements(get(template, "spec", "requirements")):
-        if get(requirement, "key") == "node.kubernetes.io/instance-type" and any(
-            isinstance(t, str) and instances.is_gpu(t) for t in elements(get(requirement, "values"))
-        ):
-            return True
     labels = get(template, "metadata", "labels", default={}) or {}
     return get(labels, "nvidia.com/gpu.present") == "true" or get(props, "spec", "limits", GPU_RESOURCE) is not None
 

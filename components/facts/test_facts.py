@@ -59,6 +59,15 @@ def test_vcpu_counts_agree_with_the_price_snapshot_where_it_lists_the_type():
     assert [c for c in compared if c[1] != c[2]] == []
 
 
+def test_vcpu_counts_agree_with_the_size_convention_the_endpoints_use_for_every_sagemaker_type():
+    # Endpoints derive vCPUs from the size name (sagemaker_rules.vcpu_count); both must agree where both apply.
+    offered = [t for t in FACTS.vcpus_per_instance if f"ml.{t}" in SAGEMAKER_TYPES]
+    assert offered
+    assert [
+        (t, n) for t in offered if (n := sagemaker_rules.vcpu_count(f"ml.{t}")) != FACTS.vcpus_per_instance[t]
+    ] == []
+
+
 def test_every_gpu_family_exists_in_ec2():
     ec2_families = {facts.instance_family(t) for t in EC2_TYPES}
     assert sorted(f for f in FACTS.gpu_families if f not in ec2_families) == []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from pydantic import ValidationError
 
-from components import gpu_labels
+from components import facts, gpu_labels
 from components.karpenter import (
     INTERRUPTION_EVENTS,
     KarpenterSettings,
@@ -142,3 +144,9 @@ def test_fails_when_settings_are_invalid(field, value, message):
     with pytest.raises(ValidationError) as err:
         KarpenterSettings.model_validate({field: value})
     assert message in str(err.value)
+
+
+def test_fails_when_a_pool_type_has_no_vcpu_count_in_the_fact_table(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(facts, "FACTS", dataclasses.replace(facts.FACTS, vcpus_per_instance={}))
+    with pytest.raises(ValueError, match=r"^g6\.xlarge: no vcpusPerInstance entry in components/facts/aws.json; add"):
+        nodepool_limits(INFERENCE)

@@ -12,14 +12,17 @@ from components.cluster import Cluster, ClusterArgs
 from components.deploy_runner import DeployRunner, runner_project_name
 from components.guardrails import Guardrails, GuardrailsArgs
 from components.image_registries import ImageRegistries, ImageRegistriesArgs
+from components.karpenter import Karpenter, KarpenterArgs
 from components.keys import PlatformKeys, PlatformKeysArgs
 from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, TeamSpec
+from components.kueue import Kueue, KueueArgs
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
 from components.model_monitor import DataQualityMonitor
 from components.model_registry import ModelRegistry, ModelRegistryArgs
 from components.monitoring import BudgetView, EndpointTarget, GpuPoolTarget, Monitoring, runbook_link
 from components.network import Network, NetworkArgs
 from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs
+from components.team_identity import TeamIdentity, TeamIdentityArgs
 from infra.config import load_from_pulumi
 from infra.config.endpoints import component_args as endpoint_args
 from infra.config.network import availability_zones
@@ -172,6 +175,10 @@ pulumi.export("budgetAlertTopicArn", guardrails.alert_topic_arn)
 
 # >>> cluster: EKS, node pools, Kubernetes layer: `cluster`
 cluster_args = cfg.cluster.component_args()
+if cfg.cluster.gpu_capacity == "karpenter":
+    # One owner of GPU capacity: Karpenter's NodePools replace the GPU node groups (the autoscaler keeps the system
+    # pool only).
+    cluster_args["gpu_pools"] = ()
 cluster_args["admin_roles"] = cluster_admin_roles(
     cluster_args["admin_roles"],
     ci_deploy_role_arn=guardrails.ci_deploy_role_arn,
@@ -229,6 +236,64 @@ kubernetes_layer = KubernetesLayer(
 )
 pulumi.export("teamNamespaces", kubernetes_layer.namespace_names)
 pulumi.export("clusterAutoscalerRoleArn", kubernetes_layer.autoscaler_role.arn)
+
+team_identities = {
+    team.name: TeamIdentity(
+        f"team-{team.name}",
+        TeamIdentityArgs(
+            team=team.name,
+            namespace=kubernetes_layer.namespace_names[team.name],
+            cluster_name=cluster.name,
+            cluster_name_plain=names.cluster_name,
+            artifact_grants=store,
+            repository_arns=registries.repository_arns,
+            permissions_boundary=boundary.arn,
+            logs_kms_key_arn=keys.logs.arn,
+            log_retention_days=cfg.cluster.log_retention_days,
+            provider=kubernetes_layer.provider,
+        ),
+        opts=platform,
+    )
+    for team in cfg.cluster.teams
+}
+pulumi.export("teamRoleArns", {team: identity.role_arn for team, identity in team_identities.items()})
+
+if cfg.cluster.gpu_capacity == "karpenter" and cfg.cluster.gpu_pools:
+    karpenter = Karpenter(
+        "karpenter",
+        KarpenterArgs(
+            settings=cfg.cluster.karpenter,
+            pools=cfg.cluster.gpu_pools,
+            cluster_name=names.cluster_name,
+            cluster=cluster.name,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            node_kms_key_arn=keys.cluster.arn,
+            permissions_boundary=boundary.arn,
+            cost_tags=cfg.default_tags,
+            region=cfg.region,
+            partition=cfg.partition,
+            provider=kubernetes_layer.provider,
+            protect=cfg.protect_stateful_resources,
+        ),
+        # The controller runs on the system pool: after the whole cluster.
+        opts=pulumi.ResourceOptions.merge(platform, pulumi.ResourceOptions(depends_on=[cluster])),
+    )
+    pulumi.export("karpenterControllerRoleArn", karpenter.controller_role_arn)
+    pulumi.export("karpenterNodePools", sorted(karpenter.node_pools))
+
+if cfg.cluster.gpu_pools and cfg.cluster.teams:
+    kueue = Kueue(
+        "kueue",
+        KueueArgs(
+            settings=cfg.cluster.kueue,
+            flavors=cfg.cluster.kueue_flavors,
+            teams=cfg.cluster.teams,
+            namespaces=kubernetes_layer.namespace_names,
+            provider=kubernetes_layer.provider,
+        ),
+        opts=pulumi.ResourceOptions.merge(platform, pulumi.ResourceOptions(depends_on=[cluster])),
+    )
+    pulumi.export("kueueClusterQueues", sorted(kueue.cluster_queues))
 # <<< cluster
 
 # >>> deploy-runner: CodeBuild-hosted GitHub Actions runner in the private subnets: `deploy_runner`

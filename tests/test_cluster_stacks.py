@@ -1,4 +1,5 @@
-"""Every shipped stack renders the EKS cluster, a system pool and GPU pools that can scale from zero."""
+"""Every shipped stack renders the EKS cluster, a system pool and GPU pools that can scale from zero (node groups in
+dev; Karpenter NodePools in staging and prod, checked in `test_training_stacks.py`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them
 
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 
 
 @pytest.fixture(scope="module", params=["dev", "staging", "prod"])
@@ -42,7 +44,8 @@ def test_stack_renders_one_private_encrypted_cluster_with_a_system_pool_and_gpu_
     intra = sorted(s.id for s in result.by_type("aws:ec2/subnet:Subnet") if s.name.startswith("network-intra-"))
     assert sorted(cluster.inputs["vpcConfig"]["subnetIds"]) == intra
     pools = groups(result)
-    assert "system" in pools and len(pools) >= 2
+    karpenter = [p.inputs["metadata"]["name"] for p in result.by_type(NODE_POOL)]
+    assert "system" in pools and len(pools) + len(karpenter) >= 2
     private = sorted(s.id for s in result.by_type("aws:ec2/subnet:Subnet") if s.name.startswith("network-private-"))
     for pool, group in pools.items():
         assert set(group.inputs["subnetIds"]) <= set(private), pool
@@ -106,8 +109,12 @@ def test_dev_gpu_pool_is_small_and_idles_at_zero(shipped_stack):
 
 
 def test_prod_has_an_on_demand_inference_pool_a_training_pool_and_at_least_two_system_nodes(shipped_stack):
-    pools = groups(shipped_stack("prod"))
-    purposes = {g.inputs["labels"].get("ml-platform/purpose"): g for p, g in pools.items() if p != "system"}
-    assert purposes["inference"].inputs["capacityType"] == "ON_DEMAND"
+    result = shipped_stack("prod")
+    pools = groups(result)
+    purposes = {
+        p.inputs["metadata"]["labels"]["ml-platform/purpose"]: p.inputs["spec"] for p in result.by_type(NODE_POOL)
+    }
+    capacity = {r["key"]: r["values"] for r in purposes["inference"]["template"]["spec"]["requirements"]}
+    assert capacity["karpenter.sh/capacity-type"] == ["on-demand"]
     assert "training" in purposes
     assert pools["system"].inputs["scalingConfig"]["minSize"] >= 2

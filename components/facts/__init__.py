@@ -11,6 +11,8 @@ What each key means:
 - `gpuFamilies`: EC2 families with GPUs. A family may be listed before its per-size counts are known.
 - `gpusPerInstance`: GPUs on one instance of each type (EC2 spelling; SageMaker's `ml.` types share it). Utilisation
   alarms, autoscaler templates and GPU budgets scale with it; a GPU type missing here is refused, not guessed.
+- `vcpusPerInstance`: vCPUs on one instance of each GPU type a node pool may run (EKS NVIDIA families). Karpenter
+  NodePool `limits.cpu` is derived from it, so a pool's CPU limit never stops it short of its GPU limit.
 - `eksNvidiaFamilies`: GPU families EKS's NVIDIA AMIs support (what a GPU node pool may run).
 - `armGpuFamilies`: GPU families on Graviton, which need arm64 AMIs.
 - `efaFamilies`: families where EFA and a cluster placement group pay off for multi-node training.
@@ -48,6 +50,7 @@ class EksFacts:
 class Facts:
     gpu_families: tuple[str, ...]
     gpus_per_instance: Mapping[str, int]
+    vcpus_per_instance: Mapping[str, int]
     eks_nvidia_families: tuple[str, ...]
     arm_gpu_families: tuple[str, ...]
     efa_families: tuple[str, ...]
@@ -61,6 +64,7 @@ class Facts:
         return cls(
             gpu_families=tuple(doc["gpuFamilies"]),
             gpus_per_instance=dict(doc["gpusPerInstance"]),
+            vcpus_per_instance=dict(doc["vcpusPerInstance"]),
             eks_nvidia_families=tuple(doc["eksNvidiaFamilies"]),
             arm_gpu_families=tuple(doc["armGpuFamilies"]),
             efa_families=tuple(doc["efaFamilies"]),
@@ -108,6 +112,11 @@ def gpu_count(instance_type: str) -> int | None:
     if not is_gpu(instance_type):
         return 0
     return FACTS.gpus_per_instance.get(ec2_type(instance_type))
+
+
+def vcpu_count(instance_type: str) -> int | None:
+    """vCPUs on one instance of a GPU node type (EC2 or SageMaker spelling); None when the type is not tabled."""
+    return FACTS.vcpus_per_instance.get(ec2_type(instance_type))
 
 
 def tabled_gpu_types(family: str) -> list[str]:

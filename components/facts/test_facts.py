@@ -11,6 +11,7 @@ import pytest
 
 from components import cluster_rules, facts, sagemaker_rules
 from components.facts import DATA, FACTS
+from policies.costing import prices
 from policies.rules import instances
 from preflight.scanners.aws_values import log_retention_days
 from preflight.testing import REPO
@@ -33,6 +34,38 @@ def test_every_tabled_gpu_type_is_an_ec2_instance_type_of_a_gpu_family():
     assert sorted(t for t in FACTS.gpus_per_instance if t not in EC2_TYPES) == []
     assert sorted(t for t in FACTS.gpus_per_instance if facts.instance_family(t) not in FACTS.gpu_families) == []
     assert all(n >= 1 for n in FACTS.gpus_per_instance.values())
+
+
+def test_every_tabled_vcpu_count_is_of_an_ec2_type_and_every_eks_gpu_type_has_one():
+    # botocore's EC2 model names the types but carries no vCPU counts (DescribeInstanceTypes answers them at run
+    # time), so the counts are checked against the price snapshot below; here: the keys are real types, and every
+    # type a GPU node pool may run has a count (Karpenter's NodePool `limits.cpu` is derived from it).
+    assert sorted(t for t in FACTS.vcpus_per_instance if t not in EC2_TYPES) == []
+    pool_types = [t for t in FACTS.gpus_per_instance if facts.instance_family(t) in FACTS.eks_nvidia_families]
+    assert sorted(t for t in pool_types if facts.vcpu_count(t) is None) == []
+    assert all(n >= 1 for n in FACTS.vcpus_per_instance.values())
+
+
+def test_vcpu_counts_agree_with_the_price_snapshot_where_it_lists_the_type():
+    book = prices.load()
+    compared = []
+    for region in book.prices:
+        for key in book.keys(region, "ec2:"):
+            itype = key.split(":", 1)[1]
+            price = book.get(region, key)
+            if itype in FACTS.vcpus_per_instance and price is not None and price.vcpu:
+                compared.append((itype, FACTS.vcpus_per_instance[itype], int(price.vcpu)))
+    assert compared  # the snapshot prices GPU node types, so the comparison is never empty
+    assert [c for c in compared if c[1] != c[2]] == []
+
+
+def test_vcpu_counts_agree_with_the_size_convention_the_endpoints_use_for_every_sagemaker_type():
+    # Endpoints derive vCPUs from the size name (sagemaker_rules.vcpu_count); both must agree where both apply.
+    offered = [t for t in FACTS.vcpus_per_instance if f"ml.{t}" in SAGEMAKER_TYPES]
+    assert offered
+    assert [
+        (t, n) for t in offered if (n := sagemaker_rules.vcpu_count(f"ml.{t}")) != FACTS.vcpus_per_instance[t]
+    ] == []
 
 
 def test_every_gpu_family_exists_in_ec2():

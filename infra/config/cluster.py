@@ -16,7 +16,9 @@ from pydantic import Field, field_validator, model_validator
 from components import cluster_rules as rules
 from components import facts
 from components.cluster import NodePoolSpec
+from components.karpenter import KarpenterSettings, gpu_limit, pool_problem
 from components.kubernetes_layer import parse_quantity
+from components.kueue import Flavor, KueueSettings, quota_problem
 from components.settings import FieldError, Section
 
 _TEAM_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -209,6 +211,14 @@ class ClusterConfig(Section):
     """Default on: if any GPU pool serves inference, at least one inference pool is on-demand (spot can vanish)."""
     teams: tuple[TeamConfig, ...] = ()
     """Team namespaces with GPU/CPU/memory quotas."""
+    gpu_capacity: Literal["karpenter", "node-groups"] = "node-groups"
+    """Who brings GPU nodes up: `node-groups` (a managed node group per GPU pool, scaled by the cluster-autoscaler)
+    or `karpenter` (a NodePool per GPU pool; no GPU node groups). Never both. The system pool is always a managed
+    node group."""
+    karpenter: KarpenterSettings = KarpenterSettings()
+    """Karpenter's chart, AMI pin, expiry and disruption budgets (used with `gpuCapacity: karpenter`)."""
+    kueue: KueueSettings = KueueSettings()
+    """Kueue's chart (installed when there are GPU pools and teams)."""
 
     @field_validator("version")
     @classmethod
@@ -272,7 +282,22 @@ class ClusterConfig(Section):
                     team.gpu_quota,
                     f"more than all GPU pools can provide at full scale ({capacity}); lower it or grow a pool's maxSize",
                 )
+        if self.gpu_capacity == "karpenter":
+            for i, pool in enumerate(self.gpu_pools):
+                problem = pool_problem(min_size=pool.min_size, ami_type=pool.ami_type)
+                if problem is not None:
+                    key, value, message = problem
+                    raise FieldError(f"gpuPools.{i}.{key}", value, message)
+        if self.gpu_pools and self.teams:
+            quota_message = quota_problem(self.teams, self.kueue_flavors)
+            if quota_message is not None:
+                raise FieldError("teams", [t.name for t in self.teams], quota_message)
         return self
+
+    @property
+    def kueue_flavors(self) -> tuple[Flavor, ...]:
+        """A Kueue flavor per GPU pool, with the GPUs the pool can bring up (its NodePool limit)."""
+        return tuple(Flavor(pool=p.name, purpose=p.purpose, gpu_limit=gpu_limit(p)) for p in self.gpu_pools)
 
     def component_args(self) -> dict[str, Any]:
         """Keyword arguments for `components.cluster.ClusterArgs` that come from this section (the program adds the

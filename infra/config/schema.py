@@ -126,6 +126,19 @@ class PlatformConfig(Section):
             raise FieldError("monitoring.dataQuality.instanceType", dq.instance_type, problem)
         return self
 
+    @model_validator(mode="after")
+    def _teams_have_their_buckets(self) -> PlatformConfig:
+        # Each team's role reads datasets/<team>/ and writes models/<team>/ (components/team_identity.py).
+        missing = [b for b in ("datasets", "models") if b not in self.storage.buckets]
+        if self.cluster.teams and missing:
+            raise FieldError(
+                "storage.buckets",
+                list(self.storage.buckets),
+                f"cluster.teams need the {' and '.join(missing)} bucket(s) (each team reads datasets/<team>/ and "
+                "writes models/<team>/); add them or remove the teams",
+            )
+        return self
+
     @property
     def replica_region(self) -> str | None:
         """Where the models bucket replicates to (and the replica key lives), or None."""

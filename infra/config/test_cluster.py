@@ -70,11 +70,12 @@ def test_staging_has_an_on_demand_inference_pool_and_a_spot_training_pool_both_a
     assert cluster.system_pool.min_size == 2
 
 
-def test_prod_has_two_or_more_system_nodes_a_warm_inference_pool_and_an_efa_training_pool():
+def test_prod_has_two_or_more_system_nodes_an_on_demand_inference_pool_and_an_efa_training_pool():
     cluster = config("prod").cluster
     assert cluster.system_pool.min_size >= 2
     pools = {p.name: p for p in cluster.gpu_pools}
-    assert (pools["inference"].capacity, pools["inference"].min_size) == ("on_demand", 1)
+    # Karpenter has no minimum size: both GPU pools idle at zero.
+    assert (pools["inference"].capacity, pools["inference"].min_size) == ("on_demand", 0)
     assert (pools["training"].instance_types, pools["training"].efa, pools["training"].min_size) == (
         ("p4d.24xlarge",),
         True,
@@ -314,3 +315,42 @@ def test_fails_when_prod_has_fewer_than_two_system_nodes():
         "Pulumi.prod.yaml: ml-platform:cluster.systemPool.minSize = 1: prod needs at least 2 system nodes "
         "(in different AZs) so CoreDNS survives a node or AZ loss"
     )
+
+
+# --- GPU capacity owner and Kueue quotas ----------------------------------------------------------------------
+
+
+def test_staging_and_prod_bring_gpu_capacity_from_karpenter_and_dev_from_node_groups():
+    assert config("dev").cluster.gpu_capacity == "node-groups"
+    assert config("staging").cluster.gpu_capacity == "karpenter"
+    assert config("prod", guardrails={"budget": {"emails": ["a@example.com"]}}).cluster.gpu_capacity == "karpenter"
+
+
+def test_fails_when_a_karpenter_pool_asks_for_warm_nodes():
+    assert one_problem({"gpuCapacity": "karpenter", "gpuPools": [{**POOL, "minSize": 1}]}) == (
+        "Pulumi.dev.yaml: ml-platform:cluster.gpuPools[0].minSize = 1: Karpenter brings GPU nodes up for pending pods "
+        "and has no minimum size; set minSize: 0, or set cluster.gpuCapacity: node-groups to keep warm nodes"
+    )
+
+
+def test_fails_when_kueue_quotas_exceed_what_the_pools_can_bring_up():
+    cluster = {
+        "gpuPools": [{**POOL, "maxSize": 2}],
+        "teams": [{"name": "a", "gpuQuota": 2}, {"name": "b", "gpuQuota": 1}],
+    }
+    assert one_problem(cluster) == (
+        'Pulumi.dev.yaml: ml-platform:cluster.teams = ["a", "b"]: Kueue GPU quotas add up to 3 on pool \'gpu\' '
+        "(a: 2, b: 1), more than its NodePool limit of 2 GPUs; admitted jobs would stay Pending. Lower the teams' "
+        "gpuQuota or raise the pool's maxSize"
+    )
+
+
+def test_fails_when_teams_have_no_datasets_or_models_bucket():
+    found = problems({"teams": [{"name": "a"}]}, storage={"buckets": ["models", "access-logs"]})
+    assert found == [
+        (
+            'Pulumi.dev.yaml: ml-platform:storage.buckets = ["models", "access-logs"]: cluster.teams need the '
+            "datasets bucket(s) (each team reads datasets/<team>/ and writes models/<team>/); add them or remove "
+            "the teams"
+        )
+    ]

@@ -659,6 +659,8 @@ FREE_TYPES: dict[str, str] = {
     "aws:autoscaling/tag:Tag": _NO_CHARGE,
     "aws:eks/addon:Addon": "runs on the cluster's nodes",
     "aws:eks/accessEntry:AccessEntry": _NO_CHARGE,
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _NO_CHARGE,
+    "aws:ec2/tag:Tag": _NO_CHARGE,
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _NO_CHARGE,
     "aws:ec2/placementGroup:PlacementGroup": _NO_CHARGE,
     "aws:ebs/defaultKmsKey:DefaultKmsKey": _NO_CHARGE,

@@ -1,4 +1,5 @@
-# Two commands matter: `make preflight` and `make test`. Everything they need is installed here, pinned.
+# Two commands matter: `make preflight` and `make test` (`make lint` gates both in CI). Everything they need is
+# installed here, pinned.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ CLOUDSPLAINING_VENV := .venv-cloudsplaining
 STACK ?=
 PREFLIGHT_ARGS ?=
 
-.PHONY: preflight test bench install program-env clean
+.PHONY: preflight test test-fast lint docs bench install program-env clean
 
 install: $(BIN)/.installed $(CHECKOV_VENV)/.installed $(WORKFLOW_LINT_VENV)/.installed $(CLOUDSPLAINING_VENV)/.installed
 
@@ -45,9 +46,23 @@ preflight: install
 test: install
 	$(BIN)/python -m pytest
 
+# The inner loop: everything but the tests that render whole stacks or run the scanners.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+# ruff (lint and format) and mypy, configured in pyproject.toml, from the pinned venv.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# docs/settings.md, generated from the stack-file schema (a test fails when it is out of date).
+docs: install
+	$(BIN)/python -m infra.config.settings_doc
+
 bench: install
-	$(BIN)/python benchmarks/bench_preflight.py
-	$(BIN)/python benchmarks/bench_scanners.py
+	$(BIN)/python benchmarks/bench_preflight.py --write docs/benchmarks.md
+	$(BIN)/python benchmarks/bench_scanners.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(WORKFLOW_LINT_VENV) $(CLOUDSPLAINING_VENV)

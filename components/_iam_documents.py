@@ -510,8 +510,38 @@ def ci_preview_policy(scope: ProjectScope, *, bucket_arns: Sequence[str], key_ar
             {
                 "Sid": "ReadPlatformRegistries",
                 "Effect": "Allow",
-                "Action": ["ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"],
+                "Action": [
+                    "ecr:DescribeRepositories",
+                    "ecr:GetLifecyclePolicy",
+                    "ecr:GetRepositoryPolicy",
+                    "ecr:ListTagsForResource",
+                ],
                 "Resource": scope.registries,
+            },
+            # `python -m preflight audit` (docs/audit.md) reads the deployed stack with this role too.
+            {
+                "Sid": "ReadPlatformCluster",
+                "Effect": "Allow",
+                "Action": ["eks:DescribeAccessEntry", "eks:DescribeCluster", "eks:DescribeNodegroup"],
+                "Resource": [*scope.cluster, scope.arn("eks", f"access-entry/{scope.cluster_name}/*")],
+            },
+            {
+                "Sid": "ReadProjectRoles",
+                "Effect": "Allow",
+                "Action": ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+                "Resource": scope.arn("iam", "role/*", region=""),
+                "Condition": {"StringEquals": {"aws:ResourceTag/Project": scope.project}},
+            },
+            {
+                "Sid": "DescribeWithoutResourceScope",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "ec2:DescribeSecurityGroups",
+                    "logs:DescribeLogGroups",
+                    "tag:GetResources",
+                ],
+                "Resource": "*",
             },
             {
                 "Sid": "ReadPlatformBudget",
@@ -746,9 +776,22 @@ def ci_deploy_policy(
 
 
 def budget_topic_policy(topic_arn: str, *, account_id: str, partition: str) -> dict[str, Any]:
-    """Only AWS Budgets, for this account's budgets, may publish; nothing reaches the topic without TLS."""
+    """The stack's alert topic: AWS Budgets (this account's budgets) and CloudWatch alarms (this account's, in the
+    topic's region) may publish; nothing reaches the topic without TLS."""
+    region = topic_arn.split(":")[3]
     return _policy(
         [
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
+                },
+            },
             {
                 "Sid": "BudgetsPublish",
                 "Effect": "Allow",

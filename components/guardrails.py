@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import pulumi
@@ -22,6 +23,7 @@ import pulumi_aws as aws
 from components._iam_documents import (
     CI_PREVIEW_MANAGED_POLICIES,
     GITHUB_OIDC_URL,
+    KEY_ADMINISTRATORS,
     PERSONA_DATA_ACCESS,
     PERSONA_MANAGED_POLICIES,
     PERSONAS,
@@ -43,6 +45,11 @@ from components._iam_documents import (
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, stack_iam_path
 
 MAX_BUDGET_EMAILS = 10
+
+
+def _persona_document(persona: str, v: list[Any]) -> dict[str, Any] | None:
+    """The persona's policy from the project scope (v[0]) and its data grants' statements (v[1:])."""
+    return persona_policy(persona, v[0], [s for grant in v[1:] for s in grant])
 
 
 class GrantSource(Protocol):
@@ -241,9 +248,7 @@ class Guardrails(pulumi.ComponentResource):
                 for purpose, access, prefix in PERSONA_DATA_ACCESS[persona]
                 if args.artifact_grants is not None and purpose in args.bucket_arns
             ]
-            document = pulumi.Output.all(scope, *grants).apply(
-                lambda v, persona=persona: persona_policy(persona, v[0], [s for grant in v[1:] for s in grant])
-            )
+            document = pulumi.Output.all(scope, *grants).apply(partial(_persona_document, persona))
             policies = {} if persona == "auditor" else {"access": document.apply(lambda d: json.dumps(d, indent=2))}
             self.persona_roles[persona] = WorkloadRole(
                 f"{name}-{persona}",
@@ -395,3 +400,8 @@ class Guardrails(pulumi.ComponentResource):
                 "alert_topic_arn": self.alert_topic_arn,
             }
         )
+
+
+def key_administrator_role_names(name_prefix: str) -> list[str]:
+    """The roles that administer a stack's KMS keys (and so may not use them), named before they exist."""
+    return [platform_role_name(name_prefix, role) for role in KEY_ADMINISTRATORS]

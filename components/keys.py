@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -12,6 +14,11 @@ import pulumi_aws as aws
 from components._kms_policy import DESCRIPTIONS, DOMAINS, AwsContext, KeyRoles, key_policy_json
 
 _ALIAS_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+
+
+def _aws_context(region: str | None, v: list[Any]) -> AwsContext:
+    """The key's account, partition and region (the stack's own unless the key is a replica elsewhere)."""
+    return AwsContext(account_id=v[0], partition=v[1], region=region or v[2])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +60,10 @@ def validate_platform_keys(args: PlatformKeysArgs) -> None:
         raise ValueError("replica_region = '': give a region name, or None for no replica key")
 
 
+def _policy(args: PlatformKeysArgs, domain: str, ctx: AwsContext) -> str:
+    return key_policy_json(domain, ctx, _roles(args, ctx))
+
+
 def _roles(args: PlatformKeysArgs, ctx: AwsContext) -> KeyRoles | None:
     if args.iam_path is None:
         return None
@@ -88,12 +99,12 @@ class PlatformKeys(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke)
         home = aws.get_region_output(opts=invoke)
 
-        wanted = {domain: None for domain in DOMAINS}
+        wanted: dict[str, str | None] = {domain: None for domain in DOMAINS}
         if args.replica_region is not None:
             wanted["artifacts-replica"] = args.replica_region
         for domain, region in wanted.items():
             context = pulumi.Output.all(identity.account_id, partition.partition, home.region).apply(
-                lambda v, region=region: AwsContext(account_id=v[0], partition=v[1], region=region or v[2])
+                partial(_aws_context, region)
             )
             # Keys are stateful (losing one loses the data it encrypted): protect and retain them together.
             key_opts = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
@@ -103,7 +114,7 @@ class PlatformKeys(pulumi.ComponentResource):
                 enable_key_rotation=True,
                 rotation_period_in_days=365,
                 deletion_window_in_days=args.deletion_window_days,
-                policy=context.apply(lambda c, domain=domain: key_policy_json(domain, c, _roles(args, c))),
+                policy=context.apply(partial(_policy, args, domain)),
                 region=region,
                 opts=key_opts,
             )

@@ -24,6 +24,9 @@ ALLOWED_AWS_MANAGED_POLICIES = (
     "AmazonEKSClusterPolicy",
     "AmazonEKSWorkerNodePolicy",
     "AmazonEKS_CNI_Policy",
+    # The Container Insights add-on's agent: metrics, its own log groups, EC2/EKS describes, SSM parameters named
+    # AmazonCloudWatch-*; nothing in IAM, so no escalation path.
+    "CloudWatchAgentServerPolicy",
     "SecurityAudit",
     "ViewOnlyAccess",
 )

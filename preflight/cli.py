@@ -119,7 +119,7 @@ def policy_runs(
             "goes with the --policy-pack at the same position, so give one per pack (or none)"
         )
     if packs:
-        paired = zip(packs, configs) if configs else ((p, None) for p in packs)
+        paired = zip(packs, configs, strict=True) if configs else ((p, None) for p in packs)
         return [PackRun(Path(p).resolve(), Path(c).resolve() if c else None) for p, c in paired], []
     own = project.dir / "policies"
     is_repo = project.dir.resolve() == REPO
@@ -129,8 +129,10 @@ def policy_runs(
         if config.is_file():
             return [PackRun(pack, config)], []
         return [PackRun(pack, None)], [
-            f"no {config.relative_to(project.dir)} for stack {stack}: the policy pack's defaults apply (every rule at "
-            "its default enforcement level)"
+            (
+                f"no {config.relative_to(project.dir)} for stack {stack}: the policy pack's defaults apply (every rule at "
+                "its default enforcement level)"
+            )
         ]
     return [PackRun(DEFAULT_PACK, None)], []
 
@@ -162,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         from preflight.cost.refresh import main as refresh_prices
 
         return refresh_prices(argv[1:])
+    if argv[:1] == ["audit"]:
+        from preflight.audit.cli import main as audit
+
+        return audit(argv[1:])
     args = _parser().parse_args(argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)

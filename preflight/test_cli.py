@@ -6,14 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from preflight.testing import REPO
+
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
 
 TEAM = REPO / "tests" / "fixtures" / "team_project"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "preflight", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+        [sys.executable, "-m", "preflight", *args], capture_output=True, text=True, cwd=REPO, timeout=300, check=False
     )
 
 
@@ -212,8 +216,10 @@ def test_fails_when_configs_and_packs_do_not_pair_up(tmp_path: Path):
     proc = run("--cwd", str(TEAM), "--stack", "dev", "--policy-pack-config", str(tmp_path / "a.json"))
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
-        "error: --policy-pack-config was given 1 time(s) and --policy-pack 0: each config file goes with the "
-        "--policy-pack at the same position, so give one per pack (or none)"
+        (
+            "error: --policy-pack-config was given 1 time(s) and --policy-pack 0: each config file goes with the "
+            "--policy-pack at the same position, so give one per pack (or none)"
+        )
     ]
 
 
@@ -264,12 +270,14 @@ def test_a_misconfigured_program_exits_1_with_one_line_per_problem_under_its_res
         "eks-supported-version",
     ]
     stack_wide = lines.index("Stack findings:")
-    assert [line.split("] ", 1)[1].split(":")[0] for line in lines[stack_wide + 1 : stack_wide + 4]] == [
+    assert [line.split("] ", 1)[1].split(":")[0] for line in lines[stack_wide + 1 : stack_wide + 6]] == [
+        "gpu-capacity-single-owner",
         "gpu-total-cap",
+        "monthly-cost-budget",
         "monthly-cost-budget",
         "nat-gateway-cap",
     ]
-    assert "Findings: 46 mandatory, 0 advisory (46 policy-pack)" in lines
+    assert "Findings: 57 mandatory, 0 advisory (57 policy-pack)" in lines
 
 
 def test_this_repos_stack_is_judged_with_its_own_policy_config():
@@ -316,3 +324,13 @@ def test_a_pack_that_does_not_load_is_one_line_and_exit_2(tmp_path: Path):
     assert proc.stderr.splitlines() == [
         f"error: {pack}: the policy pack did not load: ModuleNotFoundError: No module named 'no_such_module_here'"
     ]
+
+
+def test_a_repeated_stack_file_key_exits_2_naming_file_and_lines(tmp_path: Path):
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  p:a: 1\n  p:a: 2\n")
+    proc = run("--cwd", str(tmp_path), "--stack", "dev", "--no-scanners")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "Pulumi.dev.yaml:3:3: not valid YAML: duplicate key 'p:a' at line 3 (first at line 2)" in proc.stderr

@@ -188,8 +188,10 @@ def test_unknown_data_source_fails_with_a_message_naming_the_token():
     with pytest.raises(ProgramError) as info:
         render(program)
     assert info.value.lines == [
-        "preflight cannot answer the data source 'aws:ec2/getAmi:getAmi' offline; pass the value in through "
-        "stack config instead, or add an answer for it to preflight/emulator"
+        (
+            "preflight cannot answer the data source 'aws:ec2/getAmi:getAmi' offline; pass the value in through "
+            "stack config instead, or add an answer for it to preflight/emulator"
+        )
     ]
 
 

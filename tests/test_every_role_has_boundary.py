@@ -8,10 +8,12 @@ import pulumi_aws as aws
 import pytest
 
 from components.workload_role import ALLOWED_AWS_MANAGED_POLICIES
-from policies.rules._escalation import escalations
+from policies.rules.escalation import escalations
 from preflight.model import StackResult
 from preflight.project import load_project
 from preflight.testing import REPO, render
+
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
 
 STACKS = load_project(REPO).stacks()
 ROLE = "aws:iam/role:Role"

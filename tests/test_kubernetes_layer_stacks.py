@@ -9,8 +9,9 @@ import pytest
 from infra.config import load
 from preflight.model import plain
 from preflight.project import load_project
-from preflight.scanners import run as run_scanners
 from preflight.testing import REPO
+
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
 
 STACKS = ["dev", "staging", "prod"]
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -32,7 +33,13 @@ def test_device_plugin_tolerates_exactly_the_taint_every_gpu_pool_carries(name, 
     pod = result.one(DAEMON_SET, "k8s-nvidia-device-plugin").inputs["spec"]["template"]["spec"]
     tolerations = pod["tolerations"]
     gpu_groups = [g for g in result.by_type(NODE_GROUP) if g.inputs.get("taints")]
-    assert gpu_groups, "every stack has at least one GPU pool"
+    node_pools = result.by_type("kubernetes:karpenter.sh/v1:NodePool")
+    assert gpu_groups or node_pools, "every stack has at least one GPU pool"
+    for pool in node_pools:
+        # Karpenter's GPU nodes: the same taint, and the labels the plugin selects on.
+        template = pool.inputs["spec"]["template"]
+        assert tolerations == [{**t, "operator": "Equal"} for t in template["spec"]["taints"]], pool.name
+        assert pod["nodeSelector"].items() <= template["metadata"]["labels"].items(), pool.name
     for group in result.by_type(NODE_GROUP):
         # The plugin selects exactly the tainted (GPU) groups' nodes.
         selected = pod["nodeSelector"].items() <= group.inputs["labels"].items()
@@ -108,16 +115,13 @@ def test_kubeconfig_is_a_secret_everywhere_it_is_recorded(name, shipped_stack):
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_kubernetes_objects_pass_every_scanner_with_no_finding_left_open(name, shipped_stack):
+@pytest.mark.slow
+def test_kubernetes_objects_pass_every_scanner_with_no_finding_left_open(name, scanned_stack):
     # Probes where upstream serves a health endpoint, images pinned by digest, the rest accepted in
     # checkov-config.yaml with a reason. Any new Kubernetes finding on a shipped stack shows here, advisory or not.
-    result = shipped_stack(name)
+    result, scanned = scanned_stack(name)
     kubernetes = {r.urn for r in result.resources if r.type.startswith("kubernetes:")}
-    findings = [
-        f"{v.source} {v.policy} {v.urn}: {v.message}"
-        for v in run_scanners(result, project_dir=REPO)
-        if v.urn in kubernetes
-    ]
+    findings = [f"{v.source} {v.policy} {v.urn}: {v.message}" for v in scanned if v.urn in kubernetes]
     assert findings == []
     deployment = result.one(DEPLOYMENT, "k8s-cluster-autoscaler").inputs["spec"]["template"]["spec"]["containers"][0]
     assert "@sha256:" in deployment["image"] and deployment["livenessProbe"]["httpGet"]["path"] == "/health-check"

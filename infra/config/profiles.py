@@ -68,6 +68,16 @@ PROFILES: dict[str, dict[str, Any]] = {
             # A small monthly limit: dev spend is mostly idle capacity someone forgot.
             "budget": {"monthlyUsd": 500},
         },
+        "monitoring": {
+            # Serverless endpoints start cold: a looser latency page. A dev GPU left idle for an hour is someone's
+            # forgotten notebook. Nothing captures data here (serverless), so no data-quality schedules.
+            "endpointLatencyP99Ms": 3000,
+            "endpointAlarmMinutes": 15,
+            "gpuIdleHours": 1,
+            "pendingPodsMinutes": 30,
+            "nodeNotReadyMinutes": 15,
+            "dataQuality": {"enabled": False},
+        },
     },
     "staging": {
         "protectStatefulResources": True,
@@ -87,8 +97,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "cluster": {
             # Prod's shape at a smaller size: two system nodes, an on-demand inference pool and a spot training
-            # pool, both idling at zero.
+            # pool, both idling at zero; Karpenter brings GPU nodes up (spot diversity, faster than node groups).
             "logRetentionDays": 90,
+            "gpuCapacity": "karpenter",
             "systemPool": {"instanceTypes": ["m6i.large"], "minSize": 2, "maxSize": 3, "desiredSize": 2},
             "gpuPools": [
                 {
@@ -140,6 +151,12 @@ PROFILES: dict[str, dict[str, Any]] = {
             ],
             "budget": {"monthlyUsd": 1500},
         },
+        "monitoring": {
+            # Prod's alarms with more patience; data quality once a day (staging captures little traffic).
+            "gpuIdleHours": 2,
+            "pendingPodsMinutes": 20,
+            "dataQuality": {"schedule": "cron(0 6 ? * * *)"},
+        },
     },
     "prod": {
         "protectStatefulResources": True,
@@ -160,17 +177,19 @@ PROFILES: dict[str, dict[str, Any]] = {
             "modelsObjectLock": {"retentionDays": 30},
         },
         "cluster": {
-            # Three system nodes (one per AZ, never fewer than two); one warm on-demand inference node so the first
-            # request after a quiet night does not wait for a GPU node to boot; multi-node training on p4d with EFA
-            # in a cluster placement group, scaled to zero between jobs.
+            # Three system nodes (one per AZ, never fewer than two); an on-demand inference pool and multi-node
+            # training on p4d with EFA in a cluster placement group. Karpenter brings GPU nodes up; it has no
+            # minimum size, so both pools idle at zero (serving with an availability promise runs on
+            # SageMaker endpoints; set gpuCapacity: node-groups and minSize: 1 for a warm GPU node in the cluster).
             "logRetentionDays": 365,
+            "gpuCapacity": "karpenter",
             "systemPool": {"instanceTypes": ["m6i.large", "m6i.xlarge"], "minSize": 2, "maxSize": 4, "desiredSize": 3},
             "gpuPools": [
                 {
                     "name": "inference",
                     "instanceTypes": ["g6.xlarge", "g5.xlarge"],
                     "capacity": "on_demand",
-                    "minSize": 1,
+                    "minSize": 0,
                     "maxSize": 6,
                     "diskGib": 100,
                     "purpose": "inference",
@@ -218,6 +237,16 @@ PROFILES: dict[str, dict[str, Any]] = {
             ],
             "allowedSagemakerInstanceTypes": ["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.g5.*", "ml.g6.*"],
             "budget": {"monthlyUsd": 5000},
+        },
+        "monitoring": {
+            # Pages early: a sustained 5XX rate or latency, a node down, pods waiting for GPUs. Training pools may
+            # idle between epochs' data loads, so three hours before idle GPUs page. Data quality hourly.
+            "endpointErrorPercent": 0.5,
+            "endpointAlarmMinutes": 5,
+            "maxInstancesMinutes": 15,
+            "gpuIdleHours": 3,
+            "pendingPodsMinutes": 10,
+            "nodeNotReadyMinutes": 5,
         },
     },
 }

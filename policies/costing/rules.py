@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..rules._instances import gpus
-from .estimate import FREE, NOT_PRICED, PRICED, Context, Cost, Item, Part
+from ..rules.instances import gpus
+from .model import FREE, NOT_PRICED, PRICED, Context, Cost, Item, Part
 from .prices import HOURS_PER_MONTH
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -535,6 +535,66 @@ def event_bus(item: Item, ctx: Context, bill: Bill) -> None:
     bill.charge("events:custom", "custom events / million", 0, events, events)
 
 
+def dashboard(item: Item, ctx: Context, bill: Bill) -> None:
+    # The account's first three dashboards are free; a stack cannot know how many others exist, so it pays.
+    bill.charge("cloudwatch:dashboard", "dashboard", 1, 1, 1)
+
+
+def log_metric_filter(item: Item, ctx: Context, bill: Bill) -> None:
+    transformations = max(1, len(_list(_get(item.props, "metricTransformation"))))
+    bill.charge(
+        "cloudwatch:custom-metric", "custom metrics it publishes", transformations, transformations, transformations
+    )
+
+
+_MONITOR_CRON = re.compile(r"^cron\(0 (\*|\d{1,2}|(\d{1,2})/(\d{1,2})) \? \* \* \*\)$")
+
+
+def _runs_per_day(expression: Any) -> int:
+    match = _MONITOR_CRON.match(expression) if isinstance(expression, str) else None
+    if match is None:
+        raise NotPriced(f"schedule {expression!r} is not an hourly, daily or every-N-hours cron expression")
+    hours, start, step = match.groups()
+    if hours == "*":
+        return 24
+    if step is not None:
+        return len(range(int(start), 24, int(step)))
+    return 1
+
+
+def monitoring_schedule(item: Item, ctx: Context, bill: Bill) -> None:
+    """Every run for its whole allowed time: an upper bound that holds idle too, since the schedule runs regardless."""
+    config = _get(item.props, "monitoringScheduleConfig") or {}
+    wanted = _get(config, "monitoringJobDefinitionName")
+    definition = next(
+        (d for t in _JOB_DEFINITIONS for d in ctx.of_type(t) if wanted is not None and _get(d.props, "name") == wanted),
+        None,
+    )
+    if definition is None:
+        raise NotPriced("its job definition is not in the stack (monitoringJobDefinitionName refers to none)")
+    runs = _runs_per_day(_get(config, "scheduleConfig", "scheduleExpression")) * HOURS_PER_MONTH / 24
+    cluster = _get(definition.props, "jobResources", "clusterConfig") or {}
+    instance_type = _get(cluster, "instanceType")
+    if not isinstance(instance_type, str):
+        raise NotPriced("jobResources.clusterConfig.instanceType is unknown until apply")
+    count = _required(_get(cluster, "instanceCount"), "jobResources.clusterConfig.instanceCount")
+    runtime = _required(
+        _get(definition.props, "stoppingCondition", "maxRuntimeInSeconds"), "stoppingCondition.maxRuntimeInSeconds"
+    )
+    hours = runs * runtime / 3600 * count
+    bill.charge(
+        f"sagemaker:{instance_type}",
+        f"{_qty(runs)} runs x {_qty(runtime)} s x {_qty(count)} {instance_type}",
+        hours,
+        hours,
+        hours,
+    )
+    bill.note("processing billed at the instance type's hourly rate, every run at its time limit")
+
+
+_JOB_DEFINITIONS = ("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",)
+
+
 class _Free(Exception):
     """No charge of its own (the reason says where its cost shows, if anywhere)."""
 
@@ -562,6 +622,9 @@ PRICING: dict[str, Callable[[Item, Context, Bill], None]] = {
     "aws:cloudwatch/eventBus:EventBus": event_bus,
     "aws:sqs/queue:Queue": sqs_queue,
     "aws:codebuild/project:Project": codebuild_project,
+    "aws:cloudwatch/dashboard:Dashboard": dashboard,
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": log_metric_filter,
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": monitoring_schedule,
 }
 
 USAGE_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -596,12 +659,15 @@ FREE_TYPES: dict[str, str] = {
     "aws:autoscaling/tag:Tag": _NO_CHARGE,
     "aws:eks/addon:Addon": "runs on the cluster's nodes",
     "aws:eks/accessEntry:AccessEntry": _NO_CHARGE,
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _NO_CHARGE,
+    "aws:ec2/tag:Tag": _NO_CHARGE,
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _NO_CHARGE,
     "aws:ec2/placementGroup:PlacementGroup": _NO_CHARGE,
     "aws:ebs/defaultKmsKey:DefaultKmsKey": _NO_CHARGE,
     "aws:ebs/encryptionByDefault:EncryptionByDefault": _NO_CHARGE,
     "aws:costexplorer/costAllocationTag:CostAllocationTag": _NO_CHARGE,
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "model artifacts are billed as S3 storage (usage file)",
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "billed through the monitoring schedules that run it",
 }
 FREE_PREFIXES: dict[str, str] = {
     "aws:iam/": "IAM carries no charge",

@@ -247,3 +247,67 @@ def test_codebuild_project_build_minutes_from_usage_and_its_concurrency_limit_at
     item = Item("urn:cb", "aws:codebuild/project:Project", "runner", props, None, REGION)
     # 600 min x $0.01; max: 2 builds x 730 h x 60 min x $0.01.
     assert figures(one(item, usage={"buildProjects": {"runner": {"buildMinutes": 600}}})) == (0.0, 6.0, 876.0)
+
+
+def test_dashboard_and_log_metric_filter():
+    assert figures(one(Item("urn:d", "aws:cloudwatch/dashboard:Dashboard", "d", {}, None, REGION))) == (3.0,) * 3
+    metric_filter = Item(
+        "urn:f",
+        "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+        "f",
+        {"metricTransformation": {"name": "errors", "namespace": "ns", "value": "1"}},
+        None,
+        REGION,
+    )
+    assert figures(one(metric_filter)) == (0.3,) * 3
+
+
+def _monitor(expression: str) -> tuple[Item, Item]:
+    definition = Item(
+        "urn:jd",
+        "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
+        "jd",
+        {
+            "name": "churn-dq",
+            "jobResources": {"clusterConfig": {"instanceType": "ml.m5.xlarge", "instanceCount": 1}},
+            "stoppingCondition": {"maxRuntimeInSeconds": 1800},
+        },
+        None,
+        REGION,
+    )
+    schedule = Item(
+        "urn:ms",
+        "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
+        "ms",
+        {
+            "monitoringScheduleConfig": {
+                "monitoringJobDefinitionName": "churn-dq",
+                "scheduleConfig": {"scheduleExpression": expression},
+            }
+        },
+        None,
+        REGION,
+    )
+    return schedule, definition
+
+
+@pytest.mark.parametrize(
+    ("expression", "monthly"),
+    [
+        # 730 h a month: 24 runs a day x 30.42 days x 0.5 h x $0.23
+        ("cron(0 * ? * * *)", 83.95),
+        ("cron(0 3 ? * * *)", 3.5),  # one run a day
+        ("cron(0 0/6 ? * * *)", 13.99),  # four runs a day
+    ],
+)
+def test_monitoring_schedule_every_run_at_its_time_limit_even_idle(expression, monthly):
+    schedule, definition = _monitor(expression)
+    assert figures(one(schedule, definition)) == (monthly,) * 3
+    assert one(definition, schedule).status == FREE
+
+
+def test_monitoring_schedule_without_its_job_definition_is_not_priced():
+    schedule, _ = _monitor("cron(0 * ? * * *)")
+    cost = one(schedule)
+    assert cost.status == NOT_PRICED
+    assert "job definition is not in the stack" in cost.formula

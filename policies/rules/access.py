@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ._common import (
     UNKNOWN,
@@ -28,7 +29,6 @@ from ._common import (
     statement_label,
     statements,
 )
-from ._escalation import escalations, messages
 from ._s3 import BucketLinks
 from ._types import (
     ACCOUNT_PUBLIC_ACCESS_BLOCK,
@@ -56,6 +56,7 @@ from ._types import (
     SECURITY_GROUPS,
     VPC,
 )
+from .escalation import escalations, messages
 
 WORLD = ("0.0.0.0/0", "::/0")
 
@@ -81,13 +82,13 @@ def _check_public_access_block(args: StackValidationArgs, report: ReportViolatio
                 bucket.urn,
             )
             continue
-        gaps = []
+        gaps: list[tuple[str, list[str]]] = []
         for block in found:
             values = [get(block.props, f) for f in PUBLIC_ACCESS_FLAGS]
             if UNKNOWN in values:
                 gaps = []
                 break
-            gaps.append((block.name, [f for f, v in zip(PUBLIC_ACCESS_FLAGS, values) if not is_true(v)]))
+            gaps.append((block.name, [f for f, v in zip(PUBLIC_ACCESS_FLAGS, values, strict=True) if not is_true(v)]))
         if gaps and all(off for _, off in gaps):
             name, off = gaps[0]
             report(f"{name} leaves {', '.join(off)} off: all four settings must be true", bucket.urn)
@@ -419,7 +420,7 @@ def _check_world_ingress(args: StackValidationArgs, report: ReportViolation) -> 
     allowed_ports = set(setting(args.get_config(), "loadBalancerPorts", SG_SCHEMA))
 
     # (resource declaring the rule, the group it opens, protocol, from, to, cidrs)
-    rules = []
+    rules: list[tuple[PolicyResource, PolicyResource | None, Any, Any, Any, list[Any]]] = []
     for group in groups:
         for item in elements(get(group.props, "ingress")):
             cidrs = elements(get(item, "cidrBlocks")) + elements(get(item, "ipv6CidrBlocks"))

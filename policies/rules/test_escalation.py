@@ -9,7 +9,7 @@ import os
 import pulumi_aws as aws
 import pytest
 
-from ._escalation import BOUNDARY_KEYED, METHODS, escalations, resource_kind
+from .escalation import BOUNDARY_KEYED, METHODS, escalations, resource_kind
 
 POLICY = "iam-privilege-escalation"
 ACCOUNT = "123456789012"

@@ -29,7 +29,7 @@ _CLUSTER_SCOPED = {
 def resource(token: str, logical: str, urn: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     outputs = dict(inputs)
     kind = token.rsplit(":", 1)[-1]
-    if token.startswith("kubernetes:helm.sh/") or kind.endswith("List") or token.startswith("kubernetes:yaml"):
+    if token.startswith(("kubernetes:helm.sh/", "kubernetes:yaml")) or kind.endswith("List"):
         return f"{logical}-{digest(urn, 8)}", outputs
     # A patch (`StorageClassPatch`) edits an existing object of its kind, so it is scoped like that kind.
     kind = kind.removesuffix("Patch")

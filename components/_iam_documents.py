@@ -212,7 +212,13 @@ class ProjectScope:
 
     @property
     def log_groups(self) -> list[str]:
-        groups = (f"/aws/sagemaker/Endpoints/{self.name_prefix}-*", f"/aws/eks/{self.cluster_name}/*")
+        groups = (
+            f"/aws/sagemaker/Endpoints/{self.name_prefix}-*",
+            f"/aws/eks/{self.cluster_name}/*",
+            # Container Insights' groups (the add-on writes there) and the teams' workload groups.
+            f"/aws/containerinsights/{self.cluster_name}/*",
+            f"/{self.project}/{self.cluster_name}/*",
+        )
         return [self.arn("logs", f"log-group:{g}") for g in groups] + [
             self.arn("logs", f"log-group:{g}:log-stream:*") for g in groups
         ]
@@ -627,6 +633,13 @@ def ci_deploy_policy(
             "Resource": [
                 scope.arn("sns", f"{prefix}*", region="*") for prefix in (f"{scope.name_prefix}-", "endpoint-")
             ],
+        },
+        {
+            # Karpenter's interruption queue (`<cluster>-karpenter`): the stack's queues only.
+            "Sid": "ManagePlatformQueues",
+            "Effect": "Allow",
+            "Action": "sqs:*",
+            "Resource": scope.arn("sqs", f"{scope.name_prefix}-*", region="*"),
         },
         {
             # A new key must carry the stack's identity tags from the start...

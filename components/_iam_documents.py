@@ -47,6 +47,7 @@ PERSONA_DATA_ACCESS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
 
 # Services whose roles the deploy role may pass: what the platform's own roles trust.
 PASSED_TO_SERVICES = (
+    "codebuild.amazonaws.com",
     "ec2.amazonaws.com",
     "eks.amazonaws.com",
     "pods.eks.amazonaws.com",
@@ -633,6 +634,22 @@ def ci_deploy_policy(
             "Resource": [
                 scope.arn("sns", f"{prefix}*", region="*") for prefix in (f"{scope.name_prefix}-", "endpoint-")
             ],
+        },
+        {
+            # The stack's deploy runner (`<project>-<stack>-deploy`) only: starting another project's build would run
+            # code as that project's role. Webhooks are actions on their project.
+            "Sid": "ManagePlatformRunner",
+            "Effect": "Allow",
+            "Action": "codebuild:*",
+            "Resource": scope.arn("codebuild", f"project/{scope.name_prefix}-*", region="*"),
+        },
+        {
+            # GitHub connections carry random ids, so they cannot be scoped by name; using one only reaches the
+            # repositories its GitHub App installation grants.
+            "Sid": "ManageRunnerConnections",
+            "Effect": "Allow",
+            "Action": "codeconnections:*",
+            "Resource": "*",
         },
         {
             # Karpenter's interruption queue (`<cluster>-karpenter`): the stack's queues only.

@@ -450,7 +450,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 opts=child,
             )
             network = pulumi.Output.all(self.security_group.arn, args.private_subnet_ids, args.vpc_id).apply(
-                lambda v: _network_resources(v[0], v[1], v[2])
+                lambda v: sm.network_resources(v[0], v[1], v[2])
             )
 
         capture_prefix = f"{args.endpoint_name}/"
@@ -705,17 +705,6 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "dataCaptureUri": self.data_capture_uri,
             }
         )
-
-
-def _network_resources(security_group_arn: str, subnet_ids: Sequence[str], vpc_id: str) -> dict[str, Any]:
-    """ARNs for the ENI statements, built from the security group's ARN (same partition, region, account)."""
-    head = security_group_arn.split(":security-group/")[0]  # arn:<partition>:ec2:<region>:<account>
-    return {
-        "subnet_arns": [f"{head}:subnet/{subnet}" for subnet in subnet_ids],
-        "security_group_arn": security_group_arn,
-        "network_interface_arn": f"{head}:network-interface/*",
-        "vpc_arn": f"{head}:vpc/{vpc_id}",
-    }
 
 
 def image_source(

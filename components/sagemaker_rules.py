@@ -181,6 +181,26 @@ ECR_URI = re.compile(
 )
 
 
+def ecr_image_problem(reference: str) -> str | None:
+    """Why `reference` is not an image SageMaker can pull (only ECR), or None."""
+    # A first path segment with a dot is a registry host (Docker's rule): only ECR's host form is accepted.
+    from_other_registry = "/" in reference and "." in reference.split("/", 1)[0] and not ECR_URI.match(reference)
+    if from_other_registry or not (ECR_SHORT.match(reference) or ECR_URI.match(reference)):
+        return (
+            "must be an ECR image: `repository:tag`, `repository@sha256:<64 hex>`, or "
+            "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` (SageMaker pulls only from ECR)"
+        )
+    return None
+
+
+@lru_cache(maxsize=2)
+def job_instance_types(kind: str) -> frozenset[str]:
+    """Instance types a SageMaker `training` job (`TrainingInstanceType`) or `processing` job
+    (`ProcessingInstanceType`) accepts, from the service model."""
+    shape = {"training": "TrainingInstanceType", "processing": "ProcessingInstanceType"}[kind]
+    return frozenset(_service_model().shape_for(shape).enum)
+
+
 def execution_role_policy(
     *,
     model_read: Sequence[dict[str, Any]],
@@ -231,39 +251,56 @@ def execution_role_policy(
         },
     ]
     if network:
-        statements += [
-            {
-                # Describe* calls have no resource-level permissions; they only read.
-                "Sid": "DescribeVpcForEnis",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeVpcs",
-                ],
-                "Resource": "*",
-            },
-            {
-                "Sid": "CreateEnisInPrivateSubnets",
-                "Effect": "Allow",
-                "Action": "ec2:CreateNetworkInterface",
-                "Resource": [*network["subnet_arns"], network["security_group_arn"], network["network_interface_arn"]],
-            },
-            {
-                "Sid": "ManageOwnEnis",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                ],
-                "Resource": network["network_interface_arn"],
-                "Condition": {"ArnEquals": {"ec2:Vpc": network["vpc_arn"]}},
-            },
-        ]
+        statements += network_statements(network)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def network_resources(security_group_arn: str, subnet_ids: Sequence[str], vpc_id: str) -> dict[str, Any]:
+    """ARNs for the ENI statements, built from the security group's ARN (same partition, region, account)."""
+    head = security_group_arn.split(":security-group/")[0]  # arn:<partition>:ec2:<region>:<account>
+    return {
+        "subnet_arns": [f"{head}:subnet/{subnet}" for subnet in subnet_ids],
+        "security_group_arn": security_group_arn,
+        "network_interface_arn": f"{head}:network-interface/*",
+        "vpc_arn": f"{head}:vpc/{vpc_id}",
+    }
+
+
+def network_statements(network: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """EC2 statements a SageMaker execution role needs to place a model or a job in the VPC: SageMaker creates the
+    ENIs with that role. `network` holds `subnet_arns`, `security_group_arn`, `network_interface_arn`, `vpc_arn`."""
+    return [
+        {
+            # Describe* calls have no resource-level permissions; they only read.
+            "Sid": "DescribeVpcForEnis",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "CreateEnisInPrivateSubnets",
+            "Effect": "Allow",
+            "Action": "ec2:CreateNetworkInterface",
+            "Resource": [*network["subnet_arns"], network["security_group_arn"], network["network_interface_arn"]],
+        },
+        {
+            "Sid": "ManageOwnEnis",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            ],
+            "Resource": network["network_interface_arn"],
+            "Condition": {"ArnEquals": {"ec2:Vpc": network["vpc_arn"]}},
+        },
+    ]
 
 
 def bucket_grant_statements(

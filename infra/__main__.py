@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from components.artifact_store import ArtifactStore, ArtifactStoreArgs, ReplicationArgs
 from components.cluster import Cluster, ClusterArgs
 from components.deploy_runner import DeployRunner, runner_project_name
+from components.experiment_tracking import ExperimentTracking
 from components.guardrails import Guardrails, GuardrailsArgs
 from components.image_registries import ImageRegistries, ImageRegistriesArgs
 from components.karpenter import Karpenter, KarpenterArgs
@@ -18,10 +19,12 @@ from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, Te
 from components.kueue import Kueue, KueueArgs
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
 from components.model_monitor import DataQualityMonitor
+from components.model_promotion import ModelPromotion
 from components.model_registry import ModelRegistry, ModelRegistryArgs
 from components.monitoring import BudgetView, EndpointTarget, GpuPoolTarget, Monitoring, runbook_link
 from components.network import Network, NetworkArgs
 from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs
+from components.retraining import RetrainingPipeline
 from components.team_identity import TeamIdentity, TeamIdentityArgs
 from infra.config import load_from_pulumi
 from infra.config.endpoints import component_args as endpoint_args
@@ -453,6 +456,88 @@ pulumi.export("dashboardName", monitoring.dashboard_name)
 pulumi.export("alarmNames", monitoring.alarm_names)
 pulumi.export("dataQualitySchedules", {key: m.schedule_name for key, m in data_quality.items()})
 # <<< monitoring
+
+# >>> mlops: scheduled retraining, promotion by approval, experiment tracking: `retraining`
+retraining: dict[str, RetrainingPipeline] = {}
+for model_name, model_spec in sorted(cfg.endpoints.models.items()):
+    if model_spec.retraining is None:
+        continue
+    trainer_uri, trainer_repository_arn = image_source(
+        model_spec.retraining.trainer_image,
+        repository_urls=registries.repository_urls,
+        repository_arns=registries.repository_arns,
+        partition=cfg.partition,
+    )
+    serving_uri, _ = image_source(
+        model_spec.image,
+        repository_urls=registries.repository_urls,
+        repository_arns=registries.repository_arns,
+        partition=cfg.partition,
+    )
+    retraining[model_name] = RetrainingPipeline(
+        f"retraining-{model_name}",
+        model_spec.retraining,
+        model=model_name,
+        name_prefix=names.prefix,
+        schedule_enabled=cfg.endpoints.retraining_schedules,
+        trainer_image_uri=trainer_uri,
+        trainer_repository_arn=trainer_repository_arn,
+        serving_image_uri=serving_uri,
+        model_package_group_name=model_registry.group_names[model_name],
+        artifact_grants=store,
+        datasets_bucket_name=store.bucket_names["datasets"],
+        models_bucket_name=store.bucket_names["models"],
+        # Each bucket accepts only its own key (storage block): datasets and models use the artifacts key.
+        output_kms_key_arn=keys.artifacts.arn,
+        volume_kms_key_arn=keys.sagemaker.arn,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        endpoint_security_group_id=network.endpoint_security_group_id,
+        s3_prefix_list_id=network.s3_endpoint.prefix_list_id,
+        permissions_boundary=boundary.arn,
+        partition=cfg.partition,
+        region=cfg.region,
+        account_id=serving_account,
+        opts=platform,
+    )
+pulumi.export(
+    "retraining",
+    {m: {"pipelineName": r.pipeline_name, "scheduleName": r.schedule_name} for m, r in retraining.items()},
+)
+
+# Stacks that deploy registry versions (requireModelPackage) get their approvals as promotion pull requests.
+if cfg.endpoints.require_model_package and cfg.guardrails.github is not None and cfg.endpoints.models:
+    promotion = ModelPromotion(
+        "promotion",
+        stack=names.stack,
+        name_prefix=names.prefix,
+        repository=cfg.guardrails.github.repository,
+        group_names=model_registry.group_names,
+        alert_topic_arn=guardrails.alert_topic_arn,
+        permissions_boundary=boundary.arn,
+        partition=cfg.partition,
+        region=cfg.region,
+        account_id=serving_account,
+        key_deletion_window_days=cfg.storage.key_deletion_window_days,
+        protect=cfg.protect_stateful_resources,
+        opts=platform,
+    )
+    pulumi.export(
+        "modelPromotion", {"connectionName": promotion.connection_name, "failureAlarmNames": promotion.alarm_names}
+    )
+
+if cfg.experiment_tracking.enabled:
+    tracking = ExperimentTracking(
+        "experiments",
+        cfg.experiment_tracking,
+        name_prefix=names.prefix,
+        artifact_grants=store,
+        models_bucket_name=store.bucket_names["models"],
+        permissions_boundary=boundary.arn,
+        opts=platform,
+    )
+    pulumi.export("mlflowTrackingServerArn", tracking.arn)
+# <<< mlops
 
 pulumi.export("environment", cfg.environment)
 pulumi.export("region", cfg.region)

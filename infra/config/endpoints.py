@@ -29,7 +29,9 @@ from pydantic import Field, field_validator, model_validator
 
 from components import facts
 from components import sagemaker_rules as sm
+from components.experiment_tracking import ARTIFACT_PREFIX
 from components.model_endpoint import AlarmSpec, DeploymentSpec, InstanceSpec, ServerlessSpec
+from components.retraining import RetrainingSettings
 from components.settings import FieldError, Section
 from infra.config.profiles import merge
 
@@ -58,6 +60,8 @@ class ModelSpec(Section):
     repository."""
     description: str = ""
     """Shown on the model's registry group."""
+    retraining: RetrainingSettings | None = None
+    """Scheduled retraining into this model's registry group (components/retraining.py). Default: none."""
     gpu: bool = False
     """The serving image needs an NVIDIA GPU. Default false (a CPU model). A GPU model cannot be served serverless
     (CPU only) and its endpoints must use a GPU instance type."""
@@ -65,13 +69,9 @@ class ModelSpec(Section):
     @field_validator("image")
     @classmethod
     def _ecr(cls, value: str) -> str:
-        # A first path segment with a dot is a registry host (Docker's rule): only ECR's host form is accepted.
-        from_other_registry = "/" in value and "." in value.split("/", 1)[0] and not sm.ECR_URI.match(value)
-        if from_other_registry or not (sm.ECR_SHORT.match(value) or sm.ECR_URI.match(value)):
-            raise ValueError(
-                "must be an ECR image: `repository:tag`, `repository@sha256:<64 hex>`, or "
-                "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` (SageMaker pulls only from ECR)"
-            )
+        problem = sm.ecr_image_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
@@ -424,6 +424,9 @@ class EndpointsConfig(Section):
     require_model_package: bool = False
     """Endpoints must deploy registry versions (`modelPackage`), which SageMaker refuses unless Approved.
     Profile: on in staging and prod."""
+    retraining_schedules: bool = True
+    """Whether models' retraining schedules run. Off in dev (profile): its pipelines exist but start only by hand,
+    so an idle dev stack trains nothing."""
     notification_emails: list[str] = Field(default_factory=list)
     """Addresses subscribed to every endpoint's alarm topic (each must confirm by email)."""
     models: dict[str, ModelSpec] = Field(default_factory=dict)
@@ -470,6 +473,12 @@ class EndpointsConfig(Section):
                 _check_key("model", name)
             except FieldError as exc:
                 raise FieldError(f"models.{name}", name, exc.message) from None
+            if f"{name}/" == ARTIFACT_PREFIX:
+                raise FieldError(
+                    f"models.{name}",
+                    name,
+                    f"reserved: the models bucket's {ARTIFACT_PREFIX} prefix holds the experiment-tracking artifacts",
+                )
         for key, ep in self.endpoints.items():
             where = f"endpoints.{key}"
             try:
@@ -555,6 +564,34 @@ class EndpointsConfig(Section):
                         f"no registry '{repository}' in this stack (storage.registries: {', '.join(sorted(registries)) or 'none'}); "
                         "use one of them or a full ECR image URI",
                     )
+        for name, model in self.models.items():
+            if model.retraining is None:
+                continue
+            if "datasets" not in buckets:
+                return FieldError(
+                    "storage.buckets",
+                    list(buckets),
+                    f"model '{name}' retrains from the 'datasets' bucket (endpoints.models.{name}.retraining); add it",
+                )
+            for field, value in (
+                ("instanceType", model.retraining.instance_type),
+                ("evaluationInstanceType", model.retraining.evaluation_instance_type),
+            ):
+                if not sm.allowlisted(value, list(allowed_instance_types)):
+                    return FieldError(
+                        f"endpoints.models.{name}.retraining.{field}",
+                        value,
+                        "not in the stack's SageMaker instance allowlist (guardrails, which the boundary enforces): "
+                        f"{', '.join(sorted(allowed_instance_types)) or 'empty'}",
+                    )
+            image = model.retraining.trainer_image
+            if sm.ECR_SHORT.match(image) and sm.split_image(image)[0] not in registries:
+                return FieldError(
+                    f"endpoints.models.{name}.retraining.trainerImage",
+                    image,
+                    f"no registry '{sm.split_image(image)[0]}' in this stack (storage.registries: "
+                    f"{', '.join(sorted(registries)) or 'none'}); use one of them or a full ECR image URI",
+                )
         for key, ep in self.endpoints.items():
             if ep.serving == "instance" and not sm.allowlisted(ep.instance.type, list(allowed_instance_types)):
                 return FieldError(

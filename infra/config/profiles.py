@@ -54,6 +54,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             # CPU models serve serverless: no idle cost. Dev alone accepts serverless's gaps (no VPC config,
             # network isolation, data capture or blue/green); an instance endpoint here is one instance.
             "allowServerless": True,
+            # Retraining pipelines exist but start only by hand: a weekly training job is not idle spend.
+            "retrainingSchedules": False,
             "defaults": {
                 "serving": "serverless",
                 "serverless": {"memorySizeMb": 2048, "maxConcurrency": 5},
@@ -62,6 +64,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "logRetentionDays": 30,
             },
         },
+        # A tracking server bills while it exists (Small ≈ $470/month): more than dev's whole idle budget.
+        "experimentTracking": {"enabled": False},
         "guardrails": {
             "allowedInstanceTypes": ["m6i.large", "m6i.xlarge", "g5.xlarge", "g5.2xlarge", "g6.xlarge", "g6.2xlarge"],
             "allowedSagemakerInstanceTypes": ["ml.m5.large", "ml.m5.xlarge", "ml.g5.xlarge"],
@@ -81,6 +85,9 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     "staging": {
         "protectStatefulResources": True,
+        # The tracking server (≈ $470/month) alone would take staging past its idle ceiling; experiments are
+        # tracked in prod's. A staging file opts in with `enabled: true` and a budget that covers it.
+        "experimentTracking": {"enabled": False},
         "network": {
             # Prod's topology (3 AZs, private endpoints) so AZ-spread and endpoint problems show here first;
             # one NAT gateway, since staging may lose internet egress while an AZ is down.

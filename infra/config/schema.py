@@ -9,6 +9,7 @@ from pydantic import model_validator
 from components import sagemaker_rules as sm
 from components.cluster_rules import outside_allowlist
 from components.deploy_runner import DeployRunnerSettings
+from components.experiment_tracking import ExperimentTrackingSettings
 from components.monitoring import GpuPoolTarget, MonitoringSettings, shared_instance_types
 from components.settings import FieldError, Section
 from infra.config.cluster import ClusterConfig
@@ -41,6 +42,7 @@ class PlatformConfig(Section):
     guardrails: GuardrailsConfig = GuardrailsConfig()
     deploy_runner: DeployRunnerSettings = DeployRunnerSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    experiment_tracking: ExperimentTrackingSettings = ExperimentTrackingSettings()
 
     @model_validator(mode="after")
     def _cost_tags(self) -> PlatformConfig:
@@ -53,6 +55,17 @@ class PlatformConfig(Section):
             raise FieldError(
                 "tags.Environment", self.tags["Environment"], "derived from `ml-platform:environment`; remove it"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _endpoints_fit_the_stack(self) -> PlatformConfig:
+        problem = self.endpoints.cross_section_problem(
+            allowed_instance_types=self.guardrails.allowed_sagemaker_instance_types,
+            buckets=self.storage.buckets,
+            registries=self.storage.registries,
+        )
+        if problem is not None:
+            raise problem
         return self
 
     @model_validator(mode="after")

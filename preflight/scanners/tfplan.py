@@ -243,6 +243,11 @@ TYPES: dict[str, TfType] = {
     ),
     "aws:cloudwatch/eventRule:EventRule": _t("aws_cloudwatch_event_rule"),
     "aws:cloudwatch/eventTarget:EventTarget": _t("aws_cloudwatch_event_target"),
+    "aws:cloudwatch/eventConnection:EventConnection": _t("aws_cloudwatch_event_connection"),
+    "aws:cloudwatch/eventApiDestination:EventApiDestination": _t("aws_cloudwatch_event_api_destination"),
+    "aws:scheduler/schedule:Schedule": _t(
+        "aws_scheduler_schedule", {"target.sagemakerPipelineParameters.pipelineParameters": "pipeline_parameter"}
+    ),
     "aws:cloudwatch/dashboard:Dashboard": _t("aws_cloudwatch_dashboard"),
     "aws:sns/topic:Topic": _t("aws_sns_topic", json=_POLICY),
     "aws:sns/topicPolicy:TopicPolicy": _t("aws_sns_topic_policy", json=_POLICY),
@@ -280,6 +285,8 @@ TYPES: dict[str, TfType] = {
     "aws:sagemaker/notebookInstance:NotebookInstance": _t("aws_sagemaker_notebook_instance"),
     "aws:sagemaker/domain:Domain": _t("aws_sagemaker_domain"),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _t("aws_sagemaker_model_package_group"),
+    "aws:sagemaker/pipeline:Pipeline": _t("aws_sagemaker_pipeline"),
+    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": _t("aws_sagemaker_mlflow_tracking_server"),
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": _t(
         "aws_sagemaker_data_quality_job_definition", maps=("dataQualityAppSpecification.environment",)
     ),

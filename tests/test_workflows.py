@@ -188,3 +188,15 @@ def test_every_stack_names_its_own_secrets_provider_key():
     for stack in STACKS:
         doc = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())
         assert doc["secretsprovider"].startswith(f"awskms://alias/{PROJECT}/{stack}/pulumi-secrets?region="), stack
+
+
+def test_promotion_workflow_listens_for_the_dispatch_the_stacks_send_and_never_inlines_its_payload():
+    from components.model_promotion import EVENT_TYPE
+
+    doc = _load(WORKFLOWS / "promote-model.yml")
+    assert doc["on"] == {"repository_dispatch": {"types": [EVENT_TYPE]}}
+    (job,) = doc["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    assert runs and not [r for r in runs if "${{" in r]
+    assert "python tools/bump_model_package.py" in runs[0]

@@ -595,6 +595,12 @@ def monitoring_schedule(item: Item, ctx: Context, bill: Bill) -> None:
 _JOB_DEFINITIONS = ("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",)
 
 
+def mlflow_tracking_server(item: Item, ctx: Context, bill: Bill) -> None:
+    """A tracking server bills every hour it exists, whatever its use."""
+    size = _get(item.props, "trackingServerSize") or "Small"
+    _monthly(bill, f"sagemaker:mlflow-tracking-server-{str(size).lower()}", f"MLflow tracking server ({size}) hours")
+
+
 class _Free(Exception):
     """No charge of its own (the reason says where its cost shows, if anywhere)."""
 
@@ -622,6 +628,7 @@ PRICING: dict[str, Callable[[Item, Context, Bill], None]] = {
     "aws:cloudwatch/eventBus:EventBus": event_bus,
     "aws:sqs/queue:Queue": sqs_queue,
     "aws:codebuild/project:Project": codebuild_project,
+    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": mlflow_tracking_server,
     "aws:cloudwatch/dashboard:Dashboard": dashboard,
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": log_metric_filter,
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": monitoring_schedule,
@@ -667,6 +674,15 @@ FREE_TYPES: dict[str, str] = {
     "aws:ebs/encryptionByDefault:EncryptionByDefault": _NO_CHARGE,
     "aws:costexplorer/costAllocationTag:CostAllocationTag": _NO_CHARGE,
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "model artifacts are billed as S3 storage (usage file)",
+    "aws:sagemaker/pipeline:Pipeline": (
+        "no charge of its own; the training and evaluation jobs each execution starts bill per second while they "
+        "run, and are not included"
+    ),
+    "aws:scheduler/schedule:Schedule": "EventBridge Scheduler's first 14 million invocations a month carry no charge",
+    "aws:cloudwatch/eventConnection:EventConnection": "no charge of its own (its secret is managed by EventBridge)",
+    "aws:cloudwatch/eventApiDestination:EventApiDestination": (
+        "invocations bill per million (a promotion is a handful a month); not included"
+    ),
     "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "billed through the monitoring schedules that run it",
 }
 FREE_PREFIXES: dict[str, str] = {

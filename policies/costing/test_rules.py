@@ -311,3 +311,25 @@ def test_monitoring_schedule_without_its_job_definition_is_not_priced():
     cost = one(schedule)
     assert cost.status == NOT_PRICED
     assert "job definition is not in the stack" in cost.formula
+
+
+def test_mlflow_tracking_server_bills_every_hour_and_unknown_sizes_are_not_priced():
+    small = Item("urn:m", "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer", "m", {}, None, REGION)
+    # 730 h x $0.64 = $467.20, idle or busy.
+    assert figures(one(small)) == (467.2,) * 3
+    large = Item("urn:l", small.type, "l", {"trackingServerSize": "Large"}, None, REGION)
+    assert one(large).status == NOT_PRICED
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [
+        "aws:sagemaker/pipeline:Pipeline",
+        "aws:scheduler/schedule:Schedule",
+        "aws:cloudwatch/eventConnection:EventConnection",
+        "aws:cloudwatch/eventApiDestination:EventApiDestination",
+    ],
+)
+def test_the_mlops_loop_resources_say_why_they_carry_no_charge_of_their_own(type_):
+    cost = one(Item("urn:x", type_, "x", {}, None, REGION))
+    assert cost.status == FREE and cost.formula

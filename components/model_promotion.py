@@ -111,6 +111,7 @@ class ModelPromotion(pulumi.ComponentResource):
         partition: str,
         region: str,
         account_id: pulumi.Input[str],
+        runbook: str = "docs/runbooks/model-promotion.md",
         key_deletion_window_days: int = 30,
         protect: bool = True,
         opts: pulumi.ResourceOptions | None = None,
@@ -214,7 +215,7 @@ class ModelPromotion(pulumi.ComponentResource):
                 name=f"{name_prefix}-{model}-promotion-failed",
                 alarm_description=(
                     f"An approval of {model} could not reach GitHub: no promotion pull request was opened "
-                    "(token not set or expired? docs/mlops.md)"
+                    f"(token not set or expired?). Runbook: {runbook}"
                 ),
                 namespace="AWS/Events",
                 metric_name="FailedInvocations",

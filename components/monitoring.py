@@ -53,6 +53,7 @@ RUNBOOKS = {
     "budget": "budget-forecast-breach.md",
     "drift": "drift-found.md",
     "rollback": "model-rollback.md",
+    "promotion": "model-promotion.md",
 }
 """Runbook per alarm family, in `docs/runbooks/` (a test proves each exists and is linked)."""
 

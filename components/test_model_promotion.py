@@ -144,3 +144,8 @@ def test_a_failed_dispatch_alarms_the_stacks_alert_topic():
     assert (alarm["namespace"], alarm["metricName"], alarm["threshold"]) == ("AWS/Events", "FailedInvocations", 0)
     assert alarm["alarmActions"] == [TOPIC]
     assert alarm["dimensions"] == {"RuleName": rendered().one("aws:cloudwatch/eventRule:EventRule").outputs["name"]}
+
+
+def test_the_failure_alarm_links_its_runbook():
+    description = rendered().one("aws:cloudwatch/metricAlarm:MetricAlarm").inputs["alarmDescription"]
+    assert description.endswith("Runbook: docs/runbooks/model-promotion.md")

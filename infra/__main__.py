@@ -514,6 +514,7 @@ if cfg.endpoints.require_model_package and cfg.guardrails.github is not None and
         repository=cfg.guardrails.github.repository,
         group_names=model_registry.group_names,
         alert_topic_arn=guardrails.alert_topic_arn,
+        runbook=runbook_link(cfg.monitoring.runbook_base_url, "promotion"),
         permissions_boundary=boundary.arn,
         partition=cfg.partition,
         region=cfg.region,

@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from preflight import scanners
+from preflight.coverage import unrendered_findings
 from preflight.engine import ProgramError, run_stack
-from preflight.model import StackResult, stack_json
+from preflight.model import StackResult, Violation, stack_json
 from preflight.policy import (
     PolicyConfigError,
     PolicyEvaluationError,
@@ -94,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the documented JSON document on stdout")
     p.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="make what preflight could not render (multi-language components, Helm charts) a mandatory finding",
+    )
     return p
 
 
@@ -112,7 +118,7 @@ def policy_runs(
             "goes with the --policy-pack at the same position, so give one per pack (or none)"
         )
     if packs:
-        paired = zip(packs, configs) if configs else ((p, None) for p in packs)
+        paired = zip(packs, configs, strict=True) if configs else ((p, None) for p in packs)
         return [PackRun(Path(p).resolve(), Path(c).resolve() if c else None) for p, c in paired], []
     own = project.dir / "policies"
     is_repo = project.dir.resolve() == REPO
@@ -121,10 +127,11 @@ def policy_runs(
         config = pack / "config" / f"{stack}.json"
         if config.is_file():
             return [PackRun(pack, config)], []
-        return [PackRun(pack, None)], [
+        note = (
             f"no {config.relative_to(project.dir)} for stack {stack}: the policy pack's defaults apply (every rule at "
             "its default enforcement level)"
-        ]
+        )
+        return [PackRun(pack, None)], [note]
     return [PackRun(DEFAULT_PACK, None)], []
 
 
@@ -149,96 +156,167 @@ def _check_policy_configs(runs: dict[str, list[PackRun]]) -> list[str]:
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    out = Console(highlight=False, soft_wrap=True)
+@dataclass
+class _Plan:
+    """What to run, validated before any program runs."""
 
-    def error(message: str) -> None:
-        err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    project: Project
+    stacks: list[str]
+    runs: dict[str, list[PackRun]]
+    notes: dict[str, list[str]]
+    scanner_config: scanners.ScannerConfig | None
 
-    try:
-        project = load_project(args.cwd)
-        stacks = args.stack or project.stacks()
-        if not stacks:
-            raise ProjectError(f"{project.dir}: no Pulumi.<stack>.yaml files; pass --stack or create one")
-        for stack in stacks:
-            project.stack_file(stack)
-        runs: dict[str, list[PackRun]] = {}
-        notes: dict[str, list[str]] = {}
-        for stack in stacks:
-            runs[stack], notes[stack] = policy_runs(project, stack, args.policy_pack, args.policy_pack_config)
-        scanner_config = None if args.no_scanners else scanners.load_config()
-    except (ProjectError, UsageError, scanners.ScannerConfigError) as exc:
-        error(str(exc))
-        return EXIT_ERROR
-    problems = _check_policy_configs(runs)
-    if problems:
-        for problem in problems:
-            error(problem)
-        return EXIT_ERROR
 
-    # Render every stack first; checkov keeps scanning one stack in its own process while the next one renders.
+class _Out:
+    """The two consoles: results on stdout, progress and errors on stderr."""
+
+    def __init__(self, debug: bool) -> None:
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.debug = debug
+
+    def error(self, message: str, detail: str = "") -> None:
+        self.err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+        if self.debug and detail:
+            self.err.print(detail, markup=False, highlight=False)
+
+
+def _plan(args: argparse.Namespace) -> _Plan:
+    project = load_project(args.cwd)
+    stacks = args.stack or project.stacks()
+    if not stacks:
+        raise ProjectError(f"{project.dir}: no Pulumi.<stack>.yaml files; pass --stack or create one")
+    for stack in stacks:
+        project.stack_file(stack)
+    runs: dict[str, list[PackRun]] = {}
+    notes: dict[str, list[str]] = {}
+    for stack in stacks:
+        runs[stack], notes[stack] = policy_runs(project, stack, args.policy_pack, args.policy_pack_config)
+    scanner_config = None if args.no_scanners else scanners.load_config()
+    return _Plan(project, stacks, runs, notes, scanner_config)
+
+
+def _failed(project: Project, stack: str, lines: list[str]) -> StackResult:
+    """A stack that did not render, as a result whose one finding is the error: SARIF and Markdown still say why."""
+    message = "; ".join(lines)
+    return StackResult(
+        project=project.name,
+        stack=stack,
+        violations=[
+            Violation(
+                source="preflight",
+                policy="program-error",
+                category="reliability",
+                enforcement="mandatory",
+                severity="critical",
+                urn=None,
+                name=None,
+                message=f"the stack did not render, so nothing in it was checked: {message}",
+                remediation="fix the error and run preflight again",
+            )
+        ],
+    )
+
+
+def _render(plan: _Plan, stack: str, args: argparse.Namespace) -> tuple[StackResult, scanners.PendingScan | None]:
+    """Run one stack's program and its policy packs; start its scanners in the background."""
+    result = run_stack(plan.project, stack)
+    result.warnings.extend(plan.notes[stack])
+    result.violations.extend(unrendered_findings(result, strict=args.strict))
+    for run in plan.runs[stack]:
+        result.violations.extend(evaluate(result, run.pack, run.config))
+    pending = (
+        None if args.no_scanners else scanners.start(result, project_dir=plan.project.dir, config=plan.scanner_config)
+    )
+    return result, pending
+
+
+def _render_all(
+    plan: _Plan, args: argparse.Namespace, io: _Out
+) -> tuple[list[tuple[StackResult, scanners.PendingScan | None]], int]:
+    """Every stack rendered first; checkov keeps scanning one stack in its own process while the next renders.
+    A stack that fails is kept as a result holding its error, for the report files."""
     rendered: list[tuple[StackResult, scanners.PendingScan | None]] = []
     code = EXIT_OK
-    for stack in stacks:
+    for stack in plan.stacks:
         try:
-            with err.status(f"preflight: running {project.name}/{stack} offline"):
-                result = run_stack(project, stack)
-                result.warnings.extend(notes[stack])
-                for run in runs[stack]:
-                    result.violations.extend(evaluate(result, run.pack, run.config))
-                pending = (
-                    None if args.no_scanners else scanners.start(result, project_dir=project.dir, config=scanner_config)
-                )
+            with io.err.status(f"preflight: running {plan.project.name}/{stack} offline"):
+                rendered.append(_render(plan, stack, args))
+            continue
         except ProjectError as exc:
-            error(str(exc))
-            code = EXIT_ERROR
-            continue
+            lines = [str(exc)]
+            io.error(lines[0])
         except ProgramError as exc:
-            error(f"stack {stack}: program did not complete:")
-            for line in exc.lines:
-                err.print(f"  {line}", markup=False, highlight=False)
+            lines = exc.lines
+            io.error(f"stack {stack}: program did not complete:")
+            for line in lines:
+                io.err.print(f"  {line}", markup=False, highlight=False)
             if args.debug and exc.detail:
-                err.print(exc.detail, markup=False, highlight=False)
-            code = EXIT_ERROR
-            continue
+                io.err.print(exc.detail, markup=False, highlight=False)
         except (PolicyConfigError, PolicyEvaluationError, scanners.checkov.CheckovUnavailable) as exc:
-            error(f"stack {stack}: {exc}")
-            code = EXIT_ERROR
-            continue
-        rendered.append((result, pending))
+            lines = [str(exc)]
+            io.error(f"stack {stack}: {exc}")
+        code = EXIT_ERROR
+        rendered.append((_failed(plan.project, stack, lines), None))
+    return rendered, code
 
-    results: list[StackResult] = []
-    for result, pending in rendered:
-        if pending is not None:
-            try:
-                with err.status(f"preflight: scanning {result.project}/{result.stack}"):
-                    result.violations.extend(pending.violations())
-            except Exception as exc:  # noqa: BLE001 - a scanner that fails is an error of the run, named, not a traceback
-                error(f"stack {result.stack}: the scanners failed: {type(exc).__name__}: {exc}")
-                if args.debug:
-                    err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
-                code = EXIT_ERROR
-        results.append(result)
-        if any(v.enforcement == "mandatory" for v in result.violations) and code == EXIT_OK:
-            code = EXIT_VIOLATIONS
-        if not args.json:
-            print_stack(out, result)
 
+def _scan(result: StackResult, pending: scanners.PendingScan | None, io: _Out) -> bool:
+    """Wait for a stack's scanners; False when they failed (an error of the run, named, not a traceback)."""
+    if pending is None:
+        return True
+    try:
+        with io.err.status(f"preflight: scanning {result.project}/{result.stack}"):
+            result.violations.extend(pending.violations())
+    except Exception as exc:  # noqa: BLE001
+        io.error(f"stack {result.stack}: the scanners failed: {type(exc).__name__}: {exc}", traceback.format_exc())
+        return False
+    return True
+
+
+def _write_reports(results: list[StackResult], args: argparse.Namespace, project_dir: Path, io: _Out) -> bool:
     try:
         if args.sarif:
             from preflight.report_sarif import write_sarif
 
-            write_sarif(results, args.sarif, project_dir=project.dir)
+            write_sarif(results, args.sarif, project_dir=project_dir)
         if args.markdown:
             from preflight.report_markdown import write_markdown
 
             write_markdown(results, args.markdown)
     except OSError as exc:
-        error(f"{exc.filename}: cannot write the report: {exc.strerror}")
-        code = EXIT_ERROR
+        io.error(f"{exc.filename}: cannot write the report: {exc.strerror}")
+        return False
+    return True
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    io = _Out(args.debug)
+    try:
+        plan = _plan(args)
+    except (ProjectError, UsageError, scanners.ScannerConfigError) as exc:
+        io.error(str(exc))
+        return EXIT_ERROR
+    problems = _check_policy_configs(plan.runs)
+    if problems:
+        for problem in problems:
+            io.error(problem)
+        return EXIT_ERROR
+
+    rendered, code = _render_all(plan, args, io)
+    results: list[StackResult] = []
+    for result, pending in rendered:
+        if not _scan(result, pending, io):
+            code = EXIT_ERROR
+        results.append(result)
+        if any(v.enforcement == "mandatory" for v in result.violations) and code == EXIT_OK:
+            code = EXIT_VIOLATIONS
+        if not args.json and result.resources:
+            print_stack(io.out, result)
+
+    if not _write_reports(results, args, plan.project.dir, io):
+        code = EXIT_ERROR
     if args.json:
         json.dump({"stacks": [stack_json(r) for r in results]}, sys.stdout, indent=2, sort_keys=False)
         sys.stdout.write("\n")

@@ -140,6 +140,7 @@ def run_program(
         outputs=monitor.stack_outputs,
         config={k: (SECRET if k in (secret_keys or []) else v) for k, v in config.items()},
         warnings=diagnostics.warnings,
+        not_checked=monitor.not_checked,
     )
     return result
 

@@ -7,7 +7,7 @@ markers: secrets are the string "[secret]" and values not known until apply are 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 SECRET = "[secret]"
 
@@ -17,7 +17,7 @@ class _Unknown:
 
     _instance: _Unknown | None = None
 
-    def __new__(cls) -> _Unknown:
+    def __new__(cls) -> Self:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -82,6 +82,17 @@ class Violation:
 
 
 @dataclass
+class NotChecked:
+    """Something the program declares that preflight could not render offline, so nothing under it was checked."""
+
+    type: str
+    name: str | None
+    urn: str | None
+    reason: str
+    """Why it was not rendered (what would render it), in one sentence."""
+
+
+@dataclass
 class StackResult:
     project: str
     stack: str
@@ -92,6 +103,8 @@ class StackResult:
     """The flat `namespace:key -> value` map the program was given (secrets as "[secret]")."""
     warnings: list[str] = field(default_factory=list)
     """What the program logged as warnings, and what preflight could not do offline."""
+    not_checked: list[NotChecked] = field(default_factory=list)
+    """Components and charts whose resources were not rendered (multi-language components, Helm charts)."""
 
     def by_type(self, type_: str) -> list[ResourceRecord]:
         return [r for r in self.resources if r.type == type_]
@@ -140,4 +153,5 @@ def stack_json(result: StackResult) -> dict[str, Any]:
         "resources": [resource_json(r) for r in result.resources],
         "outputs": plain(result.outputs),
         "violations": [asdict(v) for v in result.violations],
+        "notChecked": [asdict(n) for n in result.not_checked],
     }

@@ -22,9 +22,18 @@ from pulumi.runtime.sync_await import _sync_await
 from preflight.emulator import aws as aws_emulator
 from preflight.emulator import kubernetes as k8s_emulator
 from preflight.emulator.aws import AwsProviderSettings, UnsupportedInvoke
-from preflight.model import SECRET, UNKNOWN, ResourceRecord, SourcePosition
+from preflight.model import SECRET, UNKNOWN, NotChecked, ResourceRecord, SourcePosition
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+REMOTE_REASON = (
+    "a multi-language component: its provider plugin builds its resources at deployment, which preflight does not "
+    "run, so the resources it creates were not rendered nor checked"
+)
+HELM_REASON = (
+    "a Helm release: the chart's manifests are not expanded offline, so the objects it installs were not checked"
+)
 _SIG = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
 _RESOURCE_SIG = rpc._special_resource_sig
@@ -129,6 +138,7 @@ class RecordingMonitor(MockMonitor):
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
         self.invoke_errors: list[str] = []
+        self.not_checked: list[NotChecked] = []
         self._providers: dict[str, AwsProviderSettings] = {}
         self._by_urn: dict[str, ResourceRecord] = {}
         self._lock = threading.Lock()
@@ -174,6 +184,10 @@ class RecordingMonitor(MockMonitor):
             self._providers[provider_ref] = settings
         return settings
 
+    def _not_checked(self, type_: str, name: str | None, urn: str | None, reason: str) -> None:
+        with self._lock:
+            self.not_checked.append(NotChecked(type=type_, name=name, urn=urn, reason=reason))
+
     def _add(self, record: ResourceRecord) -> None:
         self.records.append(record)
         self._by_urn[record.urn] = record
@@ -188,6 +202,10 @@ class RecordingMonitor(MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
 
         wire = _struct(request.object)
+        if request.remote:
+            self._not_checked(request.type, request.name, urn, REMOTE_REASON)
+        elif request.type == HELM_RELEASE:
+            self._not_checked(request.type, request.name, urn, HELM_REASON)
         inputs = to_plain_value(wire)
         package = request.type.split(":")[0]
         provider = request.provider or None
@@ -303,6 +321,10 @@ class RecordingMonitor(MockMonitor):
                 result = aws_emulator.invoke(
                     request.tok, args, self._aws_settings(request.provider or self._default_provider("aws"))
                 )
+            elif request.tok == k8s_emulator.HELM_TEMPLATE:
+                chart = k8s_emulator.helm_chart_name(args)
+                self._not_checked("kubernetes:helm.sh/v3:Chart", chart, None, HELM_REASON.replace("release", "chart"))
+                result = {"result": []}
             elif package == "kubernetes":
                 result = k8s_emulator.invoke(request.tok, args)
             else:

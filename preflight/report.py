@@ -80,7 +80,21 @@ def print_stack(console: Console, result: StackResult) -> None:
 
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    print_not_checked(console, result)
     print_violations(console, result)
+
+
+def print_not_checked(console: Console, result: StackResult) -> None:
+    """What was not rendered, so not checked: said in the counts, never left to look clean."""
+    if not result.not_checked:
+        return
+    gaps = result.not_checked
+    console.print(
+        f"\n[bold yellow]Not checked: {len(gaps)} component{'s' if len(gaps) != 1 else ''} not rendered offline; "
+        "the resources they create are not in this report[/]"
+    )
+    for gap in gaps:
+        console.print(f"    {escape(gap.type)} {escape(gap.name or '')}", highlight=False)
 
 
 def print_violations(console: Console, result: StackResult) -> None:

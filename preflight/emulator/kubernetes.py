@@ -29,7 +29,7 @@ _CLUSTER_SCOPED = {
 def resource(token: str, logical: str, urn: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     outputs = dict(inputs)
     kind = token.rsplit(":", 1)[-1]
-    if token.startswith("kubernetes:helm.sh/") or kind.endswith("List") or token.startswith("kubernetes:yaml"):
+    if token.startswith(("kubernetes:helm.sh/", "kubernetes:yaml")) or kind.endswith("List"):
         return f"{logical}-{digest(urn, 8)}", outputs
     # A patch (`StorageClassPatch`) edits an existing object of its kind, so it is scoped like that kind.
     kind = kind.removesuffix("Patch")
@@ -42,6 +42,20 @@ def resource(token: str, logical: str, urn: str, inputs: dict[str, Any]) -> tupl
     outputs["metadata"] = metadata
     rid = metadata["name"] if kind in _CLUSTER_SCOPED else f"{metadata['namespace']}/{metadata['name']}"
     return rid, outputs
+
+
+HELM_TEMPLATE = "kubernetes:helm:template"
+"""The invoke a (v3) `helm.v3.Chart` makes to render its templates; offline there is no chart to render."""
+
+
+def helm_chart_name(args: dict[str, Any]) -> str:
+    """The release name (else the chart) of a `kubernetes:helm:template` request, for the report."""
+    opts = args.get("jsonOpts") or {}
+    if isinstance(opts, str):
+        import json
+
+        opts = json.loads(opts or "{}")
+    return str(opts.get("release_name") or opts.get("chart") or "chart")
 
 
 def invoke(token: str, args: dict[str, Any]) -> dict[str, Any]:

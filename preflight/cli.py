@@ -13,6 +13,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -96,6 +97,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the documented JSON document on stdout")
     p.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
     p.add_argument(
+        "--stack-outputs",
+        action="append",
+        default=[],
+        metavar="STACK=FILE",
+        help="the outputs of a stack the program reads with a StackReference, as `pulumi stack output --json` "
+        "writes them (repeatable); without it that stack's outputs are unknown",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         help="make what preflight could not render (multi-language components, Helm charts) a mandatory finding",
@@ -165,6 +174,29 @@ class _Plan:
     runs: dict[str, list[PackRun]]
     notes: dict[str, list[str]]
     scanner_config: scanners.ScannerConfig | None
+    references: dict[str, dict[str, Any]]
+
+
+def stack_outputs(specs: list[str]) -> dict[str, dict[str, Any]]:
+    """`--stack-outputs STACK=FILE` values: stack name -> its `pulumi stack output --json` document."""
+    out: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not name or not file:
+            raise UsageError(f"--stack-outputs {spec!r}: expected STACK=FILE, e.g. acme/network/prod=network.json")
+        try:
+            document = json.loads(Path(file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"--stack-outputs {spec!r}: {file}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--stack-outputs {spec!r}: {file}: not JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(document, dict):
+            raise UsageError(
+                f"--stack-outputs {spec!r}: {file}: expected an object of output names to values "
+                f"(`pulumi stack output --json`), got {type(document).__name__}"
+            )
+        out[name] = document
+    return out
 
 
 class _Out:
@@ -193,7 +225,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
     for stack in stacks:
         runs[stack], notes[stack] = policy_runs(project, stack, args.policy_pack, args.policy_pack_config)
     scanner_config = None if args.no_scanners else scanners.load_config()
-    return _Plan(project, stacks, runs, notes, scanner_config)
+    return _Plan(project, stacks, runs, notes, scanner_config, stack_outputs(args.stack_outputs))
 
 
 def _failed(project: Project, stack: str, lines: list[str]) -> StackResult:
@@ -220,7 +252,7 @@ def _failed(project: Project, stack: str, lines: list[str]) -> StackResult:
 
 def _render(plan: _Plan, stack: str, args: argparse.Namespace) -> tuple[StackResult, scanners.PendingScan | None]:
     """Run one stack's program and its policy packs; start its scanners in the background."""
-    result = run_stack(plan.project, stack)
+    result = run_stack(plan.project, stack, references=plan.references)
     result.warnings.extend(plan.notes[stack])
     result.violations.extend(unrendered_findings(result, strict=args.strict))
     for run in plan.runs[stack]:

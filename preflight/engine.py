@@ -82,10 +82,11 @@ def run_program(
     secret_keys: list[str] | None = None,
     cwd: Path | None = None,
     argv0: str = "__main__.py",
+    references: dict[str, dict[str, Any]] | None = None,
 ) -> StackResult:
     """Run `program` under the mock runtime with provider emulation; return what the engine would have seen."""
     config = dict(config or {})
-    monitor = RecordingMonitor(stack_config=config, project=project, stack=stack)
+    monitor = RecordingMonitor(stack_config=config, project=project, stack=stack, references=references)
     logger = logging.getLogger(f"preflight.program.{project}.{stack}")
     logger.propagate = False
     diagnostics = _Diagnostics()
@@ -141,7 +142,13 @@ def run_program(
         config={k: (SECRET if k in (secret_keys or []) else v) for k, v in config.items()},
         warnings=diagnostics.warnings,
         not_checked=monitor.not_checked,
+        unresolved_references=sorted(set(monitor.unresolved_references)),
     )
+    result.warnings += [
+        f"StackReference {name!r}: its outputs are unknown offline (pass --stack-outputs {name}=FILE with its "
+        "`pulumi stack output --json`)"
+        for name in result.unresolved_references
+    ]
     return result
 
 
@@ -171,7 +178,13 @@ def _explain(exc: BaseException, monitor: RecordingMonitor) -> ProgramError:
     return ProgramError([f"the program failed: {type(exc).__name__}: {exc}{where}"], detail)
 
 
-def run_stack(project: Project, stack: str, overrides: dict[str, str] | None = None) -> StackResult:
+def run_stack(
+    project: Project,
+    stack: str,
+    overrides: dict[str, str] | None = None,
+    *,
+    references: dict[str, dict[str, Any]] | None = None,
+) -> StackResult:
     """Run a project's program for one of its stacks, with that stack's config (and `overrides` on top)."""
     config = project.stack_config(stack)
     entry = project.entry
@@ -188,6 +201,7 @@ def run_stack(project: Project, stack: str, overrides: dict[str, str] | None = N
         secret_keys=config.secret_keys,
         cwd=project.dir,
         argv0=str(entry),
+        references=references,
     )
     result.warnings[:0] = config.warnings
     return result

@@ -105,6 +105,8 @@ class StackResult:
     """What the program logged as warnings, and what preflight could not do offline."""
     not_checked: list[NotChecked] = field(default_factory=list)
     """Components and charts whose resources were not rendered (multi-language components, Helm charts)."""
+    unresolved_references: list[str] = field(default_factory=list)
+    """Stacks a StackReference names whose outputs were not given (`--stack-outputs`): their values are unknown."""
 
     def by_type(self, type_: str) -> list[ResourceRecord]:
         return [r for r in self.resources if r.type == type_]
@@ -137,7 +139,7 @@ def resource_json(record: ResourceRecord) -> dict[str, Any]:
         "urn": record.urn,
         "type": record.type,
         "name": record.name,
-        "id": record.id,
+        "id": plain(record.id),
         "parent": record.parent,
         "provider": record.provider,
         "inputs": plain(record.inputs),
@@ -154,4 +156,5 @@ def stack_json(result: StackResult) -> dict[str, Any]:
         "outputs": plain(result.outputs),
         "violations": [asdict(v) for v in result.violations],
         "notChecked": [asdict(n) for n in result.not_checked],
+        "unresolvedReferences": list(result.unresolved_references),
     }

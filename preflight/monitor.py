@@ -26,6 +26,7 @@ from preflight.model import SECRET, UNKNOWN, NotChecked, ResourceRecord, SourceP
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 REMOTE_REASON = (
     "a multi-language component: its provider plugin builds its resources at deployment, which preflight does not "
@@ -129,7 +130,14 @@ class _NoMocks(Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    def __init__(self, *, stack_config: dict[str, Any], project: str, stack: str):
+    def __init__(
+        self,
+        *,
+        stack_config: dict[str, Any],
+        project: str,
+        stack: str,
+        references: dict[str, dict[str, Any]] | None = None,
+    ):
         super().__init__(_NoMocks())
         self.project = project
         self.stack = stack
@@ -139,6 +147,9 @@ class RecordingMonitor(MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         self.invoke_errors: list[str] = []
         self.not_checked: list[NotChecked] = []
+        self.references = dict(references or {})
+        """Stack name -> its `pulumi stack output --json` document, for StackReferences."""
+        self.unresolved_references: list[str] = []
         self._providers: dict[str, AwsProviderSettings] = {}
         self._by_urn: dict[str, ResourceRecord] = {}
         self._lock = threading.Lock()
@@ -281,11 +292,15 @@ class RecordingMonitor(MockMonitor):
         return options
 
     def ReadResource(self, request):
+        """`Resource.get()` and StackReference: an existing resource is read, not created. Its id is the one given
+        (unknown if it is unknown), and its outputs are unknown except what the emulators derive from that id."""
         urn = self.make_urn(request.parent, request.type, request.name)
         wire = _struct(request.properties)
-        provider = request.provider or self._default_provider(request.type.split(":")[0])
-        rid, outputs = self._emulate(request.type, request.name, urn, to_plain_value(wire), provider, True)
-        rid = request.id or rid
+        provider = request.provider or None
+        if provider is None and not request.type.startswith("pulumi:"):
+            provider = self._default_provider(request.type.split(":")[0])
+        rid = UNKNOWN if request.id in ("", rpc.UNKNOWN) else request.id
+        outputs = {} if rid is UNKNOWN else self._read(request.type, request.name, urn, rid, provider)
         record = ResourceRecord(
             urn=urn,
             type=request.type,
@@ -300,8 +315,25 @@ class RecordingMonitor(MockMonitor):
         )
         with self._lock:
             self._add(record)
-        obj = to_struct(outputs)
-        return resource_pb2.ReadResourceResponse(urn=urn, properties=obj)
+        return resource_pb2.ReadResourceResponse(
+            urn=urn, id="" if rid is UNKNOWN else rid, properties=to_struct(outputs)
+        )
+
+    def _read(self, token: str, name: str, urn: str, rid: str, provider: str | None) -> dict[str, Any]:
+        if token == STACK_REFERENCE:
+            document = self.references.get(rid)
+            if document is None:
+                with self._lock:
+                    self.unresolved_references.append(rid)
+                return {}
+            secret = sorted(k for k, v in document.items() if v == SECRET)
+            return {"name": rid, "outputs": document, "secretOutputNames": secret}
+        package = token.split(":")[0]
+        if package == "aws":
+            return aws_emulator.read(token, name, urn, rid, self._aws_settings(provider or ""))
+        if package == "kubernetes":
+            return k8s_emulator.read(token, rid)
+        return {}
 
     def RegisterResourceOutputs(self, request):
         outputs = to_record_value(_struct(request.outputs))

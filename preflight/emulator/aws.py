@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import string
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,6 +106,9 @@ _ID_PREFIX = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
     "aws:ec2/securityGroupRule:SecurityGroupRule": "sgrule",
 }
+
+# Types whose id is neither an EC2-style id nor their name.
+_ID_NOT_NAME = frozenset({"aws:kms/key:Key", "aws:eks/nodeGroup:NodeGroup", "aws:sns/topic:Topic"})
 
 # ARN templates. Fields: p partition, r region, a account, id, name (physical name), plus any input by name.
 _ARN = {
@@ -278,6 +282,46 @@ def resource(
     if token in ("aws:sns/topic:Topic",):
         ctx.id = outputs["arn"]
     return ctx.id, outputs
+
+
+# Outputs of a read resource the emulator can derive from its id alone (no inputs), for types whose id is their name.
+_READ_EXTRA = (
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2",
+    "aws:ecr/repository:Repository",
+    "aws:sqs/queue:Queue",
+)
+_ARN_FROM_ID = frozenset({"p", "r", "a", "id", "name", "bucket"})
+
+
+def read(token: str, logical: str, urn: str, rid: str, settings: AwsProviderSettings) -> dict[str, Any]:
+    """What the AWS provider's read of `rid` would give that can be told from the id alone: the name when the id is
+    the name, and the ARN when AWS builds it from the id. Everything else stays unknown."""
+    if rid.startswith("arn:"):  # IAM policies and others whose id is their ARN
+        return {"arn": rid}
+    info = type_info(token)
+    ctx = _Ctx(token=token, urn=urn, logical=logical, inputs={}, settings=settings, id=rid)
+    outputs: dict[str, Any] = {}
+    name_prop = info.autoname_property if info else None
+    id_is_name = token not in _ID_PREFIX and token not in _ID_NOT_NAME
+    if name_prop and id_is_name:
+        outputs[name_prop] = ctx.name = rid
+        if token in _READ_EXTRA:
+            outputs.update(_EXTRA[token](ctx))
+    template = _ARN.get(token)
+    if (
+        info
+        and "arn" in info.outputs
+        and template
+        and _fields(template) <= _ARN_FROM_ID
+        and (ctx.name or "{id}" in template)
+    ):
+        outputs["arn"] = _arn(ctx)
+    return outputs
+
+
+def _fields(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
 
 
 def _arn(ctx: _Ctx) -> str:

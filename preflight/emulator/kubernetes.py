@@ -44,6 +44,19 @@ def resource(token: str, logical: str, urn: str, inputs: dict[str, Any]) -> tupl
     return rid, outputs
 
 
+def read(token: str, rid: str) -> dict[str, Any]:
+    """What is known of an object read by id (`Service.get("dns", "kube-system/kube-dns")`): its kind and
+    metadata from the id (`<namespace>/<name>`, or `<name>` for a cluster-scoped kind); the rest is unknown."""
+    group_version, kind = token.split(":", 1)[1].rsplit(":", 1)
+    group, version = group_version.split("/")
+    namespace, _, name = rid.rpartition("/")
+    metadata = {"name": name}
+    if kind.removesuffix("Patch") not in _CLUSTER_SCOPED:
+        metadata["namespace"] = namespace or "default"
+    api_version = version if group == "core" else f"{group}/{version}"
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata}
+
+
 HELM_TEMPLATE = "kubernetes:helm:template"
 """The invoke a (v3) `helm.v3.Chart` makes to render its templates; offline there is no chart to render."""
 

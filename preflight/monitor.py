@@ -69,7 +69,8 @@ def to_record_value(value: Any) -> Any:
 
 
 def to_plain_value(value: Any) -> Any:
-    """A wire value as a provider would get it: secrets revealed, unknowns None."""
+    """A wire value as a provider would get it: secrets revealed, unknowns `UNKNOWN` at whatever depth they are, so
+    the emulators can leave what depends on them unknown instead of inventing it."""
     if isinstance(value, dict):
         sig = value.get(_SIG)
         if sig == _SECRET_SIG:
@@ -77,13 +78,25 @@ def to_plain_value(value: Any) -> Any:
         if sig == _RESOURCE_SIG:
             return value.get("id") or value.get("urn")
         if sig == _OUTPUT_SIG:
-            return to_plain_value(value.get("value"))
+            return to_plain_value(value["value"]) if "value" in value else UNKNOWN
         return {k: to_plain_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [to_plain_value(v) for v in value]
     if value == rpc.UNKNOWN:
-        return None
+        return UNKNOWN
     return _number(value)
+
+
+def to_wire_value(value: Any) -> Any:
+    """An emulator's value as the engine sends it back: `UNKNOWN` becomes the protocol's unknown marker, which the
+    SDK turns into an unknown output (at the top level or nested), so `apply` does not run on it in a preview."""
+    if value is UNKNOWN:
+        return rpc.UNKNOWN
+    if isinstance(value, dict):
+        return {k: to_wire_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_wire_value(v) for v in value]
+    return value
 
 
 def _secret_paths(value: Any) -> bool:
@@ -102,7 +115,7 @@ def to_struct(values: dict[str, Any]) -> struct_pb2.Struct:
     try:
         for key, value in values.items():
             if value is not None:
-                struct[key] = value
+                struct[key] = to_wire_value(value)
     except ValueError:
         return _sync_await(rpc.serialize_properties(values, {}))
     return struct

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from preflight.emulator.schema import type_info
+from preflight.model import UNKNOWN
 
 ACCOUNT_ID = "123456789012"
 """The account every emulated ARN and caller identity uses (AWS's documentation example account)."""
@@ -232,12 +233,14 @@ class _Ctx:
     logical: str
     inputs: dict[str, Any]
     settings: AwsProviderSettings
-    name: str = ""
-    id: str = ""
+    name: Any = ""
+    """The physical name: a string, or UNKNOWN when the program's value is not known until deployment."""
+    id: Any = ""
 
     @property
-    def region(self) -> str:
-        return self.inputs.get("region") or self.settings.region
+    def region(self) -> Any:
+        region = self.inputs.get("region")
+        return region if _given(region) else self.settings.region
 
 
 class _Fields(dict):
@@ -255,11 +258,13 @@ def resource(
 
     name_prop = info.autoname_property if info else None
     if name_prop:
-        if not inputs.get(name_prop):
-            prefix = inputs.get(f"{name_prop}Prefix")
+        given, prefix = inputs.get(name_prop), inputs.get(f"{name_prop}Prefix")
+        if given is UNKNOWN or (not given and prefix is UNKNOWN):
+            outputs[name_prop] = UNKNOWN
+        elif not given:
             outputs[name_prop] = f"{prefix}{digest(urn, 26)}" if prefix else f"{logical}-{digest(urn)}"
         ctx.name = outputs[name_prop]
-    elif inputs.get("name"):
+    elif _given(inputs.get("name")):
         ctx.name = inputs["name"]
 
     if token in _ID_PREFIX:
@@ -267,21 +272,32 @@ def resource(
     elif token == "aws:kms/key:Key":
         ctx.id = _uuid(urn)
     elif token == "aws:eks/nodeGroup:NodeGroup":
-        ctx.id = f"{inputs.get('clusterName', '')}:{ctx.name}"
+        cluster = inputs.get("clusterName", "")
+        ctx.id = UNKNOWN if UNKNOWN in (cluster, ctx.name) else f"{cluster}:{ctx.name}"
     else:
-        ctx.id = ctx.name or f"{logical}-{digest(urn)}"
+        ctx.id = ctx.name if _given(ctx.name) else f"{logical}-{digest(urn)}"
 
-    outputs.update(_EXTRA.get(token, lambda _: {})(ctx))
+    # What AWS derives from a name, an id or a region that is itself unknown is unknown too: left out, so the SDK
+    # resolves it as unknown.
+    derivable = UNKNOWN not in (ctx.name, ctx.id, ctx.region)
+    if derivable:
+        outputs.update(_EXTRA.get(token, lambda _: {})(ctx))
     output_names = info.outputs if info else frozenset()
     if "region" in output_names:
         outputs.setdefault("region", settings.region)
     if "tagsAll" in output_names:
-        outputs["tagsAll"] = {**settings.default_tags, **(inputs.get("tags") or {})}
-    if "arn" in output_names and not inputs.get("arn"):
+        tags = inputs.get("tags")
+        outputs["tagsAll"] = UNKNOWN if tags is UNKNOWN else {**settings.default_tags, **(tags or {})}
+    if "arn" in output_names and not _given(inputs.get("arn")) and derivable:
         outputs["arn"] = _arn(ctx)
     if token in ("aws:sns/topic:Topic",):
-        ctx.id = outputs["arn"]
+        ctx.id = outputs.get("arn", UNKNOWN)
     return ctx.id, outputs
+
+
+def _given(value: Any) -> bool:
+    """Set by the program: a value, or a value it will only know at deployment."""
+    return value is UNKNOWN or bool(value)
 
 
 # Outputs of a read resource the emulator can derive from its id alone (no inputs), for types whose id is their name.
@@ -329,7 +345,7 @@ def _arn(ctx: _Ctx) -> str:
     template = _ARN.get(ctx.token, "arn:{p}:" + service + ":{r}:{a}:" + ctx.token.split(":")[2].lower() + "/{id}")
     url = str(ctx.inputs.get("url", ""))
     fields = _Fields(
-        {k: v for k, v in ctx.inputs.items() if isinstance(v, (str, int))},
+        {k: v for k, v in ctx.inputs.items() if isinstance(v, (str, int)) or v is UNKNOWN},
         p=ctx.settings.partition,
         r=ctx.region,
         a=ctx.settings.account_id,
@@ -342,6 +358,8 @@ def _arn(ctx: _Ctx) -> str:
     )
     if ctx.token.startswith("aws:s3/bucket"):
         fields["bucket"] = ctx.name
+    if any(fields.get(f) is UNKNOWN for f in _fields(template)):
+        return UNKNOWN
     return template.format_map(fields)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from preflight.emulator.aws import UnsupportedInvoke, digest
+from preflight.model import UNKNOWN
 
 _CLUSTER_SCOPED = {
     "Namespace",
@@ -33,15 +34,17 @@ def resource(token: str, logical: str, urn: str, inputs: dict[str, Any]) -> tupl
         return f"{logical}-{digest(urn, 8)}", outputs
     # A patch (`StorageClassPatch`) edits an existing object of its kind, so it is scoped like that kind.
     kind = kind.removesuffix("Patch")
+    if inputs.get("metadata") is UNKNOWN:
+        return UNKNOWN, outputs
     metadata = dict(inputs.get("metadata") or {})
-    if not metadata.get("name"):
+    if metadata.get("name") is not UNKNOWN and not metadata.get("name"):
         # pulumi-kubernetes auto-names as `<logical>-<8 random characters>`.
         metadata["name"] = f"{logical}-{digest(urn, 8)}"
     if kind not in _CLUSTER_SCOPED:
         metadata.setdefault("namespace", "default")
     outputs["metadata"] = metadata
-    rid = metadata["name"] if kind in _CLUSTER_SCOPED else f"{metadata['namespace']}/{metadata['name']}"
-    return rid, outputs
+    scope = [metadata["name"]] if kind in _CLUSTER_SCOPED else [metadata["namespace"], metadata["name"]]
+    return (UNKNOWN if UNKNOWN in scope else "/".join(scope)), outputs
 
 
 def read(token: str, rid: str) -> dict[str, Any]:

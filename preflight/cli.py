@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from preflight import scanners
 from preflight.coverage import unrendered_findings
-from preflight.engine import ProgramError, run_stack
+from preflight.engine import DEFAULT_TIMEOUT, ProgramError, run_stack
 from preflight.model import StackResult, Violation, stack_json
 from preflight.policy import (
     PolicyConfigError,
@@ -49,6 +49,16 @@ class PackRun:
     pack: Path
     config: Path | None
     """The `--policy-pack-config` file; None: the pack's defaults (every rule at its own or the pack's level)."""
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of seconds, e.g. 600")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,6 +113,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="STACK=FILE",
         help="the outputs of a stack the program reads with a StackReference, as `pulumi stack output --json` "
         "writes them (repeatable); without it that stack's outputs are unknown",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop a program that runs longer than this, with an error (default: {DEFAULT_TIMEOUT:g})",
     )
     p.add_argument(
         "--strict",
@@ -252,7 +269,7 @@ def _failed(project: Project, stack: str, lines: list[str]) -> StackResult:
 
 def _render(plan: _Plan, stack: str, args: argparse.Namespace) -> tuple[StackResult, scanners.PendingScan | None]:
     """Run one stack's program and its policy packs; start its scanners in the background."""
-    result = run_stack(plan.project, stack, references=plan.references)
+    result = run_stack(plan.project, stack, references=plan.references, timeout=args.timeout)
     result.warnings.extend(plan.notes[stack])
     result.violations.extend(unrendered_findings(result, strict=args.strict))
     for run in plan.runs[stack]:

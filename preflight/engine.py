@@ -6,7 +6,9 @@ import asyncio
 import logging
 import os
 import runpy
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +35,35 @@ class ProgramError(Exception):
         super().__init__("\n".join(lines))
         self.lines = lines
         self.detail = detail
+
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds a program may run before it is stopped: generous (a whole shipped stack renders in seconds), so only a
+program that hangs (waiting on a lock, a socket, a `sleep`) reaches it."""
+
+
+class ProgramTimeout(BaseException):
+    """Raised in the program's thread when it overruns `--timeout`. A BaseException, so the program's own
+    `except Exception` does not swallow it."""
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Stop the program after `seconds` (main thread only: a signal is how a running Python frame is interrupted)."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise ProgramTimeout(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class _Diagnostics(logging.Handler):
@@ -83,6 +114,7 @@ def run_program(
     cwd: Path | None = None,
     argv0: str = "__main__.py",
     references: dict[str, dict[str, Any]] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> StackResult:
     """Run `program` under the mock runtime with provider emulation; return what the engine would have seen."""
     config = dict(config or {})
@@ -114,12 +146,17 @@ def run_program(
     pulumi_settings.SETTINGS.outputs.clear()
 
     loop = asyncio.new_event_loop()
+    # A failed program leaves futures whose exceptions nobody reads (every output of every resource that depended on
+    # the failure). asyncio would print a traceback for each as it is collected, burying the one-line reason; they
+    # are consequences of the error already reported, kept only for --debug.
+    lost: list[str] = []
+    loop.set_exception_handler(lambda _loop, context: lost.append(_context_line(context)))
     asyncio.set_event_loop(loop)
     try:
-        with _program_environment(cwd, argv0):
+        with _program_environment(cwd, argv0), _deadline(timeout):
             loop.run_until_complete(run_in_stack(program))
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a one-line reason
-        raise _explain(exc, monitor) from None
+        raise _explain(exc, monitor, cwd, lost) from None
     finally:
         # A failed program leaves output tasks waiting on values that will never come: cancel them quietly.
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
@@ -152,10 +189,58 @@ def run_program(
     return result
 
 
-def _explain(exc: BaseException, monitor: RecordingMonitor) -> ProgramError:
+def _context_line(context: dict[str, Any]) -> str:
+    exc = context.get("exception")
+    return f"{context.get('message', 'asyncio')}: {type(exc).__name__}: {exc}" if exc else str(context.get("message"))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+_LIBRARY_ROOTS = tuple({str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix)})
+_PREFLIGHT = str(Path(__file__).resolve().parent)
+
+
+def program_frame(tb: Any, root: Path | None) -> traceback.FrameSummary | None:
+    """The program's own line an exception went through: the innermost frame in the project (outside any
+    site-packages), else the innermost outside the libraries; None when it only went through libraries (an
+    exception the SDK re-raised without the program's frames), rather than a line in site-packages."""
+    frames = traceback.extract_tb(tb) if tb is not None else []
+
+    def ours(frame: traceback.FrameSummary) -> bool:
+        path = str(Path(frame.filename).resolve())
+        if path.startswith(_PREFLIGHT) and not Path(path).name.startswith("test_"):
+            return False
+        return "site-packages" not in path and not path.startswith(_LIBRARY_ROOTS) and not path.startswith("<")
+
+    in_project = [f for f in frames if ours(f) and root is not None and Path(f.filename).resolve().is_relative_to(root)]
+    found = in_project or [f for f in frames if ours(f)]
+    return found[-1] if found else None
+
+
+def _where(exc: BaseException, root: Path | None) -> str:
+    frame = program_frame(exc.__traceback__, root.resolve() if root else None)
+    if frame is None:
+        return ""
+    path = Path(frame.filename)
+    if root is not None and path.resolve().is_relative_to(root.resolve()):
+        path = path.resolve().relative_to(root.resolve())
+    return f" at {path}:{frame.lineno}"
+
+
+def _explain(
+    exc: BaseException, monitor: RecordingMonitor, root: Path | None = None, lost: list[str] | None = None
+) -> ProgramError:
     detail = "".join(traceback.format_exception(exc))
+    if lost:
+        detail += f"\n{len(lost)} more failure(s) that followed from it:\n" + "\n".join(lost)
     if isinstance(exc, ProgramError):
         return exc
+    if isinstance(exc, ProgramTimeout):
+        return ProgramError(
+            [f"the program did not finish within {exc.args[0]:g} s (--timeout); stopped{_where(exc, root)}"], detail
+        )
     if monitor.invoke_errors:
         return ProgramError(monitor.invoke_errors[:1], detail)
     if isinstance(exc, UnsupportedInvoke):
@@ -169,13 +254,12 @@ def _explain(exc: BaseException, monitor: RecordingMonitor) -> ProgramError:
         return ProgramError([f"invalid resource input: {exc}"], detail)
     if isinstance(exc, ModuleNotFoundError):
         return ProgramError(
-            [f"the program imports '{exc.name}', which is not installed in preflight's virtualenv"], detail
+            [f"the program imports '{exc.name}', which is not installed in preflight's virtualenv{_where(exc, root)}"],
+            detail,
         )
     if isinstance(exc, KeyboardInterrupt):
         return ProgramError(["interrupted"], detail)
-    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    where = f" at {frame.filename}:{frame.lineno}" if frame else ""
-    return ProgramError([f"the program failed: {type(exc).__name__}: {exc}{where}"], detail)
+    return ProgramError([f"the program failed: {type(exc).__name__}: {_one_line(str(exc))}{_where(exc, root)}"], detail)
 
 
 def run_stack(
@@ -184,6 +268,7 @@ def run_stack(
     overrides: dict[str, str] | None = None,
     *,
     references: dict[str, dict[str, Any]] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> StackResult:
     """Run a project's program for one of its stacks, with that stack's config (and `overrides` on top)."""
     config = project.stack_config(stack)
@@ -202,6 +287,7 @@ def run_stack(
         cwd=project.dir,
         argv0=str(entry),
         references=references,
+        timeout=timeout,
     )
     result.warnings[:0] = config.warnings
     return result

@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from preflight import scanners
 from preflight.coverage import unrendered_findings
-from preflight.engine import DEFAULT_TIMEOUT, ProgramError, run_stack
+from preflight.engine import DEFAULT_TIMEOUT, ProgramError, RunOptions, run_stack
 from preflight.model import StackResult, Violation, stack_json
 from preflight.policy import (
     PolicyConfigError,
@@ -115,6 +115,13 @@ def _parser() -> argparse.ArgumentParser:
         "writes them (repeatable); without it that stack's outputs are unknown",
     )
     p.add_argument(
+        "--invoke-answers",
+        type=Path,
+        metavar="FILE",
+        help="a JSON object of data source token -> result, for data sources preflight cannot answer offline "
+        "(and to replace an emulated answer)",
+    )
+    p.add_argument(
         "--timeout",
         type=_seconds,
         default=DEFAULT_TIMEOUT,
@@ -191,7 +198,34 @@ class _Plan:
     runs: dict[str, list[PackRun]]
     notes: dict[str, list[str]]
     scanner_config: scanners.ScannerConfig | None
-    references: dict[str, dict[str, Any]]
+    options: RunOptions
+
+
+def _json_file(flag: str, spec: str, file: str, expected: str) -> dict[str, Any]:
+    """A JSON object from a file given on the command line, or a one-line UsageError naming flag, file and problem."""
+    try:
+        document = json.loads(Path(file).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{flag} {spec!r}: {file}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{flag} {spec!r}: {file}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(document, dict):
+        raise UsageError(f"{flag} {spec!r}: {file}: expected {expected}, got {type(document).__name__}")
+    return document
+
+
+def invoke_answers(file: Path | None) -> dict[str, dict[str, Any]]:
+    """`--invoke-answers FILE`: a JSON object of data source token -> the result the program gets."""
+    if file is None:
+        return {}
+    answers = _json_file("--invoke-answers", str(file), str(file), "an object of data source tokens to results")
+    for token, result in answers.items():
+        if token.count(":") != 2 or not isinstance(result, dict):
+            raise UsageError(
+                f"--invoke-answers {str(file)!r}: {token!r}: expected a data source token "
+                "(e.g. aws:ec2/getInstanceType:getInstanceType) mapped to an object of its result's properties"
+            )
+    return answers
 
 
 def stack_outputs(specs: list[str]) -> dict[str, dict[str, Any]]:
@@ -201,18 +235,9 @@ def stack_outputs(specs: list[str]) -> dict[str, dict[str, Any]]:
         name, sep, file = spec.partition("=")
         if not sep or not name or not file:
             raise UsageError(f"--stack-outputs {spec!r}: expected STACK=FILE, e.g. acme/network/prod=network.json")
-        try:
-            document = json.loads(Path(file).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(f"--stack-outputs {spec!r}: {file}: {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--stack-outputs {spec!r}: {file}: not JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(document, dict):
-            raise UsageError(
-                f"--stack-outputs {spec!r}: {file}: expected an object of output names to values "
-                f"(`pulumi stack output --json`), got {type(document).__name__}"
-            )
-        out[name] = document
+        out[name] = _json_file(
+            "--stack-outputs", spec, file, "an object of output names to values (`pulumi stack output --json`)"
+        )
     return out
 
 
@@ -242,7 +267,12 @@ def _plan(args: argparse.Namespace) -> _Plan:
     for stack in stacks:
         runs[stack], notes[stack] = policy_runs(project, stack, args.policy_pack, args.policy_pack_config)
     scanner_config = None if args.no_scanners else scanners.load_config()
-    return _Plan(project, stacks, runs, notes, scanner_config, stack_outputs(args.stack_outputs))
+    options = RunOptions(
+        references=stack_outputs(args.stack_outputs),
+        invoke_answers=invoke_answers(args.invoke_answers),
+        timeout=args.timeout,
+    )
+    return _Plan(project, stacks, runs, notes, scanner_config, options)
 
 
 def _failed(project: Project, stack: str, lines: list[str]) -> StackResult:
@@ -269,7 +299,7 @@ def _failed(project: Project, stack: str, lines: list[str]) -> StackResult:
 
 def _render(plan: _Plan, stack: str, args: argparse.Namespace) -> tuple[StackResult, scanners.PendingScan | None]:
     """Run one stack's program and its policy packs; start its scanners in the background."""
-    result = run_stack(plan.project, stack, references=plan.references, timeout=args.timeout)
+    result = run_stack(plan.project, stack, options=plan.options)
     result.warnings.extend(plan.notes[stack])
     result.violations.extend(unrendered_findings(result, strict=args.strict))
     for run in plan.runs[stack]:

@@ -12,6 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ from pulumi.runtime.stack import run_in_stack
 
 from preflight import collector
 from preflight.emulator.aws import UnsupportedInvoke
+from preflight.frames import program_frame
 from preflight.model import SECRET, StackResult
-from preflight.monitor import RecordingMonitor
+from preflight.monitor import RecordingMonitor, cannot_answer
 from preflight.project import Project
 
 
@@ -40,6 +42,18 @@ class ProgramError(Exception):
 DEFAULT_TIMEOUT = 600.0
 """Seconds a program may run before it is stopped: generous (a whole shipped stack renders in seconds), so only a
 program that hangs (waiting on a lock, a socket, a `sleep`) reaches it."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the user tells preflight about the world outside the program (all optional)."""
+
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Stack name -> its `pulumi stack output --json` document, for StackReferences (`--stack-outputs`)."""
+    invoke_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Data source token -> its result (`--invoke-answers`), used before any emulator."""
+    timeout: float | None = DEFAULT_TIMEOUT
+    """Seconds before a program is stopped (`--timeout`); None: never."""
 
 
 class ProgramTimeout(BaseException):
@@ -113,12 +127,18 @@ def run_program(
     secret_keys: list[str] | None = None,
     cwd: Path | None = None,
     argv0: str = "__main__.py",
-    references: dict[str, dict[str, Any]] | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
+    options: RunOptions | None = None,
 ) -> StackResult:
     """Run `program` under the mock runtime with provider emulation; return what the engine would have seen."""
     config = dict(config or {})
-    monitor = RecordingMonitor(stack_config=config, project=project, stack=stack, references=references)
+    options = options or RunOptions()
+    monitor = RecordingMonitor(
+        stack_config=config,
+        project=project,
+        stack=stack,
+        references=options.references,
+        invoke_answers=options.invoke_answers,
+    )
     logger = logging.getLogger(f"preflight.program.{project}.{stack}")
     logger.propagate = False
     diagnostics = _Diagnostics()
@@ -153,7 +173,7 @@ def run_program(
     loop.set_exception_handler(lambda _loop, context: lost.append(_context_line(context)))
     asyncio.set_event_loop(loop)
     try:
-        with _program_environment(cwd, argv0), _deadline(timeout):
+        with _program_environment(cwd, argv0), _deadline(options.timeout):
             loop.run_until_complete(run_in_stack(program))
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a one-line reason
         raise _explain(exc, monitor, cwd, lost) from None
@@ -186,6 +206,7 @@ def run_program(
         "`pulumi stack output --json`)"
         for name in result.unresolved_references
     ]
+    result.warnings += monitor.emulated
     return result
 
 
@@ -198,29 +219,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-_LIBRARY_ROOTS = tuple({str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix)})
-_PREFLIGHT = str(Path(__file__).resolve().parent)
-
-
-def program_frame(tb: Any, root: Path | None) -> traceback.FrameSummary | None:
-    """The program's own line an exception went through: the innermost frame in the project (outside any
-    site-packages), else the innermost outside the libraries; None when it only went through libraries (an
-    exception the SDK re-raised without the program's frames), rather than a line in site-packages."""
-    frames = traceback.extract_tb(tb) if tb is not None else []
-
-    def ours(frame: traceback.FrameSummary) -> bool:
-        path = str(Path(frame.filename).resolve())
-        if path.startswith(_PREFLIGHT) and not Path(path).name.startswith("test_"):
-            return False
-        return "site-packages" not in path and not path.startswith(_LIBRARY_ROOTS) and not path.startswith("<")
-
-    in_project = [f for f in frames if ours(f) and root is not None and Path(f.filename).resolve().is_relative_to(root)]
-    found = in_project or [f for f in frames if ours(f)]
-    return found[-1] if found else None
-
-
-def _where(exc: BaseException, root: Path | None) -> str:
-    frame = program_frame(exc.__traceback__, root.resolve() if root else None)
+def _where(exc: BaseException, root: Path | None, frame: traceback.FrameSummary | None = None) -> str:
+    """` at <file>:<line>` of the program's own line (relative to the project), or "" when it is not known."""
+    if frame is None:
+        frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+        frame = program_frame(frames, root.resolve() if root else None)
     if frame is None:
         return ""
     path = Path(frame.filename)
@@ -242,7 +245,10 @@ def _explain(
             [f"the program did not finish within {exc.args[0]:g} s (--timeout); stopped{_where(exc, root)}"], detail
         )
     if monitor.invoke_errors:
-        return ProgramError(monitor.invoke_errors[:1], detail)
+        token, caller = monitor.invoke_errors[0]
+        at = _where(exc, root, caller)
+        where = f" (called{at})" if at else ""
+        return ProgramError([cannot_answer(token, where)], detail)
     if isinstance(exc, UnsupportedInvoke):
         return ProgramError([str(exc)], detail)
     problems = getattr(exc, "problems", None)
@@ -266,9 +272,7 @@ def run_stack(
     project: Project,
     stack: str,
     overrides: dict[str, str] | None = None,
-    *,
-    references: dict[str, dict[str, Any]] | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
+    options: RunOptions | None = None,
 ) -> StackResult:
     """Run a project's program for one of its stacks, with that stack's config (and `overrides` on top)."""
     config = project.stack_config(stack)
@@ -286,8 +290,7 @@ def run_stack(
         secret_keys=config.secret_keys,
         cwd=project.dir,
         argv0=str(entry),
-        references=references,
-        timeout=timeout,
+        options=options,
     )
     result.warnings[:0] = config.warnings
     return result

@@ -9,6 +9,7 @@ the outputs.
 from __future__ import annotations
 
 import threading
+import traceback
 import uuid
 from importlib import metadata
 from typing import Any
@@ -21,7 +22,8 @@ from pulumi.runtime.sync_await import _sync_await
 
 from preflight.emulator import aws as aws_emulator
 from preflight.emulator import kubernetes as k8s_emulator
-from preflight.emulator.aws import AwsProviderSettings, UnsupportedInvoke
+from preflight.emulator.aws import AwsProviderSettings, SecretValue, UnsupportedInvoke
+from preflight.frames import main_thread_program_frame
 from preflight.model import SECRET, UNKNOWN, NotChecked, ResourceRecord, SourcePosition
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
@@ -92,6 +94,8 @@ def to_wire_value(value: Any) -> Any:
     SDK turns into an unknown output (at the top level or nested), so `apply` does not run on it in a preview."""
     if value is UNKNOWN:
         return rpc.UNKNOWN
+    if isinstance(value, SecretValue):
+        return {_SIG: _SECRET_SIG, "value": to_wire_value(value.value)}
     if isinstance(value, dict):
         return {k: to_wire_value(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -150,6 +154,7 @@ class RecordingMonitor(MockMonitor):
         project: str,
         stack: str,
         references: dict[str, dict[str, Any]] | None = None,
+        invoke_answers: dict[str, dict[str, Any]] | None = None,
     ):
         super().__init__(_NoMocks())
         self.project = project
@@ -158,11 +163,16 @@ class RecordingMonitor(MockMonitor):
         self.records: list[ResourceRecord] = []
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
-        self.invoke_errors: list[str] = []
+        self.invoke_errors: list[tuple[str, traceback.FrameSummary | None]] = []
+        """Data sources that could not be answered, each with the program's line that called it when known."""
         self.not_checked: list[NotChecked] = []
         self.references = dict(references or {})
         """Stack name -> its `pulumi stack output --json` document, for StackReferences."""
         self.unresolved_references: list[str] = []
+        self.invoke_answers = dict(invoke_answers or {})
+        """Data source token -> its result, from `--invoke-answers`: answered as given, before any emulator."""
+        self.emulated: list[str] = []
+        """Data sources answered with an emulated shape (a default VPC, a derived AMI id), one note each."""
         self._providers: dict[str, AwsProviderSettings] = {}
         self._by_urn: dict[str, ResourceRecord] = {}
         self._lock = threading.Lock()
@@ -360,29 +370,45 @@ class RecordingMonitor(MockMonitor):
         if request.tok == "pulumi:pulumi:getResource":
             return super().Invoke(request)
         args = to_plain_value(_struct(request.args))
-        package = request.tok.split(":")[0]
         try:
-            if package == "aws":
-                result = aws_emulator.invoke(
-                    request.tok, args, self._aws_settings(request.provider or self._default_provider("aws"))
-                )
-            elif request.tok == k8s_emulator.HELM_TEMPLATE:
-                chart = k8s_emulator.helm_chart_name(args)
-                self._not_checked("kubernetes:helm.sh/v3:Chart", chart, None, HELM_REASON.replace("release", "chart"))
-                result = {"result": []}
-            elif package == "kubernetes":
-                result = k8s_emulator.invoke(request.tok, args)
-            else:
-                raise UnsupportedInvoke(request.tok)
+            result = self._answer(request, args)
         except UnsupportedInvoke:
-            message = (
-                f"preflight cannot answer the data source '{request.tok}' offline; "
-                "pass the value in through stack config instead, or add an answer for it to preflight/emulator"
-            )
-            self.invoke_errors.append(message)
-            raise UnsupportedInvoke(message) from None
+            self.invoke_errors.append((request.tok, main_thread_program_frame()))
+            raise UnsupportedInvoke(cannot_answer(request.tok)) from None
         ret = to_struct(result)
         return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": ret})
+
+    def _answer(self, request, args: dict[str, Any]) -> dict[str, Any]:
+        """A data source's result: the user's answers file first, then the emulators."""
+        token = request.tok
+        if token in self.invoke_answers:
+            return self.invoke_answers[token]
+        package = token.split(":")[0]
+        if token == k8s_emulator.HELM_TEMPLATE:
+            chart = k8s_emulator.helm_chart_name(args)
+            self._not_checked("kubernetes:helm.sh/v3:Chart", chart, None, HELM_REASON.replace("release", "chart"))
+            return {"result": []}
+        if package == "kubernetes":
+            return k8s_emulator.invoke(token, args)
+        if package != "aws":
+            raise UnsupportedInvoke(token)
+        settings = self._aws_settings(request.provider or self._default_provider("aws"))
+        result = aws_emulator.invoke(token, args, settings)
+        what = aws_emulator.EMULATED_DATA_SOURCES.get(token)
+        if what:
+            note = f"{token} answered offline with {what}, not the account's value (give the real one with --invoke-answers)"
+            with self._lock:
+                if note not in self.emulated:
+                    self.emulated.append(note)
+        return result
+
+
+def cannot_answer(token: str, where: str = "") -> str:
+    """The one line for a data source no emulator answers: which, where the program calls it, and the way out."""
+    return (
+        f"preflight cannot answer the data source '{token}'{where} offline; give its result with "
+        f'--invoke-answers FILE ({{"{token}": {{...}}}}), or pass the value in through stack config'
+    )
 
 
 def _unique(items: list[Any]) -> list[Any]:

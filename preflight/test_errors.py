@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from preflight.engine import ProgramError, run_stack
+from preflight.engine import ProgramError, RunOptions, run_stack
 from preflight.project import load_project
 from preflight.testing import REPO
 
@@ -52,7 +52,7 @@ def test_futures_a_failed_program_leaves_behind_print_no_tracebacks(capfd):
 
 def test_a_hanging_program_is_stopped_at_the_timeout_with_one_line():
     with pytest.raises(ProgramError) as info:
-        run_stack(load_project(FAILING), "hang", timeout=1)
+        run_stack(load_project(FAILING), "hang", options=RunOptions(timeout=1))
     assert info.value.lines == [
         f"the program did not finish within 1 s (--timeout); stopped at __main__.py:{_line_of('time.sleep')}"
     ]

@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from preflight.model import StackResult
 from preflight.policy import evaluate
-from preflight.scanners import checkov, load_config
+from preflight.scanners import checkov, project_config
 from preflight.scanners import start as start_scanners
 from preflight.testing import render
 
@@ -213,7 +213,7 @@ def full_preflight(
 ) -> tuple[float, float, list[dict], list[StackResult]]:
     """Every case as preflight runs stacks: render, pack, start the scanners; checkov keeps running in its
     own process while the next stack renders; then collect every stack's findings."""
-    config = load_config()
+    config = project_config(REPO)
     rows: list[dict] = []
     results: list[StackResult] = []
     pending = []

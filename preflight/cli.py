@@ -100,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip checkov, parliament, the AWS API value checks and the Kubernetes schema checks",
     )
+    p.add_argument(
+        "--scanner-config",
+        type=Path,
+        metavar="FILE",
+        help="the scanner configuration (enforcement per check, justified skips) laid over preflight's defaults. "
+        "Default: the project's .preflight/checkov.yaml, or [tool.preflight.checkov] in its pyproject.toml",
+    )
     p.add_argument("--sarif", type=Path, metavar="FILE", help="also write every finding as SARIF 2.1.0 to FILE")
     p.add_argument(
         "--markdown", type=Path, metavar="FILE", help="also write a pull-request summary in Markdown to FILE"
@@ -266,7 +273,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
     notes: dict[str, list[str]] = {}
     for stack in stacks:
         runs[stack], notes[stack] = policy_runs(project, stack, args.policy_pack, args.policy_pack_config)
-    scanner_config = None if args.no_scanners else scanners.load_config()
+    scanner_config = None if args.no_scanners else scanners.project_config(project.dir, args.scanner_config)
     options = RunOptions(
         references=stack_outputs(args.stack_outputs),
         invoke_answers=invoke_answers(args.invoke_answers),

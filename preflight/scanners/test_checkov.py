@@ -33,6 +33,15 @@ CASES = [
     ("CKV_AWS_66", "logs"),
     ("CKV2_AWS_11", "vpc"),
     ("CKV_K8S_16", "deploy"),
+    # the five types added to the translation, and a bucket referenced by name
+    ("CKV2_AWS_64", "keypol"),
+    ("CKV2_AWS_5", "mountsg"),
+    ("CKV_AWS_8", "lc"),
+    ("CKV_AWS_79", "lc"),
+    ("CKV_AWS_63", "psinline"),
+    ("CKV_AWS_62", "psinline"),
+    ("CKV_AWS_274", "psmanaged"),
+    ("CKV2_AWS_6", "pabyname"),
 ]
 
 

@@ -105,6 +105,8 @@ class StackResult:
     """What the program logged as warnings, and what preflight could not do offline."""
     not_checked: list[NotChecked] = field(default_factory=list)
     """Components and charts whose resources were not rendered (multi-language components, Helm charts)."""
+    unmapped_types: dict[str, int] = field(default_factory=dict)
+    """AWS types checkov could not scan (no Terraform mapping in `scanners/tfplan.py`) -> how many resources."""
     unresolved_references: list[str] = field(default_factory=list)
     """Stacks a StackReference names whose outputs were not given (`--stack-outputs`): their values are unknown."""
 
@@ -157,4 +159,6 @@ def stack_json(result: StackResult) -> dict[str, Any]:
         "violations": [asdict(v) for v in result.violations],
         "notChecked": [asdict(n) for n in result.not_checked],
         "unresolvedReferences": list(result.unresolved_references),
+        "unmappedTypes": dict(sorted(result.unmapped_types.items())),
+        "warnings": list(result.warnings),
     }

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight.model import StackResult, Violation
+from preflight.model import StackResult, Violation, stack_json
 from preflight.scanners import checkov
 from preflight.scanners.config import CheckPolicy, ScannerConfig, Skip
 from preflight.scanners.tfplan import TfPlan
@@ -86,6 +86,7 @@ def test_unmapped_type_is_reported_as_not_scanned(scanned_stack, scan_findings):
         "checkov: 1 resource(s) of type aws:ec2/keyPair:KeyPair not scanned (no Terraform mapping in preflight/scanners/tfplan.py)"
         in scanned_stack.warnings
     )
+    assert stack_json(scanned_stack)["unmappedTypes"] == {"aws:ec2/keyPair:KeyPair": 1}
 
 
 def test_fails_with_a_clear_message_when_checkov_is_not_installed(tmp_path):

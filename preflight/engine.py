@@ -23,6 +23,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
 
 from preflight import collector
+from preflight.child_exec import versions
 from preflight.emulator.aws import UnsupportedInvoke
 from preflight.frames import program_frame
 from preflight.model import SECRET, StackResult
@@ -139,11 +140,7 @@ def run_program(
         references=options.references,
         invoke_answers=options.invoke_answers,
     )
-    logger = logging.getLogger(f"preflight.program.{project}.{stack}")
-    logger.propagate = False
-    diagnostics = _Diagnostics()
-    logger.handlers[:] = [diagnostics]
-    logger.setLevel(logging.INFO)
+    logger, diagnostics = program_logger(project, stack)
 
     pulumi_settings.ROOT.set(None)
     pulumi_settings.configure(
@@ -189,14 +186,23 @@ def run_program(
         asyncio.set_event_loop(None)
         pulumi_settings.ROOT.set(None)
 
+    result = recorded(monitor, diagnostics, config, secret_keys or [])
+    result.runtime = {"python": sys.executable, "packages": versions()}
+    return result
+
+
+def recorded(
+    monitor: RecordingMonitor, diagnostics: _Diagnostics, config: dict[str, str], secret_keys: list[str]
+) -> StackResult:
+    """What a completed program left in the monitor, as a stack result; an error it logged fails it."""
     if diagnostics.errors:
         raise ProgramError([f"program logged an error: {m}" for m in diagnostics.errors])
     result = StackResult(
-        project=project,
-        stack=stack,
+        project=monitor.project,
+        stack=monitor.stack,
         resources=sorted(monitor.records, key=lambda r: r.urn),
         outputs=monitor.stack_outputs,
-        config={k: (SECRET if k in (secret_keys or []) else v) for k, v in config.items()},
+        config={k: (SECRET if k in secret_keys else v) for k, v in config.items()},
         warnings=diagnostics.warnings,
         not_checked=monitor.not_checked,
         unresolved_references=sorted(set(monitor.unresolved_references)),
@@ -210,6 +216,16 @@ def run_program(
     return result
 
 
+def program_logger(project: str, stack: str) -> tuple[logging.Logger, _Diagnostics]:
+    """The logger the program's `pulumi.log` messages reach, and what collects them."""
+    logger = logging.getLogger(f"preflight.program.{project}.{stack}")
+    logger.propagate = False
+    diagnostics = _Diagnostics()
+    logger.handlers[:] = [diagnostics]
+    logger.setLevel(logging.INFO)
+    return logger, diagnostics
+
+
 def _context_line(context: dict[str, Any]) -> str:
     exc = context.get("exception")
     return f"{context.get('message', 'asyncio')}: {type(exc).__name__}: {exc}" if exc else str(context.get("message"))
@@ -220,10 +236,15 @@ def _one_line(text: str) -> str:
 
 
 def _where(exc: BaseException, root: Path | None, frame: traceback.FrameSummary | None = None) -> str:
-    """` at <file>:<line>` of the program's own line (relative to the project), or "" when it is not known."""
+    """` at <file>:<line>` of the program's own line an exception went through, or "" when it is not known."""
     if frame is None:
         frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
         frame = program_frame(frames, root.resolve() if root else None)
+    return at_line(frame, root)
+
+
+def at_line(frame: traceback.FrameSummary | None, root: Path | None) -> str:
+    """` at <file>:<line>`, the file relative to the project when it is in it; "" without a frame."""
     if frame is None:
         return ""
     path = Path(frame.filename)
@@ -276,21 +297,22 @@ def run_stack(
 ) -> StackResult:
     """Run a project's program for one of its stacks, with that stack's config (and `overrides` on top)."""
     config = project.stack_config(stack)
-    entry = project.entry
     values = {**config.values, **(overrides or {})}
 
-    def program() -> None:
-        runpy.run_path(str(project.main), run_name="__main__")
+    if project.virtualenv is not None:
+        from preflight.venv_host import run_in_virtualenv
 
-    result = run_program(
-        program,
-        project=project.name,
-        stack=stack,
-        config=values,
-        secret_keys=config.secret_keys,
-        cwd=project.dir,
-        argv0=str(entry),
-        options=options,
-    )
+        result = run_in_virtualenv(project, stack, values, config.secret_keys, options or RunOptions())
+    else:
+        result = run_program(
+            lambda: runpy.run_path(str(project.main), run_name="__main__"),
+            project=project.name,
+            stack=stack,
+            config=values,
+            secret_keys=config.secret_keys,
+            cwd=project.dir,
+            argv0=str(project.entry),
+            options=options,
+        )
     result.warnings[:0] = config.warnings
     return result

@@ -105,6 +105,8 @@ class StackResult:
     """What the program logged as warnings, and what preflight could not do offline."""
     not_checked: list[NotChecked] = field(default_factory=list)
     """Components and charts whose resources were not rendered (multi-language components, Helm charts)."""
+    runtime: dict[str, Any] = field(default_factory=dict)
+    """The interpreter the program ran in and its Pulumi packages' versions (`pulumi_aws` ...)."""
     unmapped_types: dict[str, int] = field(default_factory=dict)
     """AWS types checkov could not scan (no Terraform mapping in `scanners/tfplan.py`) -> how many resources."""
     unresolved_references: list[str] = field(default_factory=list)
@@ -161,4 +163,5 @@ def stack_json(result: StackResult) -> dict[str, Any]:
         "unresolvedReferences": list(result.unresolved_references),
         "unmappedTypes": dict(sorted(result.unmapped_types.items())),
         "warnings": list(result.warnings),
+        "runtime": plain(result.runtime),
     }

@@ -155,6 +155,7 @@ class RecordingMonitor(MockMonitor):
         stack: str,
         references: dict[str, dict[str, Any]] | None = None,
         invoke_answers: dict[str, dict[str, Any]] | None = None,
+        in_process: bool = True,
     ):
         super().__init__(_NoMocks())
         self.project = project
@@ -171,6 +172,8 @@ class RecordingMonitor(MockMonitor):
         self.unresolved_references: list[str] = []
         self.invoke_answers = dict(invoke_answers or {})
         """Data source token -> its result, from `--invoke-answers`: answered as given, before any emulator."""
+        self.in_process = in_process
+        """The program runs in this process (its thread can be inspected for the line that called a data source)."""
         self.emulated: list[str] = []
         """Data sources answered with an emulated shape (a default VPC, a derived AMI id), one note each."""
         self._providers: dict[str, AwsProviderSettings] = {}
@@ -186,9 +189,10 @@ class RecordingMonitor(MockMonitor):
         return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
 
     # ---- providers -------------------------------------------------------------------------------------
-    def _default_provider(self, package: str) -> str:
-        """The default provider the engine would create for a package, recorded once."""
-        version = _package_version(package)
+    def _default_provider(self, package: str, version: str = "") -> str:
+        """The default provider the engine would create for a package, recorded once: of the version the program's
+        SDK asks for (its own package version), else the one installed here."""
+        version = version or _package_version(package)
         urn = (
             f"urn:pulumi:{self.stack}::{self.project}::pulumi:providers:{package}::default_{version.replace('.', '_')}"
         )
@@ -244,7 +248,7 @@ class RecordingMonitor(MockMonitor):
         package = request.type.split(":")[0]
         provider = request.provider or None
         if request.custom and provider is None and package not in ("pulumi",):
-            provider = self._default_provider(package)
+            provider = self._default_provider(package, request.version)
 
         rid, outputs = self._emulate(request.type, request.name, urn, inputs, provider, request.custom)
         secret_outputs = set(request.additionalSecretOutputs) | {k for k, v in wire.items() if _secret_paths(v)}
@@ -321,7 +325,7 @@ class RecordingMonitor(MockMonitor):
         wire = _struct(request.properties)
         provider = request.provider or None
         if provider is None and not request.type.startswith("pulumi:"):
-            provider = self._default_provider(request.type.split(":")[0])
+            provider = self._default_provider(request.type.split(":")[0], request.version)
         rid = UNKNOWN if request.id in ("", rpc.UNKNOWN) else request.id
         outputs = {} if rid is UNKNOWN else self._read(request.type, request.name, urn, rid, provider)
         record = ResourceRecord(
@@ -373,7 +377,7 @@ class RecordingMonitor(MockMonitor):
         try:
             result = self._answer(request, args)
         except UnsupportedInvoke:
-            self.invoke_errors.append((request.tok, main_thread_program_frame()))
+            self.invoke_errors.append((request.tok, main_thread_program_frame() if self.in_process else None))
             raise UnsupportedInvoke(cannot_answer(request.tok)) from None
         ret = to_struct(result)
         return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": ret})
@@ -392,7 +396,7 @@ class RecordingMonitor(MockMonitor):
             return k8s_emulator.invoke(token, args)
         if package != "aws":
             raise UnsupportedInvoke(token)
-        settings = self._aws_settings(request.provider or self._default_provider("aws"))
+        settings = self._aws_settings(request.provider or self._default_provider("aws", request.version))
         result = aws_emulator.invoke(token, args, settings)
         what = aws_emulator.EMULATED_DATA_SOURCES.get(token)
         if what:

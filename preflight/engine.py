@@ -280,10 +280,9 @@ def _explain(
     if isinstance(exc, (pulumi.InputPropertyError, pulumi.InputPropertiesError)):
         return ProgramError([f"invalid resource input: {exc}"], detail)
     if isinstance(exc, ModuleNotFoundError):
-        return ProgramError(
-            [f"the program imports '{exc.name}', which is not installed in preflight's virtualenv{_where(exc, root)}"],
-            detail,
-        )
+        hint = "(a project with its own virtualenv names it in Pulumi.yaml: runtime.options.virtualenv)"
+        missing = f"the program imports '{exc.name}', which is not installed in preflight's virtualenv"
+        return ProgramError([f"{missing}{_where(exc, root)} {hint}"], detail)
     if isinstance(exc, KeyboardInterrupt):
         return ProgramError(["interrupted"], detail)
     return ProgramError([f"the program failed: {type(exc).__name__}: {_one_line(str(exc))}{_where(exc, root)}"], detail)

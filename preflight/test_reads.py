@@ -94,3 +94,14 @@ def test_fails_when_stack_outputs_is_not_stack_equals_file():
     assert proc.stderr.strip() == (
         "error: --stack-outputs 'network.json': expected STACK=FILE, e.g. acme/network/prod=network.json"
     )
+
+
+def test_a_stack_reference_needs_no_provider_and_providers_keep_their_package_and_version():
+    def program() -> None:
+        pulumi.StackReference("acme/network/prod")
+        aws.s3.Bucket("b")
+
+    r = render(program)
+    providers = [x for x in r.resources if x.type.startswith("pulumi:providers:")]
+    assert [(p.type, p.name) for p in providers] == [("pulumi:providers:aws", "default_7_51_1")]
+    assert r.one("pulumi:pulumi:StackReference").provider is None

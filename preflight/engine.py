@@ -267,9 +267,7 @@ def _explain(
         )
     if monitor.invoke_errors:
         token, caller = monitor.invoke_errors[0]
-        at = _where(exc, root, caller)
-        where = f" (called{at})" if at else ""
-        return ProgramError([cannot_answer(token, where)], detail)
+        return ProgramError([cannot_answer(token, _where(exc, root, caller))], detail)
     if isinstance(exc, UnsupportedInvoke):
         return ProgramError([str(exc)], detail)
     problems = getattr(exc, "problems", None)

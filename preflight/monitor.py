@@ -37,6 +37,10 @@ REMOTE_REASON = (
 HELM_REASON = (
     "a Helm release: the chart's manifests are not expanded offline, so the objects it installs were not checked"
 )
+HELM_CHART_REASON = (
+    "a Helm chart: its templates are not rendered offline (no chart, no helm), so the objects it installs were not "
+    "checked"
+)
 _SIG = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
 _RESOURCE_SIG = rpc._special_resource_sig
@@ -390,7 +394,7 @@ class RecordingMonitor(MockMonitor):
         package = token.split(":")[0]
         if token == k8s_emulator.HELM_TEMPLATE:
             chart = k8s_emulator.helm_chart_name(args)
-            self._not_checked("kubernetes:helm.sh/v3:Chart", chart, None, HELM_REASON.replace("release", "chart"))
+            self._not_checked("kubernetes:helm.sh/v3:Chart", chart, None, HELM_CHART_REASON)
             return {"result": []}
         if package == "kubernetes":
             return k8s_emulator.invoke(token, args)
@@ -407,8 +411,10 @@ class RecordingMonitor(MockMonitor):
         return result
 
 
-def cannot_answer(token: str, where: str = "") -> str:
-    """The one line for a data source no emulator answers: which, where the program calls it, and the way out."""
+def cannot_answer(token: str, at: str = "") -> str:
+    """The one line for a data source no emulator answers: which, where the program calls it (`at`: " at
+    <file>:<line>", when known), and the way out."""
+    where = f" (called{at})" if at else ""
     return (
         f"preflight cannot answer the data source '{token}'{where} offline; give its result with "
         f'--invoke-answers FILE ({{"{token}": {{...}}}}), or pass the value in through stack config'

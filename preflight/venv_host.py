@@ -192,7 +192,7 @@ def _child_error(
     where = at_line(frame, project.dir)
     detail = error.get("traceback", "")
     if monitor.invoke_errors:
-        return ProgramError([cannot_answer(monitor.invoke_errors[0][0], f" (called{where})" if where else "")], detail)
+        return ProgramError([cannot_answer(monitor.invoke_errors[0][0], where)], detail)
     if error.get("module"):
         missing = f"the program imports '{error['module']}', which is not installed in the project's virtualenv"
         return ProgramError([f"{missing} {project.virtualenv}{where}"], detail)

@@ -220,8 +220,8 @@ def full_preflight(
     start, cpu = time.perf_counter(), _cpu()
     for name, render_fn in cases:
         t_render, result = _time(render_fn)
-        t_pack, _ = _time(lambda: evaluate(result, PACK, _pack_config(result)))
-        t_start, scan = _time(lambda: start_scanners(result, project_dir=REPO, config=config))
+        t_pack, _ = _time(lambda result=result: evaluate(result, PACK, _pack_config(result)))
+        t_start, scan = _time(lambda result=result: start_scanners(result, project_dir=REPO, config=config))
         pending.append(scan)
         results.append(result)
         rows.append(
@@ -248,7 +248,7 @@ def checkov_alone(results: list[StackResult]) -> tuple[list[float], float]:
         with tempfile.TemporaryDirectory(prefix="bench-checkov-") as tmp:
             plan_file, k8s_dir = checkov.write_inputs(inputs, Path(tmp))
             cmd = checkov.command(checkov.locate(REPO), plan_file, k8s_dir)
-            elapsed, _ = _time(lambda: checkov.run_checkov(cmd, Path(tmp)))
+            elapsed, _ = _time(lambda cmd=cmd, tmp=tmp: checkov.run_checkov(cmd, Path(tmp)))
         times.append(elapsed)
     return times, _cpu() - cpu
 
@@ -275,7 +275,7 @@ def main() -> int:
     alone, alone_cpu = checkov_alone(results)
     print("| case | resources | render s | pack s | in-process scanners s | checkov alone s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for row, t in zip(rows, alone):
+    for row, t in zip(rows, alone, strict=True):
         print(
             f"| {row['case']} | {row['resources']} | {row['render']:.2f} | {row['pack']:.2f} | {row['in-process scanners']:.2f} | {t:.2f} |"
         )

@@ -248,13 +248,16 @@ def scanner_program() -> None:
     # IAM Identity Center permission sets: CKV_AWS_63 ("*" actions), CKV_AWS_274 (AdministratorAccess)
     instance_arn = "arn:aws:sso:::instance/ssoins-0123456789abcdef"
     permission_set_arn = "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef"
-    for name, action in (("good-psinline", "s3:GetObject"), ("bad-psinline", "*")):
+    for name, action, resource in (
+        ("good-psinline", "s3:GetObject", "arn:aws:s3:::data/*"),
+        ("bad-psinline", "*", "*"),
+    ):
         aws.ssoadmin.PermissionSetInlinePolicy(
             name,
             instance_arn=instance_arn,
             permission_set_arn=permission_set_arn,
             inline_policy=json.dumps(
-                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
             ),
         )
     for name, policy in (("good-psmanaged", "ReadOnlyAccess"), ("bad-psmanaged", "AdministratorAccess")):

@@ -286,6 +286,11 @@ def _explain(
     return ProgramError([f"the program failed: {type(exc).__name__}: {_one_line(str(exc))}{_where(exc, root)}"], detail)
 
 
+def _is_this_interpreter(virtualenv: Path) -> bool:
+    """The project's virtualenv is the one preflight runs in (this repository's `.venv`): no child needed."""
+    return virtualenv.resolve() == Path(sys.prefix).resolve()
+
+
 def run_stack(
     project: Project,
     stack: str,
@@ -296,7 +301,7 @@ def run_stack(
     config = project.stack_config(stack)
     values = {**config.values, **(overrides or {})}
 
-    if project.virtualenv is not None:
+    if project.virtualenv is not None and not _is_this_interpreter(project.virtualenv):
         from preflight.venv_host import run_in_virtualenv
 
         result = run_in_virtualenv(project, stack, values, config.secret_keys, options or RunOptions())

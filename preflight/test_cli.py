@@ -13,7 +13,7 @@ TEAM = REPO / "tests" / "fixtures" / "team_project"
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "preflight", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+        [sys.executable, "-m", "preflight", *args], check=False, capture_output=True, text=True, cwd=REPO, timeout=300
     )
 
 
@@ -69,7 +69,10 @@ def test_config_mistakes_in_this_repo_exit_2_naming_file_key_value(tmp_path: Pat
     project = tmp_path / "proj"
     project.mkdir()
     (project / "Pulumi.yaml").write_text(
-        (REPO / "Pulumi.yaml").read_text().replace("main: infra/", f"main: {REPO / 'infra'}/")
+        (REPO / "Pulumi.yaml")
+        .read_text()
+        .replace("main: infra/", f"main: {REPO / 'infra'}/")
+        .replace("virtualenv: .venv", f"virtualenv: {REPO / '.venv'}")
     )
     (project / "Pulumi.qa.yaml").write_text(
         "config:\n  aws:region: us-west-2\n  ml-platform:environment: qa\n  ml-platform:netwrok: {}\n"
@@ -211,10 +214,11 @@ def test_fails_when_configs_and_packs_do_not_pair_up(tmp_path: Path):
     (tmp_path / "a.json").write_text("{}")
     proc = run("--cwd", str(TEAM), "--stack", "dev", "--policy-pack-config", str(tmp_path / "a.json"))
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == [
+    expected = (
         "error: --policy-pack-config was given 1 time(s) and --policy-pack 0: each config file goes with the "
         "--policy-pack at the same position, so give one per pack (or none)"
-    ]
+    )
+    assert proc.stderr.splitlines() == [expected]
 
 
 def test_a_bad_policy_config_is_one_line_and_exit_2(tmp_path: Path):

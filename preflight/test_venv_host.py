@@ -161,3 +161,12 @@ def test_a_project_pinned_to_pulumi_aws_6_renders_with_its_own_version(tmp_path)
     assert result.outputs["awsVersion"] == "6.83.0"
     assert result.runtime["packages"]["pulumi_aws"] == "6.83.0"
     assert result.one("pulumi:providers:aws").name == "default_6_83_0"
+
+
+def test_a_virtualenv_that_is_preflights_own_runs_in_process(monkeypatch):
+    calls = []
+    monkeypatch.setattr("preflight.venv_host.run_in_virtualenv", lambda *a, **k: calls.append(a))
+    project = load_project(REPO)
+    assert project.virtualenv == (REPO / ".venv").resolve()
+    assert run_stack(project, "dev").runtime["python"] == sys.executable
+    assert calls == []

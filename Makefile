@@ -39,8 +39,8 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python benchmarks/bench_preflight.py
-	$(BIN)/python benchmarks/bench_scanners.py
+	$(BIN)/python benchmarks/bench_preflight.py --write docs/benchmarks.md
+	$(BIN)/python benchmarks/bench_scanners.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(WORKFLOW_LINT_VENV)

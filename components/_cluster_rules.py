@@ -42,6 +42,16 @@ DEFAULT_ADDON_VERSIONS: dict[str, dict[str, str]] = {
     },
 }
 
+OBSERVABILITY_ADDON = "amazon-cloudwatch-observability"
+"""Container Insights (enhanced observability) with NVIDIA DCGM GPU metrics and container logs; installed by
+`components.monitoring` when `monitoring.containerInsights` is on, not by every cluster."""
+
+OBSERVABILITY_ADDON_VERSIONS: dict[str, str] = {"1.34": "v4.10.3-eksbuild.1", "1.35": "v4.10.3-eksbuild.1"}
+"""Pinned like the rows above (refresh with `aws eks describe-addon-versions --addon-name
+amazon-cloudwatch-observability --kubernetes-version <v>`). The add-on publishes the `ContainerInsights` metric names the
+dashboard and alarms use (`node_gpu_utilization`, `pod_status_pending`...); its opt-in OpenTelemetry mode (6.2+)
+uses the upstream names instead, so it stays off."""
+
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """Every control-plane log EKS can send to CloudWatch Logs."""
 

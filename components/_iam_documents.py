@@ -584,9 +584,22 @@ def ci_deploy_policy(
 
 
 def budget_topic_policy(topic_arn: str, *, account_id: str, partition: str) -> dict[str, Any]:
-    """Only AWS Budgets, for this account's budgets, may publish; nothing reaches the topic without TLS."""
+    """The stack's alert topic: AWS Budgets (this account's budgets) and CloudWatch alarms (this account's, in the
+    topic's region) may publish; nothing reaches the topic without TLS."""
+    region = topic_arn.split(":")[3]
     return _policy(
         [
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
+                },
+            },
             {
                 "Sid": "BudgetsPublish",
                 "Effect": "Allow",

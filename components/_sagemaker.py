@@ -265,6 +265,7 @@ def execution_role_policy(
     repository_arn: str,
     log_group_arn: str,
     network: dict[str, Any] | None,
+    metrics_namespace: str = "/aws/sagemaker/Endpoints",
 ) -> dict[str, Any]:
     """The SageMaker execution role's one inline policy, as a document. Pure: the golden file renders it.
 
@@ -272,6 +273,8 @@ def execution_role_policy(
     endpoint's data-capture prefix (S3 + each bucket's key, which is also the key data capture encrypts with). `network` (`subnet_arns`, `security_group_arn`,
     `network_interface_arn`, `vpc_arn`) is given when the model runs in the VPC: SageMaker creates the ENIs
     with the execution role, so it needs those EC2 actions — on those subnets and that group only.
+    `metrics_namespace` is the one CloudWatch namespace it may publish to (a Model Monitor job publishes its
+    data-quality metrics to another one).
     """
     statements: list[dict[str, Any]] = [*model_read, *capture_write]
     statements += [
@@ -301,7 +304,7 @@ def execution_role_policy(
             "Effect": "Allow",
             "Action": "cloudwatch:PutMetricData",
             "Resource": "*",
-            "Condition": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+            "Condition": {"StringEquals": {"cloudwatch:namespace": metrics_namespace}},
         },
     ]
     if network:

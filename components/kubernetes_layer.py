@@ -156,6 +156,9 @@ class KubernetesLayerArgs:
     limited to these groups by ARN as well as by the cluster's ASG tag. Default: the tag condition alone."""
     enable_dcgm_exporter: bool = False
     """Run NVIDIA's DCGM exporter (GPU metrics on port 9400) on GPU nodes. Default: off."""
+    gpu_metrics_from_cloudwatch_addon: bool = False
+    """The cluster's CloudWatch observability add-on collects GPU metrics with its own DCGM exporter
+    (`components.monitoring`). One GPU metrics source: then `enable_dcgm_exporter` must stay off."""
     scale_down_unneeded_time: str = "5m"
     """How long a node must be unneeded before the autoscaler removes it. Short, because an idle GPU node is the
     platform's most expensive resource (upstream default 10m)."""
@@ -204,6 +207,13 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
     def fail(arg: str, value: object, message: str) -> ValueError:
         return ValueError(f"KubernetesLayerArgs.{arg} = {value!r}: {message}")
 
+    if args.enable_dcgm_exporter and args.gpu_metrics_from_cloudwatch_addon:
+        raise fail(
+            "enable_dcgm_exporter",
+            True,
+            "the CloudWatch observability add-on already runs DCGM on GPU nodes (gpu_metrics_from_cloudwatch_addon); "
+            "two DCGM exporters would profile the same GPUs twice: keep one",
+        )
     if not EKS_CLUSTER_NAME.match(args.cluster_name):
         raise fail(
             "cluster_name",

@@ -147,6 +147,8 @@ class ModelEndpointArgs:
     """The stack's instance allowlist. None: any SageMaker type."""
     notification_emails: Sequence[str] = ()
     """Subscribed to the alarm topic (each confirms by email)."""
+    runbook: str = "docs/runbooks/model-rollback.md"
+    """Linked from every alarm's description: what to do when it fires."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags; cost tags come from the provider's default tags."""
 
@@ -371,6 +373,8 @@ class ModelEndpoint(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:serving:ModelEndpoint", name, None, opts)
         validate_model_endpoint(args)
+        self.args = args
+        """The validated arguments (plain values: monitoring reads names, variant and fleet size from them)."""
         child = pulumi.ResourceOptions(parent=self)
         serverless = args.is_serverless
         tags = dict(args.tags)
@@ -544,7 +548,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             self.alarms[plan.role] = aws.cloudwatch.MetricAlarm(
                 f"{name}-alarm-{plan.role}",
                 name=plan.name,
-                alarm_description=plan.description,
+                alarm_description=f"{plan.description}. Runbook: {args.runbook}",
                 namespace=plan.namespace,
                 metric_name=plan.metric,
                 # Both dimensions, or the alarm watches a metric that does not exist and never fires.

@@ -313,14 +313,20 @@ def test_budget_alerts_at_80_forecast_and_100_actual_to_the_topic_and_the_emails
     assert all(n["subscriberEmailAddresses"] == ["team@example.com"] for n in notifications)
 
 
-def test_alert_topic_is_encrypted_and_only_budgets_of_this_account_may_publish(full):
+def test_alert_topic_is_encrypted_and_only_budgets_and_alarms_of_this_account_may_publish(full):
     topic = full.one(TOPIC)
     assert topic.inputs["kmsMasterKeyId"] == LOGS_KEY
-    allow = json.loads(full.one(TOPIC_POLICY).inputs["policy"])["Statement"][0]
-    assert allow["Principal"] == {"Service": "budgets.amazonaws.com"} and allow["Action"] == "sns:Publish"
-    assert allow["Condition"] == {
+    statements = json.loads(full.one(TOPIC_POLICY).inputs["policy"])["Statement"]
+    allows = {s["Principal"]["Service"]: s for s in statements if s["Effect"] == "Allow"}
+    assert set(allows) == {"budgets.amazonaws.com", "cloudwatch.amazonaws.com"}
+    assert all(s["Action"] == "sns:Publish" for s in allows.values())
+    assert allows["budgets.amazonaws.com"]["Condition"] == {
         "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
         "ArnLike": {"aws:SourceArn": f"arn:aws:budgets::{ACCOUNT_ID}:*"},
+    }
+    assert allows["cloudwatch.amazonaws.com"]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-west-2:{ACCOUNT_ID}:alarm:*"},
     }
     assert full.one(BUDGET).options["dependsOn"] == [full.one(TOPIC_POLICY).urn]
 

@@ -233,6 +233,8 @@ kubernetes_layer = KubernetesLayer(
             for t in cfg.cluster.teams
         ],
         node_group_asg_names=list(cluster.asg_names.values()),
+        # One source of GPU metrics: the CloudWatch add-on's DCGM integration when Container Insights is on.
+        gpu_metrics_from_cloudwatch_addon=cfg.monitoring.container_insights,
     ),
     # After the whole cluster: the Deployment and DaemonSets wait for ready pods, so nodes and add-ons come first.
     opts=pulumi.ResourceOptions.merge(platform, pulumi.ResourceOptions(depends_on=[cluster])),
@@ -278,6 +280,7 @@ elif not cfg.deploy_runner.enabled:
 # >>> endpoints: SageMaker model endpoints: `endpoints`
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
 from components.model_registry import ModelRegistry, ModelRegistryArgs, package_arn
+from components.monitoring import runbook_link
 from infra.config.endpoints import component_args as endpoint_args
 
 # SageMaker names are per account and region: the stack prefix keeps stacks sharing an account apart.
@@ -332,12 +335,76 @@ for key, spec in sorted(cfg.endpoints.endpoints.items()):
             s3_prefix_list_id=network.s3_endpoint.prefix_list_id,
             allowed_instance_types=cfg.guardrails.allowed_sagemaker_instance_types,
             notification_emails=cfg.endpoints.notification_emails,
+            runbook=runbook_link(cfg.monitoring.runbook_base_url, "rollback"),
         ),
         opts=platform,
     )
 pulumi.export("endpoints", {key: endpoint.summary() for key, endpoint in endpoints.items()})
 pulumi.export("modelPackageGroups", model_registry.group_names)
 # <<< endpoints
+
+# >>> monitoring: dashboard, on-call alarms, cluster metrics, model quality: `monitoring`, `data_quality`
+from components.model_monitor import DataQualityMonitor
+from components.monitoring import BudgetView, EndpointTarget, GpuPoolTarget, Monitoring
+
+# Staging and prod: a data-quality schedule on every endpoint that captures data (serverless ones cannot).
+data_quality: dict[str, DataQualityMonitor] = {}
+if cfg.monitoring.data_quality.enabled:
+    for key, endpoint in endpoints.items():
+        if endpoint.data_capture_uri is None:
+            continue
+        data_quality[key] = DataQualityMonitor(
+            f"data-quality-{key}",
+            cfg.monitoring.data_quality,
+            endpoint_name=endpoint.endpoint_name,
+            endpoint_fixed_name=endpoint.args.endpoint_name,
+            model=endpoint.args.model,
+            region=cfg.region,
+            partition=cfg.partition,
+            models_bucket_name=store.bucket_names["models"],
+            artifact_grants=store,
+            reports_kms_key_arn=keys.artifacts.arn,
+            volume_kms_key_arn=keys.sagemaker.arn,
+            permissions_boundary=boundary.arn,
+            private_subnet_ids=network.private_subnet_ids,
+            vpc_id=network.vpc_id,
+            s3_prefix_list_id=network.s3_endpoint.prefix_list_id,
+            endpoint_security_group_id=network.endpoint_security_group_id,
+            alert_topic_arn=guardrails.alert_topic_arn,
+            runbook=runbook_link(cfg.monitoring.runbook_base_url, "drift"),
+            allowed_instance_types=cfg.guardrails.allowed_sagemaker_instance_types,
+            opts=platform,
+        )
+budget = cfg.guardrails.budget
+monitoring = Monitoring(
+    "monitoring",
+    cfg.monitoring,
+    dashboard_name=f"{pulumi.get_project()}-{pulumi.get_stack()}",
+    region=cfg.region,
+    partition=cfg.partition,
+    cluster_name=cluster_name,
+    cluster_version=cluster.version,
+    endpoints=[EndpointTarget.of(endpoint.args) for endpoint in endpoints.values()],
+    endpoint_names=[endpoint.endpoint_name for endpoint in endpoints.values()],
+    gpu_pools=[GpuPoolTarget(name=p.name, instance_types=p.instance_types) for p in cfg.cluster.gpu_pools],
+    budget=BudgetView(
+        name=guardrails.budget_name,
+        monthly_usd=budget.monthly_usd,
+        forecast_threshold_percent=budget.forecast_threshold_percent,
+        actual_threshold_percent=budget.actual_threshold_percent,
+    ),
+    alert_topic_arn=guardrails.alert_topic_arn,
+    logs_kms_key_arn=keys.logs.arn,
+    log_retention_days=cfg.cluster.log_retention_days,
+    permissions_boundary=boundary.arn,
+    extra_alarm_arns=[m.alarm_arn for m in data_quality.values()],
+    # The add-on's agents are DaemonSets and a Deployment: nodes first.
+    opts=pulumi.ResourceOptions.merge(platform, pulumi.ResourceOptions(depends_on=[cluster])),
+)
+pulumi.export("dashboardName", monitoring.dashboard_name)
+pulumi.export("alarmNames", monitoring.alarm_names)
+pulumi.export("dataQualitySchedules", {key: m.schedule_name for key, m in data_quality.items()})
+# <<< monitoring
 
 pulumi.export("environment", cfg.environment)
 pulumi.export("region", cfg.region)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from .rules import access, cost, encryption, reliability
+from .rules import access, cost, encryption, monitoring, reliability
 
 PACK_NAME = "ml-platform-guardrails"
 
@@ -19,7 +19,13 @@ DESCRIPTION = "Encryption, access, cost and reliability guardrails for Pulumi AW
 
 
 def build_policies() -> list[Policy]:
-    policies: list[Policy] = [*encryption.POLICIES, *access.POLICIES, *cost.POLICIES, *reliability.POLICIES]
+    policies: list[Policy] = [
+        *encryption.POLICIES,
+        *access.POLICIES,
+        *cost.POLICIES,
+        *reliability.POLICIES,
+        *monitoring.POLICIES,
+    ]
     names = [p.name for p in policies]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from preflight import scanners
+from preflight import cost, scanners
 from preflight.coverage import unrendered_findings
 from preflight.engine import DEFAULT_TIMEOUT, ProgramError, RunOptions, run_stack
 from preflight.model import StackResult, Violation, stack_json
@@ -110,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sarif", type=Path, metavar="FILE", help="also write every finding as SARIF 2.1.0 to FILE")
     p.add_argument(
         "--markdown", type=Path, metavar="FILE", help="also write a pull-request summary in Markdown to FILE"
+    )
+    p.add_argument("--no-cost", action="store_true", help="skip the monthly cost estimate (see docs/cost.md)")
+    p.add_argument(
+        "--compare",
+        type=Path,
+        metavar="BASE.json",
+        help="also show each stack's cost change against a previous --json document",
     )
     p.add_argument("--json", action="store_true", help="print the documented JSON document on stdout")
     p.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
@@ -206,6 +213,8 @@ class _Plan:
     notes: dict[str, list[str]]
     scanner_config: scanners.ScannerConfig | None
     options: RunOptions
+    cost_base: Any = None
+    """The `--compare` document's cost estimates, when given."""
 
 
 def _json_file(flag: str, spec: str, file: str, expected: str) -> dict[str, Any]:
@@ -279,7 +288,10 @@ def _plan(args: argparse.Namespace) -> _Plan:
         invoke_answers=invoke_answers(args.invoke_answers),
         timeout=args.timeout,
     )
-    return _Plan(project, stacks, runs, notes, scanner_config, options)
+    if args.compare and args.no_cost:
+        raise UsageError("--compare compares cost estimates: it cannot be used with --no-cost")
+    cost_base = cost.load_base(args.compare) if args.compare else None
+    return _Plan(project, stacks, runs, notes, scanner_config, options, cost_base)
 
 
 def _failed(project: Project, stack: str, lines: list[str]) -> StackResult:
@@ -311,6 +323,8 @@ def _render(plan: _Plan, stack: str, args: argparse.Namespace) -> tuple[StackRes
     result.violations.extend(unrendered_findings(result, strict=args.strict))
     for run in plan.runs[stack]:
         result.violations.extend(evaluate(result, run.pack, run.config))
+    if not args.no_cost:
+        result.cost = cost.stack_cost(result, plan.project.dir, plan.cost_base, args.compare)
     pending = (
         None if args.no_scanners else scanners.start(result, project_dir=plan.project.dir, config=plan.scanner_config)
     )
@@ -339,6 +353,10 @@ def _render_all(
                 io.err.print(f"  {line}", markup=False, highlight=False)
             if args.debug and exc.detail:
                 io.err.print(exc.detail, markup=False, highlight=False)
+        except cost.UsageError as exc:
+            lines = list(exc.problems)
+            for problem in lines:
+                io.error(problem)
         except (PolicyConfigError, PolicyEvaluationError, scanners.checkov.CheckovUnavailable) as exc:
             lines = [str(exc)]
             io.error(f"stack {stack}: {exc}")
@@ -377,11 +395,16 @@ def _write_reports(results: list[StackResult], args: argparse.Namespace, project
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["refresh-prices"]:
+        from preflight.cost.refresh import main as refresh_prices
+
+        return refresh_prices(argv[1:])
     args = _parser().parse_args(argv)
     io = _Out(args.debug)
     try:
         plan = _plan(args)
-    except (ProjectError, UsageError, scanners.ScannerConfigError) as exc:
+    except (ProjectError, UsageError, scanners.ScannerConfigError, cost.CompareError) as exc:
         io.error(str(exc))
         return EXIT_ERROR
     problems = _check_policy_configs(plan.runs)

@@ -111,6 +111,8 @@ class StackResult:
     """AWS types checkov could not scan (no Terraform mapping in `scanners/tfplan.py`) -> how many resources."""
     unresolved_references: list[str] = field(default_factory=list)
     """Stacks a StackReference names whose outputs were not given (`--stack-outputs`): their values are unknown."""
+    cost: dict[str, Any] | None = None
+    """The monthly cost estimate (`preflight.cost`), as documented in the JSON; None with `--no-cost`."""
 
     def by_type(self, type_: str) -> list[ResourceRecord]:
         return [r for r in self.resources if r.type == type_]
@@ -164,4 +166,5 @@ def stack_json(result: StackResult) -> dict[str, Any]:
         "unmappedTypes": dict(sorted(result.unmapped_types.items())),
         "warnings": list(result.warnings),
         "runtime": plain(result.runtime),
+        **({"cost": result.cost} if result.cost is not None else {}),
     }

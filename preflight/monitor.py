@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import traceback
 import uuid
+from functools import cache
 from importlib import metadata
 from typing import Any
 
@@ -133,7 +134,9 @@ def _struct(message: Any) -> dict[str, Any]:
     return json_format.MessageToDict(message) if message is not None else {}
 
 
+@cache
 def _package_version(package: str) -> str:
+    # Reading package metadata scans site-packages: once per package, not once per resource.
     try:
         return metadata.version(f"pulumi_{package}")
     except metadata.PackageNotFoundError:

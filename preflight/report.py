@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from rich.console import Console
 from rich.markup import escape
 
+from preflight.cost.report import print_cost
 from preflight.model import ResourceRecord, StackResult, Violation
 
 _ENFORCEMENT_STYLE = {"mandatory": "bold red", "advisory": "yellow"}
@@ -71,6 +72,7 @@ def print_stack(console: Console, result: StackResult) -> None:
 
     print_counts(console, result)
 
+    print_cost(console, result)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     print_not_checked(console, result)

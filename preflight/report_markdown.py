@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from preflight.cost.report import cost_markdown
 from preflight.model import StackResult, Violation
 
 _ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -56,6 +57,7 @@ def render_markdown(results: list[StackResult]) -> str:
             else "no mandatory findings"
         )
         lines += ["", f"## {r.project}/{r.stack}: {verdict}"]
+        lines += cost_markdown(r)
         if mandatory:
             lines += ["", "### Mandatory", "", *_table(mandatory)]
         if advisory:

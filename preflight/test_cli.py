@@ -268,11 +268,12 @@ def test_a_misconfigured_program_exits_1_with_one_line_per_problem_under_its_res
         "eks-supported-version",
     ]
     stack_wide = lines.index("Stack findings:")
-    assert [line.split("] ", 1)[1].split(":")[0] for line in lines[stack_wide + 1 : stack_wide + 3]] == [
+    assert [line.split("] ", 1)[1].split(":")[0] for line in lines[stack_wide + 1 : stack_wide + 4]] == [
         "gpu-total-cap",
+        "monthly-cost-budget",
         "nat-gateway-cap",
     ]
-    assert "Findings: 44 mandatory, 0 advisory (44 policy-pack)" in lines
+    assert "Findings: 47 mandatory, 0 advisory (47 policy-pack)" in lines
 
 
 def test_this_repos_stack_is_judged_with_its_own_policy_config():

@@ -4,8 +4,9 @@ from functools import cache
 
 import pytest
 
-from preflight.model import StackResult
-from preflight.testing import render_stack
+from preflight.model import StackResult, Violation
+from preflight.scanners import run
+from preflight.testing import REPO, render_stack
 
 
 @cache
@@ -18,3 +19,16 @@ def shipped_stack():
     """`shipped_stack(name)`: the shipped stack rendered offline with its own config, once per test session.
     Read-only: tests must not change the result."""
     return _rendered
+
+
+@cache
+def _scanned(stack: str) -> tuple[StackResult, tuple[Violation, ...]]:
+    result = _rendered(stack)
+    return result, tuple(run(result, project_dir=REPO))
+
+
+@pytest.fixture(scope="session")
+def scanned_stack():
+    """`scanned_stack(name)`: (the rendered stack, every scanner's findings on it), scanned once per test session
+    whichever tests read it: checkov alone takes seconds per stack."""
+    return _scanned

@@ -3,7 +3,7 @@ file lists, account baselines only where opted in, and the outputs the guardrail
 
 import pytest
 
-from infra.config.profiles import PROFILES
+from infra.config import load
 from preflight.model import StackResult
 from preflight.project import load_project
 from preflight.testing import REPO
@@ -25,7 +25,9 @@ def stack(request, shipped_stack) -> StackResult:
 def test_budget_uses_the_environments_limit_and_alerts_to_the_exported_topic(stack):
     budget = stack.one("aws:budgets/budget:Budget")
     assert budget.inputs["name"] == stack.outputs["budgetName"] == f"ml-platform-{stack.stack}-monthly"
-    assert float(budget.inputs["limitAmount"]) == PROFILES[stack.stack]["guardrails"]["budget"]["monthlyUsd"]
+    config = load_project(REPO).stack_config(stack.stack)
+    settings = load(config.values, stack=stack.stack, secret_keys=config.secret_keys)
+    assert float(budget.inputs["limitAmount"]) == settings.guardrails.budget.monthly_usd
     assert [n["subscriberSnsTopicArns"] for n in budget.inputs["notifications"]] == [
         [stack.outputs["budgetAlertTopicArn"]]
     ] * 2

@@ -6,17 +6,17 @@ Advisory findings are allowed here; each one is either fixed in its component or
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 from preflight.project import load_project
-from preflight.scanners import run
 from preflight.testing import REPO
 
 STACKS = load_project(REPO).stacks()
 
 
-@pytest.fixture(scope="module", params=STACKS)
-def scanned(request, shipped_stack):
-    result = shipped_stack(request.param)
-    return result, run(result, project_dir=REPO)
+@pytest.fixture(params=STACKS)
+def scanned(request, scanned_stack):
+    return scanned_stack(request.param)
 
 
 def test_shipped_stack_has_no_mandatory_scanner_finding(scanned):

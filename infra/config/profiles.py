@@ -68,6 +68,16 @@ PROFILES: dict[str, dict[str, Any]] = {
             # A small monthly limit: dev spend is mostly idle capacity someone forgot.
             "budget": {"monthlyUsd": 500},
         },
+        "monitoring": {
+            # Serverless endpoints start cold: a looser latency page. A dev GPU left idle for an hour is someone's
+            # forgotten notebook. Nothing captures data here (serverless), so no data-quality schedules.
+            "endpointLatencyP99Ms": 3000,
+            "endpointAlarmMinutes": 15,
+            "gpuIdleHours": 1,
+            "pendingPodsMinutes": 30,
+            "nodeNotReadyMinutes": 15,
+            "dataQuality": {"enabled": False},
+        },
     },
     "staging": {
         "protectStatefulResources": True,
@@ -139,6 +149,12 @@ PROFILES: dict[str, dict[str, Any]] = {
                 "ml.g5.2xlarge",
             ],
             "budget": {"monthlyUsd": 1500},
+        },
+        "monitoring": {
+            # Prod's alarms with more patience; data quality once a day (staging captures little traffic).
+            "gpuIdleHours": 2,
+            "pendingPodsMinutes": 20,
+            "dataQuality": {"schedule": "cron(0 6 ? * * *)"},
         },
     },
     "prod": {
@@ -218,6 +234,16 @@ PROFILES: dict[str, dict[str, Any]] = {
             ],
             "allowedSagemakerInstanceTypes": ["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.g5.*", "ml.g6.*"],
             "budget": {"monthlyUsd": 5000},
+        },
+        "monitoring": {
+            # Pages early: a sustained 5XX rate or latency, a node down, pods waiting for GPUs. Training pools may
+            # idle between epochs' data loads, so three hours before idle GPUs page. Data quality hourly.
+            "endpointErrorPercent": 0.5,
+            "endpointAlarmMinutes": 5,
+            "maxInstancesMinutes": 15,
+            "gpuIdleHours": 3,
+            "pendingPodsMinutes": 10,
+            "nodeNotReadyMinutes": 5,
         },
     },
 }

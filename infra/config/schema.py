@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import field_validator, model_validator
 
 from components.deploy_runner import DeployRunnerSettings
+from components.monitoring import MonitoringSettings
 from components.settings import FieldError, Section
 from infra.config.cluster import ClusterConfig
 from infra.config.endpoints import EndpointsConfig
@@ -50,6 +51,7 @@ class PlatformConfig(Section):
     endpoints: EndpointsConfig = EndpointsConfig()
     guardrails: GuardrailsConfig = GuardrailsConfig()
     deploy_runner: DeployRunnerSettings = DeployRunnerSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @field_validator("region")
     @classmethod
@@ -125,6 +127,29 @@ class PlatformConfig(Section):
     @property
     def creates_deploy_runner(self) -> bool:
         return self.deploy_runner.enabled and self.guardrails.github is not None
+
+    @model_validator(mode="after")
+    def _monitoring_fits_stack(self) -> PlatformConfig:
+        # Per-pool GPU metrics are told apart by instance type; the monitor runs on a SageMaker instance type the
+        # boundary must allow.
+        from components import _sagemaker as sm
+        from components.monitoring import GpuPoolTarget, shared_instance_types
+
+        if self.monitoring.container_insights:
+            pools = [GpuPoolTarget(name=p.name, instance_types=p.instance_types) for p in self.cluster.gpu_pools]
+            for t, names in shared_instance_types(pools).items():
+                i = next(i for i, p in enumerate(self.cluster.gpu_pools) if p.name == names[-1])
+                raise FieldError(
+                    f"cluster.gpuPools.{i}.instanceTypes",
+                    list(self.cluster.gpu_pools[i].instance_types),
+                    f"{t} is also in pool {names[0]}; with monitoring.containerInsights each GPU pool needs its own "
+                    "instance types (per-pool GPU metrics are told apart by instance type)",
+                )
+        dq = self.monitoring.data_quality
+        problem = sm.instance_type_problem(dq.instance_type, self.guardrails.allowed_sagemaker_instance_types)
+        if dq.enabled and problem:
+            raise FieldError("monitoring.dataQuality.instanceType", dq.instance_type, problem)
+        return self
 
     @property
     def partition(self) -> str:

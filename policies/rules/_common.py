@@ -267,14 +267,7 @@ class StackIndex:
 
         Through the engine's property dependencies first: in a preview the referenced id or name is often not
         known yet, but the dependency is. Otherwise by value, against each candidate's `keys` outputs."""
-        wanted = {c.urn for c in candidates}
-        linked = [d for d in source.property_dependencies.get(prop, []) if d.urn in wanted]
-        if linked:
-            return _unique(linked)
-        values = {str(v) for v in elements(get(source.props, prop, *value_path)) if v is not UNKNOWN}
-        if not values:
-            return []
-        return [c for c in candidates if any(str(get(c.props, k)) in values for k in keys if get(c.props, k))]
+        return _Targets(candidates, keys).referred_by(source, prop, value_path)
 
     def launch_templates(self, group: PolicyResource) -> list[PolicyResource]:
         """The launch templates a node group's `launchTemplate` refers to, by id or else by name."""
@@ -291,12 +284,38 @@ class StackIndex:
         keys: Sequence[str] = ("id", "arn", "name"),
         value_path: Sequence[str | int] = (),
     ) -> dict[str, list[PolicyResource]]:
-        """Target URN -> the sources whose `prop` refers to it."""
+        """Target URN -> the sources whose `prop` refers to it. Linear in sources + targets: the targets are
+        indexed once, not searched per source."""
         out: dict[str, list[PolicyResource]] = {t.urn: [] for t in targets}
+        index = _Targets(targets, keys)
         for source in sources:
-            for target in self.refers_to(source, prop, targets, keys, value_path):
+            for target in index.referred_by(source, prop, value_path):
                 out[target.urn].append(source)
         return out
+
+
+class _Targets:
+    """Candidates indexed by URN and by the string value of each of their `keys` outputs."""
+
+    def __init__(self, candidates: Sequence[PolicyResource], keys: Sequence[str]):
+        self.position = {c.urn: i for i, c in enumerate(candidates)}
+        self.candidates = candidates
+        self.by_value: dict[str, list[int]] = {}
+        for i, c in enumerate(candidates):
+            for k in keys:
+                value = get(c.props, k)
+                if value:
+                    self.by_value.setdefault(str(value), []).append(i)
+
+    def referred_by(
+        self, source: PolicyResource, prop: str, value_path: Sequence[str | int] = ()
+    ) -> list[PolicyResource]:
+        linked = [d for d in source.property_dependencies.get(prop, []) if d.urn in self.position]
+        if linked:
+            return _unique(linked)
+        values = {str(v) for v in elements(get(source.props, prop, *value_path)) if v is not UNKNOWN}
+        hits = sorted({i for v in values for i in self.by_value.get(v, ())})
+        return [self.candidates[i] for i in hits]
 
 
 def _unique(resources: Iterable[PolicyResource]) -> list[PolicyResource]:

@@ -46,12 +46,14 @@ class BucketLinks:
                 continue
             for bucket in self.index.refers_to(lb, "accessLogs", self.buckets, BUCKET_KEYS, ("bucket",)):
                 urns.add(bucket.urn)
+        # Buckets that name a log destination inline (deprecated `logging`/`loggings` arguments), by value.
+        inline_targets: set[str] = set()
+        for source in self.buckets:
+            inline = [get(source.props, "logging", "targetBucket")] + [
+                get(item, "targetBucket") for item in elements(get(source.props, "loggings"))
+            ]
+            inline_targets.update(str(v) for v in inline if v is not None and v is not UNKNOWN)
         for bucket in self.buckets:
-            for source in self.buckets:
-                inline = [get(source.props, "logging", "targetBucket")] + [
-                    get(item, "targetBucket") for item in elements(get(source.props, "loggings"))
-                ]
-                names = {str(v) for v in inline if v is not None and v is not UNKNOWN}
-                if names & {str(get(bucket.props, k)) for k in BUCKET_KEYS if get(bucket.props, k)}:
-                    urns.add(bucket.urn)
+            if inline_targets & {str(get(bucket.props, k)) for k in BUCKET_KEYS if get(bucket.props, k)}:
+                urns.add(bucket.urn)
         return urns

@@ -8,6 +8,7 @@ from fnmatch import fnmatchcase
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
+from ..costing.estimate import NOT_PRICED, Item, StackCost, estimate
 from . import _instances
 from ._common import (
     UNKNOWN,
@@ -402,6 +403,97 @@ NAT_GATEWAY_CAP = stack_policy(
 )
 
 
+# ---- monthly cost ---------------------------------------------------------------------------------------------
+
+BUDGET_SCHEMA = {
+    "budgetUsd": {
+        "type": ["number", "null"],
+        "minimum": 0,
+        "default": None,
+        "description": "The stack's monthly budget in USD: the amount of its ml-platform:guardrails budget (the same "
+        "figure its AWS Budget alerts on). `max` must not exceed it. Unset: only the idle ceiling is judged.",
+    },
+    "idleCeilingUsd": {
+        "type": "number",
+        "minimum": 0,
+        "default": 200,
+        "description": "Most the stack may cost a month while nobody uses it (`idle`).",
+    },
+}
+
+
+def _is_custom(resource: PolicyResource) -> bool:
+    # Components have no provider; resource tokens of providers are `<package>:<module>/<name>:<Type>`.
+    return resource.provider is not None or "/" in resource.resource_type.split(":")[1:2][0]
+
+
+def _estimate(resources: list[PolicyResource]) -> StackCost:
+    """The stack's estimate from what the rule sees: its resources (no usage file: traffic and stored data at 0)."""
+    items = []
+    for r in resources:
+        if r.resource_type.startswith("pulumi:") or not _is_custom(r):
+            continue
+        region = get(r.provider.props, "region") if r.provider is not None else None
+        props = plain(r.props)
+        ident = get(r.props, "id")
+        items.append(
+            Item(
+                r.urn,
+                r.resource_type,
+                r.name,
+                props if isinstance(props, dict) else {},
+                ident if isinstance(ident, str) else None,
+                region if isinstance(region, str) else None,
+            )
+        )
+    return estimate(items)
+
+
+def _costliest(cost: StackCost, figure: str) -> str:
+    top = sorted((c for c in cost.priced if getattr(c, figure) > 0), key=lambda c: -getattr(c, figure))[:3]
+    return ", ".join(f"{c.name} ${getattr(c, figure):,.2f}" for c in top)
+
+
+def _check_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    config = args.get_config()
+    budget = setting(config, "budgetUsd", BUDGET_SCHEMA)
+    ceiling = setting(config, "idleCeilingUsd", BUDGET_SCHEMA)
+    cost = _estimate(list(args.resources))
+    basis = "resources only; the usage file's traffic and storage are not included"
+    if budget is not None and cost.max > budget:
+        report(
+            f"at its configured maximum (every pool and endpoint at full scale) the stack costs ${cost.max:,.2f} a "
+            f"month, ${cost.max - budget:,.2f} over its ${budget:,.2f} budget ({basis}); costliest: "
+            f"{_costliest(cost, 'max')}"
+        )
+    if cost.idle > ceiling:
+        report(
+            f"idle (pools at their minimum, no traffic) the stack costs ${cost.idle:,.2f} a month, "
+            f"${cost.idle - ceiling:,.2f} over its ${ceiling:,.2f} idle ceiling ({basis}); costliest: "
+            f"{_costliest(cost, 'idle')}"
+        )
+    unpriced = [c for c in cost.resources if c.status == NOT_PRICED]
+    if unpriced:
+        shown = "; ".join(f"{c.name} ({c.type}): {c.formula}" for c in unpriced[:5])
+        more = f" and {len(unpriced) - 5} more" if len(unpriced) > 5 else ""
+        report(f"{len(unpriced)} resource(s) could not be priced, so the budget cannot be confirmed: {shown}{more}")
+
+
+MONTHLY_COST_BUDGET = stack_policy(
+    "monthly-cost-budget",
+    category="cost",
+    severity=Severity.HIGH,
+    description="The stack's monthly cost at full scale stays within its budget, and its idle cost under a ceiling.",
+    remediation=(
+        "Lower the maxima that drive the cost (node group max_size, Karpenter NodePool limits, endpoint autoscaling "
+        "maxima, serverless max_concurrency), or raise the stack's ml-platform:guardrails budget and budgetUsd for "
+        "this rule in policies/config/<stack>.json together after a budget review; see docs/cost.md."
+    ),
+    check=_check_budget,
+    config=BUDGET_SCHEMA,
+)
+
+
 POLICIES = [
     REQUIRED_TAGS,
     ALLOWED_INSTANCE_TYPES,
@@ -411,4 +503,5 @@ POLICIES = [
     LOG_RETENTION,
     S3_LIFECYCLE,
     NAT_GATEWAY_CAP,
+    MONTHLY_COST_BUDGET,
 ]

@@ -166,8 +166,10 @@ def test_stack_gpu_total_counts_pools_at_max_size_and_sagemaker_at_its_autoscali
 
     assert check(program, "gpu-total-cap", {"gpu-total-cap": {"maxTotalGpus": 14}}) == []
     assert check(program, "gpu-total-cap", {"gpu-total-cap": {"maxTotalGpus": 13}}) == [
-        "stack: the stack can run 14 GPUs at full scale (node group train: 2 x g5.12xlarge = 8; endpoint serving "
-        "variant primary: 6 x ml.g5.xlarge = 6); this stack allows at most 13"
+        (
+            "stack: the stack can run 14 GPUs at full scale (node group train: 2 x g5.12xlarge = 8; endpoint serving "
+            "variant primary: 6 x ml.g5.xlarge = 6); this stack allows at most 13"
+        )
     ]
 
 
@@ -227,3 +229,65 @@ def test_nat_gateways_above_the_cap_fail(check):
         "stack: the stack creates 2 NAT gateways (nat-a, nat-b); this stack allows at most 1"
     ]
     assert check(lambda: program(3), "nat-gateway-cap", {"nat-gateway-cap": {"maxNatGateways": 3}}) == []
+
+
+# ---- monthly-cost-budget -------------------------------------------------------------------------------------
+
+
+def _priced_stack():
+    provider = aws.Provider("aws", region="us-east-1")
+    opts = pulumi.ResourceOptions(provider=provider)
+    # $73.00 a month (730 h x $0.10) and $3.65 (730 h x $0.005), at every figure.
+    aws.eks.Cluster(
+        "eks",
+        role_arn="arn:aws:iam::123456789012:role/eks",
+        vpc_config=aws.eks.ClusterVpcConfigArgs(subnet_ids=["subnet-1", "subnet-2"]),
+        upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+        opts=opts,
+    )
+    aws.ec2.Eip("nat-ip", domain="vpc", opts=opts)
+
+
+def test_stack_within_budget_and_idle_ceiling_passes(check):
+    config = {"monthly-cost-budget": {"budgetUsd": 100, "idleCeilingUsd": 100}}
+    assert check(_priced_stack, "monthly-cost-budget", config) == []
+
+
+def test_fails_when_max_exceeds_the_budget(check):
+    config = {"monthly-cost-budget": {"budgetUsd": 50, "idleCeilingUsd": 100}}
+    assert check(_priced_stack, "monthly-cost-budget", config) == [
+        (
+            "stack: at its configured maximum (every pool and endpoint at full scale) the stack costs $76.65 a month, "
+            "$26.65 over its $50.00 budget (resources only; the usage file's traffic and storage are not included); "
+            "costliest: eks $73.00, nat-ip $3.65"
+        )
+    ]
+
+
+def test_fails_when_idle_exceeds_the_idle_ceiling(check):
+    config = {"monthly-cost-budget": {"budgetUsd": 100, "idleCeilingUsd": 10}}
+    assert check(_priced_stack, "monthly-cost-budget", config) == [
+        (
+            "stack: idle (pools at their minimum, no traffic) the stack costs $76.65 a month, $66.65 over its $10.00 "
+            "idle ceiling (resources only; the usage file's traffic and storage are not included); costliest: "
+            "eks $73.00, nat-ip $3.65"
+        )
+    ]
+
+
+def test_fails_when_a_resource_cannot_be_priced(check):
+    def program():
+        provider = aws.Provider("aws", region="us-east-1")
+        aws.ebs.Volume("scratch", availability_zone="us-east-1a", size=100, type="io2", iops=1000,
+                       opts=pulumi.ResourceOptions(provider=provider))  # fmt: skip
+
+    assert check(program, "monthly-cost-budget", {"monthly-cost-budget": {"budgetUsd": 100}}) == [
+        (
+            "stack: 1 resource(s) could not be priced, so the budget cannot be confirmed: scratch (aws:ebs/volume:Volume): "
+            "volume of type io2 has no pricing rule (gp3 and gp2 are priced)"
+        )
+    ]
+
+
+def test_without_a_budget_only_the_idle_ceiling_is_judged(check):
+    assert check(_priced_stack, "monthly-cost-budget") == []

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import string
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,15 +43,24 @@ class UnsupportedInvoke(Exception):
 
 
 @cache
+def _region_partitions() -> dict[str, str]:
+    """Region -> partition, from botocore's endpoint data alone (loading a service model to list regions would
+    parse the whole EC2 model, ~100 MiB, for a few dozen names)."""
+    import botocore.loaders
+
+    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    return {region: p["partition"] for p in endpoints["partitions"] for region in p["regions"]}
+
+
+_partition_lock = threading.Lock()
+
+
 def partition_of(region: str) -> tuple[str, str]:
     """(partition, DNS suffix) for a region, from botocore's endpoint data."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    for partition in session.get_available_partitions():
-        if region in session.get_available_regions("ec2", partition_name=partition):
-            return partition, ("amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com")
-    return "aws", "amazonaws.com"
+    # The monitor answers from several worker threads: the first call fills the cache while the others wait.
+    with _partition_lock:
+        partition = _region_partitions().get(region, "aws")
+    return partition, ("amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com")
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""checkov's AWS and Kubernetes checks on a Pulumi stack: one checkov run per stack, findings mapped to URNs.
+"""checkov's AWS and Kubernetes checks on a Pulumi stack: one checkov scan per stack, findings mapped to URNs.
 
 checkov pins libraries that Pulumi also pins, at other versions, so it runs from its own virtualenv
 (`.venv-checkov`, built by `make install` from `tools/checkov-requirements.txt`) as a subprocess. Its startup
-costs seconds, so a stack is scanned in ONE run: the AWS resources as one Terraform plan file, the Kubernetes
-resources as one directory of manifests.
+costs seconds, so one worker process serves a whole preflight run (`checkov_worker.py`), and a stack is scanned
+in ONE job: the AWS resources as one Terraform plan file, the Kubernetes resources as one directory of
+manifests, with the same arguments and the same report as the checkov command.
 
 Offline by construction: checkov would otherwise download check metadata and look for a newer release, and
 the proxy variables point at a closed local port, so any request it still tries fails at once instead of
@@ -12,12 +13,16 @@ leaving the machine.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import re
+import select
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,30 +202,116 @@ def write_inputs(inputs: _Inputs, workdir: Path) -> tuple[Path | None, Path | No
     return plan_file, k8s_dir
 
 
-class Running:
-    """A checkov run in progress: started without waiting, so preflight can render the next stack meanwhile.
+class Worker:
+    """One checkov process for a whole preflight run (`checkov_worker.py` in checkov's virtualenv): every
+    stack's scan is a job for it, so checkov's start-up is paid once, not once per stack. Jobs run one at a
+    time, in the order they were given, while preflight renders the next stack."""
 
-    Its output goes to files, not pipes: a report larger than a pipe's buffer would otherwise stall checkov
-    until someone reads it."""
+    def __init__(self, exe: Path):
+        python = exe.parent / "python"
+        # -P: the worker's own folder stays off sys.path, or `import checkov` would find this module.
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the worker
+        self._proc = subprocess.Popen(
+            [str(python), "-P", str(Path(__file__).with_name("checkov_worker.py"))],
+            env={**os.environ, **_OFFLINE_ENV},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        self._next_id = 0
+        self._done: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def submit(self, argv: list[str], cwd: Path) -> int:
+        """Queue a checkov run with these command-line arguments (after the executable) in `cwd`."""
+        with self._lock:
+            job = self._next_id
+            self._next_id += 1
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps({"id": job, "argv": argv, "cwd": str(cwd)}) + "\n")
+            self._proc.stdin.flush()
+            return job
+
+    def wait(self, job: int, timeout: float) -> int:
+        """The exit code of job `job`, once it has run (jobs before it finish first)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            assert self._proc.stdout is not None
+            while job not in self._done:
+                remaining = deadline - time.monotonic()
+                ready, _, _ = select.select([self._proc.stdout], [], [], max(remaining, 0))
+                if not ready:
+                    self.close(kill=True)
+                    raise CheckovFailed(f"checkov did not finish within {timeout:.0f} s")
+                line = self._proc.stdout.readline()
+                if not line:
+                    code = self._proc.wait()
+                    self._stderr.seek(0)
+                    tail = " | ".join(self._stderr.read().strip().splitlines()[-3:])
+                    raise CheckovFailed(f"the checkov worker exited with {code} before finishing its scans: {tail}")
+                answer = json.loads(line)
+                self._done[answer["id"]] = answer["code"]
+            return self._done.pop(job)
+
+    def close(self, kill: bool = False) -> None:
+        if self._proc.poll() is None:
+            if kill:
+                self._proc.kill()
+            elif self._proc.stdin is not None:
+                self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._stderr.close()
+
+
+_workers: dict[Path, Worker] = {}
+_workers_lock = threading.Lock()
+
+
+def worker(exe: Path) -> Worker:
+    """The run's checkov worker for this checkov installation, started on first use, ended at exit."""
+    with _workers_lock:
+        current = _workers.get(exe)
+        if current is None or not current.alive():
+            if not _workers:
+                atexit.register(close_workers)
+            current = _workers[exe] = Worker(exe)
+        return current
+
+
+def close_workers() -> None:
+    with _workers_lock:
+        for w in _workers.values():
+            w.close()
+        _workers.clear()
+
+
+class Running:
+    """A checkov scan in progress on the run's worker: submitted without waiting, so preflight can render the
+    next stack meanwhile. Its report goes to a file, not a pipe, as the checkov command's would."""
 
     def __init__(self, cmd: list[str], cwd: Path, cleanup: tempfile.TemporaryDirectory[str] | None = None):
-        env = {**os.environ, **_OFFLINE_ENV}
         self._cleanup = cleanup
-        self._out = cwd / "checkov-report.json"
-        self._err = cwd / "checkov-stderr.txt"
-        with self._out.open("w") as out, self._err.open("w") as err:
-            self._proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, text=True)
+        self._cwd = cwd
+        self._worker = worker(Path(cmd[0]))
+        self._job = self._worker.submit(cmd[1:], cwd)
 
     def reports(self) -> list[dict[str, Any]]:
-        """Wait for checkov; its reports (one per framework that found something)."""
+        """Wait for the scan; its reports (one per framework that found something)."""
         try:
-            try:
-                returncode = self._proc.wait(timeout=TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-                raise CheckovFailed(f"checkov did not finish within {TIMEOUT_SECONDS} s") from None
-            return parse_output(returncode, self._out.read_text(), self._err.read_text())
+            returncode = self._worker.wait(self._job, TIMEOUT_SECONDS)
+            return parse_output(
+                returncode,
+                (self._cwd / "checkov-report.json").read_text(),
+                (self._cwd / "checkov-stderr.txt").read_text(),
+            )
         finally:
             if self._cleanup is not None:
                 self._cleanup.cleanup()
@@ -242,8 +333,17 @@ def parse_output(returncode: int, stdout: str, stderr: str) -> list[dict[str, An
 
 
 def run_checkov(cmd: list[str], cwd: Path) -> list[dict[str, Any]]:
-    """Run checkov once and wait for its reports."""
-    return Running(cmd, cwd).reports()
+    """Run the checkov command once, as its own process, and wait for its reports."""
+    proc = subprocess.run(
+        cmd,
+        check=False,
+        cwd=cwd,
+        env={**os.environ, **_OFFLINE_ENV},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+    )
+    return parse_output(proc.returncode, proc.stdout, proc.stderr)
 
 
 def _failed(reports: Iterable[dict[str, Any]]) -> Iterable[tuple[str, dict[str, Any]]]:
@@ -301,7 +401,16 @@ class PendingScan:
     def violations(self) -> list[Violation]:
         if self._running is None:
             return []
-        return to_violations(self._running.reports(), self._inputs, self._result, self._config)
+        reports = self._running.reports()
+        given = {"terraform_plan": len(self._inputs.plan.addresses), "kubernetes": len(self._inputs.manifests)}
+        reported = {r.get("check_type") for r in reports}
+        # checkov answers input it cannot read with an empty summary and exit 0: that is no scan, not a clean one.
+        missing = [f"{count} {framework}" for framework, count in given.items() if count and framework not in reported]
+        if missing:
+            raise CheckovFailed(
+                f"checkov reported on none of the resources it was given ({', '.join(missing)}): no check ran on them"
+            )
+        return to_violations(reports, self._inputs, self._result, self._config)
 
 
 def start(

@@ -246,6 +246,9 @@ TYPES: dict[str, TfType] = {
         {"metricQueries": "metric_query"},
         maps=("dimensions", "metricQueries.metric.dimensions"),
     ),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": _t(
+        "aws_cloudwatch_log_metric_filter", maps=("metricTransformation.dimensions",)
+    ),
     "aws:cloudwatch/eventRule:EventRule": _t("aws_cloudwatch_event_rule"),
     "aws:cloudwatch/eventTarget:EventTarget": _t("aws_cloudwatch_event_target"),
     "aws:cloudwatch/dashboard:Dashboard": _t("aws_cloudwatch_dashboard"),
@@ -285,6 +288,10 @@ TYPES: dict[str, TfType] = {
     "aws:sagemaker/notebookInstance:NotebookInstance": _t("aws_sagemaker_notebook_instance"),
     "aws:sagemaker/domain:Domain": _t("aws_sagemaker_domain"),
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _t("aws_sagemaker_model_package_group"),
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": _t(
+        "aws_sagemaker_data_quality_job_definition", maps=("dataQualityAppSpecification.environment",)
+    ),
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": _t("aws_sagemaker_monitoring_schedule"),
     "aws:appautoscaling/target:Target": _t("aws_appautoscaling_target"),
     "aws:appautoscaling/policy:Policy": _t(
         "aws_appautoscaling_policy", {"stepScalingPolicyConfiguration.stepAdjustments": "step_adjustment"}

@@ -11,12 +11,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.workload_role import ALLOWED_AWS_MANAGED_POLICIES
+
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 STS_AUDIENCE = "sts.amazonaws.com"
 
-PERSONAS = ("platform-admin", "ml-engineer", "data-scientist", "auditor")
-"""The human roles the platform creates; each is assumed (with MFA) by the principals configured for it."""
+PERSONAS = ("platform-admin", "ml-engineer", "data-scientist", "auditor", "model-approver")
+"""The human roles the platform creates; each is assumed (with MFA) by the principals configured for it.
+`model-approver` is the checker of maker-checker: the only one who may approve a model package for serving."""
 
 # AWS job-function policies: read-only and not administrative. ViewOnlyAccess lists and describes resources
 # (no data); SecurityAudit reads their configuration. Humans get ViewOnlyAccess so the console works; what they
@@ -28,20 +31,18 @@ PERSONA_MANAGED_POLICIES: Mapping[str, tuple[str, ...]] = {
     "ml-engineer": (VIEW_ONLY,),
     "data-scientist": (VIEW_ONLY,),
     "auditor": (SECURITY_AUDIT, VIEW_ONLY),
+    "model-approver": (VIEW_ONLY,),
 }
 CI_PREVIEW_MANAGED_POLICIES = (SECURITY_AUDIT, VIEW_ONLY)
 
 # (bucket purpose, access, prefix) per persona: what data each may touch in the artifact store.
 PERSONA_DATA_ACCESS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
-    "platform-admin": (
-        ("datasets", "read", ""),
-        ("models", "read", ""),
-        ("data-capture", "read", ""),
-        ("access-logs", "read", ""),
-    ),
+    # A key administrator reads no data its keys protect (separation of duties): access logs only (SSE-S3).
+    "platform-admin": (("access-logs", "read", ""),),
     "ml-engineer": (("datasets", "read", ""), ("models", "read_write", ""), ("data-capture", "read", "")),
     "data-scientist": (("datasets", "read", ""), ("models", "read", ""), ("models", "read_write", "experiments/")),
     "auditor": (),
+    "model-approver": (("models", "read", ""),),
 }
 
 # Services whose roles the deploy role may pass: what the platform's own roles trust.
@@ -60,25 +61,52 @@ SERVICE_LINKED_ROLE_SERVICES = (
     "elasticloadbalancing.amazonaws.com",
     "sagemaker.application-autoscaling.amazonaws.com",
 )
-# Regional services the deploy role manages in full: the boundary and the region condition bound them.
+# Regional services the deploy role manages on any resource in the allowed regions. They hold no data, and their
+# APIs are only partly resource-scoped (EC2 networking, Auto Scaling, load balancers, alarms, events, node groups
+# created through EKS): the boundary's instance-type and tag denies bound them instead. Services holding data (S3,
+# KMS, ECR, SageMaker, CloudWatch Logs, SNS) are scoped to the stack's resources below.
 DEPLOY_SERVICES = (
     "application-autoscaling:*",
     "autoscaling:*",
     "cloudwatch:*",
     "ec2:*",
-    "ecr:*",
     "eks:*",
     "elasticloadbalancing:*",
     "events:*",
-    "kms:*",
-    "logs:*",
-    "s3:*",
-    "sagemaker:*",
-    "sns:*",
-    "sqs:*",
     "ssm:GetParameter",
     "ssm:GetParameters",
 )
+# Calls with no resource to scope to (listing, registry login, creating a key before it has an ARN).
+DEPLOY_UNSCOPED_ACTIONS = (
+    "ecr:GetAuthorizationToken",
+    "kms:ListAliases",
+    "kms:ListKeys",
+    "logs:DescribeLogGroups",
+    "s3:ListAllMyBuckets",
+    "sagemaker:ListModelPackageGroups",
+    "sns:ListTopics",
+)
+IDENTITY_TAGS = ("Project", "Environment")
+"""Tags that say which stack a KMS key belongs to. The deploy role may only set them when it creates a key, never add
+or change them later, so it cannot adopt another stack's key."""
+
+CI_DEPLOY_ROLE = "ci-deploy"
+KEY_ADMINISTRATORS = ("platform-admin", CI_DEPLOY_ROLE)
+"""Who administers the stack's KMS keys (and so may not use them): the key policies name these roles."""
+
+
+def platform_role_name(name_prefix: str, role: str) -> str:
+    """The fixed name of a persona or CI role (`<project>-<stack>-<role>`, e.g. `ml-platform-prod-ci-deploy`): the
+    boundary and the key policies name these roles before they exist."""
+    name = f"{name_prefix}-{role}"
+    if len(name) > 64:
+        raise ValueError(f"role name {name!r} is {len(name)} characters; IAM allows 64 (shorten the stack name)")
+    return name
+
+
+def ci_deploy_role_name(name_prefix: str) -> str:
+    return platform_role_name(name_prefix, CI_DEPLOY_ROLE)
+
 
 # Spelled out rather than `sagemaker:*`-style: a service wildcard also names actions on resource types the
 # project's ARNs can never match, which an IAM linter rightly reports as grants that do nothing.
@@ -121,7 +149,6 @@ ADMIN_SAGEMAKER_ACTIONS = (
     "sagemaker:ListTags",
     "sagemaker:UpdateEndpoint",
     "sagemaker:UpdateEndpointWeightsAndCapacities",
-    "sagemaker:UpdateModelPackage",
 )
 ADMIN_EKS_ACTIONS = (
     "eks:AccessKubernetesApi",
@@ -154,6 +181,12 @@ class ProjectScope:
     """ECR repositories are `<registry_prefix>/<name>`."""
     cluster_name: str
     budget_name: str
+    iam_path: str
+    """`/<project>/<stack>/` (`stack_iam_path`): every role of the stack lives there."""
+    environment: str
+    """The `Environment` tag's value: with `project`, it names the stack's KMS keys."""
+    bucket_prefix: str
+    """Buckets the stack creates are named `<bucket_prefix><purpose>-<suffix>` (the artifact store's auto-names)."""
 
     def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
         return f"arn:{self.partition}:{service}:{self.region if region is None else region}:{self.account_id if account is None else account}:{resource}"
@@ -183,6 +216,10 @@ class ProjectScope:
         return [self.arn("logs", f"log-group:{g}") for g in groups] + [
             self.arn("logs", f"log-group:{g}:log-stream:*") for g in groups
         ]
+
+    @property
+    def roles(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:role{self.iam_path}*"
 
     @property
     def budget(self) -> str:
@@ -283,6 +320,17 @@ def _read_logs(scope: ProjectScope) -> dict[str, Any]:
     }
 
 
+def _never_approve(scope: ProjectScope) -> dict[str, Any]:
+    """Maker-checker: whoever registers a model version cannot also approve it (on create or afterwards)."""
+    return {
+        "Sid": "NeverApproveModels",
+        "Effect": "Deny",
+        "Action": ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
+        "Resource": scope.sagemaker,
+        "Condition": {"StringEquals": {"sagemaker:ModelApprovalStatus": "Approved"}},
+    }
+
+
 def _push_images(scope: ProjectScope) -> list[dict[str, Any]]:
     return [
         {
@@ -302,6 +350,21 @@ def persona_statements(persona: str, scope: ProjectScope) -> list[dict[str, Any]
         raise ValueError(f"unknown persona {persona!r}; allowed: {', '.join(PERSONAS)}")
     if persona == "auditor":
         return []
+    if persona == "model-approver":
+        return [
+            {
+                # Approve or reject what others registered; never register, so never approve one's own.
+                "Sid": "ReviewPlatformModels",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:UpdateModelPackage",
+                ],
+                "Resource": scope.sagemaker,
+            },
+            _read_logs(scope),
+        ]
     if persona == "data-scientist":
         return [
             {
@@ -320,7 +383,8 @@ def persona_statements(persona: str, scope: ProjectScope) -> list[dict[str, Any]
     if persona == "ml-engineer":
         return [
             {
-                # Register and approve model versions, shift endpoint traffic; creating endpoints is the deploy role's.
+                # Register model versions (the model-approver approves them), shift endpoint traffic; creating
+                # endpoints is the deploy role's.
                 "Sid": "ReleasePlatformModels",
                 "Effect": "Allow",
                 "Action": [
@@ -333,10 +397,10 @@ def persona_statements(persona: str, scope: ProjectScope) -> list[dict[str, Any]
                     "sagemaker:DescribeModelPackageGroup",
                     "sagemaker:InvokeEndpoint",
                     "sagemaker:UpdateEndpointWeightsAndCapacities",
-                    "sagemaker:UpdateModelPackage",
                 ],
                 "Resource": scope.sagemaker,
             },
+            _never_approve(scope),
             {
                 "Sid": "DescribePlatformCluster",
                 "Effect": "Allow",
@@ -360,6 +424,7 @@ def persona_statements(persona: str, scope: ProjectScope) -> list[dict[str, Any]
             "Action": list(ADMIN_SAGEMAKER_ACTIONS),
             "Resource": scope.sagemaker,
         },
+        _never_approve(scope),
         {
             "Sid": "OperatePlatformCluster",
             "Effect": "Allow",
@@ -445,8 +510,38 @@ def ci_preview_policy(scope: ProjectScope, *, bucket_arns: Sequence[str], key_ar
             {
                 "Sid": "ReadPlatformRegistries",
                 "Effect": "Allow",
-                "Action": ["ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"],
+                "Action": [
+                    "ecr:DescribeRepositories",
+                    "ecr:GetLifecyclePolicy",
+                    "ecr:GetRepositoryPolicy",
+                    "ecr:ListTagsForResource",
+                ],
                 "Resource": scope.registries,
+            },
+            # `python -m preflight audit` (docs/audit.md) reads the deployed stack with this role too.
+            {
+                "Sid": "ReadPlatformCluster",
+                "Effect": "Allow",
+                "Action": ["eks:DescribeAccessEntry", "eks:DescribeCluster", "eks:DescribeNodegroup"],
+                "Resource": [*scope.cluster, scope.arn("eks", f"access-entry/{scope.cluster_name}/*")],
+            },
+            {
+                "Sid": "ReadProjectRoles",
+                "Effect": "Allow",
+                "Action": ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+                "Resource": scope.arn("iam", "role/*", region=""),
+                "Condition": {"StringEquals": {"aws:ResourceTag/Project": scope.project}},
+            },
+            {
+                "Sid": "DescribeWithoutResourceScope",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "ec2:DescribeSecurityGroups",
+                    "logs:DescribeLogGroups",
+                    "tag:GetResources",
+                ],
+                "Resource": "*",
             },
             {
                 "Sid": "ReadPlatformBudget",
@@ -470,49 +565,156 @@ def ci_deploy_policy(
     if not allowed_regions:
         raise ValueError("allowed_regions is empty: the deploy role could not act anywhere")
     iam = lambda resource: f"arn:{scope.partition}:iam::{scope.account_id}:{resource}"
+    in_regions = {"StringEquals": {"aws:RequestedRegion": sorted(allowed_regions)}}
+    identity = dict(zip(IDENTITY_TAGS, (scope.project, scope.environment), strict=True))
+    stack_tags = {f"aws:ResourceTag/{k}": v for k, v in identity.items()}
+    managed = [f"arn:{scope.partition}:iam::aws:policy/{p}" for p in ALLOWED_AWS_MANAGED_POLICIES]
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ManagePlatformServicesInAllowedRegions",
             "Effect": "Allow",
             "Action": list(DEPLOY_SERVICES),
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:RequestedRegion": sorted(allowed_regions)}},
+            "Condition": in_regions,
+        },
+        {"Sid": "ListAndLogin", "Effect": "Allow", "Action": list(DEPLOY_UNSCOPED_ACTIONS), "Resource": "*"},
+        {
+            # Auto-named buckets start with the store's name; every stack in one account shares it, so give each
+            # stack its own account where their data must not mix (prod does).
+            "Sid": "ManagePlatformBuckets",
+            "Effect": "Allow",
+            "Action": "s3:*",
+            "Resource": [f"arn:{scope.partition}:s3:::{scope.bucket_prefix}*"],
         },
         {
-            "Sid": "CreateRolesOnlyWithTheBoundary",
+            "Sid": "ManagePlatformRegistries",
             "Effect": "Allow",
-            "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
-            "Resource": iam("role/*"),
+            "Action": "ecr:*",
+            "Resource": scope.arn("ecr", f"repository/{scope.registry_prefix}/*", region="*"),
+        },
+        {
+            # Models and endpoint configurations are auto-named after their component (`endpoint-<key>-...`).
+            "Sid": "ManagePlatformServing",
+            "Effect": "Allow",
+            "Action": "sagemaker:*",
+            "Resource": scope.sagemaker
+            + [scope.arn("sagemaker", f"{kind}/endpoint-*") for kind in ("model", "endpoint-config")],
+        },
+        {
+            # Model approval is the model-approver's (maker-checker): the deploy role registers at most.
+            "Sid": "NeverApproveModels",
+            "Effect": "Deny",
+            "Action": ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"sagemaker:ModelApprovalStatus": "Approved"}},
+        },
+        {
+            "Sid": "ManagePlatformLogGroups",
+            "Effect": "Allow",
+            "Action": "logs:*",
+            # Flow-log groups are named after the network component; the deploy runner's after the stack.
+            "Resource": scope.log_groups
+            + [
+                scope.arn("logs", f"log-group:{group}{suffix}", region="*")
+                for group in ("/aws/vpc-flow-logs/*", f"/aws/codebuild/{scope.name_prefix}-*")
+                for suffix in ("", ":log-stream:*")
+            ],
+        },
+        {
+            "Sid": "ManagePlatformTopics",
+            "Effect": "Allow",
+            "Action": "sns:*",
+            "Resource": [
+                scope.arn("sns", f"{prefix}*", region="*") for prefix in (f"{scope.name_prefix}-", "endpoint-")
+            ],
+        },
+        {
+            # A new key must carry the stack's identity tags from the start...
+            "Sid": "CreateKeysWithStackTags",
+            "Effect": "Allow",
+            "Action": "kms:CreateKey",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    **{f"aws:RequestTag/{k}": v for k, v in identity.items()},
+                    "aws:RequestedRegion": sorted(allowed_regions),
+                }
+            },
+        },
+        {
+            # ...and only keys carrying them are the stack's (KMS supports aws:ResourceTag on key operations).
+            "Sid": "ManageStackKeys",
+            "Effect": "Allow",
+            "Action": "kms:*",
+            "Resource": scope.arn("kms", "key/*", region="*"),
+            "Condition": {"StringEquals": stack_tags},
+        },
+        {
+            # The identity tags cannot be added to or removed from an existing key afterwards.
+            "Sid": "NeverRetagKeys",
+            "Effect": "Deny",
+            "Action": ["kms:TagResource", "kms:UntagResource"],
+            "Resource": "*",
+            "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": list(IDENTITY_TAGS)}},
+        },
+        {
+            # Aliases are `alias/<project>/<stack>/<domain>`, the registries' `<project>/<stack>` prefix.
+            "Sid": "ManageStackAliases",
+            "Effect": "Allow",
+            "Action": ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+            "Resource": scope.arn("kms", f"alias/{scope.registry_prefix}/*", region="*"),
+        },
+        {
+            # Roles of this stack only, and only with this stack's boundary (the key IAM supports for these calls).
+            "Sid": "WriteStackRolesOnlyWithTheBoundary",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateRole",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
+            ],
+            "Resource": scope.roles,
             "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}},
         },
         {
-            "Sid": "ManagePlatformRoles",
+            # Managed policies: the allowlist only, never AdministratorAccess or another broad policy.
+            "Sid": "AttachAllowlistedPoliciesToStackRoles",
+            "Effect": "Allow",
+            "Action": "iam:AttachRolePolicy",
+            "Resource": scope.roles,
+            "Condition": {
+                "StringEquals": {"iam:PermissionsBoundary": boundary_arn},
+                "ArnEquals": {"iam:PolicyARN": managed},
+            },
+        },
+        {
+            # No boundary key for these calls: the stack's path scopes them, and only this stack's bounded
+            # principals can create a role there.
+            "Sid": "ManageStackRoles",
             "Effect": "Allow",
             "Action": [
-                "iam:AttachRolePolicy",
                 "iam:DeleteRole",
-                "iam:DeleteRolePolicy",
-                "iam:DetachRolePolicy",
                 "iam:GetRole",
                 "iam:GetRolePolicy",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
                 "iam:ListRolePolicies",
                 "iam:ListRoleTags",
-                "iam:PutRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:UpdateAssumeRolePolicy",
                 "iam:UpdateRole",
                 "iam:UpdateRoleDescription",
             ],
-            "Resource": iam("role/*"),
+            "Resource": scope.roles,
         },
         {
-            "Sid": "PassRolesToPlatformServices",
+            "Sid": "PassStackRolesToPlatformServices",
             "Effect": "Allow",
             "Action": "iam:PassRole",
-            "Resource": iam("role/*"),
+            "Resource": scope.roles,
             "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}},
         },
         {
@@ -523,21 +725,11 @@ def ci_deploy_policy(
             "Condition": {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLE_SERVICES)}},
         },
         {
-            "Sid": "ManagePlatformPolicies",
+            # Reads only: the boundary (the stack's one managed policy) is changed by an account administrator.
+            "Sid": "ReadPlatformPolicies",
             "Effect": "Allow",
-            "Action": [
-                "iam:CreatePolicy",
-                "iam:CreatePolicyVersion",
-                "iam:DeletePolicy",
-                "iam:DeletePolicyVersion",
-                "iam:GetPolicy",
-                "iam:GetPolicyVersion",
-                "iam:ListPolicyTags",
-                "iam:ListPolicyVersions",
-                "iam:TagPolicy",
-                "iam:UntagPolicy",
-            ],
-            "Resource": iam(f"policy/{scope.name_prefix}-*"),
+            "Action": ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags", "iam:ListPolicyVersions"],
+            "Resource": iam(f"policy{scope.iam_path}*"),
         },
         {
             "Sid": "ManageOidcProviders",

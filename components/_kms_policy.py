@@ -1,10 +1,13 @@
 """Key policies for the platform's KMS keys, built as plain data so they can be unit-tested and golden-filed.
 
-Every key starts with the one statement AWS requires for a manageable key: the account root with `kms:*`. That
-statement does not let anyone use the key by itself: it delegates to IAM, so a role can only encrypt or decrypt
-when its own (boundary-limited) policy says so — which is what the grant helpers produce. The remaining statements
-name AWS services that must use a key directly and cannot get IAM permissions of their own, each pinned to this
-account with conditions.
+Every key starts with the statement AWS's default key policy has and recommends keeping: the account root with
+`kms:*`. It does not let anyone use the key by itself: it delegates to IAM, so a principal can only encrypt or
+decrypt when its own (boundary-limited) policy says so, and it is what keeps the key manageable if every principal
+the policy names is deleted (otherwise only AWS Support can recover it). Then administrators and users are split:
+key administrators (the platform-admin persona and the CI deploy role) manage the key and are denied its
+cryptographic operations; key users are the stack's roles (under its IAM path), each also limited by its own
+policy. The remaining statements name AWS services that must use a key directly and cannot get IAM permissions of
+their own, each pinned to this account with conditions.
 """
 
 from __future__ import annotations
@@ -34,6 +37,30 @@ CRYPTO_ACTIONS = (
     "kms:GenerateDataKey",
     "kms:GenerateDataKeyWithoutPlaintext",
 )
+# AWS's default key-administrator actions, spelled out: manage, never use.
+ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
 # What a service needs to publish to (and deliver from) an SNS topic encrypted with the key.
 SNS_PUBLISH_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
@@ -56,6 +83,64 @@ class AwsContext:
 
     def regional_service(self, service: str) -> str:
         return f"{service}.{self.region}.{self.dns_suffix}"
+
+
+@dataclass(frozen=True)
+class KeyRoles:
+    """Who administers and who uses the stack's keys, by ARN (the roles need not exist yet: they are matched by
+    `aws:PrincipalArn`, as naming a missing principal makes PutKeyPolicy fail)."""
+
+    administrator_arns: tuple[str, ...]
+    """The platform-admin persona and the CI deploy role: manage the key, never encrypt or decrypt with it."""
+    user_arn_pattern: str
+    """`arn:<partition>:iam::<account>:role/<project>/<stack>/*`: the stack's roles, which may use the key as far
+    as their own policies allow."""
+
+
+def _role_statements(ctx: AwsContext, roles: KeyRoles) -> list[dict[str, Any]]:
+    admins = sorted(roles.administrator_arns)
+    in_account = {"kms:CallerAccount": ctx.account_id}
+    return [
+        {
+            "Sid": "KeyAdministrators",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": list(ADMIN_ACTIONS),
+            "Resource": "*",
+            "Condition": {"StringEquals": in_account, "ArnEquals": {"aws:PrincipalArn": admins}},
+        },
+        {
+            # EKS, ECR, SageMaker and EBS take a grant when the deploy role attaches the key to a resource; only
+            # such grants, so an administrator cannot grant itself the cryptography it is denied.
+            "Sid": "KeyAdministratorsGrantToAwsResources",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": in_account,
+                "ArnEquals": {"aws:PrincipalArn": admins},
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
+            },
+        },
+        {
+            "Sid": "KeyUsers",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": [*CRYPTO_ACTIONS, "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": in_account, "ArnLike": {"aws:PrincipalArn": roles.user_arn_pattern}},
+        },
+        {
+            # Separation of duties: whoever can change the key policy cannot read what the key protects.
+            "Sid": "DenyKeyAdministratorsCryptography",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": list(CRYPTO_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": admins}},
+        },
+    ]
 
 
 def admin_statement(ctx: AwsContext) -> dict[str, Any]:
@@ -163,7 +248,7 @@ def _cluster_statements(ctx: AwsContext) -> list[dict[str, Any]]:
     ]
 
 
-def key_policy(domain: str, ctx: AwsContext) -> dict[str, Any]:
+def key_policy(domain: str, ctx: AwsContext, roles: KeyRoles | None = None) -> dict[str, Any]:
     """The key policy for one domain.
 
     artifacts, sagemaker, artifacts-replica: administration only; use is granted per role through IAM (S3, ECR and
@@ -173,6 +258,8 @@ def key_policy(domain: str, ctx: AwsContext) -> dict[str, Any]:
     if domain not in DESCRIPTIONS:
         raise ValueError(f"unknown key domain {domain!r}; known: {', '.join(DESCRIPTIONS)}")
     statements = [admin_statement(ctx)]
+    if roles is not None:
+        statements += _role_statements(ctx, roles)
     if domain == "logs":
         statements += _logs_statements(ctx)
     elif domain == "cluster":
@@ -180,5 +267,5 @@ def key_policy(domain: str, ctx: AwsContext) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def key_policy_json(domain: str, ctx: AwsContext) -> str:
-    return json.dumps(key_policy(domain, ctx), indent=2)
+def key_policy_json(domain: str, ctx: AwsContext, roles: KeyRoles | None = None) -> str:
+    return json.dumps(key_policy(domain, ctx, roles), indent=2)

@@ -22,7 +22,7 @@ CLUSTER_AUTOSCALER_TAGS: dict[str, str] = {
     "1.35": "v1.35.2",
 }
 """Kubernetes minor version -> cluster-autoscaler release built for it. Covers every version in
-`components._cluster_rules.SUPPORTED_VERSIONS` (a test holds the two together), plus the one before for upgrades."""
+`eks.testedVersions` in `components/facts/aws.json` (a test holds the two together), plus the one before for upgrades."""
 
 CLUSTER_AUTOSCALER_DIGESTS: dict[str, str] = {
     # The Kubernetes image promoter's manifest for the autoscaling staging project (kubernetes/k8s.io,

@@ -10,13 +10,24 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from components._gpu import GPU_NODE_LABELS, GPU_RESOURCE, GPU_TAINT
 from components._kubernetes_images import DCGM_EXPORTER_IMAGE, NVIDIA_DEVICE_PLUGIN_IMAGE
+from components.gpu_labels import GPU_NODE_LABELS, GPU_RESOURCE, GPU_TAINT
 
-if TYPE_CHECKING:
-    from components.kubernetes_layer import TeamSpec
+
+class Team(Protocol):
+    """What the namespace manifests read from a team (`components.kubernetes_layer.TeamSpec`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def gpu_quota(self) -> int: ...
+    @property
+    def cpu_quota(self) -> str: ...
+    @property
+    def memory_quota(self) -> str: ...
+
 
 SYSTEM_NAMESPACE = "kube-system"
 AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -387,7 +398,7 @@ def autoscaler_policy(
     )
 
 
-def resource_quota_hard(team: TeamSpec) -> dict[str, str]:
+def resource_quota_hard(team: Team) -> dict[str, str]:
     """The ResourceQuota's `hard` map. Extended resources (GPUs) are quota'd on requests only."""
     return {
         f"requests.{GPU_RESOURCE}": str(team.gpu_quota),
@@ -398,7 +409,7 @@ def resource_quota_hard(team: TeamSpec) -> dict[str, str]:
     }
 
 
-def limit_range_spec(team: TeamSpec) -> dict:
+def limit_range_spec(team: Team) -> dict:
     """Container defaults for the team's namespace, each capped at the team's quota (a default larger than the
     quota would make every pod without explicit resources fail admission)."""
     quota = {"cpu": team.cpu_quota, "memory": team.memory_quota}

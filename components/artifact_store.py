@@ -261,6 +261,8 @@ class ArtifactStore(pulumi.ComponentResource):
         super().__init__("mlplatform:storage:ArtifactStore", name, None, opts)
         validate_artifact_store(args)
         self._name = name
+        self.bucket_name_prefix = f"{name}-"
+        """Every bucket's auto-name starts with it: the CI deploy role's S3 statement is scoped to it."""
         self._args = args
 
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -489,7 +491,10 @@ class ArtifactStore(pulumi.ComponentResource):
         self.replication_role = self._replication_role = WorkloadRole(
             f"{name}-replication",
             WorkloadRoleArgs(
-                assume_role_policy=service_trust("s3.amazonaws.com"),
+                # S3 assumes the role for this account's source bucket only (confused-deputy guard).
+                assume_role_policy=pulumi.Output.all(self._account_id, source.arn).apply(
+                    lambda v: service_trust("s3.amazonaws.com", source_account=v[0], source_arn=v[1])
+                ),
                 permissions_boundary=replication.permissions_boundary_arn,
                 policies={"replicate-models": policy},
                 description="S3 replication of the models bucket to its cross-region replica",

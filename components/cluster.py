@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import _cluster_rules as rules
+from components import cluster_rules as rules
+from components import facts
 from components.node_pool import NodePool, NodePoolArgs
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, irsa_trust, pod_identity_trust, service_trust
 
@@ -38,6 +39,8 @@ CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 """Add-ons nodes need to become Ready (networking, service routing, credentials): installed before any node group.
 The cluster is created without EKS's self-managed copies of them."""
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+"""The EBS CSI controller's service account (kube-system): its Pod Identity association and its role's trust name it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,8 +79,8 @@ class ClusterArgs:
     """The stack's permission boundary, on every role created here."""
     system_pool: NodePoolSpec
     """On-demand CPU nodes for the add-ons; at least 1 node."""
-    version: str = rules.DEFAULT_VERSION
-    """Kubernetes version, one of `_cluster_rules.SUPPORTED_VERSIONS`."""
+    version: str = field(default_factory=lambda: facts.FACTS.eks.default_version)
+    """Kubernetes version, one of `eks.testedVersions` in `components/facts/aws.json` (default: `eks.defaultVersion`)."""
     partition: str = "aws"
     gpu_pools: Sequence[NodePoolSpec] = ()
     """GPU pools: tainted, labelled, scale-from-zero tagged. Default: none."""
@@ -89,7 +92,7 @@ class ClusterArgs:
     """Key -> IAM role ARN given cluster-admin through an access entry. Keys name the children, so keep them stable.
     Default: none (nobody is admin by default; the creator is not)."""
     addon_versions: Mapping[str, str] | None = None
-    """Add-on -> pinned version. Default: the row for `version` in `_cluster_rules.DEFAULT_ADDON_VERSIONS`."""
+    """Add-on -> pinned version. Default: the row for `version` in `eks.addonVersions` (`components/facts`)."""
     log_retention_days: int = 365
     """Days CloudWatch keeps control-plane logs."""
     cost_tags: Mapping[str, str] = field(default_factory=dict)
@@ -120,7 +123,7 @@ def validate_cluster(args: ClusterArgs) -> dict[str, str]:
         except ValueError as exc:
             raise fail("public_access_cidrs", cidr, str(exc)) from None
     try:
-        rules.check_log_retention(args.log_retention_days)
+        facts.check_log_retention(args.log_retention_days)
     except ValueError as exc:
         raise fail("log_retention_days", args.log_retention_days, str(exc)) from None
     names = [args.system_pool.name] + [p.name for p in args.gpu_pools]
@@ -329,7 +332,9 @@ class Cluster(pulumi.ComponentResource):
         self.ebs_csi_role = WorkloadRole(
             f"{name}-ebs-csi",
             WorkloadRoleArgs(
-                assume_role_policy=pod_identity_trust(),
+                assume_role_policy=self.cluster.arn.apply(
+                    lambda arn: pod_identity_trust(arn, "kube-system", EBS_CSI_SERVICE_ACCOUNT)
+                ),
                 permissions_boundary=args.permissions_boundary,
                 managed_policy_arns=[f"{policy}/service-role/AmazonEBSCSIDriverPolicy"],
                 policies={"volume-key": pulumi.Output.from_input(args.node_kms_key_arn).apply(ebs_csi_key_policy)},
@@ -364,14 +369,14 @@ class Cluster(pulumi.ComponentResource):
 
         before_nodes = [self.addons[a] for a in BEFORE_NODES]
         pool_opts = pulumi.ResourceOptions(parent=self, depends_on=before_nodes)
-        common = dict(
-            cluster_name=cluster_name,
-            subnet_ids=args.private_subnet_ids,
-            node_kms_key_arn=args.node_kms_key_arn,
-            permissions_boundary=args.permissions_boundary,
-            cost_tags=dict(args.cost_tags),
-            partition=args.partition,
-        )
+        common = {
+            "cluster_name": cluster_name,
+            "subnet_ids": args.private_subnet_ids,
+            "node_kms_key_arn": args.node_kms_key_arn,
+            "permissions_boundary": args.permissions_boundary,
+            "cost_tags": dict(args.cost_tags),
+            "partition": args.partition,
+        }
         cluster_sg = self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id)
         self.pools: dict[str, NodePool] = {}
         for spec in [args.system_pool, *args.gpu_pools]:
@@ -401,7 +406,7 @@ class Cluster(pulumi.ComponentResource):
             depends_on=[system, self.addons["eks-pod-identity-agent"], self.ebs_csi_role],
             pod_identity_associations=[
                 aws.eks.AddonPodIdentityAssociationArgs(
-                    role_arn=self.ebs_csi_role.arn, service_account="ebs-csi-controller-sa"
+                    role_arn=self.ebs_csi_role.arn, service_account=EBS_CSI_SERVICE_ACCOUNT
                 )
             ],
         )
@@ -413,6 +418,7 @@ class Cluster(pulumi.ComponentResource):
         self.certificate_authority: pulumi.Output[str] = self.cluster.certificate_authority.apply(lambda ca: ca.data)
         self.cluster_security_group_id: pulumi.Output[str] = cluster_sg
         self.oidc_provider_arn: pulumi.Output[str] = self.oidc_provider.arn
+        self.arn: pulumi.Output[str] = self.cluster.arn
         self.oidc_issuer: pulumi.Output[str] = self.oidc_issuer_url.apply(lambda url: url.removeprefix("https://"))
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(cluster_name, self.endpoint, self.certificate_authority).apply(

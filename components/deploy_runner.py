@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
 
-from components._cluster_rules import check_log_retention
+from components.facts import check_log_retention
 from components.settings import Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import pulumi
@@ -22,6 +23,7 @@ import pulumi_aws as aws
 from components._iam_documents import (
     CI_PREVIEW_MANAGED_POLICIES,
     GITHUB_OIDC_URL,
+    KEY_ADMINISTRATORS,
     PERSONA_DATA_ACCESS,
     PERSONA_MANAGED_POLICIES,
     PERSONAS,
@@ -31,16 +33,23 @@ from components._iam_documents import (
     check_principals,
     check_repository,
     ci_deploy_policy,
+    ci_deploy_role_name,
     ci_preview_policy,
     deploy_subject,
     github_oidc_trust,
     persona_policy,
     persona_trust,
+    platform_role_name,
     preview_subjects,
 )
-from components.workload_role import WorkloadRole, WorkloadRoleArgs
+from components.workload_role import WorkloadRole, WorkloadRoleArgs, stack_iam_path
 
 MAX_BUDGET_EMAILS = 10
+
+
+def _persona_document(persona: str, v: list[Any]) -> dict[str, Any] | None:
+    """The persona's policy from the project scope (v[0]) and its data grants' statements (v[1:])."""
+    return persona_policy(persona, v[0], [s for grant in v[1:] for s in grant])
 
 
 class GrantSource(Protocol):
@@ -101,6 +110,9 @@ class GuardrailsArgs:
     """ECR repositories are `<registry_prefix>/<name>`."""
     alert_kms_key_arn: pulumi.Input[str]
     """Key for the budget topic; its policy must let AWS Budgets use it (the platform's logs key does)."""
+    bucket_name_prefix: str = "artifacts-"
+    """Buckets the stack creates are named `<prefix>...` (the artifact store's `bucket_name_prefix`): the deploy
+    role manages S3 only there."""
     bucket_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Artifact buckets by purpose: personas get grants on the purposes present, the preview role reads their settings."""
     key_arns: Sequence[pulumi.Input[str]] = ()
@@ -216,6 +228,9 @@ class Guardrails(pulumi.ComponentResource):
                 registry_prefix=args.registry_prefix,
                 cluster_name=args.cluster_name,
                 budget_name=self.budget_name,
+                iam_path=stack_iam_path(pulumi.get_project(), pulumi.get_stack()),
+                environment=args.environment,
+                bucket_prefix=args.bucket_name_prefix,
             )
         )
 
@@ -233,9 +248,7 @@ class Guardrails(pulumi.ComponentResource):
                 for purpose, access, prefix in PERSONA_DATA_ACCESS[persona]
                 if args.artifact_grants is not None and purpose in args.bucket_arns
             ]
-            document = pulumi.Output.all(scope, *grants).apply(
-                lambda v, persona=persona: persona_policy(persona, v[0], [s for grant in v[1:] for s in grant])
-            )
+            document = pulumi.Output.all(scope, *grants).apply(partial(_persona_document, persona))
             policies = {} if persona == "auditor" else {"access": document.apply(lambda d: json.dumps(d, indent=2))}
             self.persona_roles[persona] = WorkloadRole(
                 f"{name}-{persona}",
@@ -245,6 +258,7 @@ class Guardrails(pulumi.ComponentResource):
                     policies=policies,
                     managed_policy_arns=[managed(p) for p in PERSONA_MANAGED_POLICIES[persona]],
                     description=f"{args.name_prefix} {persona} persona (MFA required)",
+                    role_name=platform_role_name(args.name_prefix, persona),
                     max_session_duration=spec.max_session_hours * 3600,
                 ),
                 opts=child,
@@ -286,6 +300,7 @@ class Guardrails(pulumi.ComponentResource):
                     },
                     managed_policy_arns=[managed(p) for p in CI_PREVIEW_MANAGED_POLICIES],
                     description=f"{args.name_prefix} CI preview (read-only) for {gh.repository} pull requests",
+                    role_name=platform_role_name(args.name_prefix, "ci-preview"),
                 ),
                 opts=child,
             )
@@ -311,6 +326,8 @@ class Guardrails(pulumi.ComponentResource):
                         )
                     },
                     description=f"{args.name_prefix} CI deploy for {gh.repository} environment {gh.deploy_environment}",
+                    # Fixed: the boundary names it (the one role that may set object lock) before it exists.
+                    role_name=ci_deploy_role_name(args.name_prefix),
                 ),
                 opts=child,
             )
@@ -383,3 +400,8 @@ class Guardrails(pulumi.ComponentResource):
                 "alert_topic_arn": self.alert_topic_arn,
             }
         )
+
+
+def key_administrator_role_names(name_prefix: str) -> list[str]:
+    """The roles that administer a stack's KMS keys (and so may not use them), named before they exist."""
+    return [platform_role_name(name_prefix, role) for role in KEY_ADMINISTRATORS]

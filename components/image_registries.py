@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +33,10 @@ class ImageRegistriesArgs:
     and region, so the prefix should name the stack."""
     kms_key_arn: pulumi.Input[str]
     """Images are encrypted with this key (the platform's artifacts key)."""
-    platform_principal_tags: Mapping[str, str]
-    """Tags every platform role carries (the stack's `Project` and `Environment`, set on every resource by the
-    provider's default tags). Image pull and push are denied to any principal of another account or without
-    all of these tags."""
+    platform_role_path: str
+    """The stack's IAM path (`stack_iam_path`, e.g. `/ml-platform/prod/`): image pull and push are denied to every
+    principal that is not a role under it. A path, not tags: a role's path is fixed when it is created, while tags
+    can be set by anyone allowed to tag it."""
     untagged_image_expiry_days: int = 14
     """Untagged images (superseded builds, failed pushes) expire after this many days (1-365). Default 14."""
     protect: bool = True
@@ -60,10 +60,11 @@ def validate_image_registries(args: ImageRegistriesArgs) -> None:
         full = f"{args.name_prefix}/{name}"
         if not 2 <= len(full) <= 256:
             raise ValueError(f"repository {full!r}: ECR names are 2-256 characters; this one has {len(full)}")
-    if not args.platform_principal_tags:
+    path = args.platform_role_path
+    if not (path.startswith("/") and path.endswith("/")) or path == "/" or "*" in path:
         raise ValueError(
-            "platform_principal_tags = {}: name at least one tag that identifies the platform's roles "
-            "(e.g. Project and Environment)"
+            f"platform_role_path = {path!r}: give the stack's IAM path, e.g. '/ml-platform/prod/' "
+            "(starting and ending with '/', not the root '/', no wildcards)"
         )
     if not 1 <= args.untagged_image_expiry_days <= 365:
         raise ValueError(
@@ -89,32 +90,33 @@ def lifecycle_policy(untagged_image_expiry_days: int) -> dict[str, Any]:
     }
 
 
-def repository_policy(*, account_id: str, platform_principal_tags: Mapping[str, str]) -> dict[str, Any]:
+def repository_policy(*, account_id: str, partition: str, platform_role_path: str) -> dict[str, Any]:
     """Deny-only: same-account access is granted by IAM; this policy takes it away from anyone who is not a
-    platform role of this account, whatever their IAM policies say. Repository management (policies, lifecycle,
+    platform role of this stack, whatever their IAM policies say. Repository management (policies, lifecycle,
     deletion) is not covered, so the deployment cannot lock itself out."""
     image_actions = [*PULL_ACTIONS, *PUSH_ACTIONS]
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "DenyOtherAccounts",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": image_actions,
-            "Condition": {"StringNotEquals": {"aws:PrincipalAccount": account_id}},
-        }
-    ]
-    # One statement per tag: conditions inside one statement are ANDed, and any missing or different tag must deny.
-    for key, value in sorted(platform_principal_tags.items()):
-        statements.append(
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
             {
-                "Sid": "DenyPrincipalsWithout" + re.sub(r"[^A-Za-z0-9]", "", key) + "Tag",
+                "Sid": "DenyOtherAccounts",
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": image_actions,
-                "Condition": {"StringNotEquals": {f"aws:PrincipalTag/{key}": value}},
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
+                "Condition": {"StringNotEquals": {"aws:PrincipalAccount": account_id}},
+            },
+            {
+                # aws:PrincipalArn is the role's ARN, path included, for a role session.
+                "Sid": "DenyPrincipalsOutsideThePlatformPath",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": image_actions,
+                "Condition": {
+                    "ArnNotLike": {"aws:PrincipalArn": f"arn:{partition}:iam::{account_id}:role{platform_role_path}*"}
+                },
+            },
+        ],
+    }
 
 
 class ImageRegistries(pulumi.ComponentResource):
@@ -128,11 +130,13 @@ class ImageRegistries(pulumi.ComponentResource):
     def __init__(self, name: str, args: ImageRegistriesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:storage:ImageRegistries", name, None, opts)
         validate_image_registries(args)
-        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
-        policy = account_id.apply(
-            lambda account: json.dumps(
-                repository_policy(account_id=account, platform_principal_tags=args.platform_principal_tags), indent=2
+        policy = pulumi.Output.all(account_id, partition).apply(
+            lambda v: json.dumps(
+                repository_policy(account_id=v[0], partition=v[1], platform_role_path=args.platform_role_path), indent=2
             )
         )
         self.repositories: dict[str, aws.ecr.Repository] = {}

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components._kms_policy import DESCRIPTIONS, DOMAINS, AwsContext, key_policy_json
+from components._kms_policy import DESCRIPTIONS, DOMAINS, AwsContext, KeyRoles, key_policy_json
 
 _ALIAS_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+
+
+def _aws_context(region: str | None, v: list[Any]) -> AwsContext:
+    """The key's account, partition and region (the stack's own unless the key is a replica elsewhere)."""
+    return AwsContext(account_id=v[0], partition=v[1], region=region or v[2])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +34,12 @@ class PlatformKeysArgs:
     replica_region: str | None = None
     """When set, also creates `artifacts_replica`: a key in that region for the cross-region models replica.
     Default: none."""
+    iam_path: str | None = None
+    """The stack's IAM path: its roles are the keys' users. Default: none, so the key policy delegates all use to
+    IAM (the account root statement) with no administrator/user split."""
+    administrator_role_names: Sequence[str] = ()
+    """Roles under `iam_path` that administer the keys and may not use them (the platform-admin persona and the CI
+    deploy role)."""
 
 
 def validate_platform_keys(args: PlatformKeysArgs) -> None:
@@ -40,8 +54,24 @@ def validate_platform_keys(args: PlatformKeysArgs) -> None:
             f"alias_prefix = {prefix!r}: must be 1-200 letters, digits, '_', '-' in '/'-separated parts, "
             "and must not start with 'aws' (reserved for AWS-managed keys)"
         )
+    if args.administrator_role_names and args.iam_path is None:
+        raise ValueError("administrator_role_names needs iam_path: administrators are named under the stack's path")
     if args.replica_region is not None and not args.replica_region:
         raise ValueError("replica_region = '': give a region name, or None for no replica key")
+
+
+def _policy(args: PlatformKeysArgs, domain: str, ctx: AwsContext) -> str:
+    return key_policy_json(domain, ctx, _roles(args, ctx))
+
+
+def _roles(args: PlatformKeysArgs, ctx: AwsContext) -> KeyRoles | None:
+    if args.iam_path is None:
+        return None
+    role = f"arn:{ctx.partition}:iam::{ctx.account_id}:role{args.iam_path}"
+    return KeyRoles(
+        administrator_arns=tuple(f"{role}{name}" for name in args.administrator_role_names),
+        user_arn_pattern=f"{role}*",
+    )
 
 
 class PlatformKeys(pulumi.ComponentResource):
@@ -69,12 +99,12 @@ class PlatformKeys(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke)
         home = aws.get_region_output(opts=invoke)
 
-        wanted = {domain: None for domain in DOMAINS}
+        wanted: dict[str, str | None] = {domain: None for domain in DOMAINS}
         if args.replica_region is not None:
             wanted["artifacts-replica"] = args.replica_region
         for domain, region in wanted.items():
             context = pulumi.Output.all(identity.account_id, partition.partition, home.region).apply(
-                lambda v, region=region: AwsContext(account_id=v[0], partition=v[1], region=region or v[2])
+                partial(_aws_context, region)
             )
             # Keys are stateful (losing one loses the data it encrypted): protect and retain them together.
             key_opts = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
@@ -84,7 +114,7 @@ class PlatformKeys(pulumi.ComponentResource):
                 enable_key_rotation=True,
                 rotation_period_in_days=365,
                 deletion_window_in_days=args.deletion_window_days,
-                policy=context.apply(lambda c, domain=domain: key_policy_json(domain, c)),
+                policy=context.apply(partial(_policy, args, domain)),
                 region=region,
                 opts=key_opts,
             )

@@ -11,7 +11,7 @@ Creates, through a Kubernetes provider built from the cluster's kubeconfig (a se
 - an encrypted gp3 default StorageClass, and a patch taking the default flag off EKS's `gp2` class;
 - optionally the DCGM exporter DaemonSet on GPU nodes.
 
-The GPU taint, labels and resource name come from `components._gpu`, the same module the node pools use; images
+The GPU taint, labels and resource name come from `components.gpu_labels`, the same module the node pools use; images
 are pinned in `components._kubernetes_images`. Every manifest is built by a pure function in
 `components._kubernetes_manifests` that tests call directly; validation is here.
 """
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._gpu import POOL_LABEL
 from components._kubernetes_images import cluster_autoscaler_image
 from components._kubernetes_manifests import (
     AUTOSCALER_SERVICE_ACCOUNT,
@@ -46,7 +45,8 @@ from components._kubernetes_manifests import (
     resource_quota_hard,
     storage_class_parameters,
 )
-from components._network_rules import EKS_CLUSTER_NAME
+from components.gpu_labels import POOL_LABEL
+from components.network_rules import EKS_CLUSTER_NAME
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, irsa_trust
 
 __all__ = [
@@ -277,13 +277,16 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
                 f"{where}.preemption_policy", pc.preemption_policy, f"must be one of {' | '.join(PREEMPTION_POLICIES)}"
             )
     by_name = {pc.name: pc for pc in args.priority_classes}
-    if "ml-inference" in by_name and "ml-training" in by_name:
-        if by_name["ml-inference"].value <= by_name["ml-training"].value:
-            raise fail(
-                "priority_classes",
-                {n: by_name[n].value for n in ("ml-inference", "ml-training")},
-                "ml-inference must rank above ml-training, or a training backlog starves serving",
-            )
+    if (
+        "ml-inference" in by_name
+        and "ml-training" in by_name
+        and by_name["ml-inference"].value <= by_name["ml-training"].value
+    ):
+        raise fail(
+            "priority_classes",
+            {n: by_name[n].value for n in ("ml-inference", "ml-training")},
+            "ml-inference must rank above ml-training, or a training backlog starves serving",
+        )
 
 
 # ---- the component -------------------------------------------------------------------------------------------

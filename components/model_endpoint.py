@@ -17,7 +17,8 @@ from typing import Any, Literal, Protocol
 import pulumi
 import pulumi_aws as aws
 
-from components import _sagemaker as sm
+from components import facts
+from components import sagemaker_rules as sm
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
@@ -27,7 +28,7 @@ INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 
 
 class GrantSource(Protocol):
-    """What the endpoint needs from the artifact store: `ArtifactStore` or `_sagemaker.BucketGrants`."""
+    """What the endpoint needs from the artifact store: `ArtifactStore` or `sagemaker_rules.BucketGrants`."""
 
     def grant_statements(self, purpose: str, access: str, prefix: str = "") -> pulumi.Output[list[dict[str, Any]]]: ...
 
@@ -159,6 +160,18 @@ class ModelEndpointArgs:
 
 def validate_model_endpoint(args: ModelEndpointArgs) -> None:
     """Raise ValueError listing every problem with `args` (pure: no engine needed)."""
+    problems = [*_source_problems(args), *_alarm_problems(args.alarms)]
+    if args.serverless is not None:
+        problems += _serverless_problems(args, args.serverless)
+    else:
+        problems += _instance_problems(args, args.instance)
+        problems += _deployment_problems(args.deployment, args.instance)
+    if problems:
+        raise ValueError(f"ModelEndpoint {args.endpoint_name}: " + "; ".join(problems))
+
+
+def _source_problems(args: ModelEndpointArgs) -> list[str]:
+    """Names, what is served, capture and log retention."""
     problems: list[str] = []
     if not sm.NAME_PATTERN.match(args.endpoint_name):
         problems.append(
@@ -174,9 +187,13 @@ def validate_model_endpoint(args: ModelEndpointArgs) -> None:
         problems.append(
             f"data_capture_percentage {args.data_capture_percentage}: must be 1-100, or None for no capture"
         )
-    if args.log_retention_days not in sm.LOG_RETENTION_DAYS:
+    if args.log_retention_days not in facts.log_retention_days():
         problems.append(f"log_retention_days {args.log_retention_days}: not a CloudWatch Logs retention value")
-    a = args.alarms
+    return problems
+
+
+def _alarm_problems(a: AlarmSpec) -> list[str]:
+    problems: list[str] = []
     if not (0 < a.error_5xx_percent <= 100 and 0 < a.error_4xx_percent <= 100):
         problems.append("alarm error percentages must be above 0 and at most 100")
     if not 1 <= a.model_latency_p99_ms <= 60_000:
@@ -185,65 +202,75 @@ def validate_model_endpoint(args: ModelEndpointArgs) -> None:
         problems.append(f"utilization_percent {a.utilization_percent}: must be 1-100")
     if a.period_seconds < 60 or a.period_seconds % 60 or not 1 <= a.evaluation_periods <= 60:
         problems.append("alarm period must be a multiple of 60 s and evaluation_periods 1-60")
+    return problems
 
-    if args.serverless is not None:
-        s = args.serverless
-        if s.memory_size_mb not in sm.serverless_memory_sizes_mb():
-            problems.append(f"serverless memory_size_mb {s.memory_size_mb}: allowed {sm.serverless_memory_sizes_mb()}")
-        low, high = sm.serverless_concurrency_range()
-        if not low <= s.max_concurrency <= high:
-            problems.append(f"serverless max_concurrency {s.max_concurrency}: must be {low}-{high}")
-        if s.provisioned_concurrency is not None and not low <= s.provisioned_concurrency <= s.max_concurrency:
-            problems.append(
-                f"serverless provisioned_concurrency {s.provisioned_concurrency}: must be {low}-max_concurrency"
-            )
-        # AWS rejects these for serverless; asking for them is a mistake, not something to drop silently.
-        if args.data_capture_percentage is not None:
-            problems.append("serverless endpoints cannot capture data: pass data_capture_percentage=None")
-        if args.network_isolation:
-            problems.append("serverless endpoints do not support network isolation: pass network_isolation=False")
-    else:
-        i = args.instance
-        problem = sm.instance_type_problem(i.type, args.allowed_instance_types)
-        if problem:
-            problems.append(f"instance type {i.type!r}: {problem}")
-        if not 1 <= i.min_count <= i.initial_count <= i.max_count:
-            problems.append(
-                f"instance counts must satisfy 1 <= min ({i.min_count}) <= initial ({i.initial_count}) <= max ({i.max_count})"
-            )
-        if i.target_invocations_per_instance < 1:
-            problems.append("target_invocations_per_instance must be at least 1")
-        for label, value in (("private_subnet_ids", args.private_subnet_ids), ("vpc_id", args.vpc_id),
-                             ("s3_prefix_list_id", args.s3_prefix_list_id)):  # fmt: skip
-            if value is None:
-                problems.append(f"{label} is required for an instance endpoint (it runs in the VPC)")
-        d = args.deployment
-        step = sm.traffic_step_problem(d.traffic_shift, d.step_unit, d.step_value, i.min_count)
-        if step:
-            problems.append(step)
-        guardrails = sm.guardrails_problem(i.type, d.traffic_shift)
-        if guardrails:
-            problems.append(guardrails)
-        timeout = sm.deployment_timeout_problem(
-            shift=d.traffic_shift,
-            unit=d.step_unit,
-            value=d.step_value,
-            largest_fleet=i.max_count,
-            wait=d.wait_interval_seconds,
-            termination=d.termination_wait_seconds,
-            timeout=d.max_execution_timeout_seconds,
+
+def _serverless_problems(args: ModelEndpointArgs, s: ServerlessSpec) -> list[str]:
+    problems: list[str] = []
+    if s.memory_size_mb not in sm.serverless_memory_sizes_mb():
+        problems.append(f"serverless memory_size_mb {s.memory_size_mb}: allowed {sm.serverless_memory_sizes_mb()}")
+    low, high = sm.serverless_concurrency_range()
+    if not low <= s.max_concurrency <= high:
+        problems.append(f"serverless max_concurrency {s.max_concurrency}: must be {low}-{high}")
+    if s.provisioned_concurrency is not None and not low <= s.provisioned_concurrency <= s.max_concurrency:
+        problems.append(
+            f"serverless provisioned_concurrency {s.provisioned_concurrency}: must be {low}-max_concurrency"
         )
-        if timeout:
-            problems.append(f"max_execution_timeout_seconds {d.max_execution_timeout_seconds}: {timeout}")
-        for label, value, (low, high) in (
-            ("wait_interval_seconds", d.wait_interval_seconds, sm.wait_interval_range()),
-            ("termination_wait_seconds", d.termination_wait_seconds, sm.termination_wait_range()),
-            ("max_execution_timeout_seconds", d.max_execution_timeout_seconds, sm.max_execution_timeout_range()),
-        ):
-            if not low <= value <= high:
-                problems.append(f"{label} {value}: must be {low}-{high}")
-    if problems:
-        raise ValueError(f"ModelEndpoint {args.endpoint_name}: " + "; ".join(problems))
+    # AWS rejects these for serverless; asking for them is a mistake, not something to drop silently.
+    if args.data_capture_percentage is not None:
+        problems.append("serverless endpoints cannot capture data: pass data_capture_percentage=None")
+    if args.network_isolation:
+        problems.append("serverless endpoints do not support network isolation: pass network_isolation=False")
+    return problems
+
+
+def _instance_problems(args: ModelEndpointArgs, i: InstanceSpec) -> list[str]:
+    problems: list[str] = []
+    problem = sm.instance_type_problem(i.type, args.allowed_instance_types)
+    if problem:
+        problems.append(f"instance type {i.type!r}: {problem}")
+    if not 1 <= i.min_count <= i.initial_count <= i.max_count:
+        problems.append(
+            f"instance counts must satisfy 1 <= min ({i.min_count}) <= initial ({i.initial_count}) <= max ({i.max_count})"
+        )
+    if i.target_invocations_per_instance < 1:
+        problems.append("target_invocations_per_instance must be at least 1")
+    for label, value in (("private_subnet_ids", args.private_subnet_ids), ("vpc_id", args.vpc_id),
+                         ("s3_prefix_list_id", args.s3_prefix_list_id)):  # fmt: skip
+        if value is None:
+            problems.append(f"{label} is required for an instance endpoint (it runs in the VPC)")
+    return problems
+
+
+def _deployment_problems(d: DeploymentSpec, i: InstanceSpec) -> list[str]:
+    """Blue/green traffic steps, guardrails and waits, against the fleet they shift."""
+    problems = [
+        p
+        for p in (
+            sm.traffic_step_problem(d.traffic_shift, d.step_unit, d.step_value, i.min_count),
+            sm.guardrails_problem(i.type, d.traffic_shift),
+        )
+        if p
+    ]
+    timeout = sm.deployment_timeout_problem(
+        shift=d.traffic_shift,
+        unit=d.step_unit,
+        value=d.step_value,
+        largest_fleet=i.max_count,
+        wait=d.wait_interval_seconds,
+        termination=d.termination_wait_seconds,
+        timeout=d.max_execution_timeout_seconds,
+    )
+    if timeout:
+        problems.append(f"max_execution_timeout_seconds {d.max_execution_timeout_seconds}: {timeout}")
+    for label, value, (low, high) in (
+        ("wait_interval_seconds", d.wait_interval_seconds, sm.wait_interval_range()),
+        ("termination_wait_seconds", d.termination_wait_seconds, sm.termination_wait_range()),
+        ("max_execution_timeout_seconds", d.max_execution_timeout_seconds, sm.max_execution_timeout_range()),
+    ):
+        if not low <= value <= high:
+            problems.append(f"{label} {value}: must be {low}-{high}")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -446,7 +473,18 @@ class ModelEndpoint(pulumi.ComponentResource):
         self.execution_role = WorkloadRole(
             f"{name}-execution",
             WorkloadRoleArgs(
-                assume_role_policy=service_trust("sagemaker.amazonaws.com"),
+                # SageMaker assumes the role only for this account's resources in this region (confused deputy).
+                assume_role_policy=pulumi.Output.all(
+                    aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id,
+                    aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition,
+                    aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region,
+                ).apply(
+                    lambda v: service_trust(
+                        "sagemaker.amazonaws.com",
+                        source_account=v[0],
+                        source_arn=f"arn:{v[1]}:sagemaker:{v[2]}:{v[0]}:*",
+                    )
+                ),
                 permissions_boundary=args.permissions_boundary,
                 policies={"serving": policy},
                 description=f"SageMaker execution role of endpoint {args.endpoint_name}",

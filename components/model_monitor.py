@@ -19,7 +19,8 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import field_validator
 
-from components import _sagemaker as sm
+from components import sagemaker_rules as sm
+from components.model_endpoint import _network_resources
 from components.settings import Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust
 
@@ -339,8 +340,6 @@ def monitor_role_policy(
 
 def _network(security_group_arn: str, subnet_ids: Sequence[str], vpc_id: str) -> dict[str, Any]:
     """The endpoint's ENI statement ARNs, plus the processing-job log group in the same account and region."""
-    from components.model_endpoint import _network_resources
-
     logs_head = security_group_arn.split(":security-group/")[0].replace(":ec2:", ":logs:", 1)
     return {
         **_network_resources(security_group_arn, subnet_ids, vpc_id),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import _sagemaker as sm
+from components import sagemaker_rules as sm
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,9 +21,8 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import field_validator
 
-from components import _cluster_rules as cluster_rules
-from components import _gpu
-from components import _sagemaker as sm
+from components import cluster_rules, facts
+from components import sagemaker_rules as sm
 from components.model_monitor import DataQualitySettings
 from components.settings import Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, pod_identity_trust
@@ -229,8 +228,8 @@ class GpuPoolTarget:
 
     @property
     def gpus_per_node(self) -> int:
-        # One GPU count per pool is a config rule (`check_gpu_instance_types`).
-        return _gpu.gpus_per_instance(self.instance_types[0])
+        # One GPU count per pool, and a tabled one, are config rules (`check_gpu_instance_types`).
+        return facts.gpu_count(self.instance_types[0]) or 0
 
 
 def shared_instance_types(pools: Sequence[GpuPoolTarget]) -> dict[str, list[str]]:
@@ -709,6 +708,7 @@ class Monitoring(pulumi.ComponentResource):
         region: str,
         partition: str,
         cluster_name: str,
+        cluster_arn: pulumi.Input[str],
         cluster_version: str,
         endpoints: Sequence[EndpointTarget],
         endpoint_names: Sequence[pulumi.Input[str]],
@@ -729,7 +729,7 @@ class Monitoring(pulumi.ComponentResource):
                 f"Monitoring {name}: GPU pools {', '.join(pools)} share {t}; per-pool GPU metrics are told apart by "
                 "instance type, so give each pool its own types"
             )
-        cluster_rules.check_log_retention(log_retention_days)
+        facts.check_log_retention(log_retention_days)
         child = pulumi.ResourceOptions(parent=self)
 
         self.addon: aws.eks.Addon | None = None
@@ -738,7 +738,9 @@ class Monitoring(pulumi.ComponentResource):
             self.agent_role = WorkloadRole(
                 f"{name}-cloudwatch-agent",
                 WorkloadRoleArgs(
-                    assume_role_policy=pod_identity_trust(),
+                    assume_role_policy=pulumi.Output.from_input(cluster_arn).apply(
+                        lambda arn: pod_identity_trust(arn, *AGENT_SERVICE_ACCOUNT)
+                    ),
                     permissions_boundary=permissions_boundary,
                     # What AWS documents for the add-on; its X-Ray actions are outside the boundary and unused
                     # (Application Signals is not configured).

@@ -6,7 +6,7 @@ NAT strategy; the VPC's default security group, adopted and emptied; flow logs t
 group through a role that can write only there; an S3 gateway endpoint on the private and intra route tables;
 interface endpoints in the intra subnets behind a security group that admits HTTPS from the VPC only.
 
-Subnet CIDRs come from `components._subnets` (room for three AZs is always reserved); every child is keyed by AZ
+Subnet CIDRs come from `components.subnet_layout` (room for three AZs is always reserved); every child is keyed by AZ
 name, tier or endpoint name, so adding an AZ or an endpoint only adds resources.
 """
 
@@ -18,30 +18,29 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import ValidationInfo, field_validator, model_validator
 
-from components import _subnets
-from components._network_rules import (
+from components import facts, subnet_layout
+from components.network_rules import (
     DEFAULT_INTERFACE_ENDPOINTS,
     EKS_CLUSTER_NAME,
     EKS_UNSUPPORTED_ZONE_IDS,
-    FLOW_LOG_RETENTION_DAYS,
     INTERFACE_ENDPOINTS,
     MAX_AZS,
     MIN_AZS,
     NAT_STRATEGIES,
     check_az_count,
-    check_flow_log_retention,
     check_interface_endpoint,
     check_nat_strategy,
     select_availability_zones,
 )
-from components._subnets import POD_TIER, TIERS
+from components.settings import FieldError, Section
+from components.subnet_layout import POD_TIER, TIERS
 from components.workload_role import WorkloadRole, WorkloadRoleArgs
 
 __all__ = [
     "DEFAULT_INTERFACE_ENDPOINTS",
     "EKS_UNSUPPORTED_ZONE_IDS",
-    "FLOW_LOG_RETENTION_DAYS",
     "INTERFACE_ENDPOINTS",
     "MAX_AZS",
     "MIN_AZS",
@@ -49,12 +48,138 @@ __all__ = [
     "Network",
     "NetworkArgs",
     "NetworkPlan",
+    "NetworkSettings",
+    "SubnetPrefixes",
     "flow_log_permissions_policy",
     "flow_log_trust_policy",
     "plan_network",
     "select_availability_zones",
     "subnet_tags",
 ]
+
+
+class SubnetPrefixes(Section):
+    """Subnet size per tier, as a prefix length (`24` for a /24). Unset tiers are sized from the VPC CIDR."""
+
+    public: int | None = None
+    """Public subnets (load balancers, NAT gateways). /27 or larger. Default: 1/256 of the VPC, at least /27."""
+    private: int | None = None
+    """Private subnets (nodes, SageMaker ENIs; pods too without `podCidr`). /22 or larger. Default: 1/4 of the VPC."""
+    intra: int | None = None
+    """Intra subnets (EKS control-plane ENIs, interface endpoints; no internet route). /28 or larger, and room
+    for one address per interface endpoint plus 6 for EKS. Default: 1/256 of the VPC, at least /27."""
+    pods: int | None = None
+    """Pod subnets, carved from `podCidr` (only with it). /22 or larger. Default: 1/4 of `podCidr`."""
+
+    @field_validator("public", "private", "intra", "pods")
+    @classmethod
+    def _size(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None:
+            return None
+        return subnet_layout.check_tier_prefix(str(info.field_name), value)
+
+
+class NetworkSettings(Section):
+    """`ml-platform:network`, and what `Network` builds: CIDR, AZs, subnet tiers, NAT, flow logs, endpoints.
+
+    Declared once: the stack file is validated against this model and the component takes it. Defaults are prod's;
+    `infra/config/profiles.py` relaxes dev and staging."""
+
+    cidr: str = "10.0.0.0/16"
+    """Primary VPC CIDR: private (RFC 1918), /16 to /20. Room for 3 AZs is always reserved in it."""
+    az_count: int = 3
+    """Availability zones to spread subnets over: 2 or 3, at most what the region has. The first N usable AZs of
+    the region (by name) are used; growing from 2 to 3 adds subnets and never moves existing ones."""
+    nat_strategy: str = "per_az"
+    """Internet egress for private subnets: none | single | per_az."""
+    subnet_prefixes: SubnetPrefixes = SubnetPrefixes()
+    """Per-tier subnet sizes, e.g. `{"private": 19, "public": 24, "intra": 24}`. Default: sized from `cidr`."""
+    pod_cidr: str | None = None
+    """Secondary CIDR for pod IPs, e.g. `100.64.0.0/16` (100.64.0.0/10 or the primary's RFC 1918 range, /16 to /20).
+    Default: none; pods take addresses from the private subnets."""
+    interface_endpoints: tuple[str, ...] = DEFAULT_INTERFACE_ENDPOINTS
+    """Interface VPC endpoints, in the intra subnets with private DNS (see `INTERFACE_ENDPOINTS`).
+    The S3 gateway endpoint is always created and is not listed here."""
+    flow_log_retention_days: int = 365
+    """Days CloudWatch keeps VPC flow-log records; one of the periods CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ...)."""
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        subnet_layout.check_vpc_cidr(value)
+        return value
+
+    @field_validator("pod_cidr")
+    @classmethod
+    def _pod_cidr(cls, value: str | None) -> str | None:
+        if value is not None:
+            subnet_layout.parse_cidr(value)
+        return value
+
+    @field_validator("az_count")
+    @classmethod
+    def _az_count(cls, value: int) -> int:
+        return check_az_count(value)
+
+    @field_validator("nat_strategy")
+    @classmethod
+    def _nat(cls, value: str) -> str:
+        return check_nat_strategy(value)
+
+    @field_validator("flow_log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return facts.check_log_retention(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NetworkSettings:
+        seen: set[str] = set()
+        for index, name in enumerate(self.interface_endpoints):
+            try:
+                check_interface_endpoint(name)
+            except ValueError as exc:
+                raise FieldError(f"interfaceEndpoints.{index}", name, str(exc)) from None
+            if name in seen:
+                raise FieldError(f"interfaceEndpoints.{index}", name, "listed twice; each endpoint appears once")
+            seen.add(name)
+        vpc = subnet_layout.parse_cidr(self.cidr)
+        if self.pod_cidr is not None:
+            try:
+                subnet_layout.check_pod_cidr(self.pod_cidr, vpc)
+            except ValueError as exc:
+                raise FieldError("podCidr", self.pod_cidr, str(exc)) from None
+        elif self.subnet_prefixes.pods is not None:
+            raise FieldError(
+                "subnetPrefixes.pods",
+                self.subnet_prefixes.pods,
+                "pod subnets need `podCidr`; set it or remove this size",
+            )
+        sizes = self.resolved_prefixes
+        try:
+            subnet_layout.check_intra_capacity(sizes["intra"], len(self.interface_endpoints))
+        except ValueError as exc:
+            raise FieldError("subnetPrefixes.intra", sizes["intra"], str(exc)) from None
+        try:
+            subnet_layout.plan_layout(
+                self.cidr,
+                self.subnet_prefixes.model_dump(),
+                pod_cidr=self.pod_cidr,
+                interface_endpoints=len(self.interface_endpoints),
+            )
+        except ValueError as exc:
+            raise FieldError("subnetPrefixes", {k: v for k, v in sizes.items()}, str(exc)) from None
+        return self
+
+    @property
+    def resolved_prefixes(self) -> dict[str, int]:
+        """Tier sizes in effect: the configured ones, the rest from the VPC CIDR (pods only with `podCidr`)."""
+        given = {k: v for k, v in self.subnet_prefixes.model_dump().items() if v is not None}
+        sizes = {**subnet_layout.default_prefixes(subnet_layout.parse_cidr(self.cidr)), **given}
+        if self.pod_cidr is not None:
+            sizes.setdefault(
+                subnet_layout.POD_TIER, subnet_layout.default_pod_prefix(subnet_layout.parse_cidr(self.pod_cidr))
+            )
+        return sizes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,21 +192,9 @@ class NetworkArgs:
     """Customer-managed KMS key for the flow-log group; its policy must let CloudWatch Logs use it."""
     permissions_boundary: pulumi.Input[str]
     """Permission boundary ARN every platform role carries, here the flow-log role's."""
-    cidr: str = "10.0.0.0/16"
-    """Primary VPC CIDR: RFC 1918, /16 to /20."""
-    subnet_prefixes: Mapping[str, int] = field(default_factory=dict)
-    """Tier ("public", "private", "intra", "pods") -> prefix length. Tiers left out get `_subnets.default_prefixes`:
-    private a quarter of the VPC per AZ, public and intra 1/256 of it (at least /27); pods a quarter of `pod_cidr`."""
-    pod_cidr: str | None = None
-    """Secondary CIDR (e.g. 100.64.0.0/16) with one pod subnet per AZ for VPC CNI custom networking.
-    Default: none; pods take addresses from the private subnets."""
-    nat_strategy: str = "per_az"
-    """none | single | per_az. Default per_az: private egress survives an AZ loss."""
-    interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS
-    """Interface endpoint names (keys of `INTERFACE_ENDPOINTS`), placed in the intra subnets with private DNS on.
-    The S3 gateway endpoint is always created and is not listed here."""
-    flow_log_retention_days: int = 365
-    """How long CloudWatch keeps flow-log records; one of `FLOW_LOG_RETENTION_DAYS`."""
+    settings: NetworkSettings = field(default_factory=NetworkSettings)
+    """What the stack file sets (validated when built): CIDRs, subnet sizes, NAT, endpoints, flow-log retention.
+    `azCount` is the program's: it picks `availability_zones`."""
     cluster_name: str | None = None
     """EKS cluster using this VPC. When set, subnets get `kubernetes.io/cluster/<name>=shared` and private
     subnets `karpenter.sh/discovery=<name>`. The load-balancer role tags are set either way."""
@@ -120,41 +233,28 @@ def plan_network(args: NetworkArgs) -> NetworkPlan:
     foreign = [az for az in azs if not az.startswith(args.region)]
     if foreign:
         raise fail("availability_zones", list(azs), f"{foreign[0]} is not in region {args.region}")
-    for arg, check in (("nat_strategy", check_nat_strategy), ("flow_log_retention_days", check_flow_log_retention)):
-        try:
-            check(getattr(args, arg))
-        except ValueError as exc:
-            raise fail(arg, getattr(args, arg), str(exc)) from None
-    endpoints = list(args.interface_endpoints)
-    for name in endpoints:
-        try:
-            check_interface_endpoint(name)
-        except ValueError as exc:
-            raise fail("interface_endpoints", name, str(exc)) from None
-    if len(set(endpoints)) != len(endpoints):
-        raise fail("interface_endpoints", endpoints, "each endpoint may be listed once")
+    settings = args.settings
+    endpoints = list(settings.interface_endpoints)
     if args.cluster_name is not None and not EKS_CLUSTER_NAME.match(args.cluster_name):
         raise fail(
             "cluster_name",
             args.cluster_name,
             "EKS cluster names are 1-100 letters, digits, '-' or '_', starting alphanumeric",
         )
-    try:
-        layout = _subnets.plan_layout(
-            args.cidr, args.subnet_prefixes, pod_cidr=args.pod_cidr, interface_endpoints=len(endpoints)
-        )
-    except ValueError as exc:
-        raise fail("cidr/subnet_prefixes/pod_cidr", {"cidr": args.cidr, "pod_cidr": args.pod_cidr}, str(exc)) from None
+    # The settings validated the layout when they were built.
+    layout = subnet_layout.plan_layout(
+        settings.cidr, settings.resolved_prefixes, pod_cidr=settings.pod_cidr, interface_endpoints=len(endpoints)
+    )
 
-    nat_azs = {"none": (), "single": azs[:1], "per_az": azs}[args.nat_strategy]
-    egress = {az: (az if args.nat_strategy == "per_az" else (azs[0] if nat_azs else None)) for az in azs}
+    nat_azs = {"none": (), "single": azs[:1], "per_az": azs}[settings.nat_strategy]
+    egress = {az: (az if settings.nat_strategy == "per_az" else (azs[0] if nat_azs else None)) for az in azs}
     return NetworkPlan(
         azs=azs,
         subnets=layout.for_azs(azs),
         nat_azs=tuple(nat_azs),
         egress_nat_az=egress,
         endpoint_services={name: f"com.amazonaws.{args.region}.{name}" for name in endpoints},
-        vpc_cidrs=(args.cidr,) + ((args.pod_cidr,) if args.pod_cidr else ()),
+        vpc_cidrs=(settings.cidr,) + ((settings.pod_cidr,) if settings.pod_cidr else ()),
     )
 
 
@@ -248,7 +348,7 @@ class Network(pulumi.ComponentResource):
         # DNS hostnames and support: private DNS on interface endpoints and a private EKS API endpoint need both.
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=args.cidr,
+            cidr_block=args.settings.cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags=named("vpc"),
@@ -256,9 +356,9 @@ class Network(pulumi.ComponentResource):
         )
         vpc_id: pulumi.Output[str] = self.vpc.id
         pod_vpc_id = vpc_id
-        if args.pod_cidr:
+        if args.settings.pod_cidr:
             pod_block = aws.ec2.VpcIpv4CidrBlockAssociation(
-                f"{name}-pod-cidr", vpc_id=vpc_id, cidr_block=args.pod_cidr, opts=child
+                f"{name}-pod-cidr", vpc_id=vpc_id, cidr_block=args.settings.pod_cidr, opts=child
             )
             # Subnets in a secondary block must wait for the association; its vpc_id carries that dependency.
             pod_vpc_id = pod_block.vpc_id
@@ -362,7 +462,7 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             # No egress rule: endpoint ENIs only answer. The provider removes AWS's default allow-all egress rule.
-            for role, cidr in zip(("vpc", "pods"), plan.vpc_cidrs):
+            for role, cidr in zip(("vpc", "pods"), plan.vpc_cidrs, strict=False):  # the pod CIDR only when set
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-endpoints-https-from-{role}",
                     security_group_id=self.endpoint_security_group.id,
@@ -393,7 +493,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-flow-logs",
             name_prefix=f"/aws/vpc-flow-logs/{name}-",
             kms_key_id=args.flow_log_kms_key_arn,
-            retention_in_days=args.flow_log_retention_days,
+            retention_in_days=args.settings.flow_log_retention_days,
             tags=named("flow-logs"),
             opts=child,
         )

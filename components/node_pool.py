@@ -10,14 +10,14 @@ up for a pending GPU pod. EFA pools also get a cluster placement group and an EF
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components import _cluster_rules as rules
-from components import _gpu
+from components import cluster_rules as rules
+from components import facts, gpu_labels
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
@@ -83,7 +83,7 @@ class NodePoolPlan:
     ami_type: str
     capacity_type: str
     labels: Mapping[str, str]
-    taints: tuple[_gpu.Taint, ...]
+    taints: tuple[gpu_labels.Taint, ...]
     gpus_per_node: int
     desired_size: int
     block_devices: tuple[tuple[str, int], ...]
@@ -99,7 +99,7 @@ def plan_node_pool(args: NodePoolArgs) -> NodePoolPlan:
         return ValueError(f"NodePoolArgs.{arg} = {value!r}: {message}")
 
     types = list(args.instance_types)
-    gpu = bool(types) and _gpu.is_gpu_instance_type(types[0])
+    gpu = bool(types) and facts.is_gpu(types[0])
     try:
         rules.check_pool_name(args.pool)
     except ValueError as exc:
@@ -145,14 +145,14 @@ def plan_node_pool(args: NodePoolArgs) -> NodePoolPlan:
             )
 
     capacity_type = rules.CAPACITY_TYPES[args.capacity]
-    labels = {_gpu.POOL_LABEL: args.pool, **args.labels}
-    taints: tuple[_gpu.Taint, ...] = ()
+    labels = {gpu_labels.POOL_LABEL: args.pool, **args.labels}
+    taints: tuple[gpu_labels.Taint, ...] = ()
     gpus = 0
     if gpu:
-        labels.update(_gpu.GPU_NODE_LABELS)
+        labels.update(gpu_labels.GPU_NODE_LABELS)
         labels[PURPOSE_LABEL] = str(args.purpose)
-        taints = (_gpu.GPU_TAINT,)
-        gpus = _gpu.gpus_per_instance(types[0])
+        taints = (gpu_labels.GPU_TAINT,)
+        gpus = facts.gpu_count(types[0]) or 0  # check_gpu_instance_types refused an untabled type
     # Bottlerocket keeps the OS on a small /dev/xvda and containers on /dev/xvdb; AL2023 has one root volume.
     devices = (
         (("/dev/xvda", 4), ("/dev/xvdb", args.disk_gib))
@@ -173,7 +173,7 @@ def plan_node_pool(args: NodePoolArgs) -> NodePoolPlan:
 
 
 def autoscaler_tags(
-    labels: Mapping[str, str], taints: Sequence[_gpu.Taint], gpus: int, capacity_type: str
+    labels: Mapping[str, str], taints: Sequence[gpu_labels.Taint], gpus: int, capacity_type: str
 ) -> dict[str, str]:
     """The cluster-autoscaler's node-template tags: what a node of this group would look like, for a group at zero.
 
@@ -183,7 +183,7 @@ def autoscaler_tags(
     tags = {f"{AUTOSCALER_TEMPLATE}/label/{k}": v for k, v in {**labels, CAPACITY_TYPE_LABEL: capacity_type}.items()}
     for taint in taints:
         tags[f"{AUTOSCALER_TEMPLATE}/taint/{taint.key}"] = f"{taint.value}:{taint.effect}"
-    tags[f"{AUTOSCALER_TEMPLATE}/resources/{_gpu.GPU_RESOURCE}"] = str(gpus)
+    tags[f"{AUTOSCALER_TEMPLATE}/resources/{gpu_labels.GPU_RESOURCE}"] = str(gpus)
     return dict(sorted(tags.items()))
 
 
@@ -192,7 +192,9 @@ def _resources(depends_on: object) -> list[pulumi.Resource]:
         return []
     if isinstance(depends_on, pulumi.Resource):
         return [depends_on]
-    return [r for r in depends_on if isinstance(r, pulumi.Resource)]  # type: ignore[union-attr]
+    if isinstance(depends_on, Iterable):
+        return [r for r in depends_on if isinstance(r, pulumi.Resource)]
+    return []
 
 
 def _slug(tag_key: str) -> str:
@@ -225,7 +227,7 @@ class NodePool(pulumi.ComponentResource):
         instance_tags: dict[str, pulumi.Input[str]] = {
             **args.cost_tags,
             "Name": pulumi.Output.concat(args.cluster_name, f"-{args.pool}"),
-            _gpu.POOL_LABEL: args.pool,
+            gpu_labels.POOL_LABEL: args.pool,
         }
         network_interfaces = None
         placement = None

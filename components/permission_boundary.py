@@ -15,23 +15,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-GLOBAL_SERVICES = (
-    "iam:*",
-    "sts:*",
-    "organizations:*",
-    "budgets:*",
-    "ce:*",
-    "cur:*",
-    "cloudfront:*",
-    "route53:*",
-    "support:*",
-    "health:*",
-    "account:*",
-    "trustedadvisor:*",
-    "pricing:*",
-)
-"""Services whose API lives in us-east-1 whatever the stack's region: exempt from the region deny."""
-
 PLATFORM_SERVICES = (
     "application-autoscaling:*",
     "autoscaling:*",
@@ -49,22 +32,105 @@ PLATFORM_SERVICES = (
     "sqs:*",
     "ssm:GetParameter",
     "ssm:GetParameters",
-    "sts:AssumeRole",
-    "sts:AssumeRoleWithWebIdentity",
-    "sts:TagSession",
-    "sts:GetCallerIdentity",
-    # IAM in full: the Deny statements below take out users, keys and boundary escapes.
-    "iam:*",
-    "budgets:*",
-    "ce:UpdateCostAllocationTagsStatus",
-    "ce:ListCostAllocationTags",
-    "ce:Get*",
     # EKS Pod Identity: the node's agent exchanges a pod's token through `eks-auth` (`pods.eks.amazonaws.com` is
     # the service principal in trust policies, not an action prefix).
     "eks-auth:AssumeRoleForPodIdentity",
     "ecr-public:GetAuthorizationToken",
 )
-"""What platform roles may do at most. Each role's own policy narrows this to its job."""
+"""Regional services platform roles may use at most, and only in the allowed regions. Each role's own policy
+narrows this to its job."""
+
+GLOBAL_ACTIONS = (
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:TagSession",
+    "sts:GetCallerIdentity",
+    "budgets:*",
+    "ce:UpdateCostAllocationTagsStatus",
+    "ce:ListCostAllocationTags",
+    "ce:Get*",
+    # IAM reads on any resource (the auditor's SecurityAudit, the console's ViewOnlyAccess): nothing written.
+    "iam:Get*",
+    "iam:List*",
+    "iam:GenerateCredentialReport",
+    "iam:GenerateServiceLastAccessedDetails",
+)
+"""Actions of services whose API lives in one region (us-east-1) whatever the stack's: no region condition. IAM
+writes are allowed separately, on the stack's own roles only."""
+
+# The escapes a bounded principal could take through IAM, denied for every principal carrying the boundary.
+# Actions that accept the `iam:PermissionsBoundary` key are allowed only on roles carrying this same boundary
+# (the Service Authorization Reference lists the key for exactly these role actions)...
+ROLE_WRITES_WITH_BOUNDARY_KEY = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+)
+# ...the others have no such key, so they are denied on every role outside the stack's path: only a bounded
+# principal of this stack can create a role there, and only with this boundary.
+ROLE_WRITES_WITHOUT_BOUNDARY_KEY = (
+    "iam:DeleteRole",
+    "iam:PassRole",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole*",  # UpdateRole, UpdateRoleDescription
+)
+POLICY_WRITES = (
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+)
+"""Changing what an existing managed policy grants. Denied on every policy: the only customer-managed policy a stack
+creates is this boundary, which an account administrator changes (docs/guardrails.md, break glass); denying the
+writes everywhere also covers every policy outside the stack's path."""
+ALWAYS_DENIED = (
+    *POLICY_WRITES,
+    # Long-lived credentials and the user/group paths to them.
+    "iam:AddUserToGroup",
+    "iam:AttachGroupPolicy",
+    "iam:AttachUserPolicy",
+    "iam:CreateAccessKey",
+    "iam:CreateGroup",
+    "iam:CreateLoginProfile",
+    "iam:*ServiceSpecificCredential",  # create, reset, update (and delete)
+    "iam:CreateUser",
+    "iam:PutGroupPolicy",
+    "iam:PutUserPermissionsBoundary",
+    "iam:PutUserPolicy",
+    "iam:UpdateAccessKey",
+    "iam:UpdateLoginProfile",
+    "iam:UpdateSSHPublicKey",
+    "iam:UploadSigningCertificate",
+    "iam:UploadSSHPublicKey",
+    # Removing a boundary.
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteUserPermissionsBoundary",
+    # Undoing object lock's governance mode (prod's models) object by object.
+    "s3:BypassGovernanceRetention",
+    # Destroying keys (and so every object they encrypt): a break-glass operation.
+    "kms:DeleteImportedKeyMaterial",
+    "kms:ScheduleKeyDeletion",
+    # Stopping the account's audit trail.
+    "cloudtrail:Delete*",
+    "cloudtrail:Put*",
+    "cloudtrail:Stop*",
+    "cloudtrail:Update*",
+    "config:Delete*",
+    "config:Stop*",
+    "guardduty:Delete*",
+    "guardduty:Disassociate*",
+    "guardduty:Update*",
+)
+"""Denied to every principal carrying the boundary, whatever its policies say: only a break-glass principal without
+the boundary (an account administrator, see docs/guardrails.md) can do these."""
+AUDIT_LOG_GROUPS = ("/aws/eks/*/cluster", "/aws/vpc-flow-logs/*")
+"""Log groups that are audit trails (EKS control-plane audit logs, VPC flow logs): no bounded principal deletes them."""
+AUDIT_LOG_DELETES = ("logs:DeleteLogGroup", "logs:DeleteLogStream")
 
 # Creation calls that support `aws:RequestTag` conditions, so untagged resources can be refused at the API.
 TAGGED_CREATE_ACTIONS = (
@@ -73,8 +139,7 @@ TAGGED_CREATE_ACTIONS = (
     "ec2:CreateLaunchTemplate",
     "eks:CreateCluster",
     "eks:CreateNodegroup",
-    "sagemaker:CreateEndpoint",
-    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateEndpoint*",  # CreateEndpoint, CreateEndpointConfig
     "sagemaker:CreateModel",
     "sagemaker:CreateTrainingJob",
     "sagemaker:CreateProcessingJob",
@@ -86,6 +151,11 @@ TAGGED_CREATE_ACTIONS = (
 class PermissionBoundaryArgs:
     policy_name: str
     """Exact policy name; fixed so the boundary's own ARN can be named in its self-protection statement."""
+    iam_path: str
+    """The stack's IAM path (`stack_iam_path`): the boundary lives there, and IAM writes are allowed only there."""
+    object_lock_role_name: str | None = None
+    """The one role (the CI deploy role) that may set a bucket's object lock configuration, which the models bucket
+    needs at creation. Default: none, so no bounded principal may."""
     allowed_regions: Sequence[str]
     """Regions platform roles may act in (global services excepted)."""
     ec2_instance_types: Sequence[str]
@@ -116,63 +186,64 @@ def validate_boundary(args: PermissionBoundaryArgs) -> None:
 def boundary_document(args: PermissionBoundaryArgs, *, partition: str, account_id: str) -> dict[str, Any]:
     """The boundary policy, as a JSON-ready dict. Pure: tests assert one statement at a time."""
     validate_boundary(args)
-    arn = f"arn:{partition}:iam::{account_id}:policy/{args.policy_name}"
+    iam = f"arn:{partition}:iam::{account_id}:"
+    arn = f"{iam}policy{args.iam_path}{args.policy_name}"
+    stack_roles = f"{iam}role{args.iam_path}*"
     statements: list[dict[str, Any]] = [
-        {"Sid": "AllowPlatformServices", "Effect": "Allow", "Action": sorted(set(PLATFORM_SERVICES)), "Resource": "*"},
         {
-            "Sid": "DenyOutsideAllowedRegions",
-            "Effect": "Deny",
-            "NotAction": list(GLOBAL_SERVICES),
+            # Allowing only in the allowed regions is the region guardrail: nothing else grants a regional action.
+            "Sid": "AllowPlatformServices",
+            "Effect": "Allow",
+            "Action": sorted(PLATFORM_SERVICES),
             "Resource": "*",
-            "Condition": {"StringNotEquals": {"aws:RequestedRegion": sorted(args.allowed_regions)}},
+            "Condition": {"StringEquals": {"aws:RequestedRegion": sorted(args.allowed_regions)}},
         },
+        {"Sid": "AllowGlobalServices", "Effect": "Allow", "Action": list(GLOBAL_ACTIONS), "Resource": "*"},
         {
-            "Sid": "DenyLongLivedCredentials",
-            "Effect": "Deny",
-            "Action": ["iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateAccessKey"],
-            "Resource": "*",
+            # IAM writes only on the stack's own roles, OIDC providers and service-linked roles; no managed policy
+            # is written (POLICY_WRITES), so none is created either.
+            "Sid": "AllowIamInStack",
+            "Effect": "Allow",
+            "Action": "iam:*",
+            "Resource": [stack_roles, f"{iam}oidc-provider/*", f"{iam}role/aws-service-role/*"],
         },
+        {"Sid": "DenyEscapes", "Effect": "Deny", "Action": list(ALWAYS_DENIED), "Resource": "*"},
         {
-            "Sid": "DenyBoundaryTampering",
-            "Effect": "Deny",
-            "Action": [
-                "iam:CreatePolicyVersion",
-                "iam:DeletePolicy",
-                "iam:DeletePolicyVersion",
-                "iam:SetDefaultPolicyVersion",
-            ],
-            "Resource": arn,
-        },
-        {
-            "Sid": "DenyRemovingBoundaries",
-            "Effect": "Deny",
-            "Action": ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
-            "Resource": "*",
-        },
-        {
-            # A role may create or re-bound roles only with this same boundary: no escalation through new roles.
+            # A role may create, re-bound or change the policies of roles only with this same boundary.
             "Sid": "DenyRolesWithoutThisBoundary",
             "Effect": "Deny",
-            "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            "Action": list(ROLE_WRITES_WITH_BOUNDARY_KEY),
             "Resource": "*",
             "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": arn}},
         },
         {
-            "Sid": "DenyStoppingAudit",
+            "Sid": "DenyRolesOutsideStackPath",
             "Effect": "Deny",
-            "Action": [
-                "cloudtrail:DeleteTrail",
-                "cloudtrail:PutEventSelectors",
-                "cloudtrail:StopLogging",
-                "cloudtrail:UpdateTrail",
-                "config:DeleteConfigurationRecorder",
-                "config:DeleteDeliveryChannel",
-                "config:StopConfigurationRecorder",
-                "guardduty:DeleteDetector",
-                "guardduty:DisassociateFromMasterAccount",
-                "guardduty:UpdateDetector",
-            ],
+            # The keyed writes need no repeat here: another stack's roles carry another boundary.
+            "Action": list(ROLE_WRITES_WITHOUT_BOUNDARY_KEY),
+            "NotResource": stack_roles,
+        },
+        {
+            "Sid": "DenyDeletingAuditLogs",
+            "Effect": "Deny",
+            "Action": list(AUDIT_LOG_DELETES),
+            "Resource": [f"arn:{partition}:logs:*:{account_id}:log-group:{g}" for g in AUDIT_LOG_GROUPS],
+        },
+        {
+            # Object lock settings decide how long a model cannot be deleted: only the deploy role sets them.
+            "Sid": "DenyObjectLockConfiguration",
+            "Effect": "Deny",
+            "Action": "s3:PutBucketObjectLockConfiguration",
             "Resource": "*",
+            **(
+                {
+                    "Condition": {
+                        "ArnNotEquals": {"aws:PrincipalArn": f"{iam}role{args.iam_path}{args.object_lock_role_name}"}
+                    }
+                }
+                if args.object_lock_role_name
+                else {}
+            ),
         },
         {
             # IfExists: without the header the bucket's default SSE-KMS applies; with it, only KMS is accepted.
@@ -265,6 +336,7 @@ class PermissionBoundary(pulumi.ComponentResource):
         self.policy = aws.iam.Policy(
             f"{name}-policy",
             name=args.policy_name,
+            path=args.iam_path,
             description="Permission boundary for every IAM role this platform stack creates",
             policy=document,
             opts=pulumi.ResourceOptions(parent=self),

@@ -27,6 +27,8 @@ class Section(BaseModel):
         populate_by_name=True,
         frozen=True,
         str_strip_whitespace=True,
+        # The docstring under each field is its description: the settings table in docs/settings.md is built from it.
+        use_attribute_docstrings=True,
     )
 
 

@@ -12,7 +12,6 @@ from dataclasses import replace
 import pulumi
 import pytest
 
-from components import _cluster_rules as rules
 from components.cluster import (
     Cluster,
     ClusterArgs,
@@ -22,6 +21,7 @@ from components.cluster import (
     kubeconfig_json,
     validate_cluster,
 )
+from components.facts import FACTS
 from infra.config import load
 from preflight.model import SECRET, StackResult, stack_json
 from preflight.testing import assert_golden, render
@@ -91,9 +91,9 @@ def children_of(result: StackResult, component_type: str, name: str, type_: str)
 
 
 def test_default_args_pin_every_managed_addon_to_the_versions_row():
-    assert validate_cluster(args()) == rules.DEFAULT_ADDON_VERSIONS[rules.DEFAULT_VERSION]
-    assert set(rules.DEFAULT_ADDON_VERSIONS) == set(rules.SUPPORTED_VERSIONS)
-    assert all(set(row) == set(rules.ADDONS) for row in rules.DEFAULT_ADDON_VERSIONS.values())
+    assert validate_cluster(args()) == FACTS.eks.addon_versions[FACTS.eks.default_version]
+    assert set(FACTS.eks.addon_versions) == set(FACTS.eks.tested_versions)
+    assert all(set(row) == set(FACTS.eks.addons) for row in FACTS.eks.addon_versions.values())
 
 
 @pytest.mark.parametrize(
@@ -171,7 +171,7 @@ def test_kubeconfig_matches_golden_and_holds_no_credential_only_the_get_token_co
 def test_cluster_is_private_api_only_encrypted_audited_and_gives_its_creator_no_admin(default):
     cluster = default.one(EKS).inputs
     assert cluster["name"] == "ml-platform-test"
-    assert cluster["version"] == rules.DEFAULT_VERSION
+    assert cluster["version"] == FACTS.eks.default_version
     assert cluster["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
     assert cluster["vpcConfig"] == {"subnetIds": INTRA, "endpointPrivateAccess": True, "endpointPublicAccess": False}
     assert cluster["encryptionConfig"] == {"resources": ["secrets"], "provider": {"keyArn": SECRETS_KEY}}
@@ -243,7 +243,7 @@ def test_no_admin_roles_means_no_access_entries():
 
 def test_addons_are_the_five_managed_ones_at_pinned_versions_overwriting_manual_edits(default):
     addons = {a.inputs["addonName"]: a.inputs for a in default.by_type(ADDON)}
-    assert {n: a["addonVersion"] for n, a in addons.items()} == rules.DEFAULT_ADDON_VERSIONS[rules.DEFAULT_VERSION]
+    assert {n: a["addonVersion"] for n, a in addons.items()} == FACTS.eks.addon_versions[FACTS.eks.default_version]
     assert all(a["resolveConflictsOnUpdate"] == "OVERWRITE" for a in addons.values())
 
 
@@ -298,7 +298,7 @@ def test_pools_use_private_subnets_and_outputs_name_them(default):
     }
     assert default.outputs["pool_names"] == ["system", "gpu"]
     assert set(default.outputs["asg_names"]) == set(default.outputs["node_role_arns"]) == {"system", "gpu"}
-    assert default.outputs["version"] == rules.DEFAULT_VERSION
+    assert default.outputs["version"] == FACTS.eks.default_version
 
 
 def test_kubeconfig_is_a_secret_and_never_appears_in_plain_output(default):

@@ -42,6 +42,9 @@ SCOPE = docs.ProjectScope(
     registry_prefix="ml-platform/dev",
     cluster_name="ml-platform-dev",
     budget_name="ml-platform-dev-monthly",
+    iam_path="/ml-platform/dev/",
+    environment="dev",
+    bucket_prefix="artifacts-",
 )
 
 ROLE = "aws:iam/role:Role"
@@ -180,7 +183,7 @@ def test_every_persona_requires_mfa_and_names_its_principals(full, persona):
 
 def test_every_role_carries_the_boundary(full):
     roles = full.by_type(ROLE)
-    assert len(roles) == 6  # four personas, two CI roles
+    assert len(roles) == 7  # five personas, two CI roles
     assert {r.inputs["permissionsBoundary"] for r in roles} == {BOUNDARY}
 
 
@@ -234,8 +237,8 @@ def test_session_length_follows_the_persona():
 def test_no_statement_in_any_guardrails_document_allows_everything_on_everything(full):
     documents = [json.loads(p.inputs["policy"]) for p in full.by_type(INLINE)]
     documents += [json.loads(full.one(TOPIC_POLICY).inputs["policy"])]
-    assert len(documents) == 6
-    assert [docs.allows_everything_on_everything(d) for d in documents] == [[]] * 6
+    assert len(documents) == 7
+    assert [docs.allows_everything_on_everything(d) for d in documents] == [[]] * 7
 
 
 def test_the_star_on_star_check_catches_a_wildcard_and_a_not_action():
@@ -252,9 +255,15 @@ def test_the_star_on_star_check_catches_a_wildcard_and_a_not_action():
 def test_deploy_role_creates_roles_only_with_the_boundary_and_acts_only_in_allowed_regions():
     doc = docs.ci_deploy_policy(SCOPE, boundary_arn=BOUNDARY, allowed_regions=["us-west-2", "us-east-1"])
     by_sid = {s["Sid"]: s for s in doc["Statement"]}
-    assert by_sid["CreateRolesOnlyWithTheBoundary"]["Condition"] == {
+    assert by_sid["WriteStackRolesOnlyWithTheBoundary"]["Condition"] == {
         "StringEquals": {"iam:PermissionsBoundary": BOUNDARY}
     }
+    assert (
+        by_sid["WriteStackRolesOnlyWithTheBoundary"]["Resource"] == "arn:aws:iam::123456789012:role/ml-platform/dev/*"
+    )
+    attach = by_sid["AttachAllowlistedPoliciesToStackRoles"]["Condition"]
+    assert "arn:aws:iam::aws:policy/AdministratorAccess" not in attach["ArnEquals"]["iam:PolicyARN"]
+    assert by_sid["PassStackRolesToPlatformServices"]["Resource"] == "arn:aws:iam::123456789012:role/ml-platform/dev/*"
     assert by_sid["ManagePlatformServicesInAllowedRegions"]["Condition"] == {
         "StringEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}
     }
@@ -265,7 +274,7 @@ def test_deploy_role_creates_roles_only_with_the_boundary_and_acts_only_in_allow
 # -- golden files ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("persona", ["platform-admin", "ml-engineer", "data-scientist"])
+@pytest.mark.parametrize("persona", ["platform-admin", "ml-engineer", "data-scientist", "model-approver"])
 def test_persona_policies_match_golden_files(full, persona):
     assert_golden(f"guardrails_persona_{persona}.json", inline_doc(full, f"guardrails-{persona}-access"))
 

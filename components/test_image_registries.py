@@ -28,7 +28,7 @@ from preflight.model import StackResult
 from preflight.testing import assert_golden, render
 
 KEY_ARN = f"arn:aws:kms:us-west-2:{ACCOUNT_ID}:key/0b1e7a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c"
-TAGS = {"Project": "ml-platform", "Environment": "prod"}
+PATH = "/ml-platform/prod/"
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -36,7 +36,7 @@ POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 
 
 def args(**overrides: Any) -> ImageRegistriesArgs:
-    base = ImageRegistriesArgs(name_prefix="ml-platform/prod", kms_key_arn=KEY_ARN, platform_principal_tags=TAGS)
+    base = ImageRegistriesArgs(name_prefix="ml-platform/prod", kms_key_arn=KEY_ARN, platform_role_path=PATH)
     return replace(base, **overrides)
 
 
@@ -93,10 +93,11 @@ def test_fails_when_the_full_repository_name_is_longer_than_ecr_allows():
     assert fails(names=("a" * 250,)) == f"repository {full!r}: ECR names are 2-256 characters; this one has 267"
 
 
-def test_fails_when_no_platform_principal_tag_is_given():
-    assert fails(platform_principal_tags={}) == (
-        "platform_principal_tags = {}: name at least one tag that identifies the platform's roles "
-        "(e.g. Project and Environment)"
+@pytest.mark.parametrize("path", ["/", "ml-platform/prod/", "/ml-platform/prod", "/ml-platform/*/"])
+def test_fails_when_the_platform_role_path_is_not_one_stack_path(path):
+    assert fails(platform_role_path=path) == (
+        f"platform_role_path = {path!r}: give the stack's IAM path, e.g. '/ml-platform/prod/' "
+        "(starting and ending with '/', not the root '/', no wildcards)"
     )
 
 
@@ -191,7 +192,7 @@ def test_every_repository_gets_the_rendered_repository_policy():
         attached = result.one(POLICY, f"{repo.name}-policy")
         assert attached.inputs["repository"] == repo.inputs["name"]
         assert json.loads(attached.inputs["policy"]) == repository_policy(
-            account_id=ACCOUNT_ID, platform_principal_tags=TAGS
+            account_id=ACCOUNT_ID, partition="aws", platform_role_path=PATH
         )
 
 
@@ -209,7 +210,7 @@ def test_rendered_lifecycle_policy_matches_golden():
 
 
 def test_repository_policy_only_denies_and_covers_pull_and_push():
-    policy = repository_policy(account_id=ACCOUNT_ID, platform_principal_tags=TAGS)
+    policy = repository_policy(account_id=ACCOUNT_ID, partition="aws", platform_role_path=PATH)
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Deny", statement["Sid"]
         assert statement["Action"] == [*PULL_ACTIONS, *PUSH_ACTIONS], statement["Sid"]
@@ -217,20 +218,15 @@ def test_repository_policy_only_denies_and_covers_pull_and_push():
         assert not any(a in statement["Action"] for a in ("ecr:SetRepositoryPolicy", "ecr:DeleteRepository"))
 
 
-def test_repository_policy_denies_other_accounts_and_each_missing_platform_tag_separately():
-    by_sid = {s["Sid"]: s for s in repository_policy(account_id=ACCOUNT_ID, platform_principal_tags=TAGS)["Statement"]}
-    assert set(by_sid) == {
-        "DenyOtherAccounts",
-        "DenyPrincipalsWithoutEnvironmentTag",
-        "DenyPrincipalsWithoutProjectTag",
-    }
+def test_repository_policy_denies_other_accounts_and_principals_outside_the_stacks_role_path():
+    policy = repository_policy(account_id=ACCOUNT_ID, partition="aws", platform_role_path=PATH)
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(by_sid) == {"DenyOtherAccounts", "DenyPrincipalsOutsideThePlatformPath"}
     assert by_sid["DenyOtherAccounts"]["Condition"] == {"StringNotEquals": {"aws:PrincipalAccount": ACCOUNT_ID}}
-    assert by_sid["DenyPrincipalsWithoutProjectTag"]["Condition"] == {
-        "StringNotEquals": {"aws:PrincipalTag/Project": "ml-platform"}
+    assert by_sid["DenyPrincipalsOutsideThePlatformPath"]["Condition"] == {
+        "ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT_ID}:role/ml-platform/prod/*"}
     }
-    assert by_sid["DenyPrincipalsWithoutEnvironmentTag"]["Condition"] == {
-        "StringNotEquals": {"aws:PrincipalTag/Environment": "prod"}
-    }
+    assert "PrincipalTag" not in json.dumps(policy)  # tags are not identity: whoever may tag a role could forge them
 
 
 def test_lifecycle_policy_has_one_rule_expiring_untagged_images():

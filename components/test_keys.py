@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from components._kms_policy import DOMAINS, AwsContext, key_policy
+from components._kms_policy import ADMIN_ACTIONS, CRYPTO_ACTIONS, DOMAINS, AwsContext, KeyRoles, key_policy
 from components.keys import PlatformKeys, PlatformKeysArgs, validate_platform_keys
 from preflight.emulator.aws import ACCOUNT_ID
 from preflight.model import StackResult
@@ -31,7 +31,13 @@ def render_keys(keys_args: PlatformKeysArgs) -> StackResult:
 
 @pytest.fixture(scope="module")
 def protected() -> StackResult:
-    return render_keys(args())
+    """As the program wires them: the stack's roles use the keys, its platform-admin and CI deploy role run them."""
+    return render_keys(
+        args(
+            iam_path="/ml-platform/dev/",
+            administrator_role_names=("ml-platform-dev-platform-admin", "ml-platform-dev-ci-deploy"),
+        )
+    )
 
 
 # -- validation --------------------------------------------------------------------------------------------------
@@ -107,7 +113,7 @@ def test_every_key_is_a_child_of_the_component(protected):
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_rendered_key_policy_matches_golden(protected, domain):
     rendered = json.loads(protected.one(KEY, f"platform-{domain}").inputs["policy"])
-    assert rendered == key_policy(domain, CTX)
+    assert rendered == key_policy(domain, CTX, ROLES)
     assert_golden(f"keys_policy_{domain}.json", rendered)
 
 
@@ -131,8 +137,8 @@ def test_only_the_account_root_gets_kms_star(domain):
 
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_no_statement_opens_the_key_to_everyone_without_pinning_it_to_this_account(domain):
-    for statement in key_policy(domain, CTX)["Statement"]:
-        if statement["Principal"] in ("*", {"AWS": "*"}):
+    for statement in key_policy(domain, CTX, ROLES)["Statement"]:
+        if statement["Effect"] == "Allow" and statement["Principal"] in ("*", {"AWS": "*"}):
             assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT_ID, statement["Sid"]
         if "Service" in statement["Principal"]:
             assert "Condition" in statement, statement["Sid"]
@@ -169,6 +175,45 @@ def test_cluster_key_lets_only_the_auto_scaling_service_linked_role_use_it_for_n
         assert statement["Condition"]["ArnEquals"] == {"aws:PrincipalArn": slr}
     grant = next(s for s in statements if s["Action"] == "kms:CreateGrant")
     assert grant["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+
+
+ROLES = KeyRoles(
+    administrator_arns=(
+        f"arn:aws:iam::{ACCOUNT_ID}:role/ml-platform/dev/ml-platform-dev-platform-admin",
+        f"arn:aws:iam::{ACCOUNT_ID}:role/ml-platform/dev/ml-platform-dev-ci-deploy",
+    ),
+    user_arn_pattern=f"arn:aws:iam::{ACCOUNT_ID}:role/ml-platform/dev/*",
+)
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_key_administrators_manage_but_are_denied_cryptography_and_users_are_the_stacks_roles(domain):
+    by_sid = {s["Sid"]: s for s in key_policy(domain, CTX, ROLES)["Statement"]}
+    admins = by_sid["KeyAdministrators"]
+    assert admins["Action"] == list(ADMIN_ACTIONS)
+    assert not set(admins["Action"]) & set(CRYPTO_ACTIONS)
+    assert admins["Condition"]["ArnEquals"] == {"aws:PrincipalArn": sorted(ROLES.administrator_arns)}
+    deny = by_sid["DenyKeyAdministratorsCryptography"]
+    assert (deny["Effect"], deny["Action"]) == ("Deny", list(CRYPTO_ACTIONS))
+    assert deny["Condition"] == {"ArnEquals": {"aws:PrincipalArn": sorted(ROLES.administrator_arns)}}
+    users = by_sid["KeyUsers"]
+    assert users["Condition"]["ArnLike"] == {"aws:PrincipalArn": ROLES.user_arn_pattern}
+    # The root statement stays first, as AWS's default policy has it: the key can never become unmanageable.
+    assert next(iter(by_sid)) == "AccountAdministration"
+
+
+def test_the_rendered_keys_name_the_administrators_under_the_stacks_path():
+    named = render_keys(args(iam_path="/ml-platform/dev/", administrator_role_names=("ml-platform-dev-ci-deploy",)))
+    policy = json.loads(named.one(KEY, "platform-artifacts").inputs["policy"])
+    (deny,) = [s for s in policy["Statement"] if s["Sid"] == "DenyKeyAdministratorsCryptography"]
+    assert deny["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [
+        f"arn:aws:iam::{ACCOUNT_ID}:role/ml-platform/dev/ml-platform-dev-ci-deploy"
+    ]
+
+
+def test_fails_when_administrators_are_named_without_the_path():
+    with pytest.raises(ValueError, match="administrator_role_names needs iam_path"):
+        validate_platform_keys(args(administrator_role_names=("x",)))
 
 
 def test_china_regions_use_the_china_service_domain():

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pulumi
 import pytest
 
-from components import _cluster_rules, _gpu
+from components import gpu_labels
 from components._kubernetes_images import (
     CLUSTER_AUTOSCALER_DIGESTS,
     CLUSTER_AUTOSCALER_TAGS,
@@ -24,6 +24,7 @@ from components._kubernetes_images import (
     cluster_autoscaler_image,
 )
 from components._kubernetes_manifests import autoscaler_probes, dcgm_exporter_probes
+from components.facts import FACTS
 from components.kubernetes_layer import (
     DEFAULT_PRIORITY_CLASSES,
     KubernetesLayer,
@@ -216,7 +217,7 @@ def test_fails_before_declaring_anything_when_args_are_invalid():
 
 
 def test_every_supported_cluster_version_has_a_pinned_autoscaler_of_the_same_minor_version():
-    for version in _cluster_rules.SUPPORTED_VERSIONS:
+    for version in FACTS.eks.tested_versions:
         image = cluster_autoscaler_image(version)
         assert image.startswith(f"registry.k8s.io/autoscaling/cluster-autoscaler:v{version}.")
     assert cluster_autoscaler_image("1.35.1") == cluster_autoscaler_image("1.35")
@@ -314,11 +315,16 @@ def test_autoscaler_policy_without_asg_names_relies_on_the_tag_condition_alone()
 def test_device_plugin_tolerates_exactly_the_gpu_pool_taint_and_runs_only_on_gpu_nodes(layer):
     spec = pod_spec(layer, DAEMON_SET, "k8s-nvidia-device-plugin")
     assert spec["tolerations"] == [
-        {"key": _gpu.GPU_TAINT.key, "operator": "Equal", "value": _gpu.GPU_TAINT.value, "effect": _gpu.GPU_TAINT.effect}
+        {
+            "key": gpu_labels.GPU_TAINT.key,
+            "operator": "Equal",
+            "value": gpu_labels.GPU_TAINT.value,
+            "effect": gpu_labels.GPU_TAINT.effect,
+        }
     ]
-    assert spec["tolerations"] == [_gpu.GPU_TAINT.toleration()]
+    assert spec["tolerations"] == [gpu_labels.GPU_TAINT.toleration()]
     assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
-    assert spec["nodeSelector"].items() <= _gpu.GPU_NODE_LABELS.items()
+    assert spec["nodeSelector"].items() <= gpu_labels.GPU_NODE_LABELS.items()
     assert spec["priorityClassName"] == "system-node-critical"
     (container,) = spec["containers"]
     assert container["image"] == NVIDIA_DEVICE_PLUGIN_IMAGE
@@ -355,7 +361,7 @@ def test_node_agents_get_no_kubernetes_api_token(layer):
 
 def test_autoscaler_runs_as_non_root_on_system_nodes_and_never_on_gpu_nodes(layer):
     spec = pod_spec(layer, DEPLOYMENT, "k8s-cluster-autoscaler")
-    assert spec["nodeSelector"] == {_gpu.POOL_LABEL: "system"}
+    assert spec["nodeSelector"] == {gpu_labels.POOL_LABEL: "system"}
     assert "tolerations" not in spec
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert spec["securityContext"]["runAsUser"] == 65534
@@ -562,7 +568,7 @@ def test_default_storage_class_is_encrypted_gp3_with_the_key_and_waits_for_the_p
 
 def test_dcgm_exporter_is_optional_pinned_and_on_gpu_nodes_only(layer):
     spec = pod_spec(layer, DAEMON_SET, "k8s-dcgm-exporter")
-    assert spec["tolerations"] == [_gpu.GPU_TAINT.toleration()]
+    assert spec["tolerations"] == [gpu_labels.GPU_TAINT.toleration()]
     assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert spec["containers"][0]["image"] == DCGM_EXPORTER_IMAGE
     assert [r.name for r in render_layer(args(teams=())).by_type(DAEMON_SET)] == ["k8s-nvidia-device-plugin"]
@@ -644,8 +650,10 @@ def test_config_refuses_a_zero_quota_the_component_would_refuse(key, value):
     with pytest.raises(ConfigError) as err:
         _stack_config([{"name": "research", key: value}])
     assert err.value.problems == [
-        f"Pulumi.dev.yaml: ml-platform:cluster.teams[0].{key} = {value!r}: "
-        "must be more than 0 (the Kubernetes layer's container defaults must fit in it)"
+        (
+            f"Pulumi.dev.yaml: ml-platform:cluster.teams[0].{key} = {value!r}: "
+            "must be more than 0 (the Kubernetes layer's container defaults must fit in it)"
+        )
     ]
 
 

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from components import _cluster_rules as rules
+from components import cluster_rules as rules
+from components import facts
 from components.model_monitor import (
     DataQualitySettings,
     check_baseline_prefix,
@@ -92,7 +93,7 @@ def test_prod_pages_sooner_than_staging():
 
 
 def test_observability_addon_is_pinned_for_every_supported_cluster_version():
-    assert set(rules.OBSERVABILITY_ADDON_VERSIONS) == set(rules.SUPPORTED_VERSIONS)
+    assert set(rules.OBSERVABILITY_ADDON_VERSIONS) == set(facts.FACTS.eks.tested_versions)
     for version in rules.OBSERVABILITY_ADDON_VERSIONS.values():
         rules.check_addon_version("vpc-cni", version, "1.35")  # the same version format as every add-on
 

@@ -16,6 +16,7 @@ from components.network import (
     DEFAULT_INTERFACE_ENDPOINTS,
     Network,
     NetworkArgs,
+    NetworkSettings,
     flow_log_permissions_policy,
     flow_log_trust_policy,
     plan_network,
@@ -44,11 +45,14 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
 def args(**overrides) -> NetworkArgs:
+    """Network args; overrides of a setting (`nat_strategy=...`) go into `settings`, the rest are arguments."""
+    settings = {k: overrides.pop(k) for k in list(overrides) if k in NetworkSettings.model_fields}
     base = NetworkArgs(
         availability_zones=AZS,
         region="us-west-2",
         flow_log_kms_key_arn=KEY_ARN,
         permissions_boundary=BOUNDARY_ARN,
+        settings=NetworkSettings(**settings),
     )
     return replace(base, **overrides)
 
@@ -121,22 +125,30 @@ def test_pod_cidr_adds_a_pod_tier_and_a_second_cidr_for_endpoint_access():
         ({"availability_zones": AZS + ("us-west-2d",)}, "4 AZs given; must be 2 or 3"),
         ({"availability_zones": ("us-west-2a", "us-west-2a")}, "AZ names must be distinct"),
         ({"availability_zones": ("us-east-1a", "us-east-1b")}, "us-east-1a is not in region us-west-2"),
-        ({"nat_strategy": "perAz"}, "nat_strategy = 'perAz': must be one of none | single | per_az"),
-        (
-            {"interface_endpoints": ("ecr",)},
-            "interface_endpoints = 'ecr': unknown interface endpoint; did you mean 'ecr.api' or 'ecr.dkr'?",
-        ),
-        ({"interface_endpoints": ("s3",)}, "S3 always gets a gateway endpoint"),
-        ({"interface_endpoints": ("sts", "sts")}, "each endpoint may be listed once"),
-        ({"flow_log_retention_days": 10}, "flow_log_retention_days = 10: CloudWatch Logs accepts only these"),
         ({"cluster_name": "-bad"}, "cluster_name = '-bad': EKS cluster names are 1-100 letters"),
-        ({"cidr": "8.8.0.0/16"}, "must be a private RFC1918 range"),
-        ({"subnet_prefixes": {"private": 16}}, "subnets do not fit in 10.0.0.0/16"),
     ],
 )
 def test_fails_when_args_are_invalid(overrides, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         plan_network(args(**overrides))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"nat_strategy": "perAz"}, "must be one of none | single | per_az"),
+        ({"interface_endpoints": ("ecr",)}, "unknown interface endpoint; did you mean 'ecr.api' or 'ecr.dkr'?"),
+        ({"interface_endpoints": ("s3",)}, "S3 always gets a gateway endpoint"),
+        ({"interface_endpoints": ("sts", "sts")}, "listed twice; each endpoint appears once"),
+        ({"flow_log_retention_days": 10}, "CloudWatch Logs accepts only these"),
+        ({"cidr": "8.8.0.0/16"}, "must be a private RFC1918 range"),
+        ({"subnet_prefixes": {"private": 16}}, "subnets do not fit in 10.0.0.0/16"),
+    ],
+)
+def test_fails_when_settings_are_invalid(settings, message):
+    # The same model validates the stack file (see infra/config/test_network.py for the one-line messages).
+    with pytest.raises(ValueError, match=re.escape(message)):
+        NetworkSettings(**settings)
 
 
 def test_fails_before_declaring_anything_when_args_are_invalid():
@@ -328,7 +340,7 @@ def test_outputs_list_subnet_ids_in_az_order_and_per_az(prod_like):
     for tier in ("public", "private", "intra"):
         ids = [prod_like.one(SUBNET, f"net-{tier}-{az}").id for az in AZS]
         assert out[f"{tier}_subnet_ids"] == ids
-        assert out["subnet_ids_by_az"][tier] == dict(zip(AZS, ids))
+        assert out["subnet_ids_by_az"][tier] == dict(zip(AZS, ids, strict=True))
     assert out["vpc_id"] == prod_like.one(VPC).id
     assert out["endpoint_security_group_id"] == prod_like.one(SG, "net-endpoints").id
     assert out["s3_endpoint_id"] == prod_like.one(ENDPOINT, "net-endpoint-s3").id
@@ -410,7 +422,7 @@ def test_each_environment_renders_its_default_network(environment, azs, nats, in
     )
     result = render_network(
         NetworkArgs(
-            **cfg.network.component_args(),
+            settings=cfg.network,
             availability_zones=AZS[: cfg.network.az_count],
             region=cfg.region,
             flow_log_kms_key_arn=KEY_ARN,

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pulumi
 import pytest
 
-from components import _gpu
+from components import gpu_labels
 from components.node_pool import NODE_POLICIES, NodePool, NodePoolArgs, autoscaler_tags, plan_node_pool
 from preflight.model import StackResult
 from preflight.testing import render
@@ -39,9 +39,15 @@ def gpu_args(**overrides) -> NodePoolArgs:
 
 
 def system_args(**overrides) -> NodePoolArgs:
-    system = dict(
-        pool="system", instance_types=["m6i.large"], purpose=None, min_size=2, max_size=4, desired_size=2, disk_gib=50
-    )
+    system = {
+        "pool": "system",
+        "instance_types": ["m6i.large"],
+        "purpose": None,
+        "min_size": 2,
+        "max_size": 4,
+        "desired_size": 2,
+        "disk_gib": 50,
+    }
     return gpu_args(**{**system, **overrides})
 
 
@@ -65,8 +71,12 @@ def gpu_pool() -> StackResult:
 def test_gpu_pool_defaults_to_the_gpu_taint_labels_nvidia_ami_and_zero_nodes():
     plan = plan_node_pool(gpu_args())
     assert plan.gpu and plan.gpus_per_node == 1
-    assert plan.taints == (_gpu.GPU_TAINT,)
-    assert plan.labels == {**_gpu.GPU_NODE_LABELS, _gpu.POOL_LABEL: "gpu", "ml-platform/purpose": "training"}
+    assert plan.taints == (gpu_labels.GPU_TAINT,)
+    assert plan.labels == {
+        **gpu_labels.GPU_NODE_LABELS,
+        gpu_labels.POOL_LABEL: "gpu",
+        "ml-platform/purpose": "training",
+    }
     assert (plan.ami_type, plan.capacity_type, plan.desired_size) == ("AL2023_x86_64_NVIDIA", "ON_DEMAND", 0)
     assert plan.block_devices == (("/dev/xvda", 100),)
 
@@ -74,7 +84,7 @@ def test_gpu_pool_defaults_to_the_gpu_taint_labels_nvidia_ami_and_zero_nodes():
 def test_system_pool_has_no_taint_no_gpu_labels_and_no_autoscaler_template():
     plan = plan_node_pool(system_args())
     assert not plan.gpu and plan.taints == () and plan.autoscaler_tags == {}
-    assert plan.labels == {_gpu.POOL_LABEL: "system"}
+    assert plan.labels == {gpu_labels.POOL_LABEL: "system"}
     assert plan.ami_type == "AL2023_x86_64_STANDARD"
 
 
@@ -93,7 +103,7 @@ def test_autoscaler_template_advertises_the_gpu_count_of_the_instance_type(insta
 
 
 def test_autoscaler_template_carries_every_label_and_the_taint_in_kubernetes_spelling():
-    tags = autoscaler_tags({"a": "1", "nvidia.com/gpu.present": "true"}, [_gpu.GPU_TAINT], 4, "ON_DEMAND")
+    tags = autoscaler_tags({"a": "1", "nvidia.com/gpu.present": "true"}, [gpu_labels.GPU_TAINT], 4, "ON_DEMAND")
     assert tags == {
         f"{TEMPLATE}/label/a": "1",
         f"{TEMPLATE}/label/eks.amazonaws.com/capacityType": "ON_DEMAND",
@@ -110,7 +120,10 @@ def test_autoscaler_template_carries_every_label_and_the_taint_in_kubernetes_spe
         ({"instance_types": ["g5.xlarge", "m6i.large"]}, "m6i.large is not a GPU instance type"),
         ({"instance_types": ["g5.xlarge", "g5.12xlarge"]}, "mixes GPU counts (g5.xlarge=1, g5.12xlarge=4)"),
         ({"instance_types": ["g5g.xlarge"]}, "g5g.xlarge is Arm (Graviton)"),
-        ({"instance_types": ["g6.96xlarge"]}, "g6.96xlarge: GPU count unknown; add it to GPUS_PER_INSTANCE"),
+        (
+            {"instance_types": ["g6.96xlarge"]},
+            "g6.96xlarge: GPU count unknown; add it to gpusPerInstance in components/facts/aws.json",
+        ),
         ({"min_size": 3, "max_size": 2}, "minSize 3 is larger than maxSize 2"),
         ({"desired_size": 5}, "desiredSize 5 is outside minSize..maxSize (0..2)"),
         ({"disk_gib": 20}, "NodePoolArgs.disk_gib = 20: must be 50..16384 GiB"),
@@ -140,7 +153,7 @@ def test_gpu_node_group_is_tainted_labelled_private_and_without_ssh(gpu_pool):
     group = gpu_pool.one(NODE_GROUP, "gpu-nodes")
     inputs = group.inputs
     assert inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
-    assert inputs["taints"][0]["effect"] == _gpu.GPU_TAINT.eks_effect
+    assert inputs["taints"][0]["effect"] == gpu_labels.GPU_TAINT.eks_effect
     assert inputs["labels"] == {
         "nvidia.com/gpu.present": "true",
         "accelerator": "nvidia",
@@ -216,7 +229,7 @@ def test_taint_tag_matches_the_node_group_taint(gpu_pool):
     (taint,) = gpu_pool.one(NODE_GROUP, "gpu-nodes").inputs["taints"]
     tag = next(t for t in gpu_pool.by_type(ASG_TAG) if "/taint/" in t.inputs["tag"]["key"])
     assert tag.inputs["tag"]["key"] == f"{TEMPLATE}/taint/{taint['key']}"
-    assert tag.inputs["tag"]["value"] == f"{taint['value']}:{_gpu.GPU_TAINT.effect}"
+    assert tag.inputs["tag"]["value"] == f"{taint['value']}:{gpu_labels.GPU_TAINT.effect}"
 
 
 def test_node_role_has_the_boundary_and_only_the_node_policies(gpu_pool):

@@ -1,15 +1,35 @@
 """The ml-platform program: validated stack config in, components wired, outputs exported.
 
 It holds no logic of its own: every resource comes from a component in `components/`, every value from
-`infra.config` (schema + environment profiles). Config mistakes stop the run before any resource is declared.
+`infra.config` (schema + environment profiles), every derived name from `infra.wiring`. Config mistakes stop the run before any resource is declared.
 """
 
 import pulumi
 import pulumi_aws as aws
 
+from components.artifact_store import ArtifactStore, ArtifactStoreArgs, ReplicationArgs
+from components.cluster import Cluster, ClusterArgs
+from components.deploy_runner import DeployRunner, runner_project_name
+from components.guardrails import Guardrails, GuardrailsArgs
+from components.image_registries import ImageRegistries, ImageRegistriesArgs
+from components.karpenter import Karpenter, KarpenterArgs
+from components.keys import PlatformKeys, PlatformKeysArgs
+from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, TeamSpec
+from components.kueue import Kueue, KueueArgs
+from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
+from components.model_monitor import DataQualityMonitor
+from components.model_registry import ModelRegistry, ModelRegistryArgs
+from components.monitoring import BudgetView, EndpointTarget, GpuPoolTarget, Monitoring, runbook_link
+from components.network import Network, NetworkArgs
+from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs
+from components.team_identity import TeamIdentity, TeamIdentityArgs
 from infra.config import load_from_pulumi
+from infra.config.endpoints import component_args as endpoint_args
+from infra.config.network import availability_zones
+from infra.wiring import StackNames, cluster_admin_roles, model_package_arn
 
 cfg = load_from_pulumi()
+names = StackNames.current()
 
 # One explicit AWS provider for everything: its default tags put the cost-allocation tags on every taggable
 # resource (policies judge `tagsAll`, which includes them).
@@ -21,15 +41,13 @@ aws_provider = aws.Provider(
 platform = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
 # >>> guardrails-boundary: permission boundary first: every role below takes `boundary.arn`
-from components.permission_boundary import PermissionBoundary, PermissionBoundaryArgs
-
 boundary = PermissionBoundary(
     "boundary",
     PermissionBoundaryArgs(
-        policy_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-permission-boundary",
-        allowed_regions=cfg.guardrails.regions(
-            cfg.region, cfg.storage.models_replication.destination_region if cfg.storage.models_replication else None
-        ),
+        policy_name=names.boundary_policy_name,
+        iam_path=names.iam_path,
+        object_lock_role_name=names.ci_deploy_role_name,
+        allowed_regions=cfg.role_regions,
         ec2_instance_types=cfg.guardrails.allowed_instance_types,
         sagemaker_instance_types=cfg.guardrails.allowed_sagemaker_instance_types,
         required_tag_keys=sorted(cfg.default_tags),
@@ -42,16 +60,16 @@ pulumi.export("permissionBoundaryArn", boundary.arn)
 # <<< guardrails-boundary
 
 # >>> keys: KMS keys per data domain: `keys`
-from components.keys import PlatformKeys, PlatformKeysArgs
-
 keys = PlatformKeys(
     "platform",
     PlatformKeysArgs(
-        # Aliases are unique per account and region: the stack name keeps two stacks' aliases apart.
-        alias_prefix=f"{pulumi.get_project()}/{pulumi.get_stack()}",
+        alias_prefix=names.path,
         deletion_window_days=cfg.storage.key_deletion_window_days,
         protect=cfg.protect_stateful_resources,
-        replica_region=cfg.storage.models_replication.destination_region if cfg.storage.models_replication else None,
+        replica_region=cfg.replica_region,
+        # Key administrators (no cryptography) and users (the stack's roles), named before the roles exist.
+        iam_path=names.iam_path,
+        administrator_role_names=names.key_administrator_role_names,
     ),
     opts=platform,
 )
@@ -59,23 +77,18 @@ pulumi.export("keyArns", keys.key_arns)
 # <<< keys
 
 # >>> network: VPC, subnets, NAT, flow logs, endpoints: `network`
-from components.network import Network, NetworkArgs
-
-# Subnet discovery tags carry the EKS cluster's name, so it is fixed here, before the cluster exists; the cluster
-# block names its cluster `cluster_name`.
-cluster_name = f"{pulumi.get_project()}-{pulumi.get_stack()}"
 zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=aws_provider))
 network = Network(
     "network",
     NetworkArgs(
-        **cfg.network.component_args(),
-        availability_zones=cfg.network.availability_zones(
-            zones.names, zones.zone_ids, region=cfg.region, stack=pulumi.get_stack()
+        settings=cfg.network,
+        availability_zones=availability_zones(
+            cfg.network, zones.names, zones.zone_ids, region=cfg.region, stack=names.stack
         ),
         region=cfg.region,
         flow_log_kms_key_arn=keys.logs.arn,
         permissions_boundary=boundary.arn,
-        cluster_name=cluster_name,
+        cluster_name=names.cluster_name,
     ),
     opts=platform,
 )
@@ -89,9 +102,6 @@ pulumi.export("natPublicIps", network.nat_public_ips)
 # <<< network
 
 # >>> storage: artifact store and image registries: `store`, `registries`
-from components.artifact_store import ArtifactStore, ArtifactStoreArgs, ReplicationArgs
-from components.image_registries import ImageRegistries, ImageRegistriesArgs
-
 store = ArtifactStore(
     "artifacts",
     ArtifactStoreArgs(
@@ -109,11 +119,11 @@ store = ArtifactStore(
         ),
         replication=(
             ReplicationArgs(
-                destination_region=cfg.storage.models_replication.destination_region,
+                destination_region=cfg.replica_region,
                 kms_key_arn=keys.artifacts_replica.arn,
                 permissions_boundary_arn=boundary.arn,
             )
-            if keys.artifacts_replica is not None
+            if cfg.replica_region is not None and keys.artifacts_replica is not None
             else None
         ),
         force_destroy=cfg.environment == "dev" and not cfg.protect_stateful_resources,
@@ -125,10 +135,10 @@ registries = ImageRegistries(
     "images",
     ImageRegistriesArgs(
         names=cfg.storage.registries,
-        name_prefix=f"{pulumi.get_project()}/{pulumi.get_stack()}".lower(),
+        name_prefix=names.registry_prefix,
         kms_key_arn=keys.artifacts.arn,
-        # Every platform role carries these through the provider's default tags.
-        platform_principal_tags={"Project": cfg.default_tags["Project"], "Environment": cfg.environment},
+        # Only roles under the stack's IAM path (every WorkloadRole) may pull and push.
+        platform_role_path=names.iam_path,
         untagged_image_expiry_days=cfg.storage.untagged_image_expiry_days,
         protect=cfg.protect_stateful_resources,
     ),
@@ -140,26 +150,22 @@ pulumi.export("repositoryUrls", registries.repository_urls)
 # <<< storage
 
 # >>> guardrails: personas, CI roles, budgets, account baselines: `guardrails`
-from components.guardrails import Guardrails, GuardrailsArgs
-
 guardrails = Guardrails(
     "guardrails",
     GuardrailsArgs(
         **cfg.guardrails.component_args(cfg.environment),
-        name_prefix=f"{pulumi.get_project()}-{pulumi.get_stack()}",
+        name_prefix=names.prefix,
         project=cfg.default_tags["Project"],
         environment=cfg.environment,
         partition=cfg.partition,
         permissions_boundary=boundary.arn,
-        allowed_regions=cfg.guardrails.regions(
-            cfg.region, cfg.storage.models_replication.destination_region if cfg.storage.models_replication else None
-        ),
-        # The cluster block names its cluster `cluster_name`; registries are `<project>/<stack>/<name>`.
-        cluster_name=cluster_name,
-        registry_prefix=f"{pulumi.get_project()}/{pulumi.get_stack()}".lower(),
+        allowed_regions=cfg.role_regions,
+        cluster_name=names.cluster_name,
+        registry_prefix=names.registry_prefix,
         # The logs key's policy lets AWS Budgets publish to topics it encrypts.
         alert_kms_key_arn=keys.logs.arn,
         ebs_kms_key_arn=keys.cluster.arn,
+        bucket_name_prefix=store.bucket_name_prefix,
         bucket_arns=store.bucket_arns,
         key_arns=list(keys.key_arns.values()),
         artifact_grants=store,
@@ -174,24 +180,21 @@ pulumi.export("budgetAlertTopicArn", guardrails.alert_topic_arn)
 # <<< guardrails
 
 # >>> cluster: EKS, node pools, Kubernetes layer: `cluster`
-from components.cluster import Cluster, ClusterArgs
-
 cluster_args = cfg.cluster.component_args()
-# The CI deploy role applies the Kubernetes layer and the platform-admin persona runs the cluster: both are cluster
-# admins, next to the roles config names.
-platform_admins = {
-    "ci-deploy": guardrails.ci_deploy_role_arn,
-    "platform-admin": guardrails.persona_role_arns.get("platform-admin"),
-}
-cluster_args["admin_roles"] = {
-    **{k: v for k, v in platform_admins.items() if v is not None},
-    **cluster_args["admin_roles"],
-}
+if cfg.cluster.gpu_capacity == "karpenter":
+    # One owner of GPU capacity: Karpenter's NodePools replace the GPU node groups (the autoscaler keeps the system
+    # pool only).
+    cluster_args["gpu_pools"] = ()
+cluster_args["admin_roles"] = cluster_admin_roles(
+    cluster_args["admin_roles"],
+    ci_deploy_role_arn=guardrails.ci_deploy_role_arn,
+    platform_admin_role_arn=guardrails.persona_role_arns.get("platform-admin"),
+)
 cluster = Cluster(
     "cluster",
     ClusterArgs(
         **cluster_args,
-        cluster_name=cluster_name,
+        cluster_name=names.cluster_name,
         region=cfg.region,
         partition=cfg.partition,
         intra_subnet_ids=network.intra_subnet_ids,
@@ -214,13 +217,11 @@ pulumi.export("kubeconfig", cluster.kubeconfig)  # a secret: shown as [secret] u
 pulumi.export("nodeRoleArns", cluster.node_role_arns)
 pulumi.export("nodePoolNames", cluster.pool_names)
 
-from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, TeamSpec
-
 kubernetes_layer = KubernetesLayer(
     "k8s",
     KubernetesLayerArgs(
         kubeconfig=cluster.kubeconfig,
-        cluster_name=cluster_name,
+        cluster_name=names.cluster_name,
         cluster_version=cluster.version,
         oidc_provider_arn=cluster.oidc_provider_arn,
         oidc_issuer=cluster.oidc_issuer,
@@ -241,17 +242,75 @@ kubernetes_layer = KubernetesLayer(
 )
 pulumi.export("teamNamespaces", kubernetes_layer.namespace_names)
 pulumi.export("clusterAutoscalerRoleArn", kubernetes_layer.autoscaler_role.arn)
+
+team_identities = {
+    team.name: TeamIdentity(
+        f"team-{team.name}",
+        TeamIdentityArgs(
+            team=team.name,
+            namespace=kubernetes_layer.namespace_names[team.name],
+            cluster_name=cluster.name,
+            cluster_arn=cluster.arn,
+            cluster_name_plain=names.cluster_name,
+            artifact_grants=store,
+            repository_arns=registries.repository_arns,
+            permissions_boundary=boundary.arn,
+            logs_kms_key_arn=keys.logs.arn,
+            log_retention_days=cfg.cluster.log_retention_days,
+            provider=kubernetes_layer.provider,
+        ),
+        opts=platform,
+    )
+    for team in cfg.cluster.teams
+}
+pulumi.export("teamRoleArns", {team: identity.role_arn for team, identity in team_identities.items()})
+
+if cfg.cluster.gpu_capacity == "karpenter" and cfg.cluster.gpu_pools:
+    karpenter = Karpenter(
+        "karpenter",
+        KarpenterArgs(
+            settings=cfg.cluster.karpenter,
+            pools=cfg.cluster.gpu_pools,
+            cluster_name=names.cluster_name,
+            cluster=cluster.name,
+            cluster_arn=cluster.arn,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            node_kms_key_arn=keys.cluster.arn,
+            permissions_boundary=boundary.arn,
+            cost_tags=cfg.default_tags,
+            region=cfg.region,
+            partition=cfg.partition,
+            provider=kubernetes_layer.provider,
+            protect=cfg.protect_stateful_resources,
+        ),
+        # The controller runs on the system pool: after the whole cluster.
+        opts=pulumi.ResourceOptions.merge(platform, pulumi.ResourceOptions(depends_on=[cluster])),
+    )
+    pulumi.export("karpenterControllerRoleArn", karpenter.controller_role_arn)
+    pulumi.export("karpenterNodePools", sorted(karpenter.node_pools))
+
+if cfg.cluster.gpu_pools and cfg.cluster.teams:
+    kueue = Kueue(
+        "kueue",
+        KueueArgs(
+            settings=cfg.cluster.kueue,
+            flavors=cfg.cluster.kueue_flavors,
+            teams=cfg.cluster.teams,
+            namespaces=kubernetes_layer.namespace_names,
+            provider=kubernetes_layer.provider,
+        ),
+        opts=pulumi.ResourceOptions.merge(platform, pulumi.ResourceOptions(depends_on=[cluster])),
+    )
+    pulumi.export("kueueClusterQueues", sorted(kueue.cluster_queues))
 # <<< cluster
 
 # >>> deploy-runner: CodeBuild-hosted GitHub Actions runner in the private subnets: `deploy_runner`
-from components.deploy_runner import DeployRunner, runner_project_name
-
-if cfg.creates_deploy_runner:
+if cfg.creates_deploy_runner and cfg.guardrails.github is not None:
     deploy_runner = DeployRunner(
         "deploy-runner",
         cfg.deploy_runner,
         # Workflows land on it with `runs-on: codebuild-<project>-<stack>-deploy-...` (tests/test_workflows.py).
-        project_name=runner_project_name(pulumi.get_project(), pulumi.get_stack()),
+        project_name=runner_project_name(names.project, names.stack),
         repository=cfg.guardrails.github.repository,
         vpc_id=network.vpc_id,
         private_subnet_ids=network.private_subnet_ids,
@@ -278,17 +337,10 @@ elif not cfg.deploy_runner.enabled:
 # <<< deploy-runner
 
 # >>> endpoints: SageMaker model endpoints: `endpoints`
-from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
-from components.model_registry import ModelRegistry, ModelRegistryArgs, package_arn
-from components.monitoring import runbook_link
-from infra.config.endpoints import component_args as endpoint_args
-
-# SageMaker names are per account and region: the stack prefix keeps stacks sharing an account apart.
-serving_prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}"
 model_registry = ModelRegistry(
     "models",
     ModelRegistryArgs(
-        name_prefix=serving_prefix, models={m: spec.description for m, spec in cfg.endpoints.models.items()}
+        name_prefix=names.prefix, models={m: spec.description for m, spec in cfg.endpoints.models.items()}
     ),
     opts=platform,
 )
@@ -302,20 +354,18 @@ for key, spec in sorted(cfg.endpoints.endpoints.items()):
         partition=cfg.partition,
     )
     group_name = model_registry.group_names[spec.model]
-    version = int(spec.model_package.split("/")[1]) if spec.model_package else None
+    version = spec.model_package_version
     endpoints[key] = ModelEndpoint(
         f"endpoint-{key}",
         ModelEndpointArgs(
             **endpoint_args(spec),
-            endpoint_name=f"{serving_prefix}-{key}",
+            endpoint_name=f"{names.prefix}-{key}",
             model=spec.model,
             image_uri=image_uri,
             image_repository_arn=image_repository_arn,
             model_package_arn=(
-                pulumi.Output.all(serving_account, group_name).apply(
-                    lambda v, version=version: package_arn(
-                        partition=cfg.partition, region=cfg.region, account_id=v[0], group_name=v[1], version=version
-                    )
+                model_package_arn(
+                    serving_account, group_name, partition=cfg.partition, region=cfg.region, version=version
                 )
                 if version is not None
                 else None
@@ -344,9 +394,6 @@ pulumi.export("modelPackageGroups", model_registry.group_names)
 # <<< endpoints
 
 # >>> monitoring: dashboard, on-call alarms, cluster metrics, model quality: `monitoring`, `data_quality`
-from components.model_monitor import DataQualityMonitor
-from components.monitoring import BudgetView, EndpointTarget, GpuPoolTarget, Monitoring
-
 # Staging and prod: a data-quality schedule on every endpoint that captures data (serverless ones cannot).
 data_quality: dict[str, DataQualityMonitor] = {}
 if cfg.monitoring.data_quality.enabled:
@@ -379,10 +426,11 @@ budget = cfg.guardrails.budget
 monitoring = Monitoring(
     "monitoring",
     cfg.monitoring,
-    dashboard_name=f"{pulumi.get_project()}-{pulumi.get_stack()}",
+    dashboard_name=names.prefix,
     region=cfg.region,
     partition=cfg.partition,
-    cluster_name=cluster_name,
+    cluster_name=names.cluster_name,
+    cluster_arn=cluster.arn,
     cluster_version=cluster.version,
     endpoints=[EndpointTarget.of(endpoint.args) for endpoint in endpoints.values()],
     endpoint_names=[endpoint.endpoint_name for endpoint in endpoints.values()],

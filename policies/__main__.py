@@ -21,6 +21,7 @@ def _load_pack():
     spec = importlib.util.spec_from_file_location(
         "ml_platform_policy_pack", here / "__init__.py", submodule_search_locations=[str(here)]
     )
+    assert spec is not None and spec.loader is not None, f"{here} holds the pack's __init__.py"
     package = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = package
     spec.loader.exec_module(package)

@@ -400,6 +400,10 @@ def main(argv: list[str] | None = None) -> int:
         from preflight.cost.refresh import main as refresh_prices
 
         return refresh_prices(argv[1:])
+    if argv[:1] == ["audit"]:
+        from preflight.audit.cli import main as audit
+
+        return audit(argv[1:])
     args = _parser().parse_args(argv)
     io = _Out(args.debug)
     try:

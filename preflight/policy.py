@@ -116,8 +116,10 @@ def _load_definition(directory: str) -> PolicyPackDefinition:
     if not (pack_dir / "pack.py").is_file():
         raise PolicyConfigError(
             [
-                f"{pack_dir}: no pack.py; the pack must define PACK_NAME, ENFORCEMENT_LEVEL and build_policies() there "
-                "so __main__.py and preflight build the same policies"
+                (
+                    f"{pack_dir}: no pack.py; the pack must define PACK_NAME, ENFORCEMENT_LEVEL and build_policies() there "
+                    "so __main__.py and preflight build the same policies"
+                )
             ]
         )
     module = _import_pack(pack_dir)
@@ -595,7 +597,7 @@ def evaluate(
                 tags,
             )
             try:
-                _run(policy.validate(args, lambda message, urn=None: found.append(message)))
+                _run(policy.validate(args, lambda message, urn=None, found=found: found.append(message)))
             except UnknownValueError as exc:
                 violations.append(cannot_run(policy, record.urn, exc))
             except _NotApplicableError:
@@ -617,7 +619,7 @@ def evaluate(
         reported: list[tuple[str, str | None]] = []
         args = StackValidationArgs(resources, _engine_value(dict(entry.properties)) if entry.properties else None, tags)
         try:
-            _run(policy.validate(args, lambda message, urn=None: reported.append((message, urn))))
+            _run(policy.validate(args, lambda message, urn=None, reported=reported: reported.append((message, urn))))
         except UnknownValueError as exc:
             violations.append(cannot_run(policy, None, exc))
         except _NotApplicableError:

@@ -73,11 +73,47 @@ class Project:
         return StackConfig(values=values, secret_keys=sorted(secrets), warnings=warnings)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+class _StrictLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses a key repeated in one mapping, as the Pulumi CLI's YAML parser does.
+
+    PyYAML keeps the last value: a second `ml-platform:cluster:` block would silently replace the first.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} at line {line} (first at line {seen[key]}); the second would silently "
+                    "replace the first, so merge them into one",
+                    key_node.start_mark,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_strict_yaml(path: Path) -> Any:
+    """The YAML document at `path`; `ProjectError` naming the file, line and column for a syntax error or a
+    duplicate key."""
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        return yaml.load(path.read_text(), Loader=_StrictLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        what = "; ".join(p for p in (exc.context, exc.problem) if p)
+        raise ProjectError(f"{where}: not valid YAML: {what}") from None
     except yaml.YAMLError as exc:
         raise ProjectError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    doc = read_strict_yaml(path) or {}
     if not isinstance(doc, dict):
         raise ProjectError(f"{path}: expected a mapping at the top level")
     return doc

@@ -6,7 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from preflight.testing import REPO
+
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
 
 TEAM = REPO / "tests" / "fixtures" / "team_project"
 
@@ -268,12 +272,14 @@ def test_a_misconfigured_program_exits_1_with_one_line_per_problem_under_its_res
         "eks-supported-version",
     ]
     stack_wide = lines.index("Stack findings:")
-    assert [line.split("] ", 1)[1].split(":")[0] for line in lines[stack_wide + 1 : stack_wide + 4]] == [
+    assert [line.split("] ", 1)[1].split(":")[0] for line in lines[stack_wide + 1 : stack_wide + 6]] == [
+        "gpu-capacity-single-owner",
         "gpu-total-cap",
+        "monthly-cost-budget",
         "monthly-cost-budget",
         "nat-gateway-cap",
     ]
-    assert "Findings: 47 mandatory, 0 advisory (47 policy-pack)" in lines
+    assert "Findings: 57 mandatory, 0 advisory (57 policy-pack)" in lines
 
 
 def test_this_repos_stack_is_judged_with_its_own_policy_config():
@@ -320,3 +326,13 @@ def test_a_pack_that_does_not_load_is_one_line_and_exit_2(tmp_path: Path):
     assert proc.stderr.splitlines() == [
         f"error: {pack}: the policy pack did not load: ModuleNotFoundError: No module named 'no_such_module_here'"
     ]
+
+
+def test_a_repeated_stack_file_key_exits_2_naming_file_and_lines(tmp_path: Path):
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  p:a: 1\n  p:a: 2\n")
+    proc = run("--cwd", str(tmp_path), "--stack", "dev", "--no-scanners")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "Pulumi.dev.yaml:3:3: not valid YAML: duplicate key 'p:a' at line 3 (first at line 2)" in proc.stderr

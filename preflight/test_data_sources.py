@@ -104,9 +104,11 @@ def test_fails_when_a_data_source_cannot_be_answered_naming_the_line_and_the_fla
             cwd=DATA_SOURCES,
         )
     assert info.value.lines == [
-        "preflight cannot answer the data source 'aws:ec2/getInstanceType:getInstanceType' (called at unanswered.py:5) "
-        'offline; give its result with --invoke-answers FILE ({"aws:ec2/getInstanceType:getInstanceType": {...}}), '
-        "or pass the value in through stack config"
+        (
+            "preflight cannot answer the data source 'aws:ec2/getInstanceType:getInstanceType' (called at "
+            'unanswered.py:5) offline; give its result with --invoke-answers FILE ({"aws:ec2/getInstanceType:'
+            'getInstanceType": {...}}), or pass the value in through stack config'
+        )
     ]
 
 

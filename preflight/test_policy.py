@@ -276,8 +276,10 @@ def test_fails_when_enforcement_level_is_not_known(tmp_path):
 
 def test_fails_when_an_entry_is_neither_a_level_nor_settings(tmp_path):
     assert config_problems(tmp_path, '{"nat-gateway-cap": 3}') == [
-        "stack.json: nat-gateway-cap = 3: must be an enforcement level (advisory, mandatory, remediate, disabled) or "
-        "an object of settings with an optional enforcementLevel"
+        (
+            "stack.json: nat-gateway-cap = 3: must be an enforcement level (advisory, mandatory, remediate, disabled) or "
+            "an object of settings with an optional enforcementLevel"
+        )
     ]
 
 
@@ -333,12 +335,14 @@ def test_shipped_configs_are_valid_and_relax_cost_rules_only_in_dev():
     assert {
         n for n, e in effective["dev"].items() if category[n] == "cost" and e.enforcement_level.value != "advisory"
     } == set()
+    # Rules on teams' workload manifests (GPU Jobs) advise everywhere: teams apply those, not the deployment.
+    workload_rules = {"gpu-job-queue-label", "gpu-job-do-not-disrupt"}
     for stack in ("staging", "prod"):
         assert {
             n
             for n, e in effective[stack].items()
             if category[n] == "cost" and e.enforcement_level.value not in ("mandatory", "disabled")
-        } == set()
+        } == workload_rules
     assert effective["prod"]["gpu-pool-scale-to-zero"].enforcement_level.value == "disabled"
     assert {
         n for n, e in effective["dev"].items() if category[n] == "access" and e.enforcement_level.value == "advisory"

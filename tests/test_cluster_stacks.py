@@ -1,4 +1,5 @@
-"""Every shipped stack renders the EKS cluster, a system pool and GPU pools that can scale from zero."""
+"""Every shipped stack renders the EKS cluster, a system pool and GPU pools that can scale from zero (node groups in
+dev; Karpenter NodePools in staging and prod, checked in `test_training_stacks.py`)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import json
 
 import pytest
 
-from components import _cluster_rules as rules
-from components import _gpu
+from components import facts, gpu_labels
+from components.facts import FACTS
 from preflight.model import SECRET, stack_json
+
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
 
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 
 
 @pytest.fixture(scope="module", params=["dev", "staging", "prod"])
@@ -20,14 +24,14 @@ def stack(request, shipped_stack):
 
 
 def groups(result) -> dict[str, object]:
-    return {g.inputs["labels"][_gpu.POOL_LABEL]: g for g in result.by_type(NODE_GROUP)}
+    return {g.inputs["labels"][gpu_labels.POOL_LABEL]: g for g in result.by_type(NODE_GROUP)}
 
 
 def test_stack_renders_one_private_encrypted_cluster_with_a_system_pool_and_gpu_pools(stack):
     name, result = stack
     cluster = result.one("aws:eks/cluster:Cluster")
     assert cluster.inputs["name"] == f"ml-platform-{name}"
-    assert cluster.inputs["version"] in rules.SUPPORTED_VERSIONS
+    assert cluster.inputs["version"] in FACTS.eks.tested_versions
     assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is False
     assert cluster.inputs["accessConfig"] == {
         "authenticationMode": "API",
@@ -40,7 +44,8 @@ def test_stack_renders_one_private_encrypted_cluster_with_a_system_pool_and_gpu_
     intra = sorted(s.id for s in result.by_type("aws:ec2/subnet:Subnet") if s.name.startswith("network-intra-"))
     assert sorted(cluster.inputs["vpcConfig"]["subnetIds"]) == intra
     pools = groups(result)
-    assert "system" in pools and len(pools) >= 2
+    karpenter = [p.inputs["metadata"]["name"] for p in result.by_type(NODE_POOL)]
+    assert "system" in pools and len(pools) + len(karpenter) >= 2
     private = sorted(s.id for s in result.by_type("aws:ec2/subnet:Subnet") if s.name.startswith("network-private-"))
     for pool, group in pools.items():
         assert set(group.inputs["subnetIds"]) <= set(private), pool
@@ -54,17 +59,17 @@ def test_gpu_pools_are_tainted_and_tagged_for_scale_from_zero_with_their_gpu_cou
             assert not group.inputs.get("taints")
             continue
         assert group.inputs["taints"] == [
-            {"key": _gpu.GPU_TAINT.key, "value": _gpu.GPU_TAINT.value, "effect": "NO_SCHEDULE"}
+            {"key": gpu_labels.GPU_TAINT.key, "value": gpu_labels.GPU_TAINT.value, "effect": "NO_SCHEDULE"}
         ]
         assert group.options["ignoreChanges"] == ["scalingConfig.desiredSize"]
         asg = group.outputs["resources"][0]["autoscalingGroups"][0]["name"]
         mine = {
             t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in tags if t.inputs["autoscalingGroupName"] == asg
         }
-        gpus = _gpu.gpus_per_instance(group.inputs["instanceTypes"][0])
+        gpus = facts.gpu_count(group.inputs["instanceTypes"][0])
         assert mine[f"{TEMPLATE}/resources/nvidia.com/gpu"] == str(gpus)
         assert mine[f"{TEMPLATE}/taint/nvidia.com/gpu"] == "true:NoSchedule"
-        assert mine[f"{TEMPLATE}/label/{_gpu.POOL_LABEL}"] == pool
+        assert mine[f"{TEMPLATE}/label/{gpu_labels.POOL_LABEL}"] == pool
 
 
 def test_launch_templates_put_the_stacks_cost_tags_on_instances_and_volumes(stack):
@@ -104,8 +109,12 @@ def test_dev_gpu_pool_is_small_and_idles_at_zero(shipped_stack):
 
 
 def test_prod_has_an_on_demand_inference_pool_a_training_pool_and_at_least_two_system_nodes(shipped_stack):
-    pools = groups(shipped_stack("prod"))
-    purposes = {g.inputs["labels"].get("ml-platform/purpose"): g for p, g in pools.items() if p != "system"}
-    assert purposes["inference"].inputs["capacityType"] == "ON_DEMAND"
+    result = shipped_stack("prod")
+    pools = groups(result)
+    purposes = {
+        p.inputs["metadata"]["labels"]["ml-platform/purpose"]: p.inputs["spec"] for p in result.by_type(NODE_POOL)
+    }
+    capacity = {r["key"]: r["values"] for r in purposes["inference"]["template"]["spec"]["requirements"]}
+    assert capacity["karpenter.sh/capacity-type"] == ["on-demand"]
     assert "training" in purposes
     assert pools["system"].inputs["scalingConfig"]["minSize"] >= 2

@@ -37,6 +37,8 @@ def test_scale_to_zero_gpu_pools_cost_nothing_idle(name, shipped_stack):
     result = shipped_stack(name)
     cost = {r["name"]: r for r in stack_cost(result, REPO)["resources"]}
     pools = [g for g in result.by_type("aws:eks/nodeGroup:NodeGroup") if g.inputs["scalingConfig"]["minSize"] == 0]
+    # Karpenter's GPU NodePools (staging, prod) start at zero by construction.
+    pools += result.by_type("kubernetes:karpenter.sh/v1:NodePool")
     assert pools
     for pool in pools:
         assert cost[pool.name]["monthlyUsd"]["idle"] == 0 and cost[pool.name]["monthlyUsd"]["max"] > 0

@@ -8,6 +8,8 @@ from preflight.model import StackResult
 from preflight.project import load_project
 from preflight.testing import REPO
 
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
+
 STACKS = load_project(REPO).stacks()
 BASELINES = (
     "aws:ebs/encryptionByDefault:EncryptionByDefault",

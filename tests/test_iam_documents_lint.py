@@ -16,6 +16,8 @@ from preflight.scanners import iam_lint
 from preflight.scanners.config import project_config
 from preflight.testing import REPO, render
 
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
+
 STACKS = load_project(REPO).stacks()
 CONFIG = project_config(REPO)
 
@@ -80,8 +82,12 @@ def test_a_deliberately_bad_document_is_an_error():
         )
 
     assert sorted(errors(render(program))) == [
-        "parliament/DUPLICATE_SID app-read: policy of aws:iam/rolePolicy:RolePolicy 'app-read': Duplicate Statement Ids: "
-        "Duplicate Statement Id 'Read' in policy",
-        "parliament/UNKNOWN_ACTION app-read: policy of aws:iam/rolePolicy:RolePolicy 'app-read': Unknown action: "
-        "Unknown action s3:GetObjekt",
+        (
+            "parliament/DUPLICATE_SID app-read: policy of aws:iam/rolePolicy:RolePolicy 'app-read': Duplicate Statement Ids: "
+            "Duplicate Statement Id 'Read' in policy"
+        ),
+        (
+            "parliament/UNKNOWN_ACTION app-read: policy of aws:iam/rolePolicy:RolePolicy 'app-read': Unknown action: "
+            "Unknown action s3:GetObjekt"
+        ),
     ]

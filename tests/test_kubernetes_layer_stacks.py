@@ -11,6 +11,8 @@ from preflight.model import plain
 from preflight.project import load_project
 from preflight.testing import REPO
 
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
+
 STACKS = ["dev", "staging", "prod"]
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 ASG_TAG = "aws:autoscaling/tag:Tag"
@@ -31,7 +33,13 @@ def test_device_plugin_tolerates_exactly_the_taint_every_gpu_pool_carries(name, 
     pod = result.one(DAEMON_SET, "k8s-nvidia-device-plugin").inputs["spec"]["template"]["spec"]
     tolerations = pod["tolerations"]
     gpu_groups = [g for g in result.by_type(NODE_GROUP) if g.inputs.get("taints")]
-    assert gpu_groups, "every stack has at least one GPU pool"
+    node_pools = result.by_type("kubernetes:karpenter.sh/v1:NodePool")
+    assert gpu_groups or node_pools, "every stack has at least one GPU pool"
+    for pool in node_pools:
+        # Karpenter's GPU nodes: the same taint, and the labels the plugin selects on.
+        template = pool.inputs["spec"]["template"]
+        assert tolerations == [{**t, "operator": "Equal"} for t in template["spec"]["taints"]], pool.name
+        assert pod["nodeSelector"].items() <= template["metadata"]["labels"].items(), pool.name
     for group in result.by_type(NODE_GROUP):
         # The plugin selects exactly the tainted (GPU) groups' nodes.
         selected = pod["nodeSelector"].items() <= group.inputs["labels"].items()

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from components import cluster_rules, facts
 from components.monitoring import dashboard_metric_dimensions
 from preflight.testing import REPO, assert_golden
 
@@ -132,11 +133,9 @@ def test_gpu_idle_alarm_watches_only_the_pools_instance_types_for_the_configured
 
 @pytest.mark.parametrize("name", STACKS)
 def test_cloudwatch_addon_is_pinned_with_pod_identity_and_encrypted_log_groups(name, shipped_stack):
-    from components import _cluster_rules as rules
-
     result = shipped_stack(name)
     addon = result.one("aws:eks/addon:Addon", "monitoring-amazon-cloudwatch-observability")
-    assert addon.inputs["addonVersion"] == rules.OBSERVABILITY_ADDON_VERSIONS[rules.DEFAULT_VERSION]
+    assert addon.inputs["addonVersion"] == cluster_rules.OBSERVABILITY_ADDON_VERSIONS[facts.FACTS.eks.default_version]
     (association,) = addon.inputs["podIdentityAssociations"]
     role = result.one("aws:iam/role:Role", "monitoring-cloudwatch-agent-role")
     assert association == {"roleArn": role.outputs["arn"], "serviceAccount": "cloudwatch-agent"}

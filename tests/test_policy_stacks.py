@@ -7,6 +7,8 @@ from preflight.policy import evaluate
 from preflight.project import load_project
 from preflight.testing import REPO
 
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
+
 STACKS = load_project(REPO).stacks()
 
 

@@ -11,6 +11,8 @@ pytestmark = pytest.mark.slow
 from preflight.project import load_project
 from preflight.testing import REPO
 
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
+
 STACKS = load_project(REPO).stacks()
 
 

@@ -12,6 +12,8 @@ import pytest
 from preflight.model import stack_json
 from preflight.testing import render_stack
 
+pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
+
 STACKS = ("dev", "staging", "prod")
 PURPOSES = ("datasets", "models", "data-capture", "access-logs")
 DOMAINS = ("artifacts", "logs", "cluster", "sagemaker")

@@ -1,6 +1,6 @@
 """`ml-platform:cluster`: the EKS cluster, its node pools and the teams the Kubernetes layer serves.
 
-The rules live with the components (`components/_cluster_rules.py`, `components/_gpu.py`) so config and component
+The rules live with the components (`components/cluster_rules.py`, `components/gpu_labels.py`) so config and component
 can never disagree; this module maps each rule to the key it blames. Environment differences (pool sizes, GPU pools,
 log retention, whether inference may run on spot only) are in `infra/config/profiles.py`. The check that pool
 instance types sit inside `guardrails.allowedInstanceTypes` is in `infra/config/schema.py` (it reads two sections).
@@ -13,9 +13,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components import _cluster_rules as rules
-from components import _gpu
-from components._kubernetes_manifests import parse_quantity
+from components import cluster_rules as rules
+from components import facts
+from components.cluster import NodePoolSpec
+from components.karpenter import KarpenterSettings, gpu_limit, pool_problem
+from components.kubernetes_layer import parse_quantity
+from components.kueue import Flavor, KueueSettings, quota_problem
 from components.settings import FieldError, Section
 
 _TEAM_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -130,7 +133,7 @@ class GpuPoolConfig(Section):
 
     @property
     def gpus_per_node(self) -> int:
-        return _gpu.gpus_per_instance(self.instance_types[0])
+        return facts.gpu_count(self.instance_types[0]) or 0  # an untabled type fails `_gpu_types`
 
 
 class TeamConfig(Section):
@@ -187,8 +190,9 @@ class TeamConfig(Section):
 class ClusterConfig(Section):
     """The EKS cluster, its node pools and the teams. Defaults are the secure ones; profiles size them."""
 
-    version: str = rules.DEFAULT_VERSION
-    """Kubernetes version, one of `components._cluster_rules.SUPPORTED_VERSIONS`. Upgrade one minor version at a time."""
+    version: str = Field(default_factory=lambda: facts.FACTS.eks.default_version)
+    """Kubernetes version, one of `eks.testedVersions` in `components/facts/aws.json` (default: its
+    `eks.defaultVersion`). Upgrade one minor version at a time."""
     endpoint_public_access: bool = False
     """Default off: the API is reachable from inside the VPC only (private endpoint)."""
     public_access_cidrs: tuple[str, ...] = ()
@@ -197,7 +201,7 @@ class ClusterConfig(Section):
     """IAM roles given cluster-admin through EKS access entries. Default: none (whoever deploys gets no admin)."""
     addon_versions: dict[str, str] = Field(default_factory=dict)
     """Override a pinned add-on version, e.g. {"coredns": "v1.13.1-eksbuild.1"}. Default: the pinned row for `version`
-    in `components._cluster_rules.DEFAULT_ADDON_VERSIONS`."""
+    in `eks.addonVersions` of `components/facts/aws.json`."""
     log_retention_days: int = 365
     """Days CloudWatch keeps control-plane logs (api, audit, authenticator, controllerManager, scheduler)."""
     system_pool: SystemPoolConfig = SystemPoolConfig()
@@ -207,6 +211,14 @@ class ClusterConfig(Section):
     """Default on: if any GPU pool serves inference, at least one inference pool is on-demand (spot can vanish)."""
     teams: tuple[TeamConfig, ...] = ()
     """Team namespaces with GPU/CPU/memory quotas."""
+    gpu_capacity: Literal["karpenter", "node-groups"] = "node-groups"
+    """Who brings GPU nodes up: `node-groups` (a managed node group per GPU pool, scaled by the cluster-autoscaler)
+    or `karpenter` (a NodePool per GPU pool; no GPU node groups). Never both. The system pool is always a managed
+    node group."""
+    karpenter: KarpenterSettings = KarpenterSettings()
+    """Karpenter's chart, AMI pin, expiry and disruption budgets (used with `gpuCapacity: karpenter`)."""
+    kueue: KueueSettings = KueueSettings()
+    """Kueue's chart (installed when there are GPU pools and teams)."""
 
     @field_validator("version")
     @classmethod
@@ -216,7 +228,7 @@ class ClusterConfig(Section):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        return rules.check_log_retention(value)
+        return facts.check_log_retention(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> ClusterConfig:
@@ -270,13 +282,26 @@ class ClusterConfig(Section):
                     team.gpu_quota,
                     f"more than all GPU pools can provide at full scale ({capacity}); lower it or grow a pool's maxSize",
                 )
+        if self.gpu_capacity == "karpenter":
+            for i, pool in enumerate(self.gpu_pools):
+                problem = pool_problem(min_size=pool.min_size, ami_type=pool.ami_type)
+                if problem is not None:
+                    key, value, message = problem
+                    raise FieldError(f"gpuPools.{i}.{key}", value, message)
+        if self.gpu_pools and self.teams:
+            quota_message = quota_problem(self.teams, self.kueue_flavors)
+            if quota_message is not None:
+                raise FieldError("teams", [t.name for t in self.teams], quota_message)
         return self
+
+    @property
+    def kueue_flavors(self) -> tuple[Flavor, ...]:
+        """A Kueue flavor per GPU pool, with the GPUs the pool can bring up (its NodePool limit)."""
+        return tuple(Flavor(pool=p.name, purpose=p.purpose, gpu_limit=gpu_limit(p)) for p in self.gpu_pools)
 
     def component_args(self) -> dict[str, Any]:
         """Keyword arguments for `components.cluster.ClusterArgs` that come from this section (the program adds the
         name, region, subnets, keys, boundary and tags)."""
-        from components.cluster import NodePoolSpec  # imports Pulumi; only the program needs it
-
         system = self.system_pool
         return {
             "version": self.version,

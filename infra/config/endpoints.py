@@ -27,7 +27,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components import _sagemaker as sm
+from components import facts
+from components import sagemaker_rules as sm
+from components.model_endpoint import AlarmSpec, DeploymentSpec, InstanceSpec, ServerlessSpec
 from components.settings import FieldError, Section
 from infra.config.profiles import merge
 
@@ -316,9 +318,7 @@ class EndpointSettings(Section):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in sm.LOG_RETENTION_DAYS:
-            raise ValueError(f"not a CloudWatch Logs retention; allowed: {', '.join(map(str, sm.LOG_RETENTION_DAYS))}")
-        return value
+        return facts.check_log_retention(value)
 
     @model_validator(mode="after")
     def _traffic_fits_fleet(self) -> EndpointSettings:
@@ -406,6 +406,11 @@ class EndpointSpec(EndpointSettings):
     def model(self) -> str:
         """The served model: the first path segment of modelData / modelPackage."""
         return (self.model_data or self.model_package or "").split("/", 1)[0]
+
+    @property
+    def model_package_version(self) -> int | None:
+        """The registry version `modelPackage` names (`churn-classifier/3` -> 3), or None."""
+        return int(self.model_package.split("/")[1]) if self.model_package else None
 
 
 class EndpointsConfig(Section):
@@ -504,7 +509,7 @@ class EndpointsConfig(Section):
                     f"{where}.instance.type",
                     ep.instance.type,
                     f"model '{ep.model}' needs a GPU (models.{ep.model}.gpu); use a GPU instance type "
-                    f"({', '.join(sm.GPU_FAMILIES[:4])}, ...), e.g. ml.g5.xlarge",
+                    f"({', '.join(sm.gpu_families()[:4])}, ...), e.g. ml.g5.xlarge",
                 )
             if ep.serving == "serverless":
                 if not self.allow_serverless:
@@ -562,8 +567,6 @@ class EndpointsConfig(Section):
 
 def component_args(spec: EndpointSpec) -> dict[str, Any]:
     """The `ModelEndpointArgs` fields an endpoint's config decides (the wiring adds names, buckets, keys, network)."""
-    from components.model_endpoint import AlarmSpec, DeploymentSpec, InstanceSpec, ServerlessSpec
-
     serverless = spec.serving == "serverless"
     d = spec.deployment
     return {

@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from components._iam_documents import PERSONAS
+from components.guardrails import PERSONAS, BaselineSpec, BudgetSpec, GithubSpec, PersonaSpec
 from components.settings import FieldError, Section
+from infra.config.regions import Region
 
 MAX_BUDGET_EMAILS = 10
 """AWS Budgets accepts at most 10 email subscribers per notification."""
@@ -170,14 +171,14 @@ class AccountBaselinesConfig(Section):
 class GuardrailsConfig(Section):
     """Guardrails every IAM role of the stack carries through its permission boundary."""
 
-    allowed_regions: list[str] = Field(default_factory=list)
+    allowed_regions: list[Region] = Field(default_factory=list)
     """Regions platform roles may act in. Default: the stack's `aws:region` only (plus a replication region)."""
     allowed_instance_types: list[str] = Field(default_factory=lambda: ["m6i.large", "g5.xlarge"])
     """EC2 instance types node pools may launch; `g5.*` wildcards allowed. The boundary and the cost policies use it."""
     allowed_sagemaker_instance_types: list[str] = Field(default_factory=lambda: ["ml.m5.large"])
     """SageMaker instance types endpoints and jobs may use (`ml.*`); wildcards allowed."""
     personas: dict[str, PersonaConfig] = Field(default_factory=dict)
-    """Persona name (platform-admin, ml-engineer, data-scientist, auditor) -> who may assume it. A persona left
+    """Persona name (platform-admin, ml-engineer, data-scientist, auditor, model-approver) -> who may assume it. A persona left
     out, or without principals, gets no role."""
     github: GithubConfig | None = None
     """GitHub Actions OIDC trust for the CI roles. Default: none, so no CI roles (and no OIDC provider)."""
@@ -219,8 +220,6 @@ class GuardrailsConfig(Section):
 
     def component_args(self, environment: str) -> dict[str, Any]:
         """`GuardrailsArgs` fields from this section: personas with principals, GitHub, budget, baselines."""
-        from components.guardrails import BaselineSpec, BudgetSpec, GithubSpec, PersonaSpec
-
         gh = self.github
         return {
             "personas": {

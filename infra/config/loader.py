@@ -8,30 +8,72 @@ structured values are JSON text.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
 from components.settings import FieldError
+from infra.config.errors import NAMESPACE, ConfigError
 from infra.config.profiles import PROFILES, with_profile
 from infra.config.schema import PlatformConfig
 
-NAMESPACE = "ml-platform"
 SECRET = "[secret]"
 _TOP_LEVEL_FROM_AWS = {"region": "aws:region"}
+PROVIDER_NAMESPACES = ("aws", "kubernetes", "pulumi")
+"""Namespaces of the providers the program uses (and Pulumi's own): a namespace close to one of these, or to the
+project's, is a typo whose keys would otherwise be silently ignored."""
 
 
-class ConfigError(pulumi.RunError):
-    """Bad stack config. A `RunError`, so the Pulumi CLI prints the lines without a traceback."""
+@lru_cache(maxsize=1)
+def aws_provider_keys() -> tuple[str, ...]:
+    """The `aws:*` keys the AWS provider reads, from the installed SDK's config module."""
+    spec = importlib.util.find_spec("pulumi_aws")
+    assert spec is not None and spec.submodule_search_locations, "pulumi_aws is a dependency of this program"
+    # Read, not imported: importing the module reads the running stack's config.
+    source = (Path(spec.submodule_search_locations[0]) / "config" / "vars.py").read_text()
+    return tuple(sorted(set(re.findall(r"__config__\.get\w*\('(\w+)'\)", source))))
 
-    def __init__(self, problems: list[str]):
-        super().__init__("invalid stack configuration:\n" + "\n".join(f"  {p}" for p in problems))
-        self.problems = problems
+
+def _squash(namespace: str) -> str:
+    return re.sub(r"[-_.\s]", "", namespace.lower())
+
+
+def namespace_problems(keys: Iterable[str], stack_file: str) -> list[str]:
+    """Keys the program would never read because their namespace or, for `aws:*`, their name is misspelt."""
+    known = (NAMESPACE, *PROVIDER_NAMESPACES)
+    problems = []
+    for full_key in keys:
+        namespace, sep, key = full_key.partition(":")
+        if not sep:
+            continue
+        if namespace == "aws":
+            if key not in aws_provider_keys():
+                guess = difflib.get_close_matches(key, aws_provider_keys(), n=1)
+                hint = f"did you mean 'aws:{guess[0]}'?" if guess else "see the AWS provider's configuration keys"
+                problems.append(f"{stack_file}: {full_key}: not a setting of the AWS provider; {hint}")
+            continue
+        if namespace in known:
+            continue
+        # Same letters (`ml_platform`, `asw`) or a close spelling (`mlplatfrom`, `kubernets`).
+        squashed = {"".join(sorted(_squash(n))): n for n in known}
+        close = difflib.get_close_matches(namespace, known, n=1, cutoff=0.75)
+        intended = squashed.get("".join(sorted(_squash(namespace)))) or (close[0] if close else None)
+        if intended is not None:
+            problems.append(
+                f"{stack_file}: {full_key}: unknown namespace '{namespace}', so nothing reads this key; "
+                f"did you mean '{intended}:{key}'?"
+            )
+    return problems
 
 
 def _decode(value: Any) -> Any:
@@ -124,6 +166,7 @@ def load(values: Mapping[str, Any], *, stack: str, secret_keys: Iterable[str] = 
     """Validate a stack's flat config map. Raises `ConfigError` with one line per problem."""
     stack_file = f"Pulumi.{stack}.yaml"
     secrets = set(secret_keys)
+    misspelt = namespace_problems(values, stack_file)
     settings: dict[str, Any] = {}
     for full_key, raw in values.items():
         namespace, _, key = full_key.partition(":")
@@ -133,21 +176,23 @@ def load(values: Mapping[str, Any], *, stack: str, secret_keys: Iterable[str] = 
         settings["region"] = values["aws:region"]
     if "region" not in settings:
         raise ConfigError(
-            [f"{stack_file}: aws:region: missing; set the stack's AWS region (`pulumi config set aws:region ...`)"]
+            misspelt
+            + [f"{stack_file}: aws:region: missing; set the stack's AWS region (`pulumi config set aws:region ...`)"]
         )
     environment = settings.get("environment")
     # An unknown environment is reported once; the dev profile stands in so the rest still gets checked.
     profile = environment if environment in PROFILES else "dev"
     try:
-        return PlatformConfig.model_validate(with_profile(profile, settings))
+        config = PlatformConfig.model_validate(with_profile(profile, settings))
     except ValidationError as exc:
-        raise ConfigError(_problems(exc, stack_file, secrets)) from None
+        raise ConfigError(misspelt + _problems(exc, stack_file, secrets)) from None
+    if misspelt:
+        raise ConfigError(misspelt)
+    return config
 
 
 def load_from_pulumi() -> PlatformConfig:
     """Validate the running stack's config (under `pulumi up`/`preview`, or `preflight`)."""
-    from pulumi.runtime import config as runtime_config
-
     values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
     return load(values, stack=pulumi.get_stack(), secret_keys=secret_keys)

@@ -97,8 +97,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
         "cluster": {
             # Prod's shape at a smaller size: two system nodes, an on-demand inference pool and a spot training
-            # pool, both idling at zero.
+            # pool, both idling at zero; Karpenter brings GPU nodes up (spot diversity, faster than node groups).
             "logRetentionDays": 90,
+            "gpuCapacity": "karpenter",
             "systemPool": {"instanceTypes": ["m6i.large"], "minSize": 2, "maxSize": 3, "desiredSize": 2},
             "gpuPools": [
                 {
@@ -176,17 +177,19 @@ PROFILES: dict[str, dict[str, Any]] = {
             "modelsObjectLock": {"retentionDays": 30},
         },
         "cluster": {
-            # Three system nodes (one per AZ, never fewer than two); one warm on-demand inference node so the first
-            # request after a quiet night does not wait for a GPU node to boot; multi-node training on p4d with EFA
-            # in a cluster placement group, scaled to zero between jobs.
+            # Three system nodes (one per AZ, never fewer than two); an on-demand inference pool and multi-node
+            # training on p4d with EFA in a cluster placement group. Karpenter brings GPU nodes up; it has no
+            # minimum size, so both pools idle at zero (serving with an availability promise runs on
+            # SageMaker endpoints; set gpuCapacity: node-groups and minSize: 1 for a warm GPU node in the cluster).
             "logRetentionDays": 365,
+            "gpuCapacity": "karpenter",
             "systemPool": {"instanceTypes": ["m6i.large", "m6i.xlarge"], "minSize": 2, "maxSize": 4, "desiredSize": 3},
             "gpuPools": [
                 {
                     "name": "inference",
                     "instanceTypes": ["g6.xlarge", "g5.xlarge"],
                     "capacity": "on_demand",
-                    "minSize": 1,
+                    "minSize": 0,
                     "maxSize": 6,
                     "diskGib": 100,
                     "purpose": "inference",

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 
+from components import sagemaker_rules as sm
+from components.cluster_rules import outside_allowlist
 from components.deploy_runner import DeployRunnerSettings
-from components.monitoring import MonitoringSettings
+from components.monitoring import GpuPoolTarget, MonitoringSettings, shared_instance_types
 from components.settings import FieldError, Section
 from infra.config.cluster import ClusterConfig
 from infra.config.endpoints import EndpointsConfig
 from infra.config.guardrails import GuardrailsConfig
 from infra.config.network import NetworkConfig
+from infra.config.regions import Region, known_regions
 from infra.config.storage import StorageConfig
 
 Environment = Literal["dev", "staging", "prod"]
@@ -21,25 +23,12 @@ REQUIRED_TAG_KEYS = ("CostCenter", "Owner", "Project")
 """Cost-allocation tags every stack must set; `Environment` is added from the stack's environment."""
 
 
-@lru_cache(maxsize=1)
-def known_regions() -> dict[str, str]:
-    """Region name -> partition, from the endpoint data that ships with botocore (no network)."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    regions: dict[str, str] = {}
-    for partition in session.get_available_partitions():
-        for region in session.get_available_regions("ec2", partition_name=partition):
-            regions[region] = partition
-    return regions
-
-
 class PlatformConfig(Section):
     """A stack's validated configuration. Built by `infra.config.load`; every component reads from here."""
 
     environment: Environment
     """dev | staging | prod. Picks the defaults in `infra/config/profiles.py`."""
-    region: str
+    region: Region
     """From `aws:region`; checked against the regions botocore knows."""
     tags: dict[str, str]
     """Cost-allocation tags: `CostCenter`, `Owner`, `Project` required; more allowed. `Environment` is derived."""
@@ -52,15 +41,6 @@ class PlatformConfig(Section):
     guardrails: GuardrailsConfig = GuardrailsConfig()
     deploy_runner: DeployRunnerSettings = DeployRunnerSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        regions = known_regions()
-        if value not in regions:
-            aws = sorted(r for r, p in regions.items() if p == "aws")
-            raise ValueError(f"not an AWS region; the aws partition has: {', '.join(aws)}")
-        return value
 
     @model_validator(mode="after")
     def _cost_tags(self) -> PlatformConfig:
@@ -87,8 +67,6 @@ class PlatformConfig(Section):
     @model_validator(mode="after")
     def _cluster_within_guardrails(self) -> PlatformConfig:
         # Cheap to catch here, and otherwise a node group that never launches: the boundary denies RunInstances.
-        from components._cluster_rules import outside_allowlist
-
         allowed = self.guardrails.allowed_instance_types
         pools = [("cluster.systemPool", self.cluster.system_pool.instance_types)] + [
             (f"cluster.gpuPools.{i}", pool.instance_types) for i, pool in enumerate(self.cluster.gpu_pools)
@@ -132,9 +110,6 @@ class PlatformConfig(Section):
     def _monitoring_fits_stack(self) -> PlatformConfig:
         # Per-pool GPU metrics are told apart by instance type; the monitor runs on a SageMaker instance type the
         # boundary must allow.
-        from components import _sagemaker as sm
-        from components.monitoring import GpuPoolTarget, shared_instance_types
-
         if self.monitoring.container_insights:
             pools = [GpuPoolTarget(name=p.name, instance_types=p.instance_types) for p in self.cluster.gpu_pools]
             for t, names in shared_instance_types(pools).items():
@@ -150,6 +125,29 @@ class PlatformConfig(Section):
         if dq.enabled and problem:
             raise FieldError("monitoring.dataQuality.instanceType", dq.instance_type, problem)
         return self
+
+    @model_validator(mode="after")
+    def _teams_have_their_buckets(self) -> PlatformConfig:
+        # Each team's role reads datasets/<team>/ and writes models/<team>/ (components/team_identity.py).
+        missing = [b for b in ("datasets", "models") if b not in self.storage.buckets]
+        if self.cluster.teams and missing:
+            raise FieldError(
+                "storage.buckets",
+                list(self.storage.buckets),
+                f"cluster.teams need the {' and '.join(missing)} bucket(s) (each team reads datasets/<team>/ and "
+                "writes models/<team>/); add them or remove the teams",
+            )
+        return self
+
+    @property
+    def replica_region(self) -> str | None:
+        """Where the models bucket replicates to (and the replica key lives), or None."""
+        return self.storage.models_replication.destination_region if self.storage.models_replication else None
+
+    @property
+    def role_regions(self) -> list[str]:
+        """Regions every platform role may act in (the permission boundary's and the personas' condition)."""
+        return self.guardrails.regions(self.region, self.replica_region)
 
     @property
     def partition(self) -> str:

@@ -11,6 +11,7 @@ import re
 from pydantic import field_validator, model_validator
 
 from components.settings import FieldError, Section
+from infra.config.regions import Region
 
 BUCKET_PURPOSES = ("datasets", "models", "data-capture", "access-logs")
 """Every bucket the artifact store knows how to build. `access-logs` receives the others' server access logs."""
@@ -49,19 +50,8 @@ class ObjectLockConfig(Section):
 class ReplicationConfig(Section):
     """Cross-region replication of the models bucket (disaster recovery for what endpoints serve)."""
 
-    destination_region: str
+    destination_region: Region
     """Region of the replica bucket (with its own KMS key there). Must differ from the stack's region."""
-
-    @field_validator("destination_region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        from infra.config.schema import known_regions  # schema imports this module; resolve at call time
-
-        regions = known_regions()
-        if value not in regions:
-            aws = sorted(r for r, p in regions.items() if p == "aws")
-            raise ValueError(f"not an AWS region; the aws partition has: {', '.join(aws)}")
-        return value
 
 
 class StorageConfig(Section):

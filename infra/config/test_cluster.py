@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components import _cluster_rules as rules
+from components.facts import FACTS
 from infra.config import ConfigError, load
 
 TAGS = '{"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}'
@@ -41,7 +41,7 @@ def test_every_environment_gets_a_private_cluster_at_the_default_version_with_pi
     for environment in ("dev", "staging", "prod"):
         cluster = config(environment).cluster
         assert (cluster.version, cluster.endpoint_public_access, cluster.public_access_cidrs) == ("1.35", False, ())
-        assert cluster.resolved_addon_versions == rules.DEFAULT_ADDON_VERSIONS["1.35"]
+        assert cluster.resolved_addon_versions == FACTS.eks.addon_versions["1.35"]
         assert cluster.admin_role_arns == ()
 
 
@@ -70,11 +70,12 @@ def test_staging_has_an_on_demand_inference_pool_and_a_spot_training_pool_both_a
     assert cluster.system_pool.min_size == 2
 
 
-def test_prod_has_two_or_more_system_nodes_a_warm_inference_pool_and_an_efa_training_pool():
+def test_prod_has_two_or_more_system_nodes_an_on_demand_inference_pool_and_an_efa_training_pool():
     cluster = config("prod").cluster
     assert cluster.system_pool.min_size >= 2
     pools = {p.name: p for p in cluster.gpu_pools}
-    assert (pools["inference"].capacity, pools["inference"].min_size) == ("on_demand", 1)
+    # Karpenter has no minimum size: both GPU pools idle at zero.
+    assert (pools["inference"].capacity, pools["inference"].min_size) == ("on_demand", 0)
     assert (pools["training"].instance_types, pools["training"].efa, pools["training"].min_size) == (
         ("p4d.24xlarge",),
         True,
@@ -104,7 +105,7 @@ def test_gpu_pool_defaults_are_on_demand_training_al2023_nvidia_100_gib_min_zero
 
 def test_addon_override_replaces_one_pinned_version():
     cluster = config("dev", {"addonVersions": {"coredns": "v1.13.2-eksbuild.1"}}).cluster
-    assert cluster.resolved_addon_versions == {**rules.DEFAULT_ADDON_VERSIONS["1.35"], "coredns": "v1.13.2-eksbuild.1"}
+    assert cluster.resolved_addon_versions == {**FACTS.eks.addon_versions["1.35"], "coredns": "v1.13.2-eksbuild.1"}
 
 
 def test_component_args_carry_pools_admin_roles_keyed_by_role_name_and_resolved_addons():
@@ -155,8 +156,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"adminRoleArns": ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]},
-            f'{F}.adminRoleArns = ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]: '
-            "two roles share a name; role names must differ",
+            (
+                f'{F}.adminRoleArns = ["arn:aws:iam::123456789012:role/x/ops", "arn:aws:iam::123456789012:role/y/ops"]: '
+                "two roles share a name; role names must differ"
+            ),
         ),
         (
             {"addonVersions": {"coredns": "latest"}},
@@ -168,13 +171,15 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"addonVersions": {"metrics-server": "v0.7.2-eksbuild.1"}},
-            f"{F}.addonVersions.metrics-server = 'v0.7.2-eksbuild.1': unknown add-on 'metrics-server'; the managed add-ons are: "
-            "vpc-cni, kube-proxy, eks-pod-identity-agent, coredns, aws-ebs-csi-driver",
+            (
+                f"{F}.addonVersions.metrics-server = 'v0.7.2-eksbuild.1': unknown add-on 'metrics-server'; the managed add-ons are: "
+                "vpc-cni, kube-proxy, eks-pod-identity-agent, coredns, aws-ebs-csi-driver"
+            ),
         ),
         (
             {"logRetentionDays": 45},
-            f"{F}.logRetentionDays = 45: CloudWatch Logs accepts only these: "
-            + ", ".join(map(str, rules.LOG_RETENTION_DAYS)),
+            f"{F}.logRetentionDays = 45: CloudWatch Logs accepts only these retention periods (days): "
+            + ", ".join(map(str, FACTS.log_retention_days)),
         ),
         (
             {"systemPool": {"instanceTypes": ["g5.xlarge"]}},
@@ -194,8 +199,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": ["m6i.large"]}]},
-            f'{F}.gpuPools[0].instanceTypes = ["m6i.large"]: m6i.large is not a GPU instance type; GPU pools take the families '
-            "g4dn, g5, g5g, g6, g6e, gr6, p3, p3dn, p4d, p4de, p5, p5e, p5en",
+            (
+                f'{F}.gpuPools[0].instanceTypes = ["m6i.large"]: m6i.large is not a GPU instance type; GPU pools take the families '
+                "g4dn, g5, g5g, g6, g6e, gr6, p3, p3dn, p4d, p4de, p5, p5e, p5en"
+            ),
         ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": []}]},
@@ -203,8 +210,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"gpuPools": [{**POOL, "instanceTypes": ["g5.xlarge", "g5.12xlarge"]}]},
-            f'{F}.gpuPools[0].instanceTypes = ["g5.xlarge", "g5.12xlarge"]: mixes GPU counts (g5.xlarge=1, g5.12xlarge=4); '
-            "the autoscaler sizes a pool from one template, so split them into pools",
+            (
+                f'{F}.gpuPools[0].instanceTypes = ["g5.xlarge", "g5.12xlarge"]: mixes GPU counts (g5.xlarge=1, g5.12xlarge=4); '
+                "the autoscaler sizes a pool from one template, so split them into pools"
+            ),
         ),
         (
             {"gpuPools": [{**POOL, "minSize": 3, "maxSize": 2}]},
@@ -242,8 +251,10 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         ),
         (
             {"teams": [{"name": "kube-system"}]},
-            f"{F}.teams[0].name = 'kube-system': reserved Kubernetes namespace; pick another name "
-            "(reserved: default, kube-system, kube-public, kube-node-lease, kube-*)",
+            (
+                f"{F}.teams[0].name = 'kube-system': reserved Kubernetes namespace; pick another name "
+                "(reserved: default, kube-system, kube-public, kube-node-lease, kube-*)"
+            ),
         ),
         (
             {"teams": [{"name": "Research"}]},
@@ -304,3 +315,42 @@ def test_fails_when_prod_has_fewer_than_two_system_nodes():
         "Pulumi.prod.yaml: ml-platform:cluster.systemPool.minSize = 1: prod needs at least 2 system nodes "
         "(in different AZs) so CoreDNS survives a node or AZ loss"
     )
+
+
+# --- GPU capacity owner and Kueue quotas ----------------------------------------------------------------------
+
+
+def test_staging_and_prod_bring_gpu_capacity_from_karpenter_and_dev_from_node_groups():
+    assert config("dev").cluster.gpu_capacity == "node-groups"
+    assert config("staging").cluster.gpu_capacity == "karpenter"
+    assert config("prod", guardrails={"budget": {"emails": ["a@example.com"]}}).cluster.gpu_capacity == "karpenter"
+
+
+def test_fails_when_a_karpenter_pool_asks_for_warm_nodes():
+    assert one_problem({"gpuCapacity": "karpenter", "gpuPools": [{**POOL, "minSize": 1}]}) == (
+        "Pulumi.dev.yaml: ml-platform:cluster.gpuPools[0].minSize = 1: Karpenter brings GPU nodes up for pending pods "
+        "and has no minimum size; set minSize: 0, or set cluster.gpuCapacity: node-groups to keep warm nodes"
+    )
+
+
+def test_fails_when_kueue_quotas_exceed_what_the_pools_can_bring_up():
+    cluster = {
+        "gpuPools": [{**POOL, "maxSize": 2}],
+        "teams": [{"name": "a", "gpuQuota": 2}, {"name": "b", "gpuQuota": 1}],
+    }
+    assert one_problem(cluster) == (
+        'Pulumi.dev.yaml: ml-platform:cluster.teams = ["a", "b"]: Kueue GPU quotas add up to 3 on pool \'gpu\' '
+        "(a: 2, b: 1), more than its NodePool limit of 2 GPUs; admitted jobs would stay Pending. Lower the teams' "
+        "gpuQuota or raise the pool's maxSize"
+    )
+
+
+def test_fails_when_teams_have_no_datasets_or_models_bucket():
+    found = problems({"teams": [{"name": "a"}]}, storage={"buckets": ["models", "access-logs"]})
+    assert found == [
+        (
+            'Pulumi.dev.yaml: ml-platform:storage.buckets = ["models", "access-logs"]: cluster.teams need the '
+            "datasets bucket(s) (each team reads datasets/<team>/ and writes models/<team>/); add them or remove "
+            "the teams"
+        )
+    ]

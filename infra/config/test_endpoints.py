@@ -124,6 +124,11 @@ def test_model_is_the_first_segment_of_the_archive_or_package():
     assert one("prod").endpoints.endpoints["churn"].model == "churn-classifier"
 
 
+def test_the_package_version_is_parsed_from_model_package_only():
+    assert one("dev").endpoints.endpoints["churn"].model_package_version is None
+    assert one("prod").endpoints.endpoints["churn"].model_package_version == 3
+
+
 # -- errors --------------------------------------------------------------------------------------------------------
 
 PREFIX = "Pulumi.dev.yaml: ml-platform:endpoints.endpoints.churn"
@@ -356,22 +361,26 @@ def test_fails_when_deployment_timeouts_are_out_of_range():
 
 def test_fails_when_log_retention_is_not_a_cloudwatch_value():
     assert problem(logRetentionDays=100).startswith(
-        f"{PREFIX}.logRetentionDays = 100: not a CloudWatch Logs retention; allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120"
+        f"{PREFIX}.logRetentionDays = 100: CloudWatch Logs accepts only these retention periods (days): 1, 3, 5, 7, 14"
     )
 
 
 def test_fails_when_image_is_not_ecr():
     assert problems_for({"models": {"churn-classifier": {"image": "docker.io/library/python:3"}}}) == [
-        "Pulumi.dev.yaml: ml-platform:endpoints.models.churn-classifier.image = 'docker.io/library/python:3': must be "
-        "an ECR image: `repository:tag`, `repository@sha256:<64 hex>`, or "
-        "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` (SageMaker pulls only from ECR)"
+        (
+            "Pulumi.dev.yaml: ml-platform:endpoints.models.churn-classifier.image = 'docker.io/library/python:3': must be "
+            "an ECR image: `repository:tag`, `repository@sha256:<64 hex>`, or "
+            "`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` (SageMaker pulls only from ECR)"
+        )
     ]
 
 
 def test_fails_when_endpoint_key_is_not_a_sagemaker_name():
     assert problems_for({"models": MODELS, "endpoints": {"Churn_V2": ARCHIVE}}) == [
-        "Pulumi.dev.yaml: ml-platform:endpoints.endpoints.Churn_V2 = 'Churn_V2': endpoint keys must be lowercase "
-        "letters, digits and single hyphens, at most 32 characters (they become part of SageMaker names)"
+        (
+            "Pulumi.dev.yaml: ml-platform:endpoints.endpoints.Churn_V2 = 'Churn_V2': endpoint keys must be lowercase "
+            "letters, digits and single hyphens, at most 32 characters (they become part of SageMaker names)"
+        )
     ]
 
 

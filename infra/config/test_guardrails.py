@@ -85,12 +85,23 @@ KEY = "Pulumi.dev.yaml: ml-platform:guardrails"
 
 def test_fails_when_a_persona_is_unknown_naming_the_allowed_ones():
     assert problems({"personas": {"ml-enginer": {"principals": [ADMIN]}}}) == [
-        f'{KEY}.personas.ml-enginer = {{"principals": ["{ADMIN}"]}}: unknown persona \'ml-enginer\'; '
-        "did you mean 'ml-engineer'? (allowed: platform-admin, ml-engineer, data-scientist, auditor)"
+        (
+            f'{KEY}.personas.ml-enginer = {{"principals": ["{ADMIN}"]}}: unknown persona \'ml-enginer\'; '
+            "did you mean 'ml-engineer'? (allowed: platform-admin, ml-engineer, data-scientist, auditor, model-approver)"
+        )
     ]
     assert problems({"personas": {"root": {}}}) == [
-        f"{KEY}.personas.root = {{}}: unknown persona 'root'; (allowed: platform-admin, ml-engineer, data-scientist, auditor)"
+        f"{KEY}.personas.root = {{}}: unknown persona 'root'; (allowed: platform-admin, ml-engineer, data-scientist, auditor, model-approver)"
     ]
+
+
+def test_fails_when_an_allowed_region_is_not_an_aws_region():
+    # Without this the typo would be written into every role's permission boundary, locking the roles out.
+    (line,) = problems({"allowedRegions": ["us-west-2", "us-wset-2"]})
+    assert line.startswith(
+        f"{KEY}.allowedRegions[1] = 'us-wset-2': not an AWS region; did you mean 'us-west-2'? the aws partition has: "
+    )
+    assert "eu-west-1" in line
 
 
 @pytest.mark.parametrize(
@@ -99,8 +110,10 @@ def test_fails_when_a_persona_is_unknown_naming_the_allowed_ones():
 )
 def test_fails_when_a_principal_is_not_an_iam_principal_arn(arn):
     assert problems({"personas": {"auditor": {"principals": [arn]}}}) == [
-        f"{KEY}.personas.auditor.principals[0] = {arn!r}: not an IAM principal ARN; expected "
-        "arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>"
+        (
+            f"{KEY}.personas.auditor.principals[0] = {arn!r}: not an IAM principal ARN; expected "
+            "arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>"
+        )
     ]
 
 
@@ -136,10 +149,14 @@ def test_fails_on_a_branch_given_as_a_ref_and_on_a_malformed_environment_or_prov
         }
     ) == [
         f"{KEY}.github.previewBranches[1] = 'refs/heads/dev': not a branch name; give names like 'main' or 'release/*' (without refs/heads/)",
-        f"{KEY}.github.deployEnvironment = 'prod:eu': not a GitHub environment name: 1-255 characters, none of ':', '*', '?', "
-        "no leading '/' or space",
-        f"{KEY}.github.oidcProviderArn = 'arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/X': "
-        "not the GitHub OIDC provider's ARN; expected arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com",
+        (
+            f"{KEY}.github.deployEnvironment = 'prod:eu': not a GitHub environment name: 1-255 characters, none of ':', '*', '?', "
+            "no leading '/' or space"
+        ),
+        (
+            f"{KEY}.github.oidcProviderArn = 'arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/X': "
+            "not the GitHub OIDC provider's ARN; expected arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com"
+        ),
     ]
 
 

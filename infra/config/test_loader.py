@@ -37,8 +37,11 @@ def test_fails_when_environment_is_not_known():
 
 def test_fails_when_region_is_not_an_aws_region():
     (line,) = load_with({"aws:region": "us-wset-2"})
-    assert line.startswith("Pulumi.dev.yaml: aws:region = 'us-wset-2': not an AWS region; the aws partition has: ")
-    assert "us-west-2" in line
+    assert line.startswith(
+        "Pulumi.dev.yaml: aws:region = 'us-wset-2': not an AWS region; did you mean 'us-west-2'? "
+        "the aws partition has: "
+    )
+    assert "eu-central-1" in line
 
 
 def test_fails_when_region_is_missing():
@@ -75,8 +78,10 @@ def test_fails_when_environment_tag_is_set_by_hand():
 
 def test_fails_with_wrong_type_naming_the_value():
     assert load_with({"ml-platform:protectStatefulResources": "maybe"}) == [
-        "Pulumi.dev.yaml: ml-platform:protectStatefulResources = 'maybe': Input should be a valid boolean, "
-        "unable to interpret input"
+        (
+            "Pulumi.dev.yaml: ml-platform:protectStatefulResources = 'maybe': Input should be a valid boolean, "
+            "unable to interpret input"
+        )
     ]
 
 
@@ -97,3 +102,42 @@ def test_every_problem_is_reported_at_once():
 
 def test_profile_merge_keeps_defaults_and_lets_the_stack_file_win():
     assert merge({"a": {"b": 1, "c": 2}, "l": [1]}, {"a": {"c": 3}, "l": [2]}) == {"a": {"b": 1, "c": 3}, "l": [2]}
+
+
+def test_fails_when_the_project_namespace_is_misspelt_with_did_you_mean():
+    teams = json.dumps({"teams": [{"name": "research"}]})
+    assert load_with({"ml_platform:cluster": teams, "mlplatfrom:network": "{}"}) == [
+        (
+            "Pulumi.dev.yaml: ml_platform:cluster: unknown namespace 'ml_platform', so nothing reads this key; "
+            "did you mean 'ml-platform:cluster'?"
+        ),
+        (
+            "Pulumi.dev.yaml: mlplatfrom:network: unknown namespace 'mlplatfrom', so nothing reads this key; "
+            "did you mean 'ml-platform:network'?"
+        ),
+    ]
+
+
+def test_fails_when_a_provider_namespace_is_misspelt_with_did_you_mean():
+    assert load_with({"asw:profile": "ops", "kubernets:context": "x"}) == [
+        "Pulumi.dev.yaml: asw:profile: unknown namespace 'asw', so nothing reads this key; did you mean 'aws:profile'?",
+        (
+            "Pulumi.dev.yaml: kubernets:context: unknown namespace 'kubernets', so nothing reads this key; "
+            "did you mean 'kubernetes:context'?"
+        ),
+    ]
+
+
+def test_fails_when_an_aws_provider_key_is_misspelt_with_did_you_mean():
+    values = {k: v for k, v in BASE.items() if k != "aws:region"}
+    with pytest.raises(ConfigError) as info:
+        load({**values, "aws:regin": "us-west-2"}, stack="dev")
+    assert info.value.problems == [
+        "Pulumi.dev.yaml: aws:regin: not a setting of the AWS provider; did you mean 'aws:region'?",
+        "Pulumi.dev.yaml: aws:region: missing; set the stack's AWS region (`pulumi config set aws:region ...`)",
+    ]
+
+
+def test_other_namespaces_and_real_provider_keys_are_left_alone():
+    cfg = load({**BASE, "aws:profile": "ops", "aws:skipMetadataApiCheck": "false", "teamtools:owner": "x"}, stack="dev")
+    assert cfg.region == "us-west-2"

@@ -71,8 +71,10 @@ def test_secure_values_are_the_schema_defaults_outside_any_profile():
 
 def test_fails_when_bucket_purpose_is_unknown():
     assert problems({"buckets": ["datasets", "features", "access-logs"]}) == [
-        "Pulumi.dev.yaml: ml-platform:storage.buckets[1] = 'features': unknown bucket purpose; "
-        "allowed: datasets, models, data-capture, access-logs"
+        (
+            "Pulumi.dev.yaml: ml-platform:storage.buckets[1] = 'features': unknown bucket purpose; "
+            "allowed: datasets, models, data-capture, access-logs"
+        )
     ]
 
 
@@ -84,51 +86,65 @@ def test_fails_when_a_bucket_purpose_is_listed_twice():
 
 def test_fails_when_access_logs_bucket_is_left_out():
     assert problems({"buckets": ["datasets", "models"]}) == [
-        'Pulumi.dev.yaml: ml-platform:storage.buckets = ["datasets", "models"]: must include \'access-logs\': '
-        "every other bucket delivers its server access logs there"
+        (
+            'Pulumi.dev.yaml: ml-platform:storage.buckets = ["datasets", "models"]: must include \'access-logs\': '
+            "every other bucket delivers its server access logs there"
+        )
     ]
 
 
 @pytest.mark.parametrize("days", [0, 3651])
 def test_fails_when_noncurrent_version_retention_is_out_of_range(days):
     assert problems({"noncurrentVersionExpiryDays": days}) == [
-        f"Pulumi.dev.yaml: ml-platform:storage.noncurrentVersionExpiryDays = {days}: must be between 1 and 3650 days "
-        "(how long overwritten or deleted object versions are kept)"
+        (
+            f"Pulumi.dev.yaml: ml-platform:storage.noncurrentVersionExpiryDays = {days}: must be between 1 and 3650 days "
+            "(how long overwritten or deleted object versions are kept)"
+        )
     ]
 
 
 def test_fails_when_access_log_retention_is_out_of_range():
     assert problems({"accessLogRetentionDays": 4000}) == [
-        "Pulumi.dev.yaml: ml-platform:storage.accessLogRetentionDays = 4000: must be between 1 and 3650 days "
-        "(how long server access logs are kept)"
+        (
+            "Pulumi.dev.yaml: ml-platform:storage.accessLogRetentionDays = 4000: must be between 1 and 3650 days "
+            "(how long server access logs are kept)"
+        )
     ]
 
 
 def test_fails_when_object_lock_retention_is_out_of_range():
     assert problems({"modelsObjectLock": {"retentionDays": 0}}) == [
-        "Pulumi.dev.yaml: ml-platform:storage.modelsObjectLock.retentionDays = 0: must be between 1 and 3650 days "
-        "(how long each model version is locked against deletion)"
+        (
+            "Pulumi.dev.yaml: ml-platform:storage.modelsObjectLock.retentionDays = 0: must be between 1 and 3650 days "
+            "(how long each model version is locked against deletion)"
+        )
     ]
 
 
 def test_fails_when_object_lock_is_asked_for_without_versioning():
     assert problems({"versioning": False, "modelsObjectLock": {"retentionDays": 30}}) == [
-        'Pulumi.dev.yaml: ml-platform:storage.modelsObjectLock = {"retentionDays": 30}: needs versioning; '
-        "set `versioning: true` or remove `modelsObjectLock`"
+        (
+            'Pulumi.dev.yaml: ml-platform:storage.modelsObjectLock = {"retentionDays": 30}: needs versioning; '
+            "set `versioning: true` or remove `modelsObjectLock`"
+        )
     ]
 
 
 def test_fails_when_replication_is_asked_for_without_versioning():
     assert problems({"versioning": False, "modelsReplication": {"destinationRegion": "us-east-1"}}) == [
-        'Pulumi.dev.yaml: ml-platform:storage.modelsReplication = {"destinationRegion": "us-east-1"}: needs '
-        "versioning; set `versioning: true` or remove `modelsReplication`"
+        (
+            'Pulumi.dev.yaml: ml-platform:storage.modelsReplication = {"destinationRegion": "us-east-1"}: needs '
+            "versioning; set `versioning: true` or remove `modelsReplication`"
+        )
     ]
 
 
 def test_fails_when_object_lock_is_asked_for_without_a_models_bucket():
     assert problems({"buckets": ["datasets", "access-logs"], "modelsObjectLock": {"retentionDays": 30}}) == [
-        "Pulumi.dev.yaml: ml-platform:storage.modelsObjectLock = {\"retentionDays\": 30}: needs the 'models' bucket "
-        "in `buckets`; add it or remove `modelsObjectLock`"
+        (
+            "Pulumi.dev.yaml: ml-platform:storage.modelsObjectLock = {\"retentionDays\": 30}: needs the 'models' bucket "
+            "in `buckets`; add it or remove `modelsObjectLock`"
+        )
     ]
 
 
@@ -136,21 +152,26 @@ def test_fails_when_replication_region_is_not_an_aws_region():
     (line,) = problems({"modelsReplication": {"destinationRegion": "us-east-9"}})
     assert line.startswith(
         "Pulumi.dev.yaml: ml-platform:storage.modelsReplication.destinationRegion = 'us-east-9': not an AWS region; "
-        "the aws partition has: "
+        "did you mean 'us-east-2'? the aws partition has: "
     )
+    assert "us-west-2" in line
 
 
 def test_fails_when_key_deletion_window_is_outside_what_kms_accepts():
     assert problems({"keyDeletionWindowDays": 3}) == [
-        "Pulumi.dev.yaml: ml-platform:storage.keyDeletionWindowDays = 3: must be between 7 and 30 days "
-        "(the range AWS KMS accepts; below 30 only in dev)"
+        (
+            "Pulumi.dev.yaml: ml-platform:storage.keyDeletionWindowDays = 3: must be between 7 and 30 days "
+            "(the range AWS KMS accepts; below 30 only in dev)"
+        )
     ]
 
 
 def test_fails_when_an_exempt_role_arn_is_not_a_role():
     assert problems({"vpcEndpointExemptRoleArns": ["arn:aws:iam::123456789012:user/bob"]}) == [
-        "Pulumi.dev.yaml: ml-platform:storage.vpcEndpointExemptRoleArns[0] = 'arn:aws:iam::123456789012:user/bob': "
-        "not an IAM role ARN; expected arn:<partition>:iam::<12-digit account>:role/<name> ('*' allowed in the name)"
+        (
+            "Pulumi.dev.yaml: ml-platform:storage.vpcEndpointExemptRoleArns[0] = 'arn:aws:iam::123456789012:user/bob': "
+            "not an IAM role ARN; expected arn:<partition>:iam::<12-digit account>:role/<name> ('*' allowed in the name)"
+        )
     ]
 
 
@@ -161,15 +182,19 @@ def test_accepts_wildcard_role_names_for_sso_admin_roles():
 
 def test_fails_when_a_registry_name_is_not_a_valid_ecr_name():
     assert problems({"registries": ["Training"]}) == [
-        "Pulumi.dev.yaml: ml-platform:storage.registries[0] = 'Training': not a valid ECR repository name: 2-200 "
-        "lowercase letters, digits and . _ - /, starting and ending with a letter or digit"
+        (
+            "Pulumi.dev.yaml: ml-platform:storage.registries[0] = 'Training': not a valid ECR repository name: 2-200 "
+            "lowercase letters, digits and . _ - /, starting and ending with a letter or digit"
+        )
     ]
 
 
 def test_fails_when_untagged_image_expiry_is_out_of_range():
     assert problems({"untaggedImageExpiryDays": 0}) == [
-        "Pulumi.dev.yaml: ml-platform:storage.untaggedImageExpiryDays = 0: must be between 1 and 365 days "
-        "(how long an untagged image is kept before it expires)"
+        (
+            "Pulumi.dev.yaml: ml-platform:storage.untaggedImageExpiryDays = 0: must be between 1 and 365 days "
+            "(how long an untagged image is kept before it expires)"
+        )
     ]
 
 
@@ -200,15 +225,19 @@ def test_stack_rule_rejects_replicating_into_the_stacks_own_region():
 def test_fails_when_staging_shortens_the_key_deletion_window():
     # Needs PlatformConfig to raise `storage.stack_problem(...)` (see infra/config/schema.py).
     assert problems({"keyDeletionWindowDays": 7}, env="staging") == [
-        "Pulumi.staging.yaml: ml-platform:storage.keyDeletionWindowDays = 7: only dev may shorten the KMS key "
-        "deletion window; staging keeps 30 days so a mistaken deletion can still be cancelled"
+        (
+            "Pulumi.staging.yaml: ml-platform:storage.keyDeletionWindowDays = 7: only dev may shorten the KMS key "
+            "deletion window; staging keeps 30 days so a mistaken deletion can still be cancelled"
+        )
     ]
 
 
 def test_fails_when_prod_replicates_models_into_its_own_region():
     assert problems({"modelsReplication": {"destinationRegion": "us-west-2"}}, env="prod") == [
-        "Pulumi.prod.yaml: ml-platform:storage.modelsReplication.destinationRegion = 'us-west-2': is the stack's own "
-        "region; replication for disaster recovery needs a different region"
+        (
+            "Pulumi.prod.yaml: ml-platform:storage.modelsReplication.destinationRegion = 'us-west-2': is the stack's own "
+            "region; replication for disaster recovery needs a different region"
+        )
     ]
 
 

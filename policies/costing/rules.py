@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..rules._instances import gpus
-from .estimate import FREE, NOT_PRICED, PRICED, Context, Cost, Item, Part
+from ..rules.instances import gpus
+from .model import FREE, NOT_PRICED, PRICED, Context, Cost, Item, Part
 from .prices import HOURS_PER_MONTH
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -659,6 +659,8 @@ FREE_TYPES: dict[str, str] = {
     "aws:autoscaling/tag:Tag": _NO_CHARGE,
     "aws:eks/addon:Addon": "runs on the cluster's nodes",
     "aws:eks/accessEntry:AccessEntry": _NO_CHARGE,
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _NO_CHARGE,
+    "aws:ec2/tag:Tag": _NO_CHARGE,
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _NO_CHARGE,
     "aws:ec2/placementGroup:PlacementGroup": _NO_CHARGE,
     "aws:ebs/defaultKmsKey:DefaultKmsKey": _NO_CHARGE,

@@ -70,3 +70,7 @@ IAM_EXCLUSIVE_ATTACHMENTS = (
     "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive",
     "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
 )
+
+KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+KUBERNETES_JOB = "kubernetes:batch/v1:Job"
+PYTORCH_JOB = "kubernetes:kubeflow.org/v1:PyTorchJob"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ._common import (
     UNKNOWN,
@@ -55,6 +56,7 @@ from ._types import (
     SECURITY_GROUPS,
     VPC,
 )
+from .escalation import escalations, messages
 
 WORLD = ("0.0.0.0/0", "::/0")
 
@@ -80,13 +82,13 @@ def _check_public_access_block(args: StackValidationArgs, report: ReportViolatio
                 bucket.urn,
             )
             continue
-        gaps = []
+        gaps: list[tuple[str, list[str]]] = []
         for block in found:
             values = [get(block.props, f) for f in PUBLIC_ACCESS_FLAGS]
             if UNKNOWN in values:
                 gaps = []
                 break
-            gaps.append((block.name, [f for f, v in zip(PUBLIC_ACCESS_FLAGS, values) if not is_true(v)]))
+            gaps.append((block.name, [f for f, v in zip(PUBLIC_ACCESS_FLAGS, values, strict=True) if not is_true(v)]))
         if gaps and all(off for _, off in gaps):
             name, off = gaps[0]
             report(f"{name} leaves {', '.join(off)} off: all four settings must be true", bucket.urn)
@@ -418,7 +420,7 @@ def _check_world_ingress(args: StackValidationArgs, report: ReportViolation) -> 
     allowed_ports = set(setting(args.get_config(), "loadBalancerPorts", SG_SCHEMA))
 
     # (resource declaring the rule, the group it opens, protocol, from, to, cidrs)
-    rules = []
+    rules: list[tuple[PolicyResource, PolicyResource | None, Any, Any, Any, list[Any]]] = []
     for group in groups:
         for item in elements(get(group.props, "ingress")):
             cidrs = elements(get(item, "cidrBlocks")) + elements(get(item, "ipv6CidrBlocks"))
@@ -620,6 +622,37 @@ IAM_NO_ADMIN_POLICIES = resource_policy(
     config=ADMIN_POLICY_SCHEMA,
 )
 
+
+def _check_privilege_escalation(args: StackValidationArgs, report: ReportViolation) -> None:
+    index = StackIndex(args.resources)
+    for resource in index.of_type(IAM_POLICY, *IAM_INLINE_POLICIES, IAM_ROLE):
+        for label, source in _documents(resource):
+            try:
+                doc = document(source)
+            except InvalidDocument:
+                continue  # IAM rejects it on create; nothing to judge
+            if doc is UNKNOWN:
+                continue
+            for message in messages(list(escalations(doc)), label):
+                report(message, resource.urn)
+
+
+IAM_PRIVILEGE_ESCALATION = stack_policy(
+    "iam-privilege-escalation",
+    category="access",
+    severity=Severity.CRITICAL,
+    description=(
+        "No identity or boundary policy grants a known privilege-escalation method (Rhino Security Labs' list, as "
+        "cloudsplaining checks it) on resources wider than one IAM path or name prefix."
+    ),
+    remediation=(
+        "Scope IAM writes and iam:PassRole to the stack's own IAM path (arn:aws:iam::<account>:role/<project>/<stack>/*), "
+        "condition role writes on iam:PermissionsBoundary = the stack's boundary, and never grant user, group, access "
+        "key, login profile or policy-version writes (components._iam_documents.ci_deploy_policy shows the shape)."
+    ),
+    check=_check_privilege_escalation,
+)
+
 _WEB_IDENTITY_ACTIONS = {"sts:assumerolewithwebidentity", "sts:*", "*"}
 
 
@@ -804,6 +837,7 @@ POLICIES = [
     VPC_FLOW_LOGS,
     IAM_NO_WILDCARD_ADMIN,
     IAM_NO_ADMIN_POLICIES,
+    IAM_PRIVILEGE_ESCALATION,
     IAM_TRUST,
     IAM_BOUNDARY,
     SAGEMAKER_MODEL_ISOLATION,

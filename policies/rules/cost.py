@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ..costing.estimate import NOT_PRICED, Item, StackCost, estimate
-from . import _instances
+from . import instances
 from ._common import (
     UNKNOWN,
     StackIndex,
@@ -29,9 +29,12 @@ from ._types import (
     BUCKET_LIFECYCLE,
     EC2_INSTANCE,
     EKS_NODE_GROUP,
+    KARPENTER_NODE_POOL,
+    KUBERNETES_JOB,
     LAUNCH_TEMPLATE,
     LOG_GROUP,
     NAT_GATEWAY,
+    PYTORCH_JOB,
     SAGEMAKER_ENDPOINT,
     SAGEMAKER_ENDPOINT_CONFIG,
     SAGEMAKER_NOTEBOOK,
@@ -163,7 +166,7 @@ class GpuCapacity:
 
     @property
     def gpus(self) -> int:
-        return self.count * _instances.gpus(self.instance_type)
+        return self.count * instances.gpus(self.instance_type)
 
 
 def node_group_instance_types(group: PolicyResource, index: StackIndex) -> list[str]:
@@ -178,7 +181,7 @@ def gpu_node_groups(index: StackIndex) -> list[tuple[PolicyResource, list[str]]]
     found = []
     for group in index.of_type(EKS_NODE_GROUP):
         types = node_group_instance_types(group, index)
-        gpu_types = [t for t in types if _instances.is_gpu(t)]
+        gpu_types = [t for t in types if instances.is_gpu(t)]
         if gpu_types:
             found.append((group, gpu_types))
     return found
@@ -195,11 +198,11 @@ def gpu_capacity(index: StackIndex) -> list[GpuCapacity]:
     for group, types in gpu_node_groups(index):
         size = _int(get(group.props, "scalingConfig", "maxSize")) or 0
         # A mixed-type pool can land on its largest type: count that one.
-        widest = max(types, key=_instances.gpus)
+        widest = max(types, key=instances.gpus)
         found.append(GpuCapacity(group, f"node group {group.name}", widest, size))
     for instance in index.of_type(EC2_INSTANCE):
         instance_type = get(instance.props, "instanceType")
-        if isinstance(instance_type, str) and _instances.is_gpu(instance_type):
+        if isinstance(instance_type, str) and instances.is_gpu(instance_type):
             found.append(GpuCapacity(instance, f"instance {instance.name}", instance_type, 1))
 
     targets = {
@@ -212,10 +215,11 @@ def gpu_capacity(index: StackIndex) -> list[GpuCapacity]:
             users[config.urn].append(str(get(endpoint.props, "name")))
     for config in configs:
         # A configuration no endpoint uses yet still counts once: the next deployment may use it.
-        for endpoint_name in users[config.urn] or [None]:
+        endpoint_names: list[str | None] = [*users[config.urn]] or [None]
+        for endpoint_name in endpoint_names:
             for variant in elements(get(config.props, "productionVariants")):
                 instance_type = get(variant, "instanceType")
-                if not (isinstance(instance_type, str) and _instances.is_gpu(instance_type)):
+                if not (isinstance(instance_type, str) and instances.is_gpu(instance_type)):
                     continue
                 count = _int(get(variant, "initialInstanceCount")) or 1
                 if endpoint_name is not None:
@@ -494,6 +498,146 @@ MONTHLY_COST_BUDGET = stack_policy(
 )
 
 
+# ---- Karpenter and Kueue ------------------------------------------------------------------------------------
+
+GPU_RESOURCE = "nvidia.com/gpu"
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+
+
+def nodepool_instance_types(props) -> list[str]:
+    """The instance types a NodePool's `node.kubernetes.io/instance-type` requirements name."""
+    return [
+        t
+        for requirement in elements(get(props, "spec", "template", "spec", "requirements"))
+        if get(requirement, "key") == "node.kubernetes.io/instance-type"
+        for t in elements(get(requirement, "values"))
+        if isinstance(t, str)
+    ]
+
+
+def nodepool_is_gpu(props) -> bool:
+    """A NodePool that launches GPU nodes: GPU instance types in its requirements, or GPU labels or limits."""
+    if any(instances.is_gpu(t) for t in nodepool_instance_types(props)):
+        return True
+    template = get(props, "spec", "template")
+    labels = get(template, "metadata", "labels", default={}) or {}
+    return get(labels, "nvidia.com/gpu.present") == "true" or get(props, "spec", "limits", GPU_RESOURCE) is not None
+
+
+NODEPOOL_LIMITS_SCHEMA = {
+    "maxGpusPerNodePool": {
+        "type": "integer",
+        "minimum": 0,
+        "default": 32,
+        "description": "Largest `limits.nvidia.com/gpu` a GPU Karpenter NodePool may have.",
+    }
+}
+
+
+def _check_nodepool_limits(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not nodepool_is_gpu(args.props):
+        return
+    cap = setting(args.get_config(), "maxGpusPerNodePool", NODEPOOL_LIMITS_SCHEMA)
+    limits = plain(known(get(args.props, "spec", "limits", default={}), "spec.limits")) or {}
+    missing = [k for k in (GPU_RESOURCE, "cpu") if limits.get(k) in (None, "")]
+    if missing:
+        report(
+            f"GPU NodePool has no spec.limits for {', '.join(missing)}: Karpenter would launch GPU nodes without bound"
+        )
+        return
+    try:
+        gpus = int(str(limits[GPU_RESOURCE]))
+    except ValueError:
+        report(f"spec.limits.{GPU_RESOURCE} is {shown(limits[GPU_RESOURCE])}, not a whole number of GPUs")
+        return
+    if gpus > cap:
+        report(f"spec.limits.{GPU_RESOURCE} is {gpus}; this stack allows at most {num(cap)} per NodePool")
+
+
+KARPENTER_NODEPOOL_LIMITS = resource_policy(
+    "karpenter-nodepool-limits",
+    category="cost",
+    severity=Severity.HIGH,
+    description="GPU Karpenter NodePools set limits for GPUs and CPU, within the stack's per-pool GPU cap.",
+    remediation=(
+        "Set spec.limits (nvidia.com/gpu and cpu) on the NodePool, e.g. the pool's maxSize times GPUs/vCPUs per "
+        "node, or raise maxGpusPerNodePool for this rule in the stack's policy config after a budget review."
+    ),
+    types=[KARPENTER_NODE_POOL],
+    check=_check_nodepool_limits,
+    config=NODEPOOL_LIMITS_SCHEMA,
+)
+
+
+def _requests_gpus(pod_spec) -> bool:
+    for container in elements(get(pod_spec, "containers")) + elements(get(pod_spec, "initContainers")):
+        for kind in ("requests", "limits"):
+            if get(container, "resources", kind, GPU_RESOURCE) not in (None, "0", 0):
+                return True
+    return False
+
+
+def _job_templates(args: ResourceValidationArgs) -> list:
+    """The pod templates of a Job, or of each replica type of a PyTorchJob."""
+    if args.resource_type == KUBERNETES_JOB:
+        return [get(args.props, "spec", "template")]
+    return [get(spec, "template") for spec in (get(args.props, "spec", "pytorchReplicaSpecs") or {}).values()]
+
+
+def _check_job_queue_label(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not any(_requests_gpus(get(t, "spec")) for t in _job_templates(args)):
+        return
+    labels = get(args.props, "metadata", "labels", default={}) or {}
+    if not str(get(labels, QUEUE_LABEL) or "").strip():
+        report(
+            f"requests {GPU_RESOURCE} without the {QUEUE_LABEL} label: Kueue does not queue it, so it bypasses the "
+            "team's queue and waits on the namespace quota instead"
+        )
+
+
+GPU_JOB_QUEUE_LABEL = resource_policy(
+    "gpu-job-queue-label",
+    category="cost",
+    severity=Severity.MEDIUM,
+    description="Jobs and PyTorchJobs that request GPUs carry a Kueue queue label.",
+    remediation=(
+        f"Add metadata.labels['{QUEUE_LABEL}'] = 'training' (the team namespace's LocalQueue) to the Job or PyTorchJob."
+    ),
+    types=[KUBERNETES_JOB, PYTORCH_JOB],
+    check=_check_job_queue_label,
+)
+
+
+DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
+
+
+def _check_job_do_not_disrupt(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for template in _job_templates(args):
+        if not _requests_gpus(get(template, "spec")):
+            continue
+        annotations = get(template, "metadata", "annotations", default={}) or {}
+        if str(get(annotations, DO_NOT_DISRUPT)) != "true":
+            report(
+                f'GPU pods without the {DO_NOT_DISRUPT}: "true" annotation: Karpenter\'s consolidation or expiry can '
+                "evict a running training job and lose the work since its last checkpoint"
+            )
+            return
+
+
+GPU_JOB_DO_NOT_DISRUPT = resource_policy(
+    "gpu-job-do-not-disrupt",
+    category="cost",
+    severity=Severity.MEDIUM,
+    description="Jobs and PyTorchJobs that request GPUs mark their pods do-not-disrupt for Karpenter.",
+    remediation=(
+        f"Add spec.template.metadata.annotations['{DO_NOT_DISRUPT}'] = 'true' to the Job (each replica's template "
+        "of a PyTorchJob); the node is removed when the job ends."
+    ),
+    types=[KUBERNETES_JOB, PYTORCH_JOB],
+    check=_check_job_do_not_disrupt,
+)
+
+
 POLICIES = [
     REQUIRED_TAGS,
     ALLOWED_INSTANCE_TYPES,
@@ -504,4 +648,7 @@ POLICIES = [
     S3_LIFECYCLE,
     NAT_GATEWAY_CAP,
     MONTHLY_COST_BUDGET,
+    KARPENTER_NODEPOOL_LIMITS,
+    GPU_JOB_QUEUE_LABEL,
+    GPU_JOB_DO_NOT_DISRUPT,
 ]

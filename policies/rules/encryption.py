@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
-from . import _instances
+from . import instances
 from ._common import (
     UNKNOWN,
     StackIndex,
@@ -186,8 +186,8 @@ def _check_sagemaker_endpoint_config(args: ResourceValidationArgs, report: Repor
     props = args.props
     variants = elements(get(props, "productionVariants")) + elements(get(props, "shadowProductionVariants"))
     instance_types = [t for v in variants if isinstance(t := get(v, "instanceType"), str)]
-    local = sorted({t for t in instance_types if _instances.has_local_storage(t)})
-    needs_key = [t for t in instance_types if not _instances.has_local_storage(t)]
+    local = sorted({t for t in instance_types if instances.has_local_storage(t)})
+    needs_key = [t for t in instance_types if not instances.has_local_storage(t)]
     # Presence checks read with `get`: a key ARN only known after apply is still a key.
     key = get(props, "kmsKeyArn")
     if key is None and needs_key:
@@ -201,11 +201,10 @@ def _check_sagemaker_endpoint_config(args: ResourceValidationArgs, report: Repor
             "hardware: CreateEndpointConfig rejects a KMS key for them"
         )
     capture = known(get(props, "dataCaptureConfig"), "dataCaptureConfig")
-    if capture is not None and not is_false(get(capture, "enableCapture")):
-        if get(capture, "kmsKeyId") is None:
-            report(
-                "dataCaptureConfig.kmsKeyId is not set: captured requests and responses are not encrypted with your KMS key"
-            )
+    if capture is not None and not is_false(get(capture, "enableCapture")) and get(capture, "kmsKeyId") is None:
+        report(
+            "dataCaptureConfig.kmsKeyId is not set: captured requests and responses are not encrypted with your KMS key"
+        )
     output = get(props, "asyncInferenceConfig", "outputConfig")
     if output is not None and output is not UNKNOWN and get(output, "kmsKeyId") is None:
         report(

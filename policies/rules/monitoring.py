@@ -12,8 +12,8 @@ from typing import Any
 from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 
 from ._common import UNKNOWN, StackIndex, elements, get, is_unknown, stack_policy
-from ._types import SAGEMAKER_ENDPOINT, SAGEMAKER_ENDPOINT_CONFIG
-from .cost import gpu_node_groups
+from ._types import EKS_CLUSTER, KARPENTER_NODE_POOL, SAGEMAKER_ENDPOINT, SAGEMAKER_ENDPOINT_CONFIG
+from .cost import gpu_node_groups, nodepool_instance_types, nodepool_is_gpu
 
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ENDPOINT_ALARMS = {"error": "Invocation5XXErrors", "latency": "ModelLatency"}
@@ -98,9 +98,10 @@ def _covers(alarm: Any, cluster: str, instance_types: list[str]) -> bool:
             pool = dims.get("InstanceType")
             if pool is None or _matches(pool, set(instance_types)):
                 return True
-        in_cluster = bool(expression) and (f"'{cluster}'" in expression or f'"{cluster}"' in expression)
-        in_pool = "InstanceType" not in (expression or "") or any(t in (expression or "") for t in instance_types)
-        if in_cluster and GPU_METRIC in (expression or "") and in_pool:
+        text = expression or ""
+        in_cluster = f"'{cluster}'" in text or f'"{cluster}"' in text
+        in_pool = "InstanceType" not in text or any(t in text for t in instance_types)
+        if in_cluster and GPU_METRIC in text and in_pool:
             return True
     return False
 
@@ -118,13 +119,27 @@ def _check_gpu_idle_alarm(args: StackValidationArgs, report: ReportViolation) ->
                 "below a threshold, so idle GPU nodes bill unnoticed",
                 group.urn,
             )
+    # Karpenter NodePools carry no cluster name: an alarm on any of the stack's clusters that watches the pool's
+    # instance types covers it (a pool without an instance-type requirement needs a cluster-wide alarm).
+    clusters = [c for c in (get(r.props, "name") for r in index.of_type(EKS_CLUSTER)) if isinstance(c, str)]
+    for pool in index.of_type(KARPENTER_NODE_POOL):
+        if not nodepool_is_gpu(pool.props) or not clusters or any(is_unknown(c) for c in clusters):
+            continue
+        types = [t for t in nodepool_instance_types(pool.props) if not is_unknown(t)]
+        if not any(_covers(alarm, cluster, types) for alarm in alarms for cluster in clusters):
+            report(
+                f"no idle-GPU alarm: nothing alarms when {GPU_METRIC} of cluster {', '.join(clusters)} "
+                f"({', '.join(types) or 'any instance type'}) stays below a threshold, so idle GPU nodes of this "
+                "Karpenter NodePool bill unnoticed",
+                pool.urn,
+            )
 
 
 GPU_POOL_IDLE_ALARM = stack_policy(
     "gpu-pool-idle-alarm",
     category="reliability",
     severity=Severity.LOW,
-    description="Every GPU node group has an alarm on idle GPUs (Container Insights node_gpu_utilization below a threshold).",
+    description="Every GPU node group and GPU Karpenter NodePool has an alarm on idle GPUs (Container Insights node_gpu_utilization below a threshold).",
     remediation=(
         "Install the amazon-cloudwatch-observability add-on and declare an aws.cloudwatch.MetricAlarm with "
         "comparison LessThanThreshold on ContainerInsights node_gpu_utilization for the cluster (a Metrics "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
+from . import instances
 from ._common import (
     UNKNOWN,
     StackIndex,
@@ -13,6 +14,7 @@ from ._common import (
     is_true,
     known,
     num,
+    plain,
     resource_policy,
     setting,
     shown,
@@ -25,12 +27,14 @@ from ._types import (
     ECR_REPOSITORY,
     EKS_CLUSTER,
     EKS_NODE_GROUP,
+    KARPENTER_NODE_POOL,
     KMS_KEY,
     SAGEMAKER_ENDPOINT,
     SAGEMAKER_ENDPOINT_CONFIG,
     SUBNET,
     VPC,
 )
+from .cost import gpu_node_groups, nodepool_is_gpu
 
 PROTECT_SCHEMA = {
     "resourceTypes": {
@@ -219,7 +223,7 @@ EKS_VERSION_SCHEMA = {
         "items": {"type": "string", "pattern": "^1\\.[0-9]+$"},
         "minItems": 1,
         "uniqueItems": True,
-        "default": ["1.34", "1.35", "1.36", "1.37"],
+        "default": instances.eks_standard_support_versions(),
         "description": "EKS Kubernetes versions in standard support that clusters and node groups may run.",
     }
 }
@@ -272,6 +276,85 @@ ECR_IMMUTABLE_TAGS = resource_policy(
 )
 
 
+# ---- Karpenter GPU NodePools -------------------------------------------------------------------------------
+
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+
+
+def _check_gpu_nodepool_taint(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not nodepool_is_gpu(args.props):
+        return
+    taints = [plain(t) for t in elements(get(args.props, "spec", "template", "spec", "taints"))]
+    if not any(get(t, "key") == GPU_TAINT["key"] and get(t, "effect") in ("NoSchedule", "NoExecute") for t in taints):
+        report(
+            "GPU NodePool has no nvidia.com/gpu NoSchedule taint: pods that need no GPU can land on (and keep up) "
+            "GPU nodes"
+        )
+
+
+KARPENTER_GPU_TAINT = resource_policy(
+    "karpenter-gpu-nodepool-taint",
+    category="reliability",
+    severity=Severity.HIGH,
+    description="GPU Karpenter NodePools taint their nodes so only GPU workloads land there.",
+    remediation="Add spec.template.spec.taints: [{key: nvidia.com/gpu, value: 'true', effect: NoSchedule}] to the NodePool.",
+    types=[KARPENTER_NODE_POOL],
+    check=_check_gpu_nodepool_taint,
+)
+
+
+def _check_inference_capacity(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    labels = get(args.props, "spec", "template", "metadata", "labels", default={}) or {}
+    if get(labels, "ml-platform/purpose") != "inference":
+        return
+    for requirement in elements(get(args.props, "spec", "template", "spec", "requirements")):
+        if get(requirement, "key") == "karpenter.sh/capacity-type":
+            values = [v for v in elements(get(requirement, "values")) if isinstance(v, str)]
+            if values and set(values) == {"spot"}:
+                report(
+                    "inference NodePool launches spot capacity only: serving capacity can vanish at two minutes' notice"
+                )
+
+
+KARPENTER_INFERENCE_ON_DEMAND = resource_policy(
+    "karpenter-inference-on-demand",
+    category="reliability",
+    severity=Severity.HIGH,
+    description="Inference Karpenter NodePools may launch on-demand capacity (not spot only).",
+    remediation=(
+        "Add on-demand to the karpenter.sh/capacity-type requirement of the inference NodePool, or disable this "
+        "rule for stacks without an availability promise."
+    ),
+    types=[KARPENTER_NODE_POOL],
+    check=_check_inference_capacity,
+)
+
+
+def _check_single_gpu_capacity_owner(args: StackValidationArgs, report: ReportViolation) -> None:
+    index = StackIndex(args.resources)
+    groups = gpu_node_groups(index)
+    pools = [p for p in index.of_type(KARPENTER_NODE_POOL) if nodepool_is_gpu(p.props)]
+    if groups and pools:
+        report(
+            f"GPU capacity has two owners: node groups {', '.join(sorted(g.name for g, _ in groups))} (cluster-"
+            f"autoscaler) and Karpenter NodePools {', '.join(sorted(p.name for p in pools))}; they race for the same "
+            "pending pods and each scales down what the other brought up"
+        )
+
+
+GPU_CAPACITY_SINGLE_OWNER = stack_policy(
+    "gpu-capacity-single-owner",
+    category="reliability",
+    severity=Severity.HIGH,
+    description="GPU capacity comes from managed node groups or from Karpenter NodePools, never both.",
+    remediation=(
+        "Pick one: remove the GPU node groups when Karpenter manages GPU capacity (ml-platform: "
+        "cluster.gpuCapacity: karpenter), or remove the GPU NodePools (cluster.gpuCapacity: node-groups)."
+    ),
+    check=_check_single_gpu_capacity_owner,
+)
+
+
 POLICIES = [
     PROTECT_STATEFUL,
     S3_VERSIONING,
@@ -280,4 +363,7 @@ POLICIES = [
     NETWORK_MULTI_AZ,
     EKS_SUPPORTED_VERSION,
     ECR_IMMUTABLE_TAGS,
+    KARPENTER_GPU_TAINT,
+    KARPENTER_INFERENCE_ON_DEMAND,
+    GPU_CAPACITY_SINGLE_OWNER,
 ]

@@ -35,9 +35,12 @@ def tls_policy(bucket_arn):
 def bucket_with_block(**flags):
     def program():
         bucket = s3.Bucket("data")
-        settings = dict(
-            block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True
-        )
+        settings = {
+            "block_public_acls": True,
+            "block_public_policy": True,
+            "ignore_public_acls": True,
+            "restrict_public_buckets": True,
+        }
         settings.update(flags)
         s3.BucketPublicAccessBlock("data-block", bucket=bucket.id, **settings)
 
@@ -218,8 +221,10 @@ def test_public_endpoint_open_to_the_world_fails(check):
 def test_endpoint_left_at_eks_defaults_fails(check):
     vpc = aws.eks.ClusterVpcConfigArgs(subnet_ids=["subnet-1"])
     assert check(cluster(vpc=vpc), "eks-endpoint-not-public") == [
-        "eks: vpcConfig.endpointPublicAccess is not set (EKS turns it on) and publicAccessCidrs is not set: the "
-        "Kubernetes API is reachable from 0.0.0.0/0"
+        (
+            "eks: vpcConfig.endpointPublicAccess is not set (EKS turns it on) and publicAccessCidrs is not set: the "
+            "Kubernetes API is reachable from 0.0.0.0/0"
+        )
     ]
 
 
@@ -229,8 +234,10 @@ def test_cluster_creator_admin_fails(check):
         authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True
     )
     assert check(cluster(access=access), "eks-no-creator-admin") == [
-        "eks: accessConfig.bootstrapClusterCreatorAdminPermissions is true: whoever runs the deployment becomes a "
-        "permanent cluster administrator"
+        (
+            "eks: accessConfig.bootstrapClusterCreatorAdminPermissions is true: whoever runs the deployment becomes a "
+            "permanent cluster administrator"
+        )
     ]
 
 
@@ -298,22 +305,28 @@ def test_launch_template_requiring_imdsv2_passes(check):
 
 def test_launch_template_allowing_imdsv1_fails(check):
     assert check(template_with_metadata(tokens="optional"), "ec2-imdsv2-required") == [
-        "nodes: metadataOptions.httpTokens is 'optional': instances answer IMDSv1, which a server-side request "
-        "forgery can use to steal the instance role's credentials"
+        (
+            "nodes: metadataOptions.httpTokens is 'optional': instances answer IMDSv1, which a server-side request "
+            "forgery can use to steal the instance role's credentials"
+        )
     ]
 
 
 def test_launch_template_without_metadata_options_fails(check):
     assert check(lambda: aws.ec2.LaunchTemplate("nodes"), "ec2-imdsv2-required") == [
-        "nodes: metadataOptions.httpTokens is not set: instances answer IMDSv1, which a server-side request "
-        "forgery can use to steal the instance role's credentials"
+        (
+            "nodes: metadataOptions.httpTokens is not set: instances answer IMDSv1, which a server-side request "
+            "forgery can use to steal the instance role's credentials"
+        )
     ]
 
 
 def test_hop_limit_above_the_setting_fails(check):
     assert check(template_with_metadata(hops=2), "ec2-imdsv2-required") == [
-        "nodes: metadataOptions.httpPutResponseHopLimit is 2: containers can reach the instance role's credentials; "
-        "at most 1 is allowed"
+        (
+            "nodes: metadataOptions.httpPutResponseHopLimit is 2: containers can reach the instance role's credentials; "
+            "at most 1 is allowed"
+        )
     ]
     assert (
         check(template_with_metadata(hops=2), "ec2-imdsv2-required", {"ec2-imdsv2-required": {"maxHopLimit": 2}}) == []
@@ -343,15 +356,19 @@ def test_https_from_the_world_on_a_load_balancer_passes(check):
 
 def test_ssh_from_the_world_fails(check):
     assert check(security_group(port=22), "security-group-no-world-ingress") == [
-        "web: allows ingress from 0.0.0.0/0 to tcp port 22: only 443 on a load balancer's security group may be "
-        "open to the world"
+        (
+            "web: allows ingress from 0.0.0.0/0 to tcp port 22: only 443 on a load balancer's security group may be "
+            "open to the world"
+        )
     ]
 
 
 def test_https_from_the_world_without_a_load_balancer_fails(check):
     assert check(security_group(on_load_balancer=False), "security-group-no-world-ingress") == [
-        "web: allows ingress from 0.0.0.0/0 to tcp port 443: only 443 on a load balancer's security group may be "
-        "open to the world"
+        (
+            "web: allows ingress from 0.0.0.0/0 to tcp port 443: only 443 on a load balancer's security group may be "
+            "open to the world"
+        )
     ]
 
 
@@ -361,8 +378,10 @@ def test_standalone_ingress_rule_from_the_world_fails(check):
         aws.vpc.SecurityGroupIngressRule("db-in", security_group_id=group.id, cidr_ipv6="::/0", ip_protocol="-1")
 
     assert check(program, "security-group-no-world-ingress") == [
-        "db-in: allows ingress from ::/0 to all traffic: only 443 on a load balancer's security group may be open "
-        "to the world"
+        (
+            "db-in: allows ingress from ::/0 to all traffic: only 443 on a load balancer's security group may be open "
+            "to the world"
+        )
     ]
 
 
@@ -436,8 +455,10 @@ def test_irsa_trust_bound_to_a_service_account_passes(check):
 def test_irsa_trust_without_sub_condition_fails(check):
     assume = irsa({"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"}})
     assert check(role(assume=assume), "iam-trust-policy-restricted") == [
-        f"app: statement #1 trusts {ISSUER} without a condition on {ISSUER}:sub: every identity it issues tokens to "
-        "can assume the role"
+        (
+            f"app: statement #1 trusts {ISSUER} without a condition on {ISSUER}:sub: every identity it issues tokens to "
+            "can assume the role"
+        )
     ]
 
 
@@ -624,22 +645,28 @@ def test_input_and_output_in_one_capture_option_passes(check):
 
 def test_endpoint_config_without_data_capture_fails(check):
     assert check(captured_endpoint(capture=False), "sagemaker-data-capture") == [
-        "serving: dataCaptureConfig is not set: no record is kept of what the model was asked and what it answered "
-        "(audit, model monitoring)"
+        (
+            "serving: dataCaptureConfig is not set: no record is kept of what the model was asked and what it answered "
+            "(audit, model monitoring)"
+        )
     ]
 
 
 def test_serverless_endpoint_config_without_data_capture_fails_and_says_why(check):
     assert check(captured_endpoint(capture=False, serverless=True), "sagemaker-data-capture") == [
-        "serving: dataCaptureConfig is not set: no record is kept of what the model was asked and what it answered "
-        "(audit, model monitoring); serverless variants cannot capture, serve from instances where capture is required"
+        (
+            "serving: dataCaptureConfig is not set: no record is kept of what the model was asked and what it answered "
+            "(audit, model monitoring); serverless variants cannot capture, serve from instances where capture is required"
+        )
     ]
 
 
 def test_disabled_data_capture_fails(check):
     assert check(captured_endpoint(enabled=False), "sagemaker-data-capture") == [
-        "serving: dataCaptureConfig.enableCapture is False: no record is kept of what the model was asked and what it "
-        "answered (audit, model monitoring)"
+        (
+            "serving: dataCaptureConfig.enableCapture is False: no record is kept of what the model was asked and what it "
+            "answered (audit, model monitoring)"
+        )
     ]
 
 

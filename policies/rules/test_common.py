@@ -3,7 +3,7 @@
 import pytest
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from policies.rules import _instances
+from policies.rules import instances
 from policies.rules._common import UNKNOWN, condition_keys, elements, get, is_public_principal, known, num, shown
 
 PROPS = unknown_checking_proxy(
@@ -62,7 +62,7 @@ def test_condition_keys_are_compared_case_insensitively_across_operators():
 
 def test_instance_type_facts():
     assert [
-        _instances.has_local_storage(t)
+        instances.has_local_storage(t)
         for t in ("ml.g5.xlarge", "ml.m5d.large", "ml.g4dn.xlarge", "ml.m5.large", "ml.c6i.xlarge", "ml.inf2.xlarge")
     ] == [
         True,
@@ -72,4 +72,4 @@ def test_instance_type_facts():
         False,
         False,
     ]
-    assert _instances.split("ml.p4d.24xlarge") == ("p4d", "24xlarge") and _instances.split("nonsense") == ("", "")
+    assert instances.split("ml.p4d.24xlarge") == ("p4d", "24xlarge") and instances.split("nonsense") == ("", "")

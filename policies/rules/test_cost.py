@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
-from policies.rules import _instances
+from policies.rules import instances
 
 TAGS = {"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform", "Environment": "dev"}
 
@@ -175,7 +175,7 @@ def test_stack_gpu_total_counts_pools_at_max_size_and_sagemaker_at_its_autoscali
 
 def test_gpu_counts_per_instance_type():
     assert [
-        _instances.gpus(t)
+        instances.gpus(t)
         for t in ("g5.xlarge", "ml.g5.12xlarge", "p4d.24xlarge", "p5.4xlarge", "m6i.large", "inf2.xlarge")
     ] == [1, 4, 8, 1, 0, 0]
 

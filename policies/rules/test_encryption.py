@@ -35,8 +35,10 @@ def test_bucket_with_kms_encryption_passes(check):
 
 def test_bucket_without_encryption_configuration_fails(check):
     assert check(lambda: s3.Bucket("data"), "s3-bucket-kms-encryption") == [
-        "data: no BucketServerSideEncryptionConfiguration refers to this bucket, so S3 encrypts it with its SSE-S3 "
-        "default (AES256), not a KMS key"
+        (
+            "data: no BucketServerSideEncryptionConfiguration refers to this bucket, so S3 encrypts it with its SSE-S3 "
+            "default (AES256), not a KMS key"
+        )
     ]
 
 
@@ -46,8 +48,10 @@ def test_bucket_with_sse_s3_fails(check):
         sse("data-sse", bucket.id, algorithm="AES256")
 
     assert check(program, "s3-bucket-kms-encryption") == [
-        "data: data-sse sets sseAlgorithm 'AES256' (SSE-S3): only aws:kms or aws:kms:dsse is allowed, except on a "
-        "bucket that receives server or load balancer access logs"
+        (
+            "data: data-sse sets sseAlgorithm 'AES256' (SSE-S3): only aws:kms or aws:kms:dsse is allowed, except on a "
+            "bucket that receives server or load balancer access logs"
+        )
     ]
 
 
@@ -95,16 +99,16 @@ def test_inline_v7_bucket_encryption_counts(check):
 
 
 def cluster(**changes):
-    args = dict(
-        role_arn="arn:aws:iam::123456789012:role/cluster",
-        version="1.35",
-        vpc_config=aws.eks.ClusterVpcConfigArgs(
+    args = {
+        "role_arn": "arn:aws:iam::123456789012:role/cluster",
+        "version": "1.35",
+        "vpc_config": aws.eks.ClusterVpcConfigArgs(
             subnet_ids=["subnet-1", "subnet-2"], endpoint_public_access=False, endpoint_private_access=True
         ),
-        encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+        "encryption_config": aws.eks.ClusterEncryptionConfigArgs(
             resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=KEY)
         ),
-    )
+    }
     args.update(changes)
     return lambda: aws.eks.Cluster("eks", **args)
 
@@ -162,8 +166,10 @@ def test_launch_template_with_unencrypted_volume_fails(check):
 
 def test_launch_template_without_block_device_mappings_fails(check):
     assert check(launch_template(mappings=False), "ebs-encryption") == [
-        "nodes: declares no blockDeviceMappings: the root volume takes the AMI's settings, which are unencrypted "
-        "unless the account turned on EBS encryption by default"
+        (
+            "nodes: declares no blockDeviceMappings: the root volume takes the AMI's settings, which are unencrypted "
+            "unless the account turned on EBS encryption by default"
+        )
     ]
 
 
@@ -249,8 +255,10 @@ def test_local_nvme_instance_type_needs_no_volume_key(check):
 
 def test_local_nvme_instance_type_rejects_a_volume_key(check):
     assert check(endpoint_config(instance_type="ml.g5.xlarge"), "sagemaker-endpoint-encryption") == [
-        "serving: kmsKeyArn is set, but ml.g5.xlarge have local NVMe storage, which SageMaker encrypts in hardware: "
-        "CreateEndpointConfig rejects a KMS key for them"
+        (
+            "serving: kmsKeyArn is set, but ml.g5.xlarge have local NVMe storage, which SageMaker encrypts in hardware: "
+            "CreateEndpointConfig rejects a KMS key for them"
+        )
     ]
 
 
@@ -354,6 +362,8 @@ def test_load_balancer_access_log_destination_may_use_sse_s3(check):
 
     assert check(lambda: program(True), "s3-bucket-kms-encryption") == []
     assert check(lambda: program(False), "s3-bucket-kms-encryption") == [
-        "lb-logs: lb-logs-sse sets sseAlgorithm 'AES256' (SSE-S3): only aws:kms or aws:kms:dsse is allowed, except "
-        "on a bucket that receives server or load balancer access logs"
+        (
+            "lb-logs: lb-logs-sse sets sseAlgorithm 'AES256' (SSE-S3): only aws:kms or aws:kms:dsse is allowed, except "
+            "on a bucket that receives server or load balancer access logs"
+        )
     ]

@@ -1,6 +1,7 @@
 """Monitoring rules: a compliant program first, then one change per test with the exact finding."""
 
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 ENDPOINT = "serving"
 QUERY = (
@@ -123,3 +124,54 @@ def test_an_idle_alarm_on_another_pools_instance_types_does_not_count(check):
 
 def test_cpu_node_groups_need_no_idle_gpu_alarm(check):
     assert check(gpu_program(query=None, instance_type="m6i.large"), "gpu-pool-idle-alarm") == []
+
+
+def karpenter_program(query=QUERY, instance_type="g5.xlarge"):
+    def program():
+        aws.eks.Cluster("ml", name="ml", role_arn="arn:aws:iam::123456789012:role/cluster", vpc_config={})
+        k8s.apiextensions.CustomResource(
+            "gpu",
+            api_version="karpenter.sh/v1",
+            kind="NodePool",
+            metadata={"name": "gpu"},
+            spec={
+                "template": {
+                    "spec": {
+                        "requirements": [
+                            {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": [instance_type]}
+                        ]
+                    }
+                },
+                "limits": {"nvidia.com/gpu": "4"},
+            },
+        )
+        if query is not None:
+            aws.cloudwatch.MetricAlarm(
+                "gpu-idle",
+                metric_queries=[
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(id="q", expression=query, period=3600, return_data=True)
+                ],
+                evaluation_periods=2,
+                threshold=10,
+                comparison_operator="LessThanThreshold",
+                treat_missing_data="notBreaching",
+            )
+
+    return program
+
+
+def test_gpu_nodepool_with_an_idle_alarm_on_its_instance_types_passes(check):
+    assert check(karpenter_program(), "gpu-pool-idle-alarm") == []
+
+
+def test_gpu_nodepool_without_an_idle_alarm_fails(check):
+    assert check(karpenter_program(query=None), "gpu-pool-idle-alarm") == [
+        (
+            "gpu: no idle-GPU alarm: nothing alarms when node_gpu_utilization of cluster ml (g5.xlarge) stays below a "
+            "threshold, so idle GPU nodes of this Karpenter NodePool bill unnoticed"
+        )
+    ]
+
+
+def test_an_idle_alarm_on_another_pools_instance_types_does_not_cover_a_nodepool(check):
+    assert len(check(karpenter_program(instance_type="p4d.24xlarge"), "gpu-pool-idle-alarm")) == 1

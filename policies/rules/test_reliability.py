@@ -90,8 +90,10 @@ def test_endpoint_with_two_instances_passes(check):
 
 def test_endpoint_with_one_instance_fails(check):
     assert check(endpoint_config(count=1), "sagemaker-endpoint-min-instances") == [
-        "serving: variant primary starts with 1 instance(s) of ml.m5.xlarge: at least 2 are needed so one instance "
-        "or zone failure does not take the endpoint down"
+        (
+            "serving: variant primary starts with 1 instance(s) of ml.m5.xlarge: at least 2 are needed so one instance "
+            "or zone failure does not take the endpoint down"
+        )
     ]
 
 
@@ -129,8 +131,10 @@ def test_endpoint_with_rollback_alarms_passes(check):
 
 def test_endpoint_without_rollback_alarms_fails(check):
     assert check(endpoint(alarms=()), "sagemaker-endpoint-auto-rollback") == [
-        "serving: deploymentConfig.autoRollbackConfiguration has no alarms: a bad model version keeps serving until "
-        "someone notices"
+        (
+            "serving: deploymentConfig.autoRollbackConfiguration has no alarms: a bad model version keeps serving until "
+            "someone notices"
+        )
     ]
     assert check(endpoint(deployment=False), "sagemaker-endpoint-auto-rollback") == [
         "serving: deploymentConfig is not set: an update replaces the fleet without traffic shifting or alarm-based rollback"
@@ -152,8 +156,10 @@ def test_network_across_three_zones_passes(check):
 
 def test_network_in_two_zones_fails(check):
     assert check(network(["us-west-2a", "us-west-2b", "us-west-2a"]), "network-multi-az") == [
-        "main: subnets span 2 Availability Zone(s) (us-west-2a, us-west-2b); at least 3 are required so losing one "
-        "zone leaves capacity"
+        (
+            "main: subnets span 2 Availability Zone(s) (us-west-2a, us-west-2b); at least 3 are required so losing one "
+            "zone leaves capacity"
+        )
     ]
 
 

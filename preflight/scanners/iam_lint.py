@@ -173,7 +173,7 @@ def _expanded_actions(statement: dict[str, Any]) -> set[str]:
                 f"{a['service']}:{a['action']}".lower()
                 for a in parliament.expand_action(action, raise_exceptions=False)
             }
-        except Exception:  # noqa: BLE001 - an unknown prefix is parliament's own finding
+        except Exception:  # noqa: BLE001, S112 - an unknown prefix is parliament's own finding
             continue
     return out
 

@@ -14,21 +14,21 @@ ROLE = "arn:aws:iam::123456789012:role/nodes"
 
 
 def _node_group(**overrides):
-    args = dict(
-        cluster_name="c",
-        node_role_arn=ROLE,
-        subnet_ids=["subnet-1"],
-        scaling_config=aws.eks.NodeGroupScalingConfigArgs(desired_size=0, max_size=2, min_size=0),
-        ami_type="AL2023_x86_64_NVIDIA",
-        capacity_type="ON_DEMAND",
-        instance_types=["g5.xlarge"],
-        taints=[aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")],
-    )
+    args = {
+        "cluster_name": "c",
+        "node_role_arn": ROLE,
+        "subnet_ids": ["subnet-1"],
+        "scaling_config": aws.eks.NodeGroupScalingConfigArgs(desired_size=0, max_size=2, min_size=0),
+        "ami_type": "AL2023_x86_64_NVIDIA",
+        "capacity_type": "ON_DEMAND",
+        "instance_types": ["g5.xlarge"],
+        "taints": [aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")],
+    }
     return lambda: aws.eks.NodeGroup("gpu", **{**args, **overrides})
 
 
 def _variant(**overrides):
-    args = dict(model_name="m", variant_name="primary", instance_type="ml.g5.xlarge", initial_instance_count=1)
+    args = {"model_name": "m", "variant_name": "primary", "instance_type": "ml.g5.xlarge", "initial_instance_count": 1}
     return lambda: aws.sagemaker.EndpointConfiguration(
         "epc", production_variants=[aws.sagemaker.EndpointConfigurationProductionVariantArgs(**{**args, **overrides})]
     )

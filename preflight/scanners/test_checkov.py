@@ -49,16 +49,19 @@ def _checkov(findings: list[Violation]) -> set[tuple[str, str | None]]:
     return {(v.policy, v.name) for v in findings if v.source == "checkov"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("check", "stem"), CASES)
 def test_bad_resource_triggers_the_check(check, stem, scan_findings):
     assert (check, f"bad-{stem}") in _checkov(scan_findings)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("check", "stem"), CASES)
 def test_secure_twin_passes_the_check(check, stem, scan_findings):
     assert (check, f"good-{stem}") not in _checkov(scan_findings)
 
 
+@pytest.mark.slow
 def test_finding_names_the_pulumi_urn_and_takes_enforcement_and_category(scanned_stack, scan_findings):
     finding = next(v for v in scan_findings if v.policy == "CKV_AWS_58")
     assert finding.urn == scanned_stack.one("aws:eks/cluster:Cluster", "bad-cluster").urn
@@ -71,16 +74,19 @@ def test_finding_names_the_pulumi_urn_and_takes_enforcement_and_category(scanned
     assert finding.message.startswith("Ensure EKS Cluster has Secrets Encryption Enabled")
 
 
+@pytest.mark.slow
 def test_unlisted_check_is_advisory(scan_findings):
     lifecycle = [v for v in scan_findings if v.policy == "CKV2_AWS_61"]
     assert lifecycle and {v.enforcement for v in lifecycle} == {"advisory"}
 
 
+@pytest.mark.slow
 def test_skipped_check_is_not_reported(scan_findings):
     # CKV_AWS_144 (cross-region replication) fails on every bucket here; the shipped skip list accepts it.
     assert not [v for v in scan_findings if v.policy == "CKV_AWS_144"]
 
 
+@pytest.mark.slow
 def test_unmapped_type_is_reported_as_not_scanned(scanned_stack, scan_findings):
     assert (
         "checkov: 1 resource(s) of type aws:ec2/keyPair:KeyPair not scanned (no Terraform mapping in preflight/scanners/tfplan.py)"
@@ -162,6 +168,7 @@ def test_config_enforcement_severity_and_skips_apply_to_mapped_findings():
     assert checkov.to_violations(report, inputs, StackResult("p", "dev"), skipping) == []
 
 
+@pytest.mark.slow
 def test_manifests_are_written_exactly_as_the_pure_python_dumper_writes_them(scanned_stack, tmp_path):
     # The manifests go through libyaml when PyYAML has it; checkov must get the same text either way.
     import yaml

@@ -81,6 +81,7 @@ TYPES: dict[str, TfType] = {
     "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway": _t("aws_egress_only_internet_gateway"),
     "aws:ec2/natGateway:NatGateway": _t("aws_nat_gateway", {"availabilityZoneAddresses": "availability_zone_address"}),
     "aws:ec2/eip:Eip": _t("aws_eip"),
+    "aws:ec2/tag:Tag": _t("aws_ec2_tag"),
     "aws:ec2/routeTable:RouteTable": _t("aws_route_table", {"routes": "route"}),
     "aws:ec2/defaultRouteTable:DefaultRouteTable": _t("aws_default_route_table", {"routes": "route"}),
     "aws:ec2/route:Route": _t("aws_route"),

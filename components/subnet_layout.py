@@ -28,8 +28,8 @@ TIERS = ("public", "private", "intra")
 POD_TIER = "pods"
 """Tier carved from the optional secondary CIDR (VPC CNI custom networking gives pods IPs from it)."""
 
-RFC1918 = tuple(ipaddress.ip_network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+RFC1918 = tuple(IPv4Network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+SHARED_ADDRESS_SPACE = IPv4Network("100.64.0.0/10")
 """RFC 6598 space: AWS allows it as a secondary VPC CIDR, the usual home for pod IPs."""
 
 LARGEST_BLOCK_PREFIX = 16
@@ -128,7 +128,10 @@ def check_tier_prefix(tier: str, prefix: int) -> int:
     """One tier's subnet size: a whole prefix length, /16 up to the tier's smallest allowed size."""
     smallest = SMALLEST_TIER_PREFIX[tier]
     if isinstance(prefix, bool) or not isinstance(prefix, int):
-        raise ValueError(f"must be a prefix length (a whole number from {LARGEST_BLOCK_PREFIX} to {smallest})")
+        # A ValueError, not a TypeError: pydantic reports it against the stack-file key.
+        raise ValueError(  # noqa: TRY004
+            f"must be a prefix length (a whole number from {LARGEST_BLOCK_PREFIX} to {smallest})"
+        )
     if prefix < LARGEST_BLOCK_PREFIX:
         raise ValueError(f"must be {LARGEST_BLOCK_PREFIX} to {smallest}: a subnet cannot be larger than a VPC block")
     if prefix > smallest:

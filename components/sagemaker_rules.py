@@ -1,8 +1,8 @@
 """SageMaker facts the endpoint config and component check against: one place, derived from AWS's own data.
 
 Instance types, serverless limits, name rules and deployment ranges come from the SageMaker service model that
-ships with botocore (no network). What the service model does not say (GPU counts, vCPU counts, which instances
-have local NVMe storage) is tabled here with the reason it matters.
+ships with botocore (no network). What the service model does not say (GPU counts, which instances have local
+NVMe storage) is in `components/facts`; vCPU counts follow the size convention below.
 """
 
 from __future__ import annotations
@@ -13,34 +13,10 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from components import facts
+
 SERVERLESS_MEMORY_STEP_MB = 1024
 """AWS documents serverless memory "in 1 GB increments"; botocore only carries the min and max."""
-
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-"""The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 """SageMaker's rule for endpoint, variant and model package group names: alphanumerics and hyphens, ≤ 63."""
@@ -98,70 +74,9 @@ def max_execution_timeout_range() -> tuple[int, int]:
     return low, high or 28800
 
 
-# GPUs per instance. SageMaker's GPUUtilization metric is the sum over the instance's GPUs (0-100% each), so an
-# alarm on "90% busy" needs the count to set its threshold. Neuron (inf*, trn*) and Gaudi (dl1) accelerators do
-# not publish GPUUtilization; they get the CPU alarm only.
-_GPUS_1_4_8 = {
-    "xlarge": 1,
-    "2xlarge": 1,
-    "4xlarge": 1,
-    "8xlarge": 1,
-    "16xlarge": 1,
-    "12xlarge": 4,
-    "24xlarge": 4,
-    "48xlarge": 8,
-}
-GPU_COUNT: dict[str, int] = {
-    **{f"ml.g4dn.{s}": n for s, n in _GPUS_1_4_8.items() if s not in ("24xlarge", "48xlarge")},
-    **{f"ml.g5.{s}": n for s, n in _GPUS_1_4_8.items()},
-    **{f"ml.g6.{s}": n for s, n in _GPUS_1_4_8.items()},
-    **{f"ml.g6e.{s}": n for s, n in _GPUS_1_4_8.items()},
-    "ml.p2.xlarge": 1,
-    "ml.p2.8xlarge": 8,
-    "ml.p2.16xlarge": 16,
-    "ml.p3.2xlarge": 1,
-    "ml.p3.8xlarge": 4,
-    "ml.p3.16xlarge": 8,
-    "ml.p4d.24xlarge": 8,
-    "ml.p4de.24xlarge": 8,
-    "ml.p5.4xlarge": 1,
-    "ml.p5.48xlarge": 8,
-    "ml.p5e.48xlarge": 8,
-    "ml.p5en.48xlarge": 8,
-    "ml.p6-b200.48xlarge": 8,
-    "ml.p6-b300.48xlarge": 8,
-    "ml.p6e-gb200.36xlarge": 4,
-}
-GPU_FAMILIES = (
-    "g4dn",
-    "g5",
-    "g6",
-    "g6e",
-    "g7",
-    "g7e",
-    "p2",
-    "p3",
-    "p4d",
-    "p4de",
-    "p5",
-    "p5e",
-    "p5en",
-    "p6-b200",
-    "p6-b300",
-    "p6e-gb200",
-)
-"""Families with NVIDIA GPUs. A type of these families missing from GPU_COUNT is rejected, not guessed."""
-
-# Nitro instances with local NVMe instance storage: SageMaker encrypts that storage in hardware and fails
-# CreateEndpointConfig when a KmsKeyId is given for them, so the volume key is left off for these families only.
-LOCAL_STORAGE_FAMILIES = frozenset(
-    {
-        "m5d", "c5d", "r5d", "m6gd", "c6gd", "r6gd", "r7gd",
-        "g4dn", "g5", "g6", "g6e", "g7", "g7e",
-        "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200",
-        "trn1", "trn1n", "trn2", "dl1",
-    }
-)  # fmt: skip
+# GPU counts and local-NVMe families come from `components/facts`. SageMaker's GPUUtilization metric is the sum
+# over the instance's GPUs (0-100% each), so an alarm on "90% busy" needs the count to set its threshold. Neuron
+# (inf*, trn*) and Gaudi (dl1) accelerators do not publish GPUUtilization; they get the CPU alarm only.
 
 _SIZE = re.compile(r"^(\d*)xlarge$")
 
@@ -172,15 +87,22 @@ def family(instance_type: str) -> str:
     return parts[1] if len(parts) == 3 else ""
 
 
+def gpu_families() -> list[str]:
+    """GPU families SageMaker offers for real-time endpoints."""
+    offered = {family(t) for t in instance_types()}
+    return [f for f in facts.FACTS.gpu_families if f in offered]
+
+
 def is_gpu(instance_type: str) -> bool:
-    return family(instance_type) in GPU_FAMILIES
+    return facts.is_gpu(instance_type)
 
 
 def gpu_count(instance_type: str) -> int:
     """GPUs on one instance; 0 for CPU, Neuron and Gaudi types. KeyError for a GPU type not in the table."""
-    if not is_gpu(instance_type):
-        return 0
-    return GPU_COUNT[instance_type]
+    count = facts.gpu_count(instance_type)
+    if count is None:
+        raise KeyError(instance_type)
+    return count
 
 
 def vcpu_count(instance_type: str) -> int:
@@ -203,7 +125,7 @@ def vcpu_count(instance_type: str) -> int:
 
 
 def has_local_storage(instance_type: str) -> bool:
-    return family(instance_type) in LOCAL_STORAGE_FAMILIES
+    return facts.has_local_nvme(instance_type)
 
 
 def allowlisted(instance_type: str, allowed: Sequence[str]) -> bool:
@@ -219,11 +141,12 @@ def instance_type_problem(instance_type: str, allowed: Sequence[str] | None = No
         if f"ml.{instance_type}" in instance_types():
             hint = f" (did you mean ml.{instance_type}?)"
         return f"not a SageMaker real-time instance type; expected an `ml.` type such as ml.m5.large{hint}"
-    if is_gpu(instance_type) and instance_type not in GPU_COUNT:
+    if facts.gpu_count(instance_type) is None:
+        tabled = [f"ml.{t}" for t in facts.tabled_gpu_types(family(instance_type))]
         return (
             "a GPU type whose GPU count the platform does not know, so its GPU-utilisation alarm cannot be "
-            f"scaled; use one of {', '.join(sorted(t for t in GPU_COUNT if family(t) == family(instance_type))) or 'the tabled GPU types'} "
-            "or add it to GPU_COUNT in components/_sagemaker.py"
+            f"scaled; use one of {', '.join(sorted(tabled)) or 'the tabled GPU types'} "
+            "or add it to gpusPerInstance in components/facts/aws.json"
         )
     # Allowlist entries may be patterns (`ml.g5.*`), as in the permission boundary's StringNotLike condition.
     if allowed is not None and not allowlisted(instance_type, allowed):
@@ -362,7 +285,7 @@ def bucket_grant_statements(
         s3_actions += ["s3:AbortMultipartUpload", "s3:PutObject"]
         kms_actions += ["kms:Decrypt", "kms:GenerateDataKey"]  # Decrypt: multipart uploads read back data keys
     label = sid or re.sub(r"[^A-Za-z0-9]", "", prefix.title()) or "Bucket"
-    statements = [
+    statements: list[dict[str, Any]] = [
         {"Sid": f"{label}Objects", "Effect": "Allow", "Action": sorted(set(s3_actions)), "Resource": objects},
         {
             "Sid": f"{label}List",

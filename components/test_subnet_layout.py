@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components import _subnets
-from components._subnets import AZ_SLOTS, POD_TIER, RFC1918, SMALLEST_TIER_PREFIX, TIERS
+from components import subnet_layout
+from components.subnet_layout import AZ_SLOTS, POD_TIER, RFC1918, SMALLEST_TIER_PREFIX, TIERS
 
 AZS = ("us-west-2a", "us-west-2b", "us-west-2c")
 
 
 @st.composite
-def vpc_cidrs(draw, smallest: int = _subnets.SMALLEST_VPC_PREFIX) -> IPv4Network:
+def vpc_cidrs(draw, smallest: int = subnet_layout.SMALLEST_VPC_PREFIX) -> IPv4Network:
     """Any valid VPC CIDR: inside an RFC 1918 range, /16 to /20, properly aligned."""
     home = draw(st.sampled_from(RFC1918))
     prefix = draw(st.integers(min_value=max(16, home.prefixlen), max_value=smallest))
@@ -35,12 +35,12 @@ def tier_prefixes(draw, vpc: IPv4Network) -> dict[str, int]:
     }
 
 
-def _all(layout: _subnets.Layout) -> list[IPv4Network]:
+def _all(layout: subnet_layout.Layout) -> list[IPv4Network]:
     return [cidr for cidrs in layout.subnets.values() for cidr in cidrs]
 
 
 def test_default_layout_for_a_16_gives_quarter_private_and_slash_24_public_and_intra():
-    layout = _subnets.plan_layout("10.0.0.0/16")
+    layout = subnet_layout.plan_layout("10.0.0.0/16")
     assert layout.for_azs(AZS) == {
         "private": {"us-west-2a": "10.0.0.0/18", "us-west-2b": "10.0.64.0/18", "us-west-2c": "10.0.128.0/18"},
         "public": {"us-west-2a": "10.0.192.0/24", "us-west-2b": "10.0.193.0/24", "us-west-2c": "10.0.194.0/24"},
@@ -49,7 +49,7 @@ def test_default_layout_for_a_16_gives_quarter_private_and_slash_24_public_and_i
 
 
 def test_default_layout_for_a_20_uses_slash_22_private_and_slash_27_public_and_intra():
-    layout = _subnets.plan_layout("10.0.0.0/20")
+    layout = subnet_layout.plan_layout("10.0.0.0/20")
     assert {tier: {c.prefixlen for c in cidrs} for tier, cidrs in layout.subnets.items()} == {
         "public": {27},
         "private": {22},
@@ -58,12 +58,12 @@ def test_default_layout_for_a_20_uses_slash_22_private_and_slash_27_public_and_i
 
 
 def test_pod_subnets_take_a_quarter_of_the_pod_cidr_each_by_default():
-    layout = _subnets.plan_layout("10.0.0.0/16", pod_cidr="100.64.0.0/16")
+    layout = subnet_layout.plan_layout("10.0.0.0/16", pod_cidr="100.64.0.0/16")
     assert [str(c) for c in layout.subnets[POD_TIER]] == ["100.64.0.0/18", "100.64.64.0/18", "100.64.128.0/18"]
 
 
 def test_two_az_layout_is_the_three_az_layout_without_the_third_az():
-    layout = _subnets.plan_layout("10.0.0.0/16", {"private": 19})
+    layout = subnet_layout.plan_layout("10.0.0.0/16", {"private": 19})
     two, three = layout.for_azs(AZS[:2]), layout.for_azs(AZS)
     for tier in TIERS:
         assert two[tier] == {az: cidr for az, cidr in three[tier].items() if az in AZS[:2]}
@@ -77,9 +77,9 @@ def test_subnets_never_overlap_stay_inside_the_vpc_and_have_the_sizes_asked(data
     needed = sum(AZ_SLOTS * 2 ** (32 - p) for p in prefixes.values())
     if needed > vpc.num_addresses:
         with pytest.raises(ValueError, match=f"subnets do not fit in {vpc}"):
-            _subnets.plan_layout(str(vpc), prefixes)
+            subnet_layout.plan_layout(str(vpc), prefixes)
         return
-    layout = _subnets.plan_layout(str(vpc), prefixes)
+    layout = subnet_layout.plan_layout(str(vpc), prefixes)
     subnets = _all(layout)
     assert len(subnets) == AZ_SLOTS * len(TIERS)
     for tier, cidrs in layout.subnets.items():
@@ -93,7 +93,7 @@ def test_subnets_never_overlap_stay_inside_the_vpc_and_have_the_sizes_asked(data
 @settings(max_examples=200, deadline=None)
 @given(vpc_cidrs())
 def test_default_sizes_always_fit_and_respect_each_tiers_minimum(vpc):
-    layout = _subnets.plan_layout(str(vpc))
+    layout = subnet_layout.plan_layout(str(vpc))
     for tier, cidrs in layout.subnets.items():
         assert all(c.subnet_of(vpc) and c.prefixlen <= SMALLEST_TIER_PREFIX[tier] for c in cidrs)
 
@@ -105,10 +105,10 @@ def test_pod_subnets_stay_inside_the_pod_cidr_and_apart_from_vpc_subnets(data):
     pod_prefix = data.draw(st.integers(min_value=16, max_value=20))
     index = data.draw(st.integers(min_value=0, max_value=2 ** (pod_prefix - 10) - 1))
     pods = IPv4Network(
-        (int(_subnets.SHARED_ADDRESS_SPACE.network_address) + index * 2 ** (32 - pod_prefix), pod_prefix)
+        (int(subnet_layout.SHARED_ADDRESS_SPACE.network_address) + index * 2 ** (32 - pod_prefix), pod_prefix)
     )
     size = data.draw(st.integers(min_value=pod_prefix + 2, max_value=SMALLEST_TIER_PREFIX[POD_TIER]) | st.none())
-    layout = _subnets.plan_layout(str(vpc), {POD_TIER: size}, pod_cidr=str(pods))
+    layout = subnet_layout.plan_layout(str(vpc), {POD_TIER: size}, pod_cidr=str(pods))
     pod_subnets = layout.subnets[POD_TIER]
     assert len(pod_subnets) == AZ_SLOTS
     assert all(c.subnet_of(pods) for c in pod_subnets)
@@ -120,7 +120,7 @@ def test_pod_subnets_stay_inside_the_pod_cidr_and_apart_from_vpc_subnets(data):
 @given(st.data())
 def test_layout_depends_only_on_cidr_and_sizes_not_on_how_many_azs_use_it(data):
     vpc = data.draw(vpc_cidrs())
-    layout = _subnets.plan_layout(str(vpc))
+    layout = subnet_layout.plan_layout(str(vpc))
     for count in (1, 2):
         fewer = layout.for_azs(AZS[:count])
         assert all(fewer[t][az] == layout.for_azs(AZS)[t][az] for t in TIERS for az in AZS[:count])
@@ -133,7 +133,7 @@ def test_any_cidr_outside_rfc1918_is_refused(address, prefix):
     if any(network.subnet_of(r) for r in RFC1918):
         return
     with pytest.raises(ValueError, match="must be a private RFC1918 range"):
-        _subnets.check_vpc_cidr(str(network))
+        subnet_layout.check_vpc_cidr(str(network))
 
 
 @pytest.mark.parametrize(
@@ -149,12 +149,12 @@ def test_any_cidr_outside_rfc1918_is_refused(address, prefix):
 )
 def test_fails_when_vpc_cidr_is_invalid(cidr, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        _subnets.check_vpc_cidr(cidr)
+        subnet_layout.check_vpc_cidr(cidr)
 
 
 def test_fails_when_too_small_vpc_and_says_why_three_azs_need_a_20():
     with pytest.raises(ValueError) as err:
-        _subnets.check_vpc_cidr("192.168.0.0/21")
+        subnet_layout.check_vpc_cidr("192.168.0.0/21")
     assert "keeps room for 3 AZs" in str(err.value)
     assert "at least /22" in str(err.value)
 
@@ -169,21 +169,21 @@ def test_fails_when_too_small_vpc_and_says_why_three_azs_need_a_20():
 )
 def test_fails_when_pod_cidr_is_invalid(pod_cidr, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        _subnets.check_pod_cidr(pod_cidr, IPv4Network("10.0.0.0/16"))
+        subnet_layout.check_pod_cidr(pod_cidr, IPv4Network("10.0.0.0/16"))
 
 
 @pytest.mark.parametrize(("tier", "prefix"), [("private", 23), ("public", 28), ("intra", 29), ("pods", 23)])
 def test_fails_when_a_tier_is_smaller_than_its_minimum(tier, prefix):
     with pytest.raises(ValueError, match=f"must be {SMALLEST_TIER_PREFIX[tier]} or less"):
-        _subnets.check_tier_prefix(tier, prefix)
+        subnet_layout.check_tier_prefix(tier, prefix)
 
 
 def test_fails_when_intra_subnets_cannot_hold_the_endpoints_and_eks():
-    _subnets.check_intra_capacity(28, 5)  # 11 usable = 5 endpoints + 6 for EKS
+    subnet_layout.check_intra_capacity(28, 5)  # 11 usable = 5 endpoints + 6 for EKS
     with pytest.raises(ValueError, match="take 12; use /27 or larger"):
-        _subnets.check_intra_capacity(28, 6)
+        subnet_layout.check_intra_capacity(28, 6)
 
 
 def test_fails_when_pod_size_is_given_without_pod_cidr():
     with pytest.raises(ValueError, match="needs a pod CIDR"):
-        _subnets.plan_layout("10.0.0.0/16", {POD_TIER: 20})
+        subnet_layout.plan_layout("10.0.0.0/16", {POD_TIER: 20})

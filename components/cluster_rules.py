@@ -1,6 +1,7 @@
 """Cluster and node-pool rules that config validation and the components share, free of Pulumi imports.
 
-Each `check_*` returns its value or raises `ValueError` saying what is allowed; `infra/config/cluster.py` maps the
+Facts (supported versions, add-on builds, GPU families and counts, log retentions) come from `components/facts`,
+read when a check runs. Each `check_*` returns its value or raises `ValueError` saying what is allowed; `infra/config/cluster.py` maps the
 message to the stack-file key, `components.cluster` and `components.node_pool` to the argument.
 """
 
@@ -11,36 +12,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 
-from components import _gpu
-
-SUPPORTED_VERSIONS: tuple[str, ...] = ("1.34", "1.35")
-"""EKS Kubernetes versions this blueprint is tested with, in standard support (no extended-support fee). The one
-list: config validation, the components and the add-on table below all read it. Adding a version means adding its
-row to `DEFAULT_ADDON_VERSIONS`; upgrades go one minor version at a time."""
-
-DEFAULT_VERSION = "1.35"
-
-ADDONS: tuple[str, ...] = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver")
-"""The EKS managed add-ons every cluster gets."""
-
-DEFAULT_ADDON_VERSIONS: dict[str, dict[str, str]] = {
-    # Pinned so an add-on never changes without review. Refresh a row with
-    # `aws eks describe-addon-versions --kubernetes-version <v> --addon-name <addon>` (the default build).
-    "1.34": {
-        "vpc-cni": "v1.20.4-eksbuild.1",
-        "kube-proxy": "v1.34.1-eksbuild.2",
-        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
-        "coredns": "v1.12.3-eksbuild.1",
-        "aws-ebs-csi-driver": "v1.50.1-eksbuild.1",
-    },
-    "1.35": {
-        "vpc-cni": "v1.21.1-eksbuild.1",
-        "kube-proxy": "v1.35.0-eksbuild.2",
-        "eks-pod-identity-agent": "v1.3.10-eksbuild.1",
-        "coredns": "v1.13.1-eksbuild.1",
-        "aws-ebs-csi-driver": "v1.53.0-eksbuild.1",
-    },
-}
+from components import facts
 
 OBSERVABILITY_ADDON = "amazon-cloudwatch-observability"
 """Container Insights (enhanced observability) with NVIDIA DCGM GPU metrics and container logs; installed by
@@ -72,32 +44,6 @@ MIN_DISK_GIB = 50
 MAX_DISK_GIB = 16384
 """gp3's largest volume."""
 
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-"""The retention periods CloudWatch Logs accepts."""
-
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 _ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -122,14 +68,16 @@ SYSTEM_POOL = "system"
 
 
 def check_version(version: str) -> str:
-    if version not in SUPPORTED_VERSIONS:
-        raise ValueError(f"unsupported EKS version; supported: {', '.join(SUPPORTED_VERSIONS)}")
+    supported = facts.FACTS.eks.tested_versions
+    if version not in supported:
+        raise ValueError(f"unsupported EKS version; supported: {', '.join(supported)}")
     return version
 
 
 def addon_versions(version: str, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The pinned add-on versions for a cluster version, with `overrides` laid over them (validated)."""
-    versions = {**DEFAULT_ADDON_VERSIONS[check_version(version)]}
+    """The pinned add-on versions for a cluster version (`components/facts`), with `overrides` laid over them
+    (validated)."""
+    versions = {**facts.FACTS.eks.addon_versions[check_version(version)]}
     for addon, pinned in (overrides or {}).items():
         check_addon_version(addon, pinned, version)
         versions[addon] = pinned
@@ -137,8 +85,9 @@ def addon_versions(version: str, overrides: Mapping[str, str] | None = None) -> 
 
 
 def check_addon_version(addon: str, pinned: str, cluster_version: str) -> str:
-    if addon not in ADDONS:
-        raise ValueError(f"unknown add-on {addon!r}; the managed add-ons are: {', '.join(ADDONS)}")
+    addons = facts.FACTS.eks.addons
+    if addon not in addons:
+        raise ValueError(f"unknown add-on {addon!r}; the managed add-ons are: {', '.join(addons)}")
     if not _ADDON_VERSION.match(pinned):
         raise ValueError(
             "not an EKS add-on version; expected e.g. 'v1.21.1-eksbuild.1' (aws eks describe-addon-versions)"
@@ -173,12 +122,6 @@ def role_key(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 
 
-def check_log_retention(days: int) -> int:
-    if days not in LOG_RETENTION_DAYS:
-        raise ValueError(f"CloudWatch Logs accepts only these: {', '.join(map(str, LOG_RETENTION_DAYS))}")
-    return days
-
-
 def check_pool_name(name: str) -> str:
     if not _POOL_NAME.match(name):
         raise ValueError("pool names are 2-32 lowercase letters, digits or '-', starting with a letter")
@@ -190,18 +133,19 @@ def check_gpu_instance_types(instance_types: Sequence[str]) -> tuple[str, ...]:
     types = tuple(instance_types)
     if not types:
         raise ValueError("empty; list at least one GPU instance type, e.g. ['g6.xlarge']")
+    eks_families = facts.FACTS.eks_nvidia_families
+    counts: dict[str, int] = {}
     for t in types:
-        if not _gpu.is_gpu_instance_type(t):
-            raise ValueError(
-                f"{t} is not a GPU instance type; GPU pools take the families {', '.join(_gpu.GPU_FAMILIES)}"
-            )
-        if _gpu.instance_family(t) in _gpu.ARM_FAMILIES:
+        if facts.instance_family(t) not in eks_families:
+            raise ValueError(f"{t} is not a GPU instance type; GPU pools take the families {', '.join(eks_families)}")
+        if facts.instance_family(t) in facts.FACTS.arm_gpu_families:
             raise ValueError(f"{t} is Arm (Graviton); the GPU AMIs here ({', '.join(GPU_AMI_TYPES)}) are x86_64")
-        if t not in _gpu.GPUS_PER_INSTANCE:
-            raise ValueError(f"{t}: GPU count unknown; add it to GPUS_PER_INSTANCE in components/_gpu.py")
+        count = facts.gpu_count(t)
+        if count is None:
+            raise ValueError(f"{t}: GPU count unknown; add it to gpusPerInstance in components/facts/aws.json")
+        counts[t] = count
     if len(set(types)) != len(types):
         raise ValueError("an instance type is listed twice")
-    counts = {t: _gpu.gpus_per_instance(t) for t in types}
     if len(set(counts.values())) > 1:
         shown = ", ".join(f"{t}={n}" for t, n in counts.items())
         raise ValueError(
@@ -214,7 +158,7 @@ def check_cpu_instance_types(instance_types: Sequence[str]) -> tuple[str, ...]:
     types = tuple(instance_types)
     if not types:
         raise ValueError("empty; list at least one instance type, e.g. ['m6i.large']")
-    gpu = [t for t in types if _gpu.is_gpu_instance_type(t)]
+    gpu = [t for t in types if facts.is_gpu(t)]
     if gpu:
         raise ValueError(f"{gpu[0]} is a GPU instance type; the system pool runs add-ons, GPU types go in gpuPools")
     if len(set(types)) != len(types):
@@ -240,9 +184,10 @@ def check_disk(disk_gib: int) -> int:
 
 
 def check_efa(instance_types: Sequence[str]) -> None:
-    off = [t for t in instance_types if _gpu.instance_family(t) not in _gpu.EFA_FAMILIES]
+    efa = facts.FACTS.efa_families
+    off = [t for t in instance_types if facts.instance_family(t) not in efa]
     if off:
-        raise ValueError(f"EFA is for multi-node training on {', '.join(_gpu.EFA_FAMILIES)}; {off[0]} is not one")
+        raise ValueError(f"EFA is for multi-node training on {', '.join(efa)}; {off[0]} is not one")
 
 
 def outside_allowlist(instance_types: Sequence[str], allowed: Sequence[str]) -> list[str]:

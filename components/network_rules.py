@@ -10,7 +10,7 @@ import difflib
 import re
 from collections.abc import Sequence
 
-from components._subnets import AZ_SLOTS
+from components.subnet_layout import AZ_SLOTS
 
 MIN_AZS = 2
 """EKS requires subnets in at least two AZs; two is also the least that survives losing one."""
@@ -49,32 +49,6 @@ INTERFACE_ENDPOINTS: dict[str, str] = {
 DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs", "kms", "sagemaker.api", "sagemaker.runtime")
 """What a private EKS + SageMaker platform calls all the time: image pulls, credentials, logs, keys, SageMaker."""
 
-FLOW_LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-"""The retention periods CloudWatch Logs accepts."""
-
 EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
 """AZ IDs where EKS cannot place a control plane. Zone IDs, not names: names map to zones differently per account."""
 
@@ -103,14 +77,6 @@ def check_interface_endpoint(name: str) -> str:
     return name
 
 
-def check_flow_log_retention(days: int) -> int:
-    if isinstance(days, bool) or days not in FLOW_LOG_RETENTION_DAYS:
-        raise ValueError(
-            f"CloudWatch Logs accepts only these retention periods (days): {', '.join(map(str, FLOW_LOG_RETENTION_DAYS))}"
-        )
-    return days
-
-
 def check_az_count(count: int) -> int:
     if isinstance(count, bool) or not isinstance(count, int) or not MIN_AZS <= count <= MAX_AZS:
         raise ValueError(
@@ -129,7 +95,7 @@ def select_availability_zones(
     """
     usable = sorted(n for n, z in zip(names, zone_ids, strict=True) if z not in EKS_UNSUPPORTED_ZONE_IDS)
     if count > len(usable):
-        skipped = sorted(n for n, z in zip(names, zone_ids) if z in EKS_UNSUPPORTED_ZONE_IDS)
+        skipped = sorted(n for n, z in zip(names, zone_ids, strict=True) if z in EKS_UNSUPPORTED_ZONE_IDS)
         note = f" ({', '.join(skipped)} skipped: EKS does not support it)" if skipped else ""
         listed = ", ".join(usable) or "none"
         fix = f"use {len(usable)}" if len(usable) >= MIN_AZS else f"the platform needs {MIN_AZS}; pick another region"

@@ -1,0 +1,63 @@
+"""The IAM actions the live audit needs (`preflight/audit/permissions.py`) are what the CI preview role grants and
+what docs/audit.md lists: one list, checked in both places."""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+
+from components import _iam_documents as docs
+from preflight.audit.permissions import AUDIT_ACTIONS, AUDIT_CALLS
+from preflight.testing import REPO
+
+SCOPE = docs.ProjectScope(
+    partition="aws",
+    account_id="123456789012",
+    region="us-west-2",
+    project="ml-platform",
+    name_prefix="ml-platform-dev",
+    registry_prefix="ml-platform/dev",
+    cluster_name="ml-platform-dev",
+    budget_name="ml-platform-dev-monthly",
+    iam_path="/ml-platform/dev/",
+    environment="dev",
+    bucket_prefix="artifacts-",
+)
+
+
+def _allowed(policy: dict) -> list[str]:
+    actions: list[str] = []
+    for statement in policy["Statement"]:
+        if statement["Effect"] == "Allow":
+            action = statement["Action"]
+            actions.extend([action] if isinstance(action, str) else action)
+    return actions
+
+
+def test_the_ci_preview_policy_allows_every_action_the_audit_needs():
+    allowed = _allowed(docs.ci_preview_policy(SCOPE, bucket_arns=["arn:aws:s3:::b"], key_arns=["arn:aws:kms:k"]))
+    missing = [a for a in AUDIT_ACTIONS if not any(fnmatchcase(a.lower(), p.lower()) for p in allowed)]
+    assert missing == []
+
+
+def test_every_audit_action_is_read_only():
+    verbs = {a.split(":", 1)[1].split("_")[0] for a in AUDIT_ACTIONS}
+    assert all(re.match(r"(Describe|Get|List|View)", v) for v in verbs), sorted(verbs)
+
+
+def test_docs_list_exactly_the_audit_actions():
+    text = (REPO / "docs" / "audit.md").read_text()
+    listed = re.findall(r"^- `([a-z0-9-]+:[A-Za-z]+)`", text, flags=re.MULTILINE)
+    assert sorted(listed) == list(AUDIT_ACTIONS)
+
+
+def test_every_call_names_a_boto3_operation():
+    import botocore.session
+
+    session = botocore.session.get_session()
+    unknown = [
+        api
+        for api in AUDIT_CALLS
+        if api.split(":")[1] not in session.get_service_model(api.split(":")[0]).operation_names
+    ]
+    assert unknown == []

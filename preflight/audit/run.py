@@ -1,0 +1,64 @@
+"""One audit of one stack: live reading and drift, the policy pack on live properties, rollbacks, tags, GPUs."""
+
+from __future__ import annotations
+
+from preflight.audit.aws import Aws
+from preflight.audit.findings import not_checked
+from preflight.audit.gpu import gpu_capacity
+from preflight.audit.live import live_stack, read_live
+from preflight.audit.rollback import rollbacks
+from preflight.audit.state import State
+from preflight.audit.tagging import missing_cost_tags, orphans
+from preflight.cli import PackRun
+from preflight.model import StackResult
+from preflight.policy import evaluate, load_pack_definition, parse_config, read_config_file, reconcile
+
+COST_TAG_POLICY = "required-cost-tags"
+"""The pack rule whose `requiredTags` setting (and enforcement) the live cost-tag check uses: one list of tags."""
+
+
+def _cost_tags(packs: list[PackRun]) -> tuple[list[str], str] | None:
+    """(required tag keys, enforcement) from the first pack that has the cost-tag rule enabled."""
+    for pack in packs:
+        definition = load_pack_definition(pack.pack)
+        given = read_config_file(pack.config) if pack.config else parse_config({}, "policy config")
+        settings = reconcile(definition, given, str(pack.config or "policy config"))
+        entry = settings.get(COST_TAG_POLICY)
+        if entry is None or entry.enforcement_level is None or entry.enforcement_level.value == "disabled":
+            continue
+        level = "mandatory" if entry.enforcement_level.value in ("mandatory", "remediate") else "advisory"
+        return list((entry.properties or {}).get("requiredTags") or []), level
+    return None
+
+
+def audit(state: State, aws: Aws, packs: list[PackRun]) -> StackResult:
+    """The state's stack, with every finding of the audit as its violations."""
+    result = StackResult(
+        project=state.result.project,
+        stack=state.result.stack,
+        resources=state.result.resources,
+        outputs=state.result.outputs,
+    )
+    reading = read_live(aws, state)
+    result.violations.extend(reading.findings)
+    if reading.unread_types:
+        result.warnings.append(
+            "not read live (the audit has no reader; the pack judged their declared properties): "
+            + ", ".join(sorted(reading.unread_types))
+        )
+    live = live_stack(state, reading.live)
+    for pack in packs:
+        result.violations.extend(evaluate(live, pack.pack, pack.config))
+    result.violations.extend(rollbacks(state, reading.live))
+    result.violations.extend(orphans(aws, state))
+    cost_tags = _cost_tags(packs)
+    if cost_tags is None:
+        result.violations.append(
+            not_checked(None, "cost tags live", f"no policy pack given enables {COST_TAG_POLICY} to say which tags")
+        )
+    else:
+        found, notes = missing_cost_tags(aws, state, reading.live, *cost_tags)
+        result.violations.extend(found)
+        result.warnings.extend(notes)
+    result.violations.extend(gpu_capacity(aws, state, reading.live))
+    return result

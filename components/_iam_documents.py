@@ -47,6 +47,7 @@ PERSONA_DATA_ACCESS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
 
 # Services whose roles the deploy role may pass: what the platform's own roles trust.
 PASSED_TO_SERVICES = (
+    "codebuild.amazonaws.com",
     "ec2.amazonaws.com",
     "eks.amazonaws.com",
     "pods.eks.amazonaws.com",
@@ -212,7 +213,13 @@ class ProjectScope:
 
     @property
     def log_groups(self) -> list[str]:
-        groups = (f"/aws/sagemaker/Endpoints/{self.name_prefix}-*", f"/aws/eks/{self.cluster_name}/*")
+        groups = (
+            f"/aws/sagemaker/Endpoints/{self.name_prefix}-*",
+            f"/aws/eks/{self.cluster_name}/*",
+            # Container Insights' groups (the add-on writes there) and the teams' workload groups.
+            f"/aws/containerinsights/{self.cluster_name}/*",
+            f"/{self.project}/{self.cluster_name}/*",
+        )
         return [self.arn("logs", f"log-group:{g}") for g in groups] + [
             self.arn("logs", f"log-group:{g}:log-stream:*") for g in groups
         ]
@@ -627,6 +634,29 @@ def ci_deploy_policy(
             "Resource": [
                 scope.arn("sns", f"{prefix}*", region="*") for prefix in (f"{scope.name_prefix}-", "endpoint-")
             ],
+        },
+        {
+            # The stack's deploy runner (`<project>-<stack>-deploy`) only: starting another project's build would run
+            # code as that project's role. Webhooks are actions on their project.
+            "Sid": "ManagePlatformRunner",
+            "Effect": "Allow",
+            "Action": "codebuild:*",
+            "Resource": scope.arn("codebuild", f"project/{scope.name_prefix}-*", region="*"),
+        },
+        {
+            # GitHub connections carry random ids, so they cannot be scoped by name; using one only reaches the
+            # repositories its GitHub App installation grants.
+            "Sid": "ManageRunnerConnections",
+            "Effect": "Allow",
+            "Action": "codeconnections:*",
+            "Resource": "*",
+        },
+        {
+            # Karpenter's interruption queue (`<cluster>-karpenter`): the stack's queues only.
+            "Sid": "ManagePlatformQueues",
+            "Effect": "Allow",
+            "Action": "sqs:*",
+            "Resource": scope.arn("sqs", f"{scope.name_prefix}-*", region="*"),
         },
         {
             # A new key must carry the stack's identity tags from the start...

@@ -251,7 +251,14 @@ class DeployRunner(pulumi.ComponentResource):
         self.role = WorkloadRole(
             f"{name}-service",
             WorkloadRoleArgs(
-                assume_role_policy=service_trust("codebuild.amazonaws.com"),
+                # CodeBuild sends aws:SourceAccount and aws:SourceArn: only this project's builds may assume it.
+                assume_role_policy=pulumi.Output.all(partition, region, account_id).apply(
+                    lambda v: service_trust(
+                        "codebuild.amazonaws.com",
+                        source_account=v[2],
+                        source_arn=f"arn:{v[0]}:codebuild:{v[1]}:{v[2]}:project/{project_name}",
+                    )
+                ),
                 permissions_boundary=permissions_boundary,
                 policies={
                     "run-jobs": pulumi.Output.all(

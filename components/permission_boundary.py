@@ -19,6 +19,9 @@ PLATFORM_SERVICES = (
     "application-autoscaling:*",
     "autoscaling:*",
     "cloudwatch:*",
+    # The in-VPC deploy runner: its CodeBuild project and the GitHub connection it authenticates with.
+    "codebuild:*",
+    "codeconnections:*",
     "ec2:*",
     "ecr:*",
     "eks:*",

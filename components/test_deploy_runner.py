@@ -5,9 +5,12 @@ Regenerate the golden policy with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest co
 
 from __future__ import annotations
 
+import fnmatch
+
 import pytest
 from pydantic import ValidationError
 
+from components import _iam_documents as docs
 from components.deploy_runner import (
     DeployRunner,
     DeployRunnerSettings,
@@ -15,6 +18,8 @@ from components.deploy_runner import (
     runner_policy,
     validate_runner,
 )
+from components.permission_boundary import PLATFORM_SERVICES
+from components.test_guardrails import SCOPE
 from infra.config import ConfigError, load
 from preflight.testing import assert_golden, render
 
@@ -216,19 +221,10 @@ RUNNER_PROJECT_ACTIONS = ("codebuild:CreateProject", "codebuild:CreateWebhook", 
 
 
 def _allowed(action: str, patterns) -> bool:
-    import fnmatch
-
     return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the permission boundary does not allow codeconnections yet: the runner role could not read its GitHub "
-    "connection; strict, so this fails once the boundary allows it and the marker must go",
-)
 def test_the_boundary_allows_every_action_the_runner_role_is_granted():
-    from components.permission_boundary import PLATFORM_SERVICES
-
     policy = runner_policy(
         log_group_arn="arn",
         connection_arn=CONNECTION,
@@ -239,15 +235,16 @@ def test_the_boundary_allows_every_action_the_runner_role_is_granted():
     assert [a for a in actions if not _allowed(a, PLATFORM_SERVICES)] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CI deploy policy and the boundary do not cover CodeBuild and CodeConnections yet: CI could not "
-    "change the runner it runs on; strict, so this fails once they do and the marker must go",
-)
-def test_the_ci_deploy_role_may_manage_the_runner():
-    from components._iam_documents import DEPLOY_SERVICES, PASSED_TO_SERVICES
-    from components.permission_boundary import PLATFORM_SERVICES
-
-    assert [a for a in RUNNER_PROJECT_ACTIONS if not _allowed(a, DEPLOY_SERVICES)] == []
+def test_the_ci_deploy_role_may_manage_the_runner_and_only_its_own_project():
+    policy = docs.ci_deploy_policy(SCOPE, boundary_arn=BOUNDARY, allowed_regions=["us-west-2"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    project = f"arn:aws:codebuild:us-west-2:{SCOPE.account_id}:project/{SCOPE.name_prefix}-deploy"
+    other = f"arn:aws:codebuild:us-west-2:{SCOPE.account_id}:project/someone-elses-build"
+    runner = by_sid["ManagePlatformRunner"]
+    assert _allowed("codebuild:CreateProject", [runner["Action"]]) and _allowed(
+        "codebuild:CreateWebhook", [runner["Action"]]
+    )
+    assert fnmatch.fnmatchcase(project, runner["Resource"]) and not fnmatch.fnmatchcase(other, runner["Resource"])
+    assert _allowed("codeconnections:CreateConnection", [by_sid["ManageRunnerConnections"]["Action"]])
     assert [a for a in RUNNER_PROJECT_ACTIONS if not _allowed(a, PLATFORM_SERVICES)] == []
-    assert "codebuild.amazonaws.com" in PASSED_TO_SERVICES
+    assert "codebuild.amazonaws.com" in docs.PASSED_TO_SERVICES

@@ -279,7 +279,7 @@ def test_a_misconfigured_program_exits_1_with_one_line_per_problem_under_its_res
         "monthly-cost-budget",
         "nat-gateway-cap",
     ]
-    assert "Findings: 57 mandatory, 0 advisory (57 policy-pack)" in lines
+    assert "Findings: 56 mandatory, 0 advisory (56 policy-pack)" in lines
 
 
 def test_this_repos_stack_is_judged_with_its_own_policy_config():
@@ -287,7 +287,8 @@ def test_this_repos_stack_is_judged_with_its_own_policy_config():
     from preflight.testing import render_stack
 
     proc = run("--stack", "dev", "--json", "--no-scanners")
-    pack = [{k: v[k] for k in FIELDS} for v in violations(proc)]
+    # The pack's findings; preflight's own (Helm releases it does not expand) are not the pack's.
+    pack = [{k: v[k] for k in FIELDS} for v in violations(proc) if v["source"] != "preflight"]
     expected = evaluate(render_stack("dev"), REPO / "policies", REPO / "policies" / "config" / "dev.json")
     assert pack == [{k: getattr(v, k) for k in FIELDS} for v in expected]
     assert proc.returncode == (1 if any(v.enforcement == "mandatory" for v in expected) else 0)

@@ -13,13 +13,15 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from preflight import cost, scanners
-from preflight.engine import ProgramError, run_stack
-from preflight.model import StackResult, stack_json
+from preflight.coverage import unrendered_findings
+from preflight.engine import DEFAULT_TIMEOUT, ProgramError, RunOptions, run_stack
+from preflight.model import StackResult, Violation, stack_json
 from preflight.policy import (
     PolicyConfigError,
     PolicyEvaluationError,
@@ -47,6 +49,16 @@ class PackRun:
     pack: Path
     config: Path | None
     """The `--policy-pack-config` file; None: the pack's defaults (every rule at its own or the pack's level)."""
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of seconds, e.g. 600")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip checkov, parliament, the AWS API value checks and the Kubernetes schema checks",
     )
+    p.add_argument(
+        "--scanner-config",
+        type=Path,
+        metavar="FILE",
+        help="the scanner configuration (enforcement per check, justified skips) laid over preflight's defaults. "
+        "Default: the project's .preflight/checkov.yaml, or [tool.preflight.checkov] in its pyproject.toml",
+    )
     p.add_argument("--sarif", type=Path, metavar="FILE", help="also write every finding as SARIF 2.1.0 to FILE")
     p.add_argument(
         "--markdown", type=Path, metavar="FILE", help="also write a pull-request summary in Markdown to FILE"
@@ -101,6 +120,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the documented JSON document on stdout")
     p.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
+    p.add_argument(
+        "--stack-outputs",
+        action="append",
+        default=[],
+        metavar="STACK=FILE",
+        help="the outputs of a stack the program reads with a StackReference, as `pulumi stack output --json` "
+        "writes them (repeatable); without it that stack's outputs are unknown",
+    )
+    p.add_argument(
+        "--invoke-answers",
+        type=Path,
+        metavar="FILE",
+        help="a JSON object of data source token -> result, for data sources preflight cannot answer offline "
+        "(and to replace an emulated answer)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop a program that runs longer than this, with an error (default: {DEFAULT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="make what preflight could not render (multi-language components, Helm charts) a mandatory finding",
+    )
     return p
 
 
@@ -128,12 +174,11 @@ def policy_runs(
         config = pack / "config" / f"{stack}.json"
         if config.is_file():
             return [PackRun(pack, config)], []
-        return [PackRun(pack, None)], [
-            (
-                f"no {config.relative_to(project.dir)} for stack {stack}: the policy pack's defaults apply (every rule at "
-                "its default enforcement level)"
-            )
-        ]
+        note = (
+            f"no {config.relative_to(project.dir)} for stack {stack}: the policy pack's defaults apply (every rule at "
+            "its default enforcement level)"
+        )
+        return [PackRun(pack, None)], [note]
     return [PackRun(DEFAULT_PACK, None)], []
 
 
@@ -158,6 +203,197 @@ def _check_policy_configs(runs: dict[str, list[PackRun]]) -> list[str]:
     return problems
 
 
+@dataclass
+class _Plan:
+    """What to run, validated before any program runs."""
+
+    project: Project
+    stacks: list[str]
+    runs: dict[str, list[PackRun]]
+    notes: dict[str, list[str]]
+    scanner_config: scanners.ScannerConfig | None
+    options: RunOptions
+    cost_base: Any = None
+    """The `--compare` document's cost estimates, when given."""
+
+
+def _json_file(flag: str, spec: str, file: str, expected: str) -> dict[str, Any]:
+    """A JSON object from a file given on the command line, or a one-line UsageError naming flag, file and problem."""
+    try:
+        document = json.loads(Path(file).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{flag} {spec!r}: {file}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{flag} {spec!r}: {file}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(document, dict):
+        raise UsageError(f"{flag} {spec!r}: {file}: expected {expected}, got {type(document).__name__}")
+    return document
+
+
+def invoke_answers(file: Path | None) -> dict[str, dict[str, Any]]:
+    """`--invoke-answers FILE`: a JSON object of data source token -> the result the program gets."""
+    if file is None:
+        return {}
+    answers = _json_file("--invoke-answers", str(file), str(file), "an object of data source tokens to results")
+    for token, result in answers.items():
+        if token.count(":") != 2 or not isinstance(result, dict):
+            raise UsageError(
+                f"--invoke-answers {str(file)!r}: {token!r}: expected a data source token "
+                "(e.g. aws:ec2/getInstanceType:getInstanceType) mapped to an object of its result's properties"
+            )
+    return answers
+
+
+def stack_outputs(specs: list[str]) -> dict[str, dict[str, Any]]:
+    """`--stack-outputs STACK=FILE` values: stack name -> its `pulumi stack output --json` document."""
+    out: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not name or not file:
+            raise UsageError(f"--stack-outputs {spec!r}: expected STACK=FILE, e.g. acme/network/prod=network.json")
+        out[name] = _json_file(
+            "--stack-outputs", spec, file, "an object of output names to values (`pulumi stack output --json`)"
+        )
+    return out
+
+
+class _Out:
+    """The two consoles: results on stdout, progress and errors on stderr."""
+
+    def __init__(self, debug: bool) -> None:
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.debug = debug
+
+    def error(self, message: str, detail: str = "") -> None:
+        self.err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+        if self.debug and detail:
+            self.err.print(detail, markup=False, highlight=False)
+
+
+def _plan(args: argparse.Namespace) -> _Plan:
+    project = load_project(args.cwd)
+    stacks = args.stack or project.stacks()
+    if not stacks:
+        raise ProjectError(f"{project.dir}: no Pulumi.<stack>.yaml files; pass --stack or create one")
+    for stack in stacks:
+        project.stack_file(stack)
+    runs: dict[str, list[PackRun]] = {}
+    notes: dict[str, list[str]] = {}
+    for stack in stacks:
+        runs[stack], notes[stack] = policy_runs(project, stack, args.policy_pack, args.policy_pack_config)
+    scanner_config = None if args.no_scanners else scanners.project_config(project.dir, args.scanner_config)
+    options = RunOptions(
+        references=stack_outputs(args.stack_outputs),
+        invoke_answers=invoke_answers(args.invoke_answers),
+        timeout=args.timeout,
+    )
+    if args.compare and args.no_cost:
+        raise UsageError("--compare compares cost estimates: it cannot be used with --no-cost")
+    cost_base = cost.load_base(args.compare) if args.compare else None
+    return _Plan(project, stacks, runs, notes, scanner_config, options, cost_base)
+
+
+def _failed(project: Project, stack: str, lines: list[str]) -> StackResult:
+    """A stack that did not render, as a result whose one finding is the error: SARIF and Markdown still say why."""
+    message = "; ".join(lines)
+    return StackResult(
+        project=project.name,
+        stack=stack,
+        violations=[
+            Violation(
+                source="preflight",
+                policy="program-error",
+                category="reliability",
+                enforcement="mandatory",
+                severity="critical",
+                urn=None,
+                name=None,
+                message=f"the stack did not render, so nothing in it was checked: {message}",
+                remediation="fix the error and run preflight again",
+            )
+        ],
+    )
+
+
+def _render(plan: _Plan, stack: str, args: argparse.Namespace) -> tuple[StackResult, scanners.PendingScan | None]:
+    """Run one stack's program and its policy packs; start its scanners in the background."""
+    result = run_stack(plan.project, stack, options=plan.options)
+    result.warnings.extend(plan.notes[stack])
+    result.violations.extend(unrendered_findings(result, strict=args.strict))
+    for run in plan.runs[stack]:
+        result.violations.extend(evaluate(result, run.pack, run.config))
+    if not args.no_cost:
+        result.cost = cost.stack_cost(result, plan.project.dir, plan.cost_base, args.compare)
+    pending = (
+        None if args.no_scanners else scanners.start(result, project_dir=plan.project.dir, config=plan.scanner_config)
+    )
+    return result, pending
+
+
+def _render_all(
+    plan: _Plan, args: argparse.Namespace, io: _Out
+) -> tuple[list[tuple[StackResult, scanners.PendingScan | None]], int]:
+    """Every stack rendered first; checkov keeps scanning one stack in its own process while the next renders.
+    A stack that fails is kept as a result holding its error, for the report files."""
+    rendered: list[tuple[StackResult, scanners.PendingScan | None]] = []
+    code = EXIT_OK
+    for stack in plan.stacks:
+        try:
+            with io.err.status(f"preflight: running {plan.project.name}/{stack} offline"):
+                rendered.append(_render(plan, stack, args))
+            continue
+        except ProjectError as exc:
+            lines = [str(exc)]
+            io.error(lines[0])
+        except ProgramError as exc:
+            lines = exc.lines
+            io.error(f"stack {stack}: program did not complete:")
+            for line in lines:
+                io.err.print(f"  {line}", markup=False, highlight=False)
+            if args.debug and exc.detail:
+                io.err.print(exc.detail, markup=False, highlight=False)
+        except cost.UsageError as exc:
+            lines = list(exc.problems)
+            for problem in lines:
+                io.error(problem)
+        except (PolicyConfigError, PolicyEvaluationError, scanners.checkov.CheckovUnavailable) as exc:
+            lines = [str(exc)]
+            io.error(f"stack {stack}: {exc}")
+        code = EXIT_ERROR
+        rendered.append((_failed(plan.project, stack, lines), None))
+    return rendered, code
+
+
+def _scan(result: StackResult, pending: scanners.PendingScan | None, io: _Out) -> bool:
+    """Wait for a stack's scanners; False when they failed (an error of the run, named, not a traceback)."""
+    if pending is None:
+        return True
+    try:
+        with io.err.status(f"preflight: scanning {result.project}/{result.stack}"):
+            result.violations.extend(pending.violations())
+    except Exception as exc:  # noqa: BLE001
+        io.error(f"stack {result.stack}: the scanners failed: {type(exc).__name__}: {exc}", traceback.format_exc())
+        return False
+    return True
+
+
+def _write_reports(results: list[StackResult], args: argparse.Namespace, project_dir: Path, io: _Out) -> bool:
+    try:
+        if args.sarif:
+            from preflight.report_sarif import write_sarif
+
+            write_sarif(results, args.sarif, project_dir=project_dir)
+        if args.markdown:
+            from preflight.report_markdown import write_markdown
+
+            write_markdown(results, args.markdown)
+    except OSError as exc:
+        io.error(f"{exc.filename}: cannot write the report: {exc.strerror}")
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["refresh-prices"]:
@@ -169,104 +405,31 @@ def main(argv: list[str] | None = None) -> int:
 
         return audit(argv[1:])
     args = _parser().parse_args(argv)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    out = Console(highlight=False, soft_wrap=True)
-
-    def error(message: str) -> None:
-        err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-
+    io = _Out(args.debug)
     try:
-        project = load_project(args.cwd)
-        stacks = args.stack or project.stacks()
-        if not stacks:
-            raise ProjectError(f"{project.dir}: no Pulumi.<stack>.yaml files; pass --stack or create one")
-        for stack in stacks:
-            project.stack_file(stack)
-        runs: dict[str, list[PackRun]] = {}
-        notes: dict[str, list[str]] = {}
-        for stack in stacks:
-            runs[stack], notes[stack] = policy_runs(project, stack, args.policy_pack, args.policy_pack_config)
-        scanner_config = None if args.no_scanners else scanners.load_config()
-        if args.compare and args.no_cost:
-            raise UsageError("--compare compares cost estimates: it cannot be used with --no-cost")
-        cost_base = cost.load_base(args.compare) if args.compare else None
+        plan = _plan(args)
     except (ProjectError, UsageError, scanners.ScannerConfigError, cost.CompareError) as exc:
-        error(str(exc))
+        io.error(str(exc))
         return EXIT_ERROR
-    problems = _check_policy_configs(runs)
+    problems = _check_policy_configs(plan.runs)
     if problems:
         for problem in problems:
-            error(problem)
+            io.error(problem)
         return EXIT_ERROR
 
-    # Render every stack first; checkov keeps scanning one stack in its own process while the next one renders.
-    rendered: list[tuple[StackResult, scanners.PendingScan | None]] = []
-    code = EXIT_OK
-    for stack in stacks:
-        try:
-            with err.status(f"preflight: running {project.name}/{stack} offline"):
-                result = run_stack(project, stack)
-                result.warnings.extend(notes[stack])
-                for run in runs[stack]:
-                    result.violations.extend(evaluate(result, run.pack, run.config))
-                if not args.no_cost:
-                    result.cost = cost.stack_cost(result, project.dir, cost_base, args.compare)
-                pending = (
-                    None if args.no_scanners else scanners.start(result, project_dir=project.dir, config=scanner_config)
-                )
-        except ProjectError as exc:
-            error(str(exc))
-            code = EXIT_ERROR
-            continue
-        except ProgramError as exc:
-            error(f"stack {stack}: program did not complete:")
-            for line in exc.lines:
-                err.print(f"  {line}", markup=False, highlight=False)
-            if args.debug and exc.detail:
-                err.print(exc.detail, markup=False, highlight=False)
-            code = EXIT_ERROR
-            continue
-        except cost.UsageError as exc:
-            for problem in exc.problems:
-                error(problem)
-            code = EXIT_ERROR
-            continue
-        except (PolicyConfigError, PolicyEvaluationError, scanners.checkov.CheckovUnavailable) as exc:
-            error(f"stack {stack}: {exc}")
-            code = EXIT_ERROR
-            continue
-        rendered.append((result, pending))
-
+    rendered, code = _render_all(plan, args, io)
     results: list[StackResult] = []
     for result, pending in rendered:
-        if pending is not None:
-            try:
-                with err.status(f"preflight: scanning {result.project}/{result.stack}"):
-                    result.violations.extend(pending.violations())
-            except Exception as exc:  # noqa: BLE001 - a scanner that fails is an error of the run, named, not a traceback
-                error(f"stack {result.stack}: the scanners failed: {type(exc).__name__}: {exc}")
-                if args.debug:
-                    err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
-                code = EXIT_ERROR
+        if not _scan(result, pending, io):
+            code = EXIT_ERROR
         results.append(result)
         if any(v.enforcement == "mandatory" for v in result.violations) and code == EXIT_OK:
             code = EXIT_VIOLATIONS
-        if not args.json:
-            print_stack(out, result)
+        if not args.json and result.resources:
+            print_stack(io.out, result)
 
-    try:
-        if args.sarif:
-            from preflight.report_sarif import write_sarif
-
-            write_sarif(results, args.sarif, project_dir=project.dir)
-        if args.markdown:
-            from preflight.report_markdown import write_markdown
-
-            write_markdown(results, args.markdown)
-    except OSError as exc:
-        error(f"{exc.filename}: cannot write the report: {exc.strerror}")
+    if not _write_reports(results, args, plan.project.dir, io):
         code = EXIT_ERROR
-
     if args.json:
         json.dump({"stacks": [stack_json(r) for r in results]}, sys.stdout, indent=2, sort_keys=False)
         sys.stdout.write("\n")

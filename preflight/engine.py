@@ -6,10 +6,13 @@ import asyncio
 import logging
 import os
 import runpy
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +23,11 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
 
 from preflight import collector
+from preflight.child_exec import versions
 from preflight.emulator.aws import UnsupportedInvoke
+from preflight.frames import program_frame
 from preflight.model import SECRET, StackResult
-from preflight.monitor import RecordingMonitor
+from preflight.monitor import RecordingMonitor, cannot_answer
 from preflight.project import Project
 
 
@@ -33,6 +38,47 @@ class ProgramError(Exception):
         super().__init__("\n".join(lines))
         self.lines = lines
         self.detail = detail
+
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds a program may run before it is stopped: generous (a whole shipped stack renders in seconds), so only a
+program that hangs (waiting on a lock, a socket, a `sleep`) reaches it."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the user tells preflight about the world outside the program (all optional)."""
+
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Stack name -> its `pulumi stack output --json` document, for StackReferences (`--stack-outputs`)."""
+    invoke_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Data source token -> its result (`--invoke-answers`), used before any emulator."""
+    timeout: float | None = DEFAULT_TIMEOUT
+    """Seconds before a program is stopped (`--timeout`); None: never."""
+
+
+class ProgramTimeout(BaseException):
+    """Raised in the program's thread when it overruns `--timeout`. A BaseException, so the program's own
+    `except Exception` does not swallow it."""
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Stop the program after `seconds` (main thread only: a signal is how a running Python frame is interrupted)."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise ProgramTimeout(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class _Diagnostics(logging.Handler):
@@ -82,15 +128,19 @@ def run_program(
     secret_keys: list[str] | None = None,
     cwd: Path | None = None,
     argv0: str = "__main__.py",
+    options: RunOptions | None = None,
 ) -> StackResult:
     """Run `program` under the mock runtime with provider emulation; return what the engine would have seen."""
     config = dict(config or {})
-    monitor = RecordingMonitor(stack_config=config, project=project, stack=stack)
-    logger = logging.getLogger(f"preflight.program.{project}.{stack}")
-    logger.propagate = False
-    diagnostics = _Diagnostics()
-    logger.handlers[:] = [diagnostics]
-    logger.setLevel(logging.INFO)
+    options = options or RunOptions()
+    monitor = RecordingMonitor(
+        stack_config=config,
+        project=project,
+        stack=stack,
+        references=options.references,
+        invoke_answers=options.invoke_answers,
+    )
+    logger, diagnostics = program_logger(project, stack)
 
     pulumi_settings.ROOT.set(None)
     pulumi_settings.configure(
@@ -113,12 +163,17 @@ def run_program(
     pulumi_settings.SETTINGS.outputs.clear()
 
     loop = asyncio.new_event_loop()
+    # A failed program leaves futures whose exceptions nobody reads (every output of every resource that depended on
+    # the failure). asyncio would print a traceback for each as it is collected, burying the one-line reason; they
+    # are consequences of the error already reported, kept only for --debug.
+    lost: list[str] = []
+    loop.set_exception_handler(lambda _loop, context: lost.append(_context_line(context)))
     asyncio.set_event_loop(loop)
     try:
-        with _program_environment(cwd, argv0):
+        with _program_environment(cwd, argv0), _deadline(options.timeout):
             loop.run_until_complete(run_in_stack(program))
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a one-line reason
-        raise _explain(exc, monitor) from None
+        raise _explain(exc, monitor, cwd, lost) from None
     finally:
         # A failed program leaves output tasks waiting on values that will never come: cancel them quietly.
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
@@ -131,25 +186,88 @@ def run_program(
         asyncio.set_event_loop(None)
         pulumi_settings.ROOT.set(None)
 
-    if diagnostics.errors:
-        raise ProgramError([f"program logged an error: {m}" for m in diagnostics.errors])
-    result = StackResult(
-        project=project,
-        stack=stack,
-        resources=sorted(monitor.records, key=lambda r: r.urn),
-        outputs=monitor.stack_outputs,
-        config={k: (SECRET if k in (secret_keys or []) else v) for k, v in config.items()},
-        warnings=diagnostics.warnings,
-    )
+    result = recorded(monitor, diagnostics, config, secret_keys or [])
+    result.runtime = {"python": sys.executable, "packages": versions()}
     return result
 
 
-def _explain(exc: BaseException, monitor: RecordingMonitor) -> ProgramError:
+def recorded(
+    monitor: RecordingMonitor, diagnostics: _Diagnostics, config: dict[str, str], secret_keys: list[str]
+) -> StackResult:
+    """What a completed program left in the monitor, as a stack result; an error it logged fails it."""
+    if diagnostics.errors:
+        raise ProgramError([f"program logged an error: {m}" for m in diagnostics.errors])
+    result = StackResult(
+        project=monitor.project,
+        stack=monitor.stack,
+        resources=sorted(monitor.records, key=lambda r: r.urn),
+        outputs=monitor.stack_outputs,
+        config={k: (SECRET if k in secret_keys else v) for k, v in config.items()},
+        warnings=diagnostics.warnings,
+        not_checked=monitor.not_checked,
+        unresolved_references=sorted(set(monitor.unresolved_references)),
+    )
+    result.warnings += [
+        f"StackReference {name!r}: its outputs are unknown offline (pass --stack-outputs {name}=FILE with its "
+        "`pulumi stack output --json`)"
+        for name in result.unresolved_references
+    ]
+    result.warnings += monitor.emulated
+    return result
+
+
+def program_logger(project: str, stack: str) -> tuple[logging.Logger, _Diagnostics]:
+    """The logger the program's `pulumi.log` messages reach, and what collects them."""
+    logger = logging.getLogger(f"preflight.program.{project}.{stack}")
+    logger.propagate = False
+    diagnostics = _Diagnostics()
+    logger.handlers[:] = [diagnostics]
+    logger.setLevel(logging.INFO)
+    return logger, diagnostics
+
+
+def _context_line(context: dict[str, Any]) -> str:
+    exc = context.get("exception")
+    return f"{context.get('message', 'asyncio')}: {type(exc).__name__}: {exc}" if exc else str(context.get("message"))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _where(exc: BaseException, root: Path | None, frame: traceback.FrameSummary | None = None) -> str:
+    """` at <file>:<line>` of the program's own line an exception went through, or "" when it is not known."""
+    if frame is None:
+        frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+        frame = program_frame(frames, root.resolve() if root else None)
+    return at_line(frame, root)
+
+
+def at_line(frame: traceback.FrameSummary | None, root: Path | None) -> str:
+    """` at <file>:<line>`, the file relative to the project when it is in it; "" without a frame."""
+    if frame is None:
+        return ""
+    path = Path(frame.filename)
+    if root is not None and path.resolve().is_relative_to(root.resolve()):
+        path = path.resolve().relative_to(root.resolve())
+    return f" at {path}:{frame.lineno}"
+
+
+def _explain(
+    exc: BaseException, monitor: RecordingMonitor, root: Path | None = None, lost: list[str] | None = None
+) -> ProgramError:
     detail = "".join(traceback.format_exception(exc))
+    if lost:
+        detail += f"\n{len(lost)} more failure(s) that followed from it:\n" + "\n".join(lost)
     if isinstance(exc, ProgramError):
         return exc
+    if isinstance(exc, ProgramTimeout):
+        return ProgramError(
+            [f"the program did not finish within {exc.args[0]:g} s (--timeout); stopped{_where(exc, root)}"], detail
+        )
     if monitor.invoke_errors:
-        return ProgramError(monitor.invoke_errors[:1], detail)
+        token, caller = monitor.invoke_errors[0]
+        return ProgramError([cannot_answer(token, _where(exc, root, caller))], detail)
     if isinstance(exc, UnsupportedInvoke):
         return ProgramError([str(exc)], detail)
     problems = getattr(exc, "problems", None)
@@ -160,33 +278,43 @@ def _explain(exc: BaseException, monitor: RecordingMonitor) -> ProgramError:
     if isinstance(exc, (pulumi.InputPropertyError, pulumi.InputPropertiesError)):
         return ProgramError([f"invalid resource input: {exc}"], detail)
     if isinstance(exc, ModuleNotFoundError):
-        return ProgramError(
-            [f"the program imports '{exc.name}', which is not installed in preflight's virtualenv"], detail
-        )
+        hint = "(a project with its own virtualenv names it in Pulumi.yaml: runtime.options.virtualenv)"
+        missing = f"the program imports '{exc.name}', which is not installed in preflight's virtualenv"
+        return ProgramError([f"{missing}{_where(exc, root)} {hint}"], detail)
     if isinstance(exc, KeyboardInterrupt):
         return ProgramError(["interrupted"], detail)
-    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    where = f" at {frame.filename}:{frame.lineno}" if frame else ""
-    return ProgramError([f"the program failed: {type(exc).__name__}: {exc}{where}"], detail)
+    return ProgramError([f"the program failed: {type(exc).__name__}: {_one_line(str(exc))}{_where(exc, root)}"], detail)
 
 
-def run_stack(project: Project, stack: str, overrides: dict[str, str] | None = None) -> StackResult:
+def _is_this_interpreter(virtualenv: Path) -> bool:
+    """The project's virtualenv is the one preflight runs in (this repository's `.venv`): no child needed."""
+    return virtualenv.resolve() == Path(sys.prefix).resolve()
+
+
+def run_stack(
+    project: Project,
+    stack: str,
+    overrides: dict[str, str] | None = None,
+    options: RunOptions | None = None,
+) -> StackResult:
     """Run a project's program for one of its stacks, with that stack's config (and `overrides` on top)."""
     config = project.stack_config(stack)
-    entry = project.entry
     values = {**config.values, **(overrides or {})}
 
-    def program() -> None:
-        runpy.run_path(str(project.main), run_name="__main__")
+    if project.virtualenv is not None and not _is_this_interpreter(project.virtualenv):
+        from preflight.venv_host import run_in_virtualenv
 
-    result = run_program(
-        program,
-        project=project.name,
-        stack=stack,
-        config=values,
-        secret_keys=config.secret_keys,
-        cwd=project.dir,
-        argv0=str(entry),
-    )
+        result = run_in_virtualenv(project, stack, values, config.secret_keys, options or RunOptions())
+    else:
+        result = run_program(
+            lambda: runpy.run_path(str(project.main), run_name="__main__"),
+            project=project.name,
+            stack=stack,
+            config=values,
+            secret_keys=config.secret_keys,
+            cwd=project.dir,
+            argv0=str(project.entry),
+            options=options,
+        )
     result.warnings[:0] = config.warnings
     return result

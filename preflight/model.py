@@ -7,7 +7,7 @@ markers: secrets are the string "[secret]" and values not known until apply are 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 SECRET = "[secret]"
 
@@ -17,7 +17,7 @@ class _Unknown:
 
     _instance: _Unknown | None = None
 
-    def __new__(cls) -> _Unknown:  # noqa: PYI034 - a singleton: always this class's one instance
+    def __new__(cls) -> Self:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -82,6 +82,17 @@ class Violation:
 
 
 @dataclass
+class NotChecked:
+    """Something the program declares that preflight could not render offline, so nothing under it was checked."""
+
+    type: str
+    name: str | None
+    urn: str | None
+    reason: str
+    """Why it was not rendered (what would render it), in one sentence."""
+
+
+@dataclass
 class StackResult:
     project: str
     stack: str
@@ -92,6 +103,14 @@ class StackResult:
     """The flat `namespace:key -> value` map the program was given (secrets as "[secret]")."""
     warnings: list[str] = field(default_factory=list)
     """What the program logged as warnings, and what preflight could not do offline."""
+    not_checked: list[NotChecked] = field(default_factory=list)
+    """Components and charts whose resources were not rendered (multi-language components, Helm charts)."""
+    runtime: dict[str, Any] = field(default_factory=dict)
+    """The interpreter the program ran in and its Pulumi packages' versions (`pulumi_aws` ...)."""
+    unmapped_types: dict[str, int] = field(default_factory=dict)
+    """AWS types checkov could not scan (no Terraform mapping in `scanners/tfplan.py`) -> how many resources."""
+    unresolved_references: list[str] = field(default_factory=list)
+    """Stacks a StackReference names whose outputs were not given (`--stack-outputs`): their values are unknown."""
     cost: dict[str, Any] | None = None
     """The monthly cost estimate (`preflight.cost`), as documented in the JSON; None with `--no-cost`."""
 
@@ -126,7 +145,7 @@ def resource_json(record: ResourceRecord) -> dict[str, Any]:
         "urn": record.urn,
         "type": record.type,
         "name": record.name,
-        "id": record.id,
+        "id": plain(record.id),
         "parent": record.parent,
         "provider": record.provider,
         "inputs": plain(record.inputs),
@@ -142,5 +161,10 @@ def stack_json(result: StackResult) -> dict[str, Any]:
         "resources": [resource_json(r) for r in result.resources],
         "outputs": plain(result.outputs),
         "violations": [asdict(v) for v in result.violations],
+        "notChecked": [asdict(n) for n in result.not_checked],
+        "unresolvedReferences": list(result.unresolved_references),
+        "unmappedTypes": dict(sorted(result.unmapped_types.items())),
+        "warnings": list(result.warnings),
+        "runtime": plain(result.runtime),
         **({"cost": result.cost} if result.cost is not None else {}),
     }

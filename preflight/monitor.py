@@ -9,6 +9,7 @@ the outputs.
 from __future__ import annotations
 
 import threading
+import traceback
 import uuid
 from functools import cache
 from importlib import metadata
@@ -22,10 +23,25 @@ from pulumi.runtime.sync_await import _sync_await
 
 from preflight.emulator import aws as aws_emulator
 from preflight.emulator import kubernetes as k8s_emulator
-from preflight.emulator.aws import AwsProviderSettings, UnsupportedInvoke
-from preflight.model import SECRET, UNKNOWN, ResourceRecord, SourcePosition
+from preflight.emulator.aws import AwsProviderSettings, SecretValue, UnsupportedInvoke
+from preflight.frames import main_thread_program_frame
+from preflight.model import SECRET, UNKNOWN, NotChecked, ResourceRecord, SourcePosition
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+REMOTE_REASON = (
+    "a multi-language component: its provider plugin builds its resources at deployment, which preflight does not "
+    "run, so the resources it creates were not rendered nor checked"
+)
+HELM_REASON = (
+    "a Helm release: the chart's manifests are not expanded offline, so the objects it installs were not checked"
+)
+HELM_CHART_REASON = (
+    "a Helm chart: its templates are not rendered offline (no chart, no helm), so the objects it installs were not "
+    "checked"
+)
 _SIG = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
 _RESOURCE_SIG = rpc._special_resource_sig
@@ -60,7 +76,8 @@ def to_record_value(value: Any) -> Any:
 
 
 def to_plain_value(value: Any) -> Any:
-    """A wire value as a provider would get it: secrets revealed, unknowns None."""
+    """A wire value as a provider would get it: secrets revealed, unknowns `UNKNOWN` at whatever depth they are, so
+    the emulators can leave what depends on them unknown instead of inventing it."""
     if isinstance(value, dict):
         sig = value.get(_SIG)
         if sig == _SECRET_SIG:
@@ -68,13 +85,27 @@ def to_plain_value(value: Any) -> Any:
         if sig == _RESOURCE_SIG:
             return value.get("id") or value.get("urn")
         if sig == _OUTPUT_SIG:
-            return to_plain_value(value.get("value"))
+            return to_plain_value(value["value"]) if "value" in value else UNKNOWN
         return {k: to_plain_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [to_plain_value(v) for v in value]
     if value == rpc.UNKNOWN:
-        return None
+        return UNKNOWN
     return _number(value)
+
+
+def to_wire_value(value: Any) -> Any:
+    """An emulator's value as the engine sends it back: `UNKNOWN` becomes the protocol's unknown marker, which the
+    SDK turns into an unknown output (at the top level or nested), so `apply` does not run on it in a preview."""
+    if value is UNKNOWN:
+        return rpc.UNKNOWN
+    if isinstance(value, SecretValue):
+        return {_SIG: _SECRET_SIG, "value": to_wire_value(value.value)}
+    if isinstance(value, dict):
+        return {k: to_wire_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_wire_value(v) for v in value]
+    return value
 
 
 def _secret_paths(value: Any) -> bool:
@@ -93,7 +124,7 @@ def to_struct(values: dict[str, Any]) -> struct_pb2.Struct:
     try:
         for key, value in values.items():
             if value is not None:
-                struct[key] = value
+                struct[key] = to_wire_value(value)
     except ValueError:
         return _sync_await(rpc.serialize_properties(values, {}))
     return struct
@@ -123,7 +154,16 @@ class _NoMocks(Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    def __init__(self, *, stack_config: dict[str, Any], project: str, stack: str):
+    def __init__(
+        self,
+        *,
+        stack_config: dict[str, Any],
+        project: str,
+        stack: str,
+        references: dict[str, dict[str, Any]] | None = None,
+        invoke_answers: dict[str, dict[str, Any]] | None = None,
+        in_process: bool = True,
+    ):
         super().__init__(_NoMocks())
         self.project = project
         self.stack = stack
@@ -131,7 +171,18 @@ class RecordingMonitor(MockMonitor):
         self.records: list[ResourceRecord] = []
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
-        self.invoke_errors: list[str] = []
+        self.invoke_errors: list[tuple[str, traceback.FrameSummary | None]] = []
+        """Data sources that could not be answered, each with the program's line that called it when known."""
+        self.not_checked: list[NotChecked] = []
+        self.references = dict(references or {})
+        """Stack name -> its `pulumi stack output --json` document, for StackReferences."""
+        self.unresolved_references: list[str] = []
+        self.invoke_answers = dict(invoke_answers or {})
+        """Data source token -> its result, from `--invoke-answers`: answered as given, before any emulator."""
+        self.in_process = in_process
+        """The program runs in this process (its thread can be inspected for the line that called a data source)."""
+        self.emulated: list[str] = []
+        """Data sources answered with an emulated shape (a default VPC, a derived AMI id), one note each."""
         self._providers: dict[str, AwsProviderSettings] = {}
         self._by_urn: dict[str, ResourceRecord] = {}
         self._lock = threading.Lock()
@@ -145,9 +196,10 @@ class RecordingMonitor(MockMonitor):
         return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
 
     # ---- providers -------------------------------------------------------------------------------------
-    def _default_provider(self, package: str) -> str:
-        """The default provider the engine would create for a package, recorded once."""
-        version = _package_version(package)
+    def _default_provider(self, package: str, version: str = "") -> str:
+        """The default provider the engine would create for a package, recorded once: of the version the program's
+        SDK asks for (its own package version), else the one installed here."""
+        version = version or _package_version(package)
         urn = (
             f"urn:pulumi:{self.stack}::{self.project}::pulumi:providers:{package}::default_{version.replace('.', '_')}"
         )
@@ -177,6 +229,10 @@ class RecordingMonitor(MockMonitor):
             self._providers[provider_ref] = settings
         return settings
 
+    def _not_checked(self, type_: str, name: str | None, urn: str | None, reason: str) -> None:
+        with self._lock:
+            self.not_checked.append(NotChecked(type=type_, name=name, urn=urn, reason=reason))
+
     def _add(self, record: ResourceRecord) -> None:
         self.records.append(record)
         self._by_urn[record.urn] = record
@@ -191,11 +247,15 @@ class RecordingMonitor(MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
 
         wire = _struct(request.object)
+        if request.remote:
+            self._not_checked(request.type, request.name, urn, REMOTE_REASON)
+        elif request.type == HELM_RELEASE:
+            self._not_checked(request.type, request.name, urn, HELM_REASON)
         inputs = to_plain_value(wire)
         package = request.type.split(":")[0]
         provider = request.provider or None
         if request.custom and provider is None and package not in ("pulumi",):
-            provider = self._default_provider(package)
+            provider = self._default_provider(package, request.version)
 
         rid, outputs = self._emulate(request.type, request.name, urn, inputs, provider, request.custom)
         secret_outputs = set(request.additionalSecretOutputs) | {k for k, v in wire.items() if _secret_paths(v)}
@@ -266,11 +326,15 @@ class RecordingMonitor(MockMonitor):
         return options
 
     def ReadResource(self, request):
+        """`Resource.get()` and StackReference: an existing resource is read, not created. Its id is the one given
+        (unknown if it is unknown), and its outputs are unknown except what the emulators derive from that id."""
         urn = self.make_urn(request.parent, request.type, request.name)
         wire = _struct(request.properties)
-        provider = request.provider or self._default_provider(request.type.split(":")[0])
-        rid, outputs = self._emulate(request.type, request.name, urn, to_plain_value(wire), provider, True)
-        rid = request.id or rid
+        provider = request.provider or None
+        if provider is None and not request.type.startswith("pulumi:"):
+            provider = self._default_provider(request.type.split(":")[0], request.version)
+        rid = UNKNOWN if request.id in ("", rpc.UNKNOWN) else request.id
+        outputs = {} if rid is UNKNOWN else self._read(request.type, request.name, urn, rid, provider)
         record = ResourceRecord(
             urn=urn,
             type=request.type,
@@ -285,8 +349,25 @@ class RecordingMonitor(MockMonitor):
         )
         with self._lock:
             self._add(record)
-        obj = to_struct(outputs)
-        return resource_pb2.ReadResourceResponse(urn=urn, properties=obj)
+        return resource_pb2.ReadResourceResponse(
+            urn=urn, id="" if rid is UNKNOWN else rid, properties=to_struct(outputs)
+        )
+
+    def _read(self, token: str, name: str, urn: str, rid: str, provider: str | None) -> dict[str, Any]:
+        if token == STACK_REFERENCE:
+            document = self.references.get(rid)
+            if document is None:
+                with self._lock:
+                    self.unresolved_references.append(rid)
+                return {}
+            secret = sorted(k for k, v in document.items() if v == SECRET)
+            return {"name": rid, "outputs": document, "secretOutputNames": secret}
+        package = token.split(":")[0]
+        if package == "aws":
+            return aws_emulator.read(token, name, urn, rid, self._aws_settings(provider or ""))
+        if package == "kubernetes":
+            return k8s_emulator.read(token, rid)
+        return {}
 
     def RegisterResourceOutputs(self, request):
         outputs = to_record_value(_struct(request.outputs))
@@ -300,25 +381,47 @@ class RecordingMonitor(MockMonitor):
         if request.tok == "pulumi:pulumi:getResource":
             return super().Invoke(request)
         args = to_plain_value(_struct(request.args))
-        package = request.tok.split(":")[0]
         try:
-            if package == "aws":
-                result = aws_emulator.invoke(
-                    request.tok, args, self._aws_settings(request.provider or self._default_provider("aws"))
-                )
-            elif package == "kubernetes":
-                result = k8s_emulator.invoke(request.tok, args)
-            else:
-                raise UnsupportedInvoke(request.tok)
+            result = self._answer(request, args)
         except UnsupportedInvoke:
-            message = (
-                f"preflight cannot answer the data source '{request.tok}' offline; "
-                "pass the value in through stack config instead, or add an answer for it to preflight/emulator"
-            )
-            self.invoke_errors.append(message)
-            raise UnsupportedInvoke(message) from None
+            self.invoke_errors.append((request.tok, main_thread_program_frame() if self.in_process else None))
+            raise UnsupportedInvoke(cannot_answer(request.tok)) from None
         ret = to_struct(result)
         return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": ret})
+
+    def _answer(self, request, args: dict[str, Any]) -> dict[str, Any]:
+        """A data source's result: the user's answers file first, then the emulators."""
+        token = request.tok
+        if token in self.invoke_answers:
+            return self.invoke_answers[token]
+        package = token.split(":")[0]
+        if token == k8s_emulator.HELM_TEMPLATE:
+            chart = k8s_emulator.helm_chart_name(args)
+            self._not_checked("kubernetes:helm.sh/v3:Chart", chart, None, HELM_CHART_REASON)
+            return {"result": []}
+        if package == "kubernetes":
+            return k8s_emulator.invoke(token, args)
+        if package != "aws":
+            raise UnsupportedInvoke(token)
+        settings = self._aws_settings(request.provider or self._default_provider("aws", request.version))
+        result = aws_emulator.invoke(token, args, settings)
+        what = aws_emulator.EMULATED_DATA_SOURCES.get(token)
+        if what:
+            note = f"{token} answered offline with {what}, not the account's value (give the real one with --invoke-answers)"
+            with self._lock:
+                if note not in self.emulated:
+                    self.emulated.append(note)
+        return result
+
+
+def cannot_answer(token: str, at: str = "") -> str:
+    """The one line for a data source no emulator answers: which, where the program calls it (`at`: " at
+    <file>:<line>", when known), and the way out."""
+    where = f" (called{at})" if at else ""
+    return (
+        f"preflight cannot answer the data source '{token}'{where} offline; give its result with "
+        f'--invoke-answers FILE ({{"{token}": {{...}}}}), or pass the value in through stack config'
+    )
 
 
 def _unique(items: list[Any]) -> list[Any]:

@@ -31,6 +31,11 @@ class Project:
     main: Path
     """The program: a directory holding `__main__.py`, or a `.py` file."""
     defaults: dict[str, Any]
+    virtualenv: Path | None = None
+    """The project's own virtualenv (`runtime.options.virtualenv`, or uv's/poetry's in-project `.venv`): the
+    program runs in its interpreter, with its packages. None: in preflight's own interpreter."""
+    toolchain: str = "pip"
+    """`runtime.options.toolchain`: pip, uv or poetry; says how the virtualenv is made."""
 
     @property
     def entry(self) -> Path:
@@ -157,10 +162,53 @@ def load_project(directory: Path) -> Project:
     main = (directory / doc.get("main", ".")).resolve()
     if not (main / "__main__.py").exists() and not (main.is_file() and main.suffix == ".py"):
         raise ProjectError(f"{path}: main {doc.get('main', '.')!r} has no __main__.py")
+    virtualenv, toolchain = _virtualenv(path, directory, runtime)
     defaults = {}
     for key, spec in (doc.get("config") or {}).items():
         if isinstance(spec, dict) and ("default" in spec or "value" in spec):
             defaults[key] = spec.get("value", spec.get("default"))
         elif not isinstance(spec, dict):
             defaults[key] = spec
-    return Project(dir=directory, name=str(name), main=main, defaults=defaults)
+    return Project(
+        dir=directory, name=str(name), main=main, defaults=defaults, virtualenv=virtualenv, toolchain=toolchain
+    )
+
+
+TOOLCHAINS = ("pip", "uv", "poetry")
+
+
+def _virtualenv(path: Path, directory: Path, runtime: Any) -> tuple[Path | None, str]:
+    """The virtualenv and toolchain `runtime.options` name, as the Python language host reads them: `virtualenv`
+    relative to the project; with `toolchain: uv` or `poetry` and no `virtualenv`, their in-project `.venv`."""
+    options = runtime.get("options") if isinstance(runtime, dict) else None
+    options = options or {}
+    if not isinstance(options, dict):
+        raise ProjectError(f"{path}: runtime.options must be a mapping, got {type(options).__name__}")
+    toolchain = options.get("toolchain", "pip")
+    if toolchain not in TOOLCHAINS:
+        raise ProjectError(f"{path}: runtime.options.toolchain = {toolchain!r}: must be one of {', '.join(TOOLCHAINS)}")
+    venv = options.get("virtualenv")
+    if venv is not None and (not isinstance(venv, str) or not venv):
+        raise ProjectError(f"{path}: runtime.options.virtualenv = {venv!r}: must be a directory path")
+    if venv:
+        return (directory / venv).resolve(), toolchain
+    if toolchain in ("uv", "poetry"):
+        return (directory / ".venv").resolve(), toolchain
+    return None, toolchain
+
+
+def venv_python(project: Project) -> Path:
+    """The project's interpreter, or a ProjectError naming the missing path and the command that creates it."""
+    assert project.virtualenv is not None
+    python = project.virtualenv / ("Scripts/python.exe" if (project.virtualenv / "Scripts").is_dir() else "bin/python")
+    if python.exists():
+        return python
+    create = {
+        "pip": f"python -m venv {project.virtualenv} && {project.virtualenv}/bin/pip install -r requirements.txt",
+        "uv": "uv sync",
+        "poetry": "poetry config virtualenvs.in-project true && poetry install",
+    }[project.toolchain]
+    raise ProjectError(
+        f"{project.dir / 'Pulumi.yaml'}: the project's virtualenv {project.virtualenv} has no interpreter "
+        f"({python} does not exist); create it in {project.dir} with: {create}"
+    )

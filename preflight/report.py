@@ -38,7 +38,8 @@ def _tree_lines(result: StackResult, findings: dict[str, list[Violation]]) -> li
         for i, record in enumerate(kids):
             last = i == len(kids) - 1
             branch = "└─ " if last else "├─ "
-            lines.append(f" [green]+[/green]   {prefix}{branch}{escape(record.type):<60} {escape(record.name)}")
+            op = " [cyan]>-[/cyan]  " if record.options.get("read") else " [green]+[/green]   "
+            lines.append(f"{op}{prefix}{branch}{escape(record.type):<60} {escape(record.name)}")
             below = prefix + ("   " if last else "│  ")
             rail = "│  " if children.get(record.urn) else "   "
             for v in _ordered(findings.get(record.urn, [])):
@@ -69,20 +70,59 @@ def print_stack(console: Console, result: StackResult) -> None:
         for key in sorted(result.outputs):
             console.print(f"    {escape(key)}: {escape(_short(result.outputs[key]))}", highlight=False)
 
-    resources = [r for r in result.resources if r.type != "pulumi:pulumi:Stack"]
-    custom = [r for r in resources if r.custom and not r.type.startswith("pulumi:providers:")]
-    console.print(
-        f"\n[bold]Resources:[/bold]\n    [green]+ {len(resources) + 1} to create[/green] "
-        f"({len(custom)} cloud resources, {len(resources) - len(custom)} components and providers)"
-    )
-    counts = Counter(r.type for r in custom)
-    for type_, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        console.print(f"    {count:>4}  {escape(type_)}", highlight=False)
+    print_counts(console, result)
 
     print_cost(console, result)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    print_not_checked(console, result)
     print_violations(console, result)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else ("es" if word.endswith("ss") else "s"))
+
+
+def count_kinds(records: list[ResourceRecord]) -> dict[str, int]:
+    """Records by kind: stack, cloud resources, components, providers. The kinds add up to len(records)."""
+    kinds = Counter(
+        "stack"
+        if r.type == "pulumi:pulumi:Stack"
+        else "provider"
+        if r.type.startswith("pulumi:providers:")
+        else "cloud resource"
+        if r.custom
+        else "component"
+        for r in records
+    )
+    return {k: kinds[k] for k in ("stack", "cloud resource", "component", "provider") if kinds[k]}
+
+
+def print_counts(console: Console, result: StackResult) -> None:
+    """`+ N to create` and `>- N to read`, each broken down so the parts add up, then cloud resources by type."""
+    created = [r for r in result.resources if not r.options.get("read")]
+    read = [r for r in result.resources if r.options.get("read")]
+    breakdown = ", ".join(_plural(n, k) for k, n in count_kinds(created).items())
+    console.print(f"\n[bold]Resources:[/bold]\n    [green]+ {len(created)} to create[/green] ({breakdown})")
+    if read:
+        by_type = ", ".join(f"{n} {t}" for t, n in sorted(Counter(r.type for r in read).items()))
+        console.print(f"    [cyan]>- {len(read)} to read[/cyan] ({escape(by_type)})")
+    counts = Counter(r.type for r in created if r.custom and not r.type.startswith("pulumi:providers:"))
+    for type_, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        console.print(f"    {count:>4}  {escape(type_)}", highlight=False)
+
+
+def print_not_checked(console: Console, result: StackResult) -> None:
+    """What was not rendered, so not checked: said in the counts, never left to look clean."""
+    if not result.not_checked:
+        return
+    gaps = result.not_checked
+    console.print(
+        f"\n[bold yellow]Not checked: {len(gaps)} component{'s' if len(gaps) != 1 else ''} not rendered offline; "
+        "the resources they create are not in this report[/]"
+    )
+    for gap in gaps:
+        console.print(f"    {escape(gap.type)} {escape(gap.name or '')}", highlight=False)
 
 
 def print_violations(console: Console, result: StackResult) -> None:

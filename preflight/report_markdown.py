@@ -70,6 +70,9 @@ def render_markdown(results: list[StackResult]) -> str:
                 "",
                 "</details>",
             ]
+        if r.not_checked:
+            lines += ["", f"**Not rendered, so not checked: {len(r.not_checked)} component(s)**", ""]
+            lines += [f"- `{_cell(g.type)}` `{_cell(g.name)}`: {_cell(g.reason)}" for g in r.not_checked]
         if r.warnings:
             lines += ["", f"<details><summary>Not checked offline: {len(r.warnings)}</summary>", ""]
             lines += [f"- {_cell(w)}" for w in r.warnings]

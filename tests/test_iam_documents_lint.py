@@ -13,13 +13,13 @@ import pytest
 from preflight.model import StackResult
 from preflight.project import load_project
 from preflight.scanners import iam_lint
-from preflight.scanners.config import load_config
+from preflight.scanners.config import project_config
 from preflight.testing import REPO, render
 
 pytestmark = pytest.mark.slow  # renders whole stacks (or runs preflight on them)
 
 STACKS = load_project(REPO).stacks()
-CONFIG = load_config()
+CONFIG = project_config(REPO)
 
 
 def errors(result: StackResult) -> list[str]:

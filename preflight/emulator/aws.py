@@ -7,8 +7,10 @@ has those properties.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import string
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from preflight.emulator.schema import type_info
+from preflight.model import UNKNOWN
 
 ACCOUNT_ID = "123456789012"
 """The account every emulated ARN and caller identity uses (AWS's documentation example account)."""
@@ -72,6 +75,9 @@ class AwsProviderSettings:
     def partition(self) -> str:
         return partition_of(self.region)[0]
 
+    def with_region(self, region: str) -> AwsProviderSettings:
+        return self if region == self.region else AwsProviderSettings(region, self.default_tags, self.account_id)
+
     @classmethod
     def from_inputs(cls, inputs: dict[str, Any], fallback_region: str | None) -> AwsProviderSettings:
         region = inputs.get("region") or fallback_region or "us-east-1"
@@ -115,6 +121,9 @@ _ID_PREFIX = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
     "aws:ec2/securityGroupRule:SecurityGroupRule": "sgrule",
 }
+
+# Types whose id is neither an EC2-style id nor their name.
+_ID_NOT_NAME = frozenset({"aws:kms/key:Key", "aws:eks/nodeGroup:NodeGroup", "aws:sns/topic:Topic"})
 
 # ARN templates. Fields: p partition, r region, a account, id, name (physical name), plus any input by name.
 _ARN = {
@@ -243,12 +252,14 @@ class _Ctx:
     logical: str
     inputs: dict[str, Any]
     settings: AwsProviderSettings
-    name: str = ""
-    id: str = ""
+    name: Any = ""
+    """The physical name: a string, or UNKNOWN when the program's value is not known until deployment."""
+    id: Any = ""
 
     @property
-    def region(self) -> str:
-        return self.inputs.get("region") or self.settings.region
+    def region(self) -> Any:
+        region = self.inputs.get("region")
+        return region if _given(region) else self.settings.region
 
 
 class _Fields(dict):
@@ -266,11 +277,13 @@ def resource(
 
     name_prop = info.autoname_property if info else None
     if name_prop:
-        if not inputs.get(name_prop):
-            prefix = inputs.get(f"{name_prop}Prefix")
+        given, prefix = inputs.get(name_prop), inputs.get(f"{name_prop}Prefix")
+        if given is UNKNOWN or (not given and prefix is UNKNOWN):
+            outputs[name_prop] = UNKNOWN
+        elif not given:
             outputs[name_prop] = f"{prefix}{digest(urn, 26)}" if prefix else f"{logical}-{digest(urn)}"
         ctx.name = outputs[name_prop]
-    elif inputs.get("name"):
+    elif _given(inputs.get("name")):
         ctx.name = inputs["name"]
 
     if token in _ID_PREFIX:
@@ -278,21 +291,72 @@ def resource(
     elif token == "aws:kms/key:Key":
         ctx.id = _uuid(urn)
     elif token == "aws:eks/nodeGroup:NodeGroup":
-        ctx.id = f"{inputs.get('clusterName', '')}:{ctx.name}"
+        cluster = inputs.get("clusterName", "")
+        ctx.id = UNKNOWN if UNKNOWN in (cluster, ctx.name) else f"{cluster}:{ctx.name}"
     else:
-        ctx.id = ctx.name or f"{logical}-{digest(urn)}"
+        ctx.id = ctx.name if _given(ctx.name) else f"{logical}-{digest(urn)}"
 
-    outputs.update(_EXTRA.get(token, lambda _: {})(ctx))
+    # What AWS derives from a name, an id or a region that is itself unknown is unknown too: left out, so the SDK
+    # resolves it as unknown.
+    derivable = UNKNOWN not in (ctx.name, ctx.id, ctx.region)
+    if derivable:
+        outputs.update(_EXTRA.get(token, lambda _: {})(ctx))
     output_names = info.outputs if info else frozenset()
     if "region" in output_names:
         outputs.setdefault("region", settings.region)
     if "tagsAll" in output_names:
-        outputs["tagsAll"] = {**settings.default_tags, **(inputs.get("tags") or {})}
-    if "arn" in output_names and not inputs.get("arn"):
+        tags = inputs.get("tags")
+        outputs["tagsAll"] = UNKNOWN if tags is UNKNOWN else {**settings.default_tags, **(tags or {})}
+    if "arn" in output_names and not _given(inputs.get("arn")) and derivable:
         outputs["arn"] = _arn(ctx)
     if token in ("aws:sns/topic:Topic",):
-        ctx.id = outputs["arn"]
+        ctx.id = outputs.get("arn", UNKNOWN)
     return ctx.id, outputs
+
+
+def _given(value: Any) -> bool:
+    """Set by the program: a value, or a value it will only know at deployment."""
+    return value is UNKNOWN or bool(value)
+
+
+# Outputs of a read resource the emulator can derive from its id alone (no inputs), for types whose id is their name.
+_READ_EXTRA = (
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2",
+    "aws:ecr/repository:Repository",
+    "aws:sqs/queue:Queue",
+)
+_ARN_FROM_ID = frozenset({"p", "r", "a", "id", "name", "bucket"})
+
+
+def read(token: str, logical: str, urn: str, rid: str, settings: AwsProviderSettings) -> dict[str, Any]:
+    """What the AWS provider's read of `rid` would give that can be told from the id alone: the name when the id is
+    the name, and the ARN when AWS builds it from the id. Everything else stays unknown."""
+    if rid.startswith("arn:"):  # IAM policies and others whose id is their ARN
+        return {"arn": rid}
+    info = type_info(token)
+    ctx = _Ctx(token=token, urn=urn, logical=logical, inputs={}, settings=settings, id=rid)
+    outputs: dict[str, Any] = {}
+    name_prop = info.autoname_property if info else None
+    id_is_name = token not in _ID_PREFIX and token not in _ID_NOT_NAME
+    if name_prop and id_is_name:
+        outputs[name_prop] = ctx.name = rid
+        if token in _READ_EXTRA:
+            outputs.update(_EXTRA[token](ctx))
+    template = _ARN.get(token)
+    if (
+        info
+        and "arn" in info.outputs
+        and template
+        and _fields(template) <= _ARN_FROM_ID
+        and (ctx.name or "{id}" in template)
+    ):
+        outputs["arn"] = _arn(ctx)
+    return outputs
+
+
+def _fields(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
 
 
 def _arn(ctx: _Ctx) -> str:
@@ -300,7 +364,7 @@ def _arn(ctx: _Ctx) -> str:
     template = _ARN.get(ctx.token, "arn:{p}:" + service + ":{r}:{a}:" + ctx.token.split(":")[2].lower() + "/{id}")
     url = str(ctx.inputs.get("url", ""))
     fields = _Fields(
-        {k: v for k, v in ctx.inputs.items() if isinstance(v, (str, int))},
+        {k: v for k, v in ctx.inputs.items() if isinstance(v, (str, int)) or v is UNKNOWN},
         p=ctx.settings.partition,
         r=ctx.region,
         a=ctx.settings.account_id,
@@ -313,6 +377,8 @@ def _arn(ctx: _Ctx) -> str:
     )
     if ctx.token.startswith("aws:s3/bucket"):
         fields["bucket"] = ctx.name
+    if any(fields.get(f) is UNKNOWN for f in _fields(template)):
+        return UNKNOWN
     return template.format_map(fields)
 
 
@@ -361,7 +427,188 @@ def invoke(token: str, args: dict[str, Any], settings: AwsProviderSettings) -> d
             "minifiedJson": json.dumps(_policy_document(args), separators=(",", ":")),
             "id": digest(json.dumps(args, sort_keys=True, default=str), 10),
         }
-    raise UnsupportedInvoke(token)
+    answer = _DATA_SOURCES.get(token)
+    if answer is None:
+        raise UnsupportedInvoke(token)
+    return answer(args, settings.with_region(region))
+
+
+# ---- data sources answered with an emulated shape (the monitor notes each one as emulated) ----------------------
+_WELL_KNOWN_OWNERS = {"amazon": "137112412989", "aws-marketplace": "679593333241"}
+
+
+def _filter(args: dict[str, Any], name: str) -> str | None:
+    for f in args.get("filters") or []:
+        if f.get("name") == name and f.get("values"):
+            return str(f["values"][0])
+    return None
+
+
+def _key(args: dict[str, Any], region: str) -> str:
+    return json.dumps({"region": region, **args}, sort_keys=True, default=str)
+
+
+def get_ami(args: dict[str, Any], settings: AwsProviderSettings) -> dict[str, Any]:
+    """An AMI for the filters: the same id for the same filters, owners and region (AMI ids are regional), the
+    owner kept (an alias like `amazon` resolved to its account), the name from the `name` filter."""
+    region = settings.region
+    owners = list(args.get("owners") or [])
+    owner = owners[0] if owners else settings.account_id
+    owner_id = settings.account_id if owner == "self" else _WELL_KNOWN_OWNERS.get(owner, owner)
+    name = (_filter(args, "name") or f"preflight-{digest(_key(args, region), 8)}").replace("*", "preflight")
+    architecture = _filter(args, "architecture") or ("arm64" if "arm64" in name or "aarch64" in name else "x86_64")
+    image_id = f"ami-{digest(_key(args, region), 17)}"
+    return {
+        "id": image_id,
+        "imageId": image_id,
+        "arn": f"arn:{settings.partition}:ec2:{region}::image/{image_id}",
+        "name": name,
+        "description": name,
+        "ownerId": owner_id,
+        "owners": owners,
+        "imageOwnerAlias": owner if owner in _WELL_KNOWN_OWNERS else None,
+        "architecture": architecture,
+        "filters": args.get("filters") or [],
+        "mostRecent": bool(args.get("mostRecent")),
+        "nameRegex": args.get("nameRegex"),
+        "region": region,
+        "imageType": "machine",
+        "hypervisor": "xen",
+        "virtualizationType": "hvm",
+        "rootDeviceType": "ebs",
+        "rootDeviceName": "/dev/xvda",
+        "enaSupport": True,
+        "state": "available",
+        "public": owner_id != settings.account_id,
+        "platformDetails": "Linux/UNIX",
+        "usageOperation": "RunInstances",
+        "creationDate": "2024-01-01T00:00:00.000Z",
+        "blockDeviceMappings": [],
+        "productCodes": [],
+        "tags": args.get("tags") or {},
+    }
+
+
+DEFAULT_VPC_CIDR = "172.31.0.0/16"
+"""The CIDR AWS gives every default VPC."""
+
+
+def _vpc_id(args: dict[str, Any], region: str) -> str:
+    return str(args.get("id") or f"vpc-{digest(_key(args, region), 17)}")
+
+
+def get_vpc(args: dict[str, Any], settings: AwsProviderSettings) -> dict[str, Any]:
+    """A VPC shaped like the account's default VPC (172.31.0.0/16, DNS on), or the one asked for by id/CIDR."""
+    region, account = settings.region, settings.account_id
+    vpc_id = _vpc_id(args, region)
+    cidr = args.get("cidrBlock") or DEFAULT_VPC_CIDR
+    return {
+        "id": vpc_id,
+        "arn": f"arn:{settings.partition}:ec2:{region}:{account}:vpc/{vpc_id}",
+        "cidrBlock": cidr,
+        "cidrBlockAssociations": [
+            {"associationId": f"vpc-cidr-assoc-{digest(vpc_id, 17)}", "cidrBlock": cidr, "state": "associated"}
+        ],
+        "default": args.get("default") if args.get("default") is not None else "id" not in args,
+        "dhcpOptionsId": f"dopt-{digest(vpc_id, 17)}",
+        "enableDnsHostnames": True,
+        "enableDnsSupport": True,
+        "enableNetworkAddressUsageMetrics": False,
+        "filters": args.get("filters") or [],
+        "instanceTenancy": "default",
+        "ipv6AssociationId": "",
+        "ipv6CidrBlock": "",
+        "mainRouteTableId": f"rtb-{digest(vpc_id + 'main', 17)}",
+        "ownerId": account,
+        "region": region,
+        "state": "available",
+        "tags": args.get("tags") or {},
+    }
+
+
+def get_subnets(args: dict[str, Any], settings: AwsProviderSettings) -> dict[str, Any]:
+    """One subnet per availability zone of the region, as a default VPC has."""
+    region = settings.region
+    zones = _AZ_SUFFIXES.get(region, "abc")
+    return {
+        "id": region,
+        "ids": [f"subnet-{digest(_key(args, region) + zone, 17)}" for zone in zones],
+        "filters": args.get("filters") or [],
+        "region": region,
+        "tags": args.get("tags") or {},
+    }
+
+
+def get_zone(args: dict[str, Any], settings: AwsProviderSettings) -> dict[str, Any]:
+    """A hosted zone by name or id: Route 53's id shape, four name servers, private only if asked for."""
+    name = str(args.get("name") or "example.com").rstrip(".")
+    zone_id = str(args.get("zoneId") or "Z" + digest(_key(args, ""), 20).upper())
+    servers = [
+        f"ns-{int(digest(zone_id + tld, 3), 16) % 2048}.awsdns-{i:02d}.{tld}"
+        for i, tld in enumerate(("com", "net", "org", "co.uk"))
+    ]
+    return {
+        "id": zone_id,
+        "zoneId": zone_id,
+        "arn": f"arn:{settings.partition}:route53:::hostedzone/{zone_id}",
+        "name": name,
+        "callerReference": digest(zone_id, 12),
+        "comment": "",
+        "nameServers": servers,
+        "primaryNameServer": servers[0],
+        "privateZone": bool(args.get("privateZone")),
+        "resourceRecordSetCount": 2,
+        "tags": args.get("tags") or {},
+        "vpcId": args.get("vpcId"),
+        "linkedServiceDescription": "",
+        "linkedServicePrincipal": "",
+    }
+
+
+ECR_PLACEHOLDER_PASSWORD = "preflight-placeholder-ecr-token"
+"""Not a credential: what the ECR token data sources answer offline, marked secret like the real one."""
+
+
+def get_ecr_token(args: dict[str, Any], settings: AwsProviderSettings) -> dict[str, Any]:
+    """ECR's authorization token (and getCredentials): user `AWS`, a placeholder password; the token is secret."""
+    registry = str(args.get("registryId") or settings.account_id)
+    token = base64.b64encode(f"AWS:{ECR_PLACEHOLDER_PASSWORD}".encode()).decode()
+    return {
+        "id": settings.region,
+        "registryId": registry,
+        "region": settings.region,
+        "proxyEndpoint": f"https://{registry}.dkr.ecr.{settings.region}.{partition_of(settings.region)[1]}",
+        "userName": "AWS",
+        "password": SecretValue(ECR_PLACEHOLDER_PASSWORD),
+        "authorizationToken": SecretValue(token),
+        "expiresAt": "2099-01-01T00:00:00Z",
+    }
+
+
+@dataclass(frozen=True)
+class SecretValue:
+    """A data-source result the provider marks secret; the monitor sends it as a secret."""
+
+    value: Any
+
+
+_DATA_SOURCES: dict[str, Callable[[dict[str, Any], AwsProviderSettings], dict[str, Any]]] = {
+    "aws:ec2/getAmi:getAmi": get_ami,
+    "aws:ec2/getVpc:getVpc": get_vpc,
+    "aws:ec2/getSubnets:getSubnets": get_subnets,
+    "aws:route53/getZone:getZone": get_zone,
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": get_ecr_token,
+    "aws:ecr/getCredentials:getCredentials": get_ecr_token,
+}
+EMULATED_DATA_SOURCES = {
+    "aws:ec2/getAmi:getAmi": "an AMI id derived from the filters",
+    "aws:ec2/getVpc:getVpc": "a VPC shaped like the default VPC",
+    "aws:ec2/getSubnets:getSubnets": "one default-VPC subnet per availability zone",
+    "aws:route53/getZone:getZone": "a hosted zone with an emulated id",
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": "a placeholder token",
+    "aws:ecr/getCredentials:getCredentials": "a placeholder token",
+}
+"""Data sources whose answer is a plausible shape, not the account's value: the report says so."""
 
 
 _DIRECTIONS = {

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from preflight.emulator.aws import UnsupportedInvoke, digest
+from preflight.model import UNKNOWN
 
 _CLUSTER_SCOPED = {
     "Namespace",
@@ -33,15 +34,44 @@ def resource(token: str, logical: str, urn: str, inputs: dict[str, Any]) -> tupl
         return f"{logical}-{digest(urn, 8)}", outputs
     # A patch (`StorageClassPatch`) edits an existing object of its kind, so it is scoped like that kind.
     kind = kind.removesuffix("Patch")
+    if inputs.get("metadata") is UNKNOWN:
+        return UNKNOWN, outputs
     metadata = dict(inputs.get("metadata") or {})
-    if not metadata.get("name"):
+    if metadata.get("name") is not UNKNOWN and not metadata.get("name"):
         # pulumi-kubernetes auto-names as `<logical>-<8 random characters>`.
         metadata["name"] = f"{logical}-{digest(urn, 8)}"
     if kind not in _CLUSTER_SCOPED:
         metadata.setdefault("namespace", "default")
     outputs["metadata"] = metadata
-    rid = metadata["name"] if kind in _CLUSTER_SCOPED else f"{metadata['namespace']}/{metadata['name']}"
-    return rid, outputs
+    scope = [metadata["name"]] if kind in _CLUSTER_SCOPED else [metadata["namespace"], metadata["name"]]
+    return (UNKNOWN if UNKNOWN in scope else "/".join(scope)), outputs
+
+
+def read(token: str, rid: str) -> dict[str, Any]:
+    """What is known of an object read by id (`Service.get("dns", "kube-system/kube-dns")`): its kind and
+    metadata from the id (`<namespace>/<name>`, or `<name>` for a cluster-scoped kind); the rest is unknown."""
+    group_version, kind = token.split(":", 1)[1].rsplit(":", 1)
+    group, version = group_version.split("/")
+    namespace, _, name = rid.rpartition("/")
+    metadata = {"name": name}
+    if kind.removesuffix("Patch") not in _CLUSTER_SCOPED:
+        metadata["namespace"] = namespace or "default"
+    api_version = version if group == "core" else f"{group}/{version}"
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata}
+
+
+HELM_TEMPLATE = "kubernetes:helm:template"
+"""The invoke a (v3) `helm.v3.Chart` makes to render its templates; offline there is no chart to render."""
+
+
+def helm_chart_name(args: dict[str, Any]) -> str:
+    """The release name (else the chart) of a `kubernetes:helm:template` request, for the report."""
+    opts = args.get("jsonOpts") or {}
+    if isinstance(opts, str):
+        import json
+
+        opts = json.loads(opts or "{}")
+    return str(opts.get("release_name") or opts.get("chart") or "chart")
 
 
 def invoke(token: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,9 @@ computed outputs (`arn`, `tagsAll`, ...) a resource has, without the provider pl
 from __future__ import annotations
 
 import importlib
+import threading
+import time
 from dataclasses import dataclass
-from functools import cache
 
 from pulumi._types import _py_properties
 
@@ -50,24 +51,48 @@ def _python_module(package: str, module: str) -> str | None:
     return f"{root}.{head}"
 
 
-@cache
+_known: dict[str, TypeInfo | None] = {}
+_lock = threading.Lock()
+_RETRIES, _PAUSE = 40, 0.05
+"""How long to wait for a module another thread is loading (the SDKs load their modules lazily)."""
+
+
 def type_info(token: str) -> TypeInfo | None:
-    """Input/output property names for a resource type token, or None for a type no installed SDK knows."""
+    """Input/output property names for a resource type token, or None for a type no installed SDK knows.
+
+    pulumi-aws loads its modules lazily (`importlib.util.LazyLoader`), which is not thread-safe before Python 3.12:
+    while the program's thread loads `pulumi_aws.s3`, this thread (the monitor's) can see it without its classes.
+    So a class missing from a module that exists is looked up again for a while before it counts as missing."""
+    if token in _known:
+        return _known[token]
+    with _lock:
+        for _ in range(_RETRIES):
+            info, definite = _lookup(token)
+            if definite:
+                _known[token] = info
+                return info
+            time.sleep(_PAUSE)
+        _known[token] = None  # still missing after a loader had time to finish: not in this SDK
+    return None
+
+
+def _lookup(token: str) -> tuple[TypeInfo | None, bool]:
+    """(the type's info, whether that answer is definite)."""
     try:
         package, module, name = token.split(":")
     except ValueError:
-        return None
+        return None, True
     module_name = _python_module(package, module)
     if module_name is None:
-        return None
+        return None, True
     try:
         mod = importlib.import_module(module_name)
     except ImportError:
-        return None
+        return None, True
     cls = getattr(mod, name, None)
-    args_cls = getattr(mod, f"{name}Args", None)
     if cls is None:
-        return None
+        return None, False
+    args_cls = getattr(mod, f"{name}Args", None)
     outputs = frozenset(pulumi_name for _, pulumi_name, _ in _py_properties(cls))
     inputs = frozenset(pulumi_name for _, pulumi_name, _ in _py_properties(args_cls)) if args_cls else frozenset()
-    return TypeInfo(token=token, inputs=inputs, outputs=outputs)
+    return TypeInfo(token=token, inputs=inputs, outputs=outputs), True

@@ -2,7 +2,8 @@
 
 Our own policy pack is only as good as our imagination; these bring checks maintained elsewhere to a Pulumi
 program, offline. `run` returns their findings as `Violation`s, to be reported beside the policy pack's.
-Which findings block and which are accepted (with a reason) is `checkov-config.yaml`, beside this file.
+Which findings block is `checkov-config.yaml` beside this file, with the scanned project's own configuration
+(`.preflight/checkov.yaml`, where its accepted findings and their reasons live) on top: see `config.py`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ from pathlib import Path
 from preflight import collector
 from preflight.model import StackResult, Violation
 from preflight.scanners import aws_values, checkov, iam_lint, k8s
-from preflight.scanners.config import DEFAULT_CONFIG, ScannerConfig, ScannerConfigError, load_config
+from preflight.scanners.config import DEFAULT_CONFIG, ScannerConfig, ScannerConfigError, load_config, project_config
 
-__all__ = ["DEFAULT_CONFIG", "PendingScan", "ScannerConfig", "ScannerConfigError", "load_config", "run", "start"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "PendingScan",
+    "ScannerConfig",
+    "ScannerConfigError",
+    "load_config",
+    "project_config",
+    "run",
+    "start",
+]
 
 
 def _checkov_root(project_dir: Path) -> Path:
@@ -50,7 +60,7 @@ def start(
 ) -> PendingScan:
     """Start every scanner on one stack; checkov keeps running in its own process while the caller goes on
     (to render the next stack, say). Raises `checkov.CheckovUnavailable` when checkov is not installed."""
-    config = config or load_config()
+    config = config or project_config(project_dir)
     pending = checkov.start(result, config, root=_checkov_root(Path(project_dir).resolve())) if use_checkov else None
     found: list[Violation] = []
     found += aws_values.scan(result, config)

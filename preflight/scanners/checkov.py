@@ -419,6 +419,7 @@ def start(
     """Start checkov on one stack and return at once. `keep_dir`: write the plan and manifests there instead
     of a temporary directory (for debugging)."""
     inputs = _prepare(result)
+    result.unmapped_types.update(inputs.plan.unmapped)
     for type_, count in sorted(inputs.plan.unmapped.items()):
         result.warnings.append(
             f"checkov: {count} resource(s) of type {type_} not scanned (no Terraform mapping in preflight/scanners/tfplan.py)"

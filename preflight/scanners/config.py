@@ -1,9 +1,14 @@
-"""The checked-in scanner configuration (`checkov-config.yaml`): enforcement per check, and justified skips.
+"""Scanner configuration: enforcement per check, and justified skips.
 
 Every finding any scanner reports is a `Violation` whose `policy` is a check id (`CKV_AWS_37`, a parliament
-issue such as `UNKNOWN_ACTION`, `aws-api/eks.TaintEffect`, `kubernetes-schema`). This file decides, per id,
-whether a finding blocks (`mandatory`) or informs (`advisory`), and which findings are accepted on purpose.
+issue such as `UNKNOWN_ACTION`, `aws-api/eks.TaintEffect`, `kubernetes-schema`). The configuration decides, per
+id, whether a finding blocks (`mandatory`) or informs (`advisory`), and which findings are accepted on purpose.
 A skip must say why: the file does not load otherwise.
+
+Two layers: preflight's defaults (`checkov-config.yaml` beside this file: enforcement only, no skips, since a
+skip names one project's resources), and the scanned project's own file on top (`.preflight/checkov.yaml`, or
+`[tool.preflight.checkov]` in its `pyproject.toml`, found in the project directory or a parent up to the
+repository root; `--scanner-config FILE` instead). The project's entries win; its skips are the only skips.
 """
 
 from __future__ import annotations
@@ -164,11 +169,74 @@ def parse_config(raw: Any, path: Path = DEFAULT_CONFIG) -> ScannerConfig:
     return ScannerConfig(default_enforcement=default, checks=checks, skips=tuple(skips), path=path)
 
 
-def load_config(path: Path = DEFAULT_CONFIG) -> ScannerConfig:
+PROJECT_FILE = Path(".preflight") / "checkov.yaml"
+"""The scanned project's scanner configuration, relative to its directory (or a parent up to the repository)."""
+
+
+def find_project_config(project_dir: Path) -> Path | None:
+    """The project's `.preflight/checkov.yaml`, else a `pyproject.toml` with `[tool.preflight.checkov]`; looked
+    for in the project directory and its parents, up to the repository root (the directory holding `.git`)."""
+    for directory in (project_dir, *project_dir.parents):
+        if (directory / PROJECT_FILE).is_file():
+            return directory / PROJECT_FILE
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and _pyproject_table(pyproject) is not None:
+            return pyproject
+        if (directory / ".git").exists():
+            break
+    return None
+
+
+def _pyproject_table(path: Path) -> dict[str, Any] | None:
+    import tomllib
+
     try:
-        raw = yaml.safe_load(path.read_text())
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScannerConfigError(f"{path}: not valid TOML: {exc}") from None
+    table = doc.get("tool", {}).get("preflight", {}).get("checkov")
+    return table if table is not None else None
+
+
+def layer(base: ScannerConfig, top: ScannerConfig, *, own_default: bool = True) -> ScannerConfig:
+    """`top` (a project's file) over `base` (preflight's defaults): its checks win, its skips are added, and its
+    default enforcement applies when it sets one."""
+    return ScannerConfig(
+        default_enforcement=top.default_enforcement if own_default else base.default_enforcement,
+        checks={**base.checks, **top.checks},
+        skips=base.skips + top.skips,
+        path=top.path,
+    )
+
+
+def project_config(project_dir: Path, override: Path | None = None) -> ScannerConfig:
+    """The configuration a project's scan uses: preflight's defaults, with the project's file (or `override`,
+    `--scanner-config`) on top. A project without a file gets the defaults alone."""
+    base = load_config(DEFAULT_CONFIG)
+    path = override if override is not None else find_project_config(Path(project_dir).resolve())
+    if path is None:
+        return base
+    raw = _document(path)
+    return layer(base, parse_config(raw, path), own_default=isinstance(raw, dict) and "default_enforcement" in raw)
+
+
+def _document(path: Path) -> Any:
+    """The configuration document in `path`: a YAML file, or the `[tool.preflight.checkov]` table of a pyproject."""
+    if path.name == "pyproject.toml":
+        if not path.is_file():
+            raise ScannerConfigError(f"{path}: scanner configuration not found")
+        table = _pyproject_table(path)
+        if table is None:
+            raise ScannerConfigError(f"{path}: no [tool.preflight.checkov] table")
+        return table
+    try:
+        return yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ScannerConfigError(f"{path}: scanner configuration not found") from None
     except yaml.YAMLError as exc:
         raise ScannerConfigError(f"{path.name}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    return parse_config(raw, path)
+
+
+def load_config(path: Path = DEFAULT_CONFIG) -> ScannerConfig:
+    """One configuration file on its own (preflight's defaults unless given another)."""
+    return parse_config(_document(path), path)

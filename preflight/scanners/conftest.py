@@ -198,6 +198,88 @@ def scanner_program() -> None:
     )
     _deployment("typo-deploy", {**SECURE_CONTAINER, "imagePullPolicey": "Always"}, provider)
 
+    # KMS key policies as their own resource: CKV2_AWS_64 (a key has a policy), connected through `key_id`
+    key_with_policy = aws.kms.Key("good-keypol", enable_key_rotation=True)
+    aws.kms.KeyPolicy(
+        "good-keypol-policy",
+        key_id=key_with_policy.id,
+        policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+    )
+    aws.kms.Key("bad-keypol", enable_key_rotation=True)
+
+    # EFS mount targets hold security groups: CKV2_AWS_5 (a security group is attached to something)
+    files = aws.efs.FileSystem("files", encrypted=True, kms_key_id=key.arn)
+    mount_sg = aws.ec2.SecurityGroup("good-mountsg", vpc_id=good_vpc.id, description="NFS from the nodes")
+    aws.efs.MountTarget("files-a", file_system_id=files.id, subnet_id=SUBNETS[0], security_groups=[mount_sg.id])
+    aws.ec2.SecurityGroup("bad-mountsg", vpc_id=good_vpc.id, description="attached to nothing")
+
+    # Launch configurations: CKV_AWS_8 (encrypted root volume), CKV_AWS_79 (IMDSv2)
+    aws.ec2.LaunchConfiguration(
+        "good-lc",
+        image_id="ami-0a1b2c3d4e5f60718",
+        instance_type="t3.micro",
+        root_block_device=aws.ec2.LaunchConfigurationRootBlockDeviceArgs(encrypted=True, volume_size=20),
+        ebs_block_devices=[
+            aws.ec2.LaunchConfigurationEbsBlockDeviceArgs(device_name="/dev/sdb", encrypted=True, volume_size=50)
+        ],
+        metadata_options=aws.ec2.LaunchConfigurationMetadataOptionsArgs(http_tokens="required"),
+    )
+    aws.ec2.LaunchConfiguration(
+        "bad-lc",
+        image_id="ami-0a1b2c3d4e5f60718",
+        instance_type="t3.micro",
+        ebs_block_devices=[
+            aws.ec2.LaunchConfigurationEbsBlockDeviceArgs(device_name="/dev/sdb", encrypted=False, volume_size=50)
+        ],
+    )
+
+    # IAM Identity Center permission sets: CKV_AWS_63 ("*" actions), CKV_AWS_274 (AdministratorAccess)
+    instance_arn = "arn:aws:sso:::instance/ssoins-0123456789abcdef"
+    permission_set_arn = "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef"
+    for name, action, resource in (
+        ("good-psinline", "s3:GetObject", "arn:aws:s3:::data/*"),
+        ("bad-psinline", "*", "*"),
+    ):
+        aws.ssoadmin.PermissionSetInlinePolicy(
+            name,
+            instance_arn=instance_arn,
+            permission_set_arn=permission_set_arn,
+            inline_policy=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
+            ),
+        )
+    for name, policy in (("good-psmanaged", "ReadOnlyAccess"), ("bad-psmanaged", "AdministratorAccess")):
+        aws.ssoadmin.ManagedPolicyAttachment(
+            name,
+            instance_arn=instance_arn,
+            permission_set_arn=permission_set_arn,
+            managed_policy_arn=f"arn:aws:iam::aws:policy/{policy}",
+        )
+
+    # A public access block naming its bucket by value (no dependency recorded): CKV2_AWS_6 still connects them
+    aws.s3.Bucket("good-pabyname", bucket="acme-pab-by-name")
+    aws.s3.BucketPublicAccessBlock(
+        "pab-by-name",
+        bucket="acme-pab-by-name",
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+    )
+    aws.s3.Bucket("bad-pabyname", bucket="acme-no-pab")
+
     # A type with no Terraform mapping: reported as not scanned, never guessed at
     aws.ec2.KeyPair("unmapped", public_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBrQ preflight")
 

@@ -7,8 +7,8 @@ import pytest
 
 from preflight.model import StackResult
 from preflight.scanners import aws_values
-from preflight.scanners.config import load_config
-from preflight.testing import render
+from preflight.scanners.config import project_config
+from preflight.testing import REPO, render
 
 ROLE = "arn:aws:iam::123456789012:role/nodes"
 
@@ -35,7 +35,7 @@ def _variant(**overrides):
 
 
 def _scan(program, config=None):
-    return aws_values.scan(render(program, config=config), load_config())
+    return aws_values.scan(render(program, config=config), project_config(REPO))
 
 
 def test_valid_values_raise_nothing():
@@ -126,10 +126,10 @@ def test_log_retention_values_come_from_the_botocore_model():
 
 def test_a_region_typo_in_stack_config_is_reported_once():
     result = render(lambda: aws.s3.Bucket("b"), config={"aws:region": "us-west-3"})
-    findings = [f for f in aws_values.scan(result, load_config()) if f.policy == "aws-api/regions"]
+    findings = [f for f in aws_values.scan(result, project_config(REPO)) if f.policy == "aws-api/regions"]
     assert len(findings) == 1
     assert "region = 'us-west-3' is not accepted by the AWS API; one of the" in findings[0].message
 
 
 def test_an_empty_stack_has_nothing_to_check():
-    assert aws_values.scan(StackResult("p", "dev"), load_config()) == []
+    assert aws_values.scan(StackResult("p", "dev"), project_config(REPO)) == []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight.model import StackResult, Violation
+from preflight.model import StackResult, Violation, stack_json
 from preflight.scanners import checkov
 from preflight.scanners.config import CheckPolicy, ScannerConfig, Skip
 from preflight.scanners.tfplan import TfPlan
@@ -33,6 +33,15 @@ CASES = [
     ("CKV_AWS_66", "logs"),
     ("CKV2_AWS_11", "vpc"),
     ("CKV_K8S_16", "deploy"),
+    # the five types added to the translation, and a bucket referenced by name
+    ("CKV2_AWS_64", "keypol"),
+    ("CKV2_AWS_5", "mountsg"),
+    ("CKV_AWS_8", "lc"),
+    ("CKV_AWS_79", "lc"),
+    ("CKV_AWS_63", "psinline"),
+    ("CKV_AWS_62", "psinline"),
+    ("CKV_AWS_274", "psmanaged"),
+    ("CKV2_AWS_6", "pabyname"),
 ]
 
 
@@ -83,6 +92,7 @@ def test_unmapped_type_is_reported_as_not_scanned(scanned_stack, scan_findings):
         "checkov: 1 resource(s) of type aws:ec2/keyPair:KeyPair not scanned (no Terraform mapping in preflight/scanners/tfplan.py)"
         in scanned_stack.warnings
     )
+    assert stack_json(scanned_stack)["unmappedTypes"] == {"aws:ec2/keyPair:KeyPair": 1}
 
 
 def test_fails_with_a_clear_message_when_checkov_is_not_installed(tmp_path):

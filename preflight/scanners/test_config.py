@@ -7,16 +7,74 @@ from pathlib import Path
 import pytest
 
 from preflight.model import ResourceRecord
-from preflight.scanners.config import DEFAULT_CONFIG, ScannerConfigError, load_config, parse_config
+from preflight.scanners.config import (
+    DEFAULT_CONFIG,
+    ScannerConfigError,
+    find_project_config,
+    load_config,
+    parse_config,
+    project_config,
+)
+from preflight.testing import REPO
 
 PATH = Path("checkov-config.yaml")
 
 
-def test_shipped_config_loads_and_every_skip_has_a_reason():
+def test_preflights_defaults_set_enforcement_and_skip_nothing():
     config = load_config(DEFAULT_CONFIG)
-    assert config.skips, "the shipped skip list is expected to hold at least one justified skip"
-    assert all(len(skip.reason) >= 20 for skip in config.skips)
     assert config.enforcement("CKV_AWS_37") == "mandatory"
+    assert config.skips == (), "a skip names one project's resources: it belongs in that project's own file"
+
+
+def test_this_repositorys_skips_live_in_its_own_file_and_every_one_has_a_reason():
+    assert find_project_config(REPO) == REPO / ".preflight" / "checkov.yaml"
+    config = project_config(REPO)
+    assert config.skips, "the repository's file is expected to hold at least one justified skip"
+    assert all(len(skip.reason) >= 20 for skip in config.skips)
+    assert config.enforcement("CKV_AWS_37") == "mandatory"  # preflight's defaults still apply beneath it
+
+
+def test_another_project_gets_the_defaults_and_none_of_this_repositorys_skips(tmp_path):
+    (tmp_path / ".git").mkdir()
+    config = project_config(tmp_path)
+    assert config.skips == () and config.path == DEFAULT_CONFIG
+
+
+def test_a_projects_file_is_laid_over_the_defaults(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".preflight").mkdir()
+    (tmp_path / ".preflight" / "checkov.yaml").write_text(
+        "checks:\n  CKV_AWS_37: advisory\n  CKV_AWS_18: mandatory\n"
+        "skip:\n  - check: CKV_AWS_144\n    reason: replication is a per-deployment disaster recovery choice\n"
+    )
+    (tmp_path / "infra").mkdir()
+    config = project_config(tmp_path / "infra")  # a Pulumi project below the repository root
+    assert config.enforcement("CKV_AWS_37") == "advisory"  # the project's entry wins
+    assert config.enforcement("CKV_AWS_18") == "mandatory"
+    assert config.enforcement("CKV_AWS_58") == "mandatory"  # the default still applies
+    assert config.default_enforcement == "advisory"
+    assert [s.check for s in config.skips] == ["CKV_AWS_144"]
+
+
+def test_a_pyproject_table_configures_the_project_and_a_flag_overrides_it(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.preflight.checkov]\ndefault_enforcement = "mandatory"\n'
+        '[[tool.preflight.checkov.skip]]\ncheck = "CKV_AWS_144"\nreason = "replication is chosen per deployment"\n'
+    )
+    config = project_config(tmp_path)
+    assert config.default_enforcement == "mandatory" and [s.check for s in config.skips] == ["CKV_AWS_144"]
+    override = tmp_path / "ci-scanners.yaml"
+    override.write_text("checks:\n  CKV_AWS_37: advisory\n")
+    flagged = project_config(tmp_path, override)
+    assert flagged.skips == () and flagged.enforcement("CKV_AWS_37") == "advisory"
+    assert flagged.default_enforcement == "advisory"
+
+
+def test_fails_when_the_scanner_config_flag_names_a_missing_file(tmp_path):
+    with pytest.raises(ScannerConfigError) as exc:
+        project_config(tmp_path, tmp_path / "nope.yaml")
+    assert str(exc.value) == f"{tmp_path / 'nope.yaml'}: scanner configuration not found"
 
 
 def test_fails_when_a_skip_has_no_reason():

@@ -8,8 +8,8 @@ import pulumi_aws as aws
 
 from preflight.model import UNKNOWN, ResourceRecord, StackResult
 from preflight.scanners import iam_lint
-from preflight.scanners.config import ScannerConfig, Skip, load_config
-from preflight.testing import render
+from preflight.scanners.config import ScannerConfig, Skip, project_config
+from preflight.testing import REPO, render
 
 ACCOUNT = "123456789012"
 EKS_TRUST = {
@@ -23,7 +23,7 @@ def _doc(*statements):
 
 
 def _scan(program, config=None):
-    return iam_lint.scan(render(program), config or load_config())
+    return iam_lint.scan(render(program), config or project_config(REPO))
 
 
 def test_misspelt_action_is_a_mandatory_finding_naming_resource_and_field():

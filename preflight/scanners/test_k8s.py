@@ -9,8 +9,8 @@ import pytest
 
 from preflight.model import UNKNOWN, ResourceRecord, StackResult
 from preflight.scanners import k8s as scanner
-from preflight.scanners.config import load_config
-from preflight.testing import render
+from preflight.scanners.config import project_config
+from preflight.testing import REPO, render
 
 
 def _on_cluster(version: str, build):
@@ -67,7 +67,7 @@ def test_unknown_field_is_reported_against_the_clusters_version():
     result = _on_cluster(
         "1.31", lambda opts: _deployment({"name": "app", "image": "app:1", "imagePullPolicey": "Always"}, opts)
     )
-    [finding] = scanner.schema_violations(result, load_config())
+    [finding] = scanner.schema_violations(result, project_config(REPO))
     assert (finding.source, finding.policy, finding.enforcement) == (
         "kubernetes-schema",
         "kubernetes-schema",
@@ -84,13 +84,13 @@ def test_wrong_type_is_reported():
     result = _on_cluster(
         "1.31", lambda opts: _deployment({"name": "app", "image": "app:1", "ports": [{"containerPort": "http"}]}, opts)
     )
-    [finding] = scanner.schema_violations(result, load_config())
+    [finding] = scanner.schema_violations(result, project_config(REPO))
     assert "spec.template.spec.containers.0.ports.0.containerPort: 'http' is not of type 'integer'" in finding.message
 
 
 def test_a_valid_manifest_passes():
     result = _on_cluster("1.31", lambda opts: _deployment({"name": "app", "image": "app:1"}, opts))
-    assert scanner.schema_violations(result, load_config()) == []
+    assert scanner.schema_violations(result, project_config(REPO)) == []
 
 
 def test_values_known_only_after_apply_are_not_judged():
@@ -108,7 +108,7 @@ def test_values_known_only_after_apply_are_not_judged():
             },
         },
     )
-    assert scanner.schema_violations(StackResult("p", "dev", resources=[record]), load_config()) == []
+    assert scanner.schema_violations(StackResult("p", "dev", resources=[record]), project_config(REPO)) == []
 
 
 def test_an_api_version_the_cluster_no_longer_serves_is_reported_but_custom_resources_are_not():
@@ -130,7 +130,7 @@ def test_an_api_version_the_cluster_no_longer_serves_is_reported_but_custom_reso
         custom=True,
         inputs={"version": "1.30"},
     )
-    findings = scanner.schema_violations(StackResult("p", "dev", resources=[cluster, psp, pool]), load_config())
+    findings = scanner.schema_violations(StackResult("p", "dev", resources=[cluster, psp, pool]), project_config(REPO))
     assert [(f.name, f.message) for f in findings] == [
         (
             "restricted",

@@ -291,3 +291,45 @@ def test_cluster_and_guardrail_types_read_as_their_terraform_resources():
     assert config["aws_eks_addon.c-ebs"]["expressions"]["cluster_name"] == {
         "references": ["aws_eks_cluster.c.name", "aws_eks_cluster.c"]
     }
+
+
+def test_an_s3_sub_resource_naming_a_stack_bucket_by_value_references_it():
+    def program():
+        aws.s3.Bucket("logs", bucket="acme-logs")
+        aws.s3.BucketPublicAccessBlock("by-name", bucket="acme-logs", block_public_acls=True)
+        aws.s3.BucketPublicAccessBlock("elsewhere", bucket="someone-elses-bucket", block_public_acls=True)
+
+    _, _, _, config = _plan(program)
+    conf = {address.split(".")[1]: r for address, r in config.items()}
+    assert conf["by-name"]["expressions"]["bucket"] == {"references": ["aws_s3_bucket.logs.id", "aws_s3_bucket.logs"]}
+    assert "bucket" not in conf["elsewhere"]["expressions"]  # not a bucket of this stack: no reference invented
+
+
+def test_the_five_types_checkov_judges_read_as_their_terraform_resources():
+    def program():
+        key = aws.kms.Key("key")
+        aws.kms.KeyPolicy("key-policy", key_id=key.id, policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
+        aws.efs.MountTarget("mt", file_system_id="fs-0123", subnet_id="subnet-0123", security_groups=["sg-0123"])
+        aws.ec2.LaunchConfiguration(
+            "lc",
+            image_id="ami-0123",
+            instance_type="t3.micro",
+            root_block_device=aws.ec2.LaunchConfigurationRootBlockDeviceArgs(encrypted=True),
+            ebs_block_devices=[aws.ec2.LaunchConfigurationEbsBlockDeviceArgs(device_name="/dev/sdb", encrypted=True)],
+        )
+        aws.ssoadmin.PermissionSetInlinePolicy(
+            "inline", instance_arn="arn:i", permission_set_arn="arn:p", inline_policy='{"Version": "2012-10-17"}'
+        )
+        aws.ssoadmin.ManagedPolicyAttachment(
+            "managed", instance_arn="arn:i", permission_set_arn="arn:p", managed_policy_arn="arn:aws:iam::aws:policy/X"
+        )
+
+    _, plan, by_address, _ = _plan(program)
+    values = {r["type"]: r["values"] for r in by_address.values()}
+    assert json.loads(values["aws_kms_key_policy"]["policy"]) == {"Version": "2012-10-17", "Statement": []}
+    assert values["aws_efs_mount_target"]["security_groups"] == ["sg-0123"]
+    assert values["aws_launch_configuration"]["root_block_device"] == [{"encrypted": True}]
+    assert values["aws_launch_configuration"]["ebs_block_device"] == [{"device_name": "/dev/sdb", "encrypted": True}]
+    assert json.loads(values["aws_ssoadmin_permission_set_inline_policy"]["inline_policy"]) == {"Version": "2012-10-17"}
+    assert values["aws_ssoadmin_managed_policy_attachment"]["managed_policy_arn"] == "arn:aws:iam::aws:policy/X"
+    assert plan.unmapped == {}

@@ -115,6 +115,10 @@ TYPES: dict[str, TfType] = {
         {"licenseSpecifications": "license_specification"},
         maps=("tagSpecifications.tags",),
     ),
+    "aws:ec2/launchConfiguration:LaunchConfiguration": _t(
+        "aws_launch_configuration",
+        {"ebsBlockDevices": "ebs_block_device", "ephemeralBlockDevices": "ephemeral_block_device"},
+    ),
     "aws:ec2/placementGroup:PlacementGroup": _t("aws_placement_group"),
     "aws:ec2/instance:Instance": _t(
         "aws_instance",
@@ -137,6 +141,7 @@ TYPES: dict[str, TfType] = {
     # --- keys and secrets ------------------------------------------------------------------------------
     "aws:kms/key:Key": _t("aws_kms_key", json=_POLICY),
     "aws:kms/alias:Alias": _t("aws_kms_alias"),
+    "aws:kms/keyPolicy:KeyPolicy": _t("aws_kms_key_policy", json=_POLICY),
     "aws:kms/replicaKey:ReplicaKey": _t("aws_kms_replica_key", json=_POLICY),
     "aws:secretsmanager/secret:Secret": _t("aws_secretsmanager_secret", {"replicas": "replica"}, json=_POLICY),
     "aws:ssm/parameter:Parameter": _t("aws_ssm_parameter"),
@@ -218,6 +223,10 @@ TYPES: dict[str, TfType] = {
     "aws:iam/accountPasswordPolicy:AccountPasswordPolicy": _t("aws_iam_account_password_policy"),
     "aws:iam/serviceLinkedRole:ServiceLinkedRole": _t("aws_iam_service_linked_role"),
     "aws:accessanalyzer/analyzer:Analyzer": _t("aws_accessanalyzer_analyzer"),
+    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": _t(
+        "aws_ssoadmin_permission_set_inline_policy", json=("inlinePolicy",)
+    ),
+    "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment": _t("aws_ssoadmin_managed_policy_attachment"),
     # --- EKS ---------------------------------------------------------------------------------------------
     "aws:eks/cluster:Cluster": _t("aws_eks_cluster"),
     "aws:eks/nodeGroup:NodeGroup": _t("aws_eks_node_group", {"taints": "taint"}, maps=("labels",)),
@@ -322,6 +331,7 @@ TYPES: dict[str, TfType] = {
         },
     ),
     "aws:efs/fileSystem:FileSystem": _t("aws_efs_file_system", {"lifecyclePolicies": "lifecycle_policy"}),
+    "aws:efs/mountTarget:MountTarget": _t("aws_efs_mount_target"),
 }
 
 _MAP_KEYS = frozenset({"tags", "tagsAll"})
@@ -587,6 +597,31 @@ def _expressions(
     return tree
 
 
+_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+
+
+def _bucket_by_value(
+    record: ResourceRecord, buckets: dict[str, str], addresses: dict[str, str], tree: dict[str, Any]
+) -> None:
+    """An S3 sub-resource (public access block, encryption, versioning ...) that names its bucket as a plain
+    string records no dependency, but Terraform code would reference the bucket: when the name is one of the
+    stack's buckets, reference it, so checkov's graph checks connect the two as they would in Terraform."""
+    if not record.type.startswith("aws:s3/") or record.type in _BUCKETS or "bucket" in record.property_dependencies:
+        return
+    urn = buckets.get(record.inputs.get("bucket")) if isinstance(record.inputs.get("bucket"), str) else None
+    if urn is not None and urn in addresses:
+        _place(tree, [("bucket", None)], [f"{addresses[urn]}.id", addresses[urn]])
+
+
+def _bucket_names(records: list[ResourceRecord]) -> dict[str, str]:
+    """Physical bucket name -> the bucket's URN, for the stack's buckets whose name is known."""
+    return {
+        r.outputs["bucket"]: r.urn
+        for r in records
+        if r.type in _BUCKETS and isinstance(r.outputs.get("bucket"), str) and r.outputs["bucket"] != SECRET
+    }
+
+
 def _provider_key(record: ResourceRecord, keys: dict[str, str]) -> str:
     return keys.get((record.provider or "").rsplit("::", 1)[0], "aws")
 
@@ -627,6 +662,7 @@ def build_plan(result: StackResult) -> TfPlan:
     records = [r for r in records if not r.options.get("read")]
     by_urn = result.by_urn()
     address_of = _addresses(records)
+    buckets = _bucket_names(records)
     provider_config, provider_keys = _providers(result)
 
     planned: list[dict[str, Any]] = []
@@ -663,10 +699,12 @@ def build_plan(result: StackResult) -> TfPlan:
                 },
             }
         )
+        expressions = _expressions(record, conv, by_urn, address_of)
+        _bucket_by_value(record, buckets, address_of, expressions)
         conf: dict[str, Any] = {
             **common,
             "provider_config_key": _provider_key(record, provider_keys),
-            "expressions": _expressions(record, conv, by_urn, address_of),
+            "expressions": expressions,
             "schema_version": 0,
         }
         depends = [address_of[u] for u in record.options.get("dependsOn") or [] if u in address_of]

@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
 from components import gpu_labels
+from components._kubernetes_manifests import Team
 from components.settings import Section
 
 CHART = "oci://registry.k8s.io/kueue/charts/kueue"
@@ -58,19 +59,6 @@ class Flavor:
     purpose: str
     gpu_limit: int
     """GPUs the pool can bring up at most (NodePool `limits`, or maxSize x GPUs per node)."""
-
-
-class Team(Protocol):
-    """A team of the config (`infra.config.cluster.TeamConfig`), as Kueue reads it."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def gpu_quota(self) -> int: ...
-    @property
-    def cpu_quota(self) -> str: ...
-    @property
-    def memory_quota(self) -> str: ...
 
 
 def flavor_name(pool: str) -> str:

@@ -96,7 +96,7 @@ def reference_problems(definition: dict[str, Any]) -> list[str]:
     parameters = {p["Name"] for p in definition.get("Parameters", [])}
     steps = list(walk_steps(definition.get("Steps", [])))
     names = [s.get("Name") for s in steps]
-    problems = [f"step name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})]
+    problems = [f"step name {n!r} is used twice" for n in sorted({str(n) for n in names if names.count(n) > 1})]
     property_files = {s.get("Name"): {p["PropertyFileName"] for p in s.get("PropertyFiles", [])} for s in steps}
     for step in steps:
         for dependency in step.get("DependsOn", []):

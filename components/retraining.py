@@ -787,5 +787,5 @@ class RetrainingPipeline(pulumi.ComponentResource):
     def _checked(self, definition: dict[str, Any]) -> str:
         problems = definition_problems(definition)
         if problems:
-            raise pulumi.ResourceError("invalid pipeline definition: " + "; ".join(problems), self)
+            raise pulumi.RunError(f"{self._name}: invalid pipeline definition: " + "; ".join(problems))
         return json.dumps(definition, sort_keys=True)

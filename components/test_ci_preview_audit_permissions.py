@@ -7,22 +7,9 @@ import re
 from fnmatch import fnmatchcase
 
 from components import _iam_documents as docs
+from components.test_guardrails import SCOPE
 from preflight.audit.permissions import AUDIT_ACTIONS, AUDIT_CALLS
 from preflight.testing import REPO
-
-SCOPE = docs.ProjectScope(
-    partition="aws",
-    account_id="123456789012",
-    region="us-west-2",
-    project="ml-platform",
-    name_prefix="ml-platform-dev",
-    registry_prefix="ml-platform/dev",
-    cluster_name="ml-platform-dev",
-    budget_name="ml-platform-dev-monthly",
-    iam_path="/ml-platform/dev/",
-    environment="dev",
-    bucket_prefix="artifacts-",
-)
 
 
 def _allowed(policy: dict) -> list[str]:

@@ -178,21 +178,9 @@ def test_only_the_named_deploy_role_may_set_object_lock():
 def test_the_ci_deploy_role_creates_roles_only_with_the_boundary_this_document_names():
     # The deploy role may create roles only with the boundary (components/_iam_documents.py), and the boundary it
     # carries denies creating them otherwise: both sides name the same ARN.
-    from components._iam_documents import ProjectScope, ci_deploy_policy
+    from components._iam_documents import ci_deploy_policy
+    from components.test_guardrails import SCOPE as scope
 
-    scope = ProjectScope(
-        partition="aws",
-        account_id="123456789012",
-        region="us-west-2",
-        project="ml-platform",
-        name_prefix="ml-platform-dev",
-        registry_prefix="ml-platform/dev",
-        cluster_name="ml-platform-dev",
-        budget_name="ml-platform-dev-monthly",
-        iam_path="/ml-platform/dev/",
-        environment="dev",
-        bucket_prefix="artifacts-",
-    )
     deploy = ci_deploy_policy(scope, boundary_arn=ARN, allowed_regions=["us-west-2"])
     (create,) = [s for s in deploy["Statement"] if s["Sid"] == "WriteStackRolesOnlyWithTheBoundary"]
     assert (

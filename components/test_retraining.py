@@ -424,3 +424,19 @@ def test_schedule_starts_the_pipeline_through_the_templated_sagemaker_target():
     assert target["arn"] == rendered().one(PIPELINE).outputs["arn"]
     assert target["sagemakerPipelineParameters"]["pipelineParameters"] == [{"name": "Threshold", "value": "0.8"}]
     assert rendered(schedule_enabled=False).one(SCHEDULE).inputs["state"] == "DISABLED"
+
+
+def test_an_invalid_definition_stops_the_program_with_one_line_naming_the_component():
+    import pulumi
+
+    class _Named:
+        _name = "retraining-churn"
+
+    with pytest.raises(
+        pulumi.RunError,
+        match=r"^retraining-churn: invalid pipeline definition: Steps/0: 'Arguments' is a required property",
+    ):
+        RetrainingPipeline._checked(
+            _Named(),  # type: ignore[arg-type]
+            {"Version": "2020-12-01", "Steps": [{"Name": "Train", "Type": "Fail"}, {"Name": "Train", "Type": "Fail"}]},
+        )

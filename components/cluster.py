@@ -22,7 +22,13 @@ import pulumi_aws as aws
 from components import cluster_rules as rules
 from components import facts
 from components.node_pool import NodePool, NodePoolArgs
-from components.workload_role import WorkloadRole, WorkloadRoleArgs, irsa_trust, pod_identity_trust, service_trust
+from components.workload_role import (
+    WorkloadRole,
+    WorkloadRoleArgs,
+    cluster_pod_identity_trust,
+    irsa_trust,
+    service_trust,
+)
 
 __all__ = [
     "Cluster",
@@ -332,9 +338,7 @@ class Cluster(pulumi.ComponentResource):
         self.ebs_csi_role = WorkloadRole(
             f"{name}-ebs-csi",
             WorkloadRoleArgs(
-                assume_role_policy=self.cluster.arn.apply(
-                    lambda arn: pod_identity_trust(arn, "kube-system", EBS_CSI_SERVICE_ACCOUNT)
-                ),
+                assume_role_policy=cluster_pod_identity_trust(self.cluster.arn, "kube-system", EBS_CSI_SERVICE_ACCOUNT),
                 permissions_boundary=args.permissions_boundary,
                 managed_policy_arns=[f"{policy}/service-role/AmazonEBSCSIDriverPolicy"],
                 policies={"volume-key": pulumi.Output.from_input(args.node_kms_key_arn).apply(ebs_csi_key_policy)},

@@ -31,7 +31,7 @@ from components import facts, gpu_labels
 from components._kms_policy import AwsContext, admin_statement
 from components.node_pool import NODE_POLICIES, PURPOSE_LABEL
 from components.settings import Section
-from components.workload_role import WorkloadRole, WorkloadRoleArgs, pod_identity_trust, service_trust
+from components.workload_role import WorkloadRole, WorkloadRoleArgs, cluster_pod_identity_trust, service_trust
 
 CHART = "oci://public.ecr.aws/karpenter/karpenter"
 """Karpenter's official chart (OCI). Installs the CRDs (NodePool, NodeClaim, EC2NodeClass) from its `crds/`."""
@@ -648,9 +648,7 @@ class Karpenter(pulumi.ComponentResource):
         self.controller_role = WorkloadRole(
             f"{name}-controller",
             WorkloadRoleArgs(
-                assume_role_policy=pulumi.Output.from_input(args.cluster_arn).apply(
-                    lambda arn: pod_identity_trust(arn, NAMESPACE, SERVICE_ACCOUNT)
-                ),
+                assume_role_policy=cluster_pod_identity_trust(args.cluster_arn, NAMESPACE, SERVICE_ACCOUNT),
                 permissions_boundary=args.permissions_boundary,
                 policies={"karpenter": policy},
                 description=f"Karpenter controller of {args.cluster_name}: GPU nodes of this cluster only",

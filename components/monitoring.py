@@ -25,7 +25,7 @@ from components import cluster_rules, facts
 from components import sagemaker_rules as sm
 from components.model_monitor import DataQualitySettings
 from components.settings import Section
-from components.workload_role import WorkloadRole, WorkloadRoleArgs, pod_identity_trust
+from components.workload_role import WorkloadRole, WorkloadRoleArgs, cluster_pod_identity_trust
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 """Invocation metrics (Invocations, Invocation4XXErrors, Invocation5XXErrors, ModelLatency in microseconds)."""
@@ -739,9 +739,7 @@ class Monitoring(pulumi.ComponentResource):
             self.agent_role = WorkloadRole(
                 f"{name}-cloudwatch-agent",
                 WorkloadRoleArgs(
-                    assume_role_policy=pulumi.Output.from_input(cluster_arn).apply(
-                        lambda arn: pod_identity_trust(arn, *AGENT_SERVICE_ACCOUNT)
-                    ),
+                    assume_role_policy=cluster_pod_identity_trust(cluster_arn, *AGENT_SERVICE_ACCOUNT),
                     permissions_boundary=permissions_boundary,
                     # What AWS documents for the add-on; its X-Ray actions are outside the boundary and unused
                     # (Application Signals is not configured).

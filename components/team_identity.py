@@ -26,7 +26,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.image_registries import PULL_ACTIONS
-from components.workload_role import WorkloadRole, WorkloadRoleArgs, pod_identity_trust
+from components.workload_role import WorkloadRole, WorkloadRoleArgs, cluster_pod_identity_trust
 
 TEAM_SERVICE_ACCOUNT = "team-workload"
 """The service account every team namespace has; training jobs and notebooks run as it to reach the team's data."""
@@ -183,9 +183,7 @@ class TeamIdentity(pulumi.ComponentResource):
         self.role = WorkloadRole(
             f"{name}-role",
             WorkloadRoleArgs(
-                assume_role_policy=pulumi.Output.from_input(args.cluster_arn).apply(
-                    lambda arn: pod_identity_trust(arn, team, TEAM_SERVICE_ACCOUNT)
-                ),
+                assume_role_policy=cluster_pod_identity_trust(args.cluster_arn, team, TEAM_SERVICE_ACCOUNT),
                 permissions_boundary=args.permissions_boundary,
                 policies={"team-data": policy},
                 description=f"Workloads of team {team}: its datasets and models, platform images, its logs",

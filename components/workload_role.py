@@ -147,6 +147,13 @@ def pod_identity_trust(cluster_arn: str, namespace: str, service_account: str) -
     )
 
 
+def cluster_pod_identity_trust(
+    cluster_arn: pulumi.Input[str], namespace: str, service_account: str
+) -> pulumi.Output[str]:
+    """`pod_identity_trust` for a cluster whose ARN is known only at deployment (the cluster's output)."""
+    return pulumi.Output.from_input(cluster_arn).apply(lambda arn: pod_identity_trust(arn, namespace, service_account))
+
+
 def irsa_trust(
     oidc_provider_arn: pulumi.Input[str],
     oidc_issuer_url: pulumi.Input[str],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,89 @@ def test_a_scan_after_an_unreadable_plan_still_reads_its_own(tmp_path):
     checkov.Running(checkov.command(exe, bad / "plan.json", None), bad).reports()
     reports = checkov.Running(checkov.command(exe, plan_file, None), good).reports()
     assert outcomes(reports), "the second scan reported nothing: it saw the first scan's (empty) definitions"
+
+
+# Run by checkov's interpreter: the worker's plan loader against checkov's own, node by node, marks included.
+_SAME_AS_CHECKOV = r"""
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("checkov_worker", sys.argv[1])
+worker = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(worker)
+from checkov.cloudformation.parser.cfn_yaml import ContentType
+
+def same(a, b, path):
+    assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
+    for mark in ("start_mark", "end_mark"):
+        if mark in getattr(b, "__dict__", {}):
+            got, want = getattr(a, mark), getattr(b, mark)
+            assert (got.line, got.column) == (want.line, want.column), f"{path} {mark}"
+    if isinstance(b, dict):
+        assert list(a) == list(b), f"{path}: keys"
+        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+            same(ka, kb, f"{path} key {kb}")
+            same(va, vb, f"{path}.{kb}")
+    elif isinstance(b, list):
+        assert len(a) == len(b), f"{path}: length"
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+
+for name in sys.argv[2:]:
+    mine, theirs = worker.load_plan(name, ContentType.TFPLAN), worker._checkov_load(name, ContentType.TFPLAN)
+    assert theirs[0], f"checkov read nothing from {name}"
+    assert mine[1] == theirs[1], f"{name}: lines"
+    same(mine[0], theirs[0], name)
+    print("same", name)
+"""
+
+
+def _compare_loaders(*files: Path) -> None:
+    python = checkov.locate(REPO).parent / "python"
+    worker = Path(checkov.__file__).with_name("checkov_worker.py")
+    proc = subprocess.run(
+        [str(python), "-P", "-c", _SAME_AS_CHECKOV, str(worker), *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **checkov._OFFLINE_ENV},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("same ") == len(files)
+
+
+def test_plan_loader_builds_what_checkovs_yaml_loader_builds_on_awkward_values(tmp_path):
+    # Numbers YAML reads as strings (no decimal point), empty and nested containers, escapes, a key YAML would
+    # take for a merge if it were not quoted, and an unknown-looking key layout.
+    document = {
+        "format_version": "1.2",
+        "planned_values": {
+            "root_module": {"resources": []},
+            "numbers": [1, -3, 10**30, 2.5, 1e-05, 1.5e20, -0.0, float("nan"), float("inf"), True, False, None],
+            "strings": ["", "plain", 'quote " and \\ backslash', "caf\u00e9", "tab\tnewline\n", "{not a dict}"],
+            "empty": [{}, [], {"a": []}, [[{}]], {"b": {}}],
+        },
+        "<<": {"c": "d"},
+        "__file__": "a key checkov also sets",
+    }
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(document, indent=1))
+    _compare_loaders(plan)
+
+
+@pytest.mark.slow
+def test_plan_loader_builds_what_checkovs_yaml_loader_builds_on_rendered_stacks(tmp_path):
+    plans = []
+    for name, result in {"fixture": render(scanner_program), "dev": render_stack("dev")}.items():
+        (tmp_path / name).mkdir()
+        plan_file, _ = checkov.write_inputs(checkov._prepare(result), tmp_path / name)
+        assert plan_file is not None
+        plans.append(plan_file)
+    _compare_loaders(*plans)
+
+
+def test_plan_laid_out_otherwise_is_read_by_checkovs_own_loader(tmp_path):
+    # One line, not preflight's layout: the fast path must not guess the lines, checkov's loader reads it.
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"format_version": "1.2", "planned_values": {"root_module": {"resources": []}}}))
+    _compare_loaders(plan)

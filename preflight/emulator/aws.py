@@ -55,6 +55,12 @@ def _region_partitions() -> dict[str, str]:
 _partition_lock = threading.Lock()
 
 
+def regions() -> tuple[str, ...]:
+    """Every region botocore's endpoint data knows, in every partition."""
+    with _partition_lock:
+        return tuple(sorted(_region_partitions()))
+
+
 def partition_of(region: str) -> tuple[str, str]:
     """(partition, DNS suffix) for a region, from botocore's endpoint data."""
     # The monitor answers from several worker threads: the first call fills the cache while the others wait.

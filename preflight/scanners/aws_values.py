@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from preflight.emulator import aws as aws_emulator
 from preflight.model import SECRET, UNKNOWN, ResourceRecord, StackResult, Violation
 from preflight.scanners.config import ScannerConfig
 
@@ -63,18 +64,10 @@ def log_retention_days() -> tuple[int, ...]:
     return (0, *sorted({int(n) for n in re.findall(r"\d+", found.group(1))}))
 
 
-@cache
 def regions() -> tuple[str, ...]:
-    session = _session()
-    return tuple(
-        sorted(
-            {
-                r
-                for p in session.get_available_partitions()
-                for r in session.get_available_regions("ec2", partition_name=p)
-            }
-        )
-    )
+    """The regions of botocore's endpoint data, as the emulator knows them (listing EC2's regions instead would
+    parse the whole EC2 service model, a second or more of CPU, for the same few dozen names)."""
+    return aws_emulator.regions()
 
 
 @dataclass(frozen=True)

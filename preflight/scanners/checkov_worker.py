@@ -153,9 +153,6 @@ def scan(argv: list[str], cwd: str) -> int:
         contextlib.redirect_stderr(err),
     ):
         try:
-            # checkov's runners are module-level instances that keep what they parsed (the plan runner skips
-            # parsing when it already holds definitions): every scan gets new ones, so no job sees an earlier one's.
-            checkov.main.DEFAULT_RUNNERS[:] = [type(runner)() for runner in checkov.main.DEFAULT_RUNNERS]
             gc.disable()
             code = Checkov(argv).run()
         except SystemExit as exc:
@@ -164,6 +161,10 @@ def scan(argv: list[str], cwd: str) -> int:
             traceback.print_exc()
             code = 2
         finally:
+            # checkov's runners are module-level instances that keep what they parsed (the plan runner skips
+            # parsing when it already holds definitions): each job's are replaced when it ends, so no job sees an
+            # earlier one's, and its plan and graph are freed before the next stack's arrive.
+            checkov.main.DEFAULT_RUNNERS[:] = [type(runner)() for runner in checkov.main.DEFAULT_RUNNERS]
             gc.enable()
             gc.collect()
     return code or 0

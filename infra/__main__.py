@@ -27,7 +27,6 @@ from components.permission_boundary import PermissionBoundary, PermissionBoundar
 from components.retraining import RetrainingPipeline
 from components.team_identity import TeamIdentity, TeamIdentityArgs
 from infra.config import load_from_pulumi
-from infra.config.endpoints import component_args as endpoint_args
 from infra.config.network import availability_zones
 from infra.wiring import StackNames, cluster_admin_roles, model_package_arn
 
@@ -342,9 +341,7 @@ elif not cfg.deploy_runner.enabled:
 # >>> endpoints: SageMaker model endpoints: `endpoints`
 model_registry = ModelRegistry(
     "models",
-    ModelRegistryArgs(
-        name_prefix=names.prefix, models={m: spec.description for m, spec in cfg.endpoints.models.items()}
-    ),
+    ModelRegistryArgs(name_prefix=names.prefix, models=cfg.endpoints.models),
     opts=platform,
 )
 serving_account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider)).account_id
@@ -361,9 +358,8 @@ for key, spec in sorted(cfg.endpoints.endpoints.items()):
     endpoints[key] = ModelEndpoint(
         f"endpoint-{key}",
         ModelEndpointArgs(
-            **endpoint_args(spec),
             endpoint_name=f"{names.prefix}-{key}",
-            model=spec.model,
+            settings=spec,
             image_uri=image_uri,
             image_repository_arn=image_repository_arn,
             model_package_arn=(

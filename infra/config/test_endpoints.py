@@ -162,6 +162,40 @@ def test_profiles_only_override_endpoint_defaults_so_a_changed_default_is_not_ma
 
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _profile_row(cfg: EndpointsConfig) -> list[str]:
+    """One environment's column of the profile table in docs/endpoints.md, from its effective settings."""
+    d = cfg.defaults
+    shift, step = d.deployment.traffic_shift, d.deployment.step
+    rollout = (
+        shift
+        if shift == "all-at-once"
+        else f"{shift} {step.value} {step.unit.rstrip('s') if step.value == 1 else step.unit}, bake "
+        f"{d.deployment.wait_interval_seconds} s, old fleet kept {d.deployment.termination_wait_seconds} s"
+    )
+    return [
+        str(cfg.allow_serverless).lower(),
+        str(cfg.min_instances),
+        str(cfg.require_model_package).lower(),
+        f"serverless ({d.serverless.memory_size_mb} MB, {d.serverless.max_concurrency} concurrent)"
+        if d.is_serverless
+        else d.serving,
+        f"{d.instance.type} {d.instance.min_count}–{d.instance.max_count}",
+        rollout,
+        "—" if d.capture_percentage is None else f"{d.capture_percentage}%",
+        f"{d.log_retention_days} d",
+    ]
+
+
+def test_the_profile_table_in_the_docs_shows_each_environments_effective_settings():
+    lines = (REPO / "docs" / "endpoints.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| effective (profile over"))
+    rows = [[cell.strip() for cell in line.strip("|").split("|")][1:] for line in lines[start + 2 : start + 10]]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    assert columns == [_profile_row(config(environment).endpoints) for environment in ("dev", "staging", "prod")]
+
+
 DECLARED = "    max_concurrency: int = 5\n"
 """The serverless concurrency default, in the one place it is declared."""
 

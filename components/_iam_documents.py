@@ -528,7 +528,10 @@ def ci_preview_policy(scope: ProjectScope, *, bucket_arns: Sequence[str], key_ar
                     "sagemaker:DescribeEndpoint",
                     "sagemaker:DescribeEndpointConfig",
                     "sagemaker:DescribeModel",
+                    # The prod promotion's bake check (tools/promote_after_bake.py) reads versions and their status.
+                    "sagemaker:DescribeModelPackage",
                     "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:ListModelPackages",
                     "sagemaker:ListTags",
                 ],
                 "Resource": scope.sagemaker,

@@ -16,7 +16,7 @@ from components.guardrails import Guardrails, GuardrailsArgs
 from components.image_registries import ImageRegistries, ImageRegistriesArgs
 from components.karpenter import Karpenter, KarpenterArgs
 from components.keys import PlatformKeys, PlatformKeysArgs
-from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, TeamSpec
+from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs
 from components.kueue import Kueue, KueueArgs
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
 from components.model_monitor import DataQualityMonitor
@@ -185,20 +185,14 @@ pulumi.export("budgetAlertTopicArn", guardrails.alert_topic_arn)
 # <<< guardrails
 
 # >>> cluster: EKS, node pools, Kubernetes layer: `cluster`
-cluster_args = cfg.cluster.component_args()
-if cfg.cluster.gpu_capacity == "karpenter":
-    # One owner of GPU capacity: Karpenter's NodePools replace the GPU node groups (the autoscaler keeps the system
-    # pool only).
-    cluster_args["gpu_pools"] = ()
-cluster_args["admin_roles"] = cluster_admin_roles(
-    cluster_args["admin_roles"],
-    ci_deploy_role_arn=guardrails.ci_deploy_role_arn,
-    platform_admin_role_arn=guardrails.persona_role_arns.get("platform-admin"),
-)
 cluster = Cluster(
     "cluster",
     ClusterArgs(
-        **cluster_args,
+        settings=cfg.cluster,
+        admin_roles=cluster_admin_roles(
+            ci_deploy_role_arn=guardrails.ci_deploy_role_arn,
+            platform_admin_role_arn=guardrails.persona_role_arns.get("platform-admin"),
+        ),
         cluster_name=names.cluster_name,
         region=cfg.region,
         partition=cfg.partition,
@@ -234,10 +228,7 @@ kubernetes_layer = KubernetesLayer(
         region=cfg.region,
         # The key the EBS CSI driver's role may use (`node_kms_key_arn` above).
         storage_kms_key_arn=keys.cluster.arn,
-        teams=[
-            TeamSpec(name=t.name, gpu_quota=t.gpu_quota, cpu_quota=t.cpu_quota, memory_quota=t.memory_quota)
-            for t in cfg.cluster.teams
-        ],
+        teams=cfg.cluster.teams,
         node_group_asg_names=list(cluster.asg_names.values()),
         # One source of GPU metrics: the CloudWatch add-on's DCGM integration when Container Insights is on.
         gpu_metrics_from_cloudwatch_addon=cfg.monitoring.container_insights,

@@ -6,7 +6,10 @@ import json
 
 import pytest
 
+from components.cluster import ClusterSettings
 from components.facts import FACTS
+from components.kubernetes_layer import TeamSettings
+from components.node_pool import GpuPoolSettings, SystemPoolSettings
 from infra.config import ConfigError, load
 
 TAGS = '{"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}'
@@ -108,13 +111,17 @@ def test_addon_override_replaces_one_pinned_version():
     assert cluster.resolved_addon_versions == {**FACTS.eks.addon_versions["1.35"], "coredns": "v1.13.2-eksbuild.1"}
 
 
-def test_component_args_carry_pools_admin_roles_keyed_by_role_name_and_resolved_addons():
-    cluster = config("dev", {"adminRoleArns": ["arn:aws:iam::123456789012:role/sso/Admins"]}).cluster
-    args = cluster.component_args()
-    assert args["admin_roles"] == {"Admins": "arn:aws:iam::123456789012:role/sso/Admins"}
-    assert args["system_pool"].name == "system" and args["system_pool"].min_size == 1
-    assert [(p.name, p.capacity, p.purpose, p.min_size) for p in args["gpu_pools"]] == [("gpu", "spot", "training", 0)]
-    assert args["addon_versions"] == cluster.resolved_addon_versions
+def test_the_stack_files_section_is_the_components_settings_models():
+    cluster = config("dev", {"adminRoleArns": ["arn:aws:iam::123456789012:role/sso/Admins"], "teams": [{"name": "a"}]})
+    cluster = cluster.cluster
+    assert isinstance(cluster, ClusterSettings)
+    assert isinstance(cluster.system_pool, SystemPoolSettings) and cluster.system_pool.name == "system"
+    assert all(isinstance(p, GpuPoolSettings) for p in cluster.gpu_pools)
+    assert all(isinstance(t, TeamSettings) for t in cluster.teams)
+    assert cluster.admin_roles == {"Admins": "arn:aws:iam::123456789012:role/sso/Admins"}
+    # Dev's GPU pool is a managed node group; staging's are Karpenter NodePools, so its cluster builds the system pool only.
+    assert [p.name for p in cluster.node_groups] == ["system", "gpu"]
+    assert [p.name for p in config("staging").cluster.node_groups] == ["system"]
 
 
 # --- every error, with its exact line -----------------------------------------------------------------------------

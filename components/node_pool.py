@@ -64,6 +64,7 @@ class SystemPoolSettings(Section):
     min_size: int = 2
     """At least 1: CoreDNS and the autoscaler must always have somewhere to run. Default 2 (survives a node loss)."""
     max_size: int = 4
+    """Most nodes the autoscaler may bring up."""
     desired_size: int = 2
     """Nodes at creation; later left to the autoscaler (changes here are ignored after the first deployment)."""
     disk_gib: int = 50
@@ -105,6 +106,8 @@ class GpuPoolSettings(Section):
     min_size: int = 0
     """Default 0: no GPU is billed while no GPU pod is pending."""
     max_size: int = 2
+    """Most nodes: the node group's maximum, or (Karpenter) the NodePool's GPU and CPU limits, maxSize times the
+    largest instance type's. Also bounds the teams' GPU quotas."""
     disk_gib: int = 100
     """Encrypted gp3 root volume (Bottlerocket: the data volume), GiB. At least 50."""
     ami_type: rules.GpuAmiType = "AL2023_x86_64_NVIDIA"

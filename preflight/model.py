@@ -7,17 +7,18 @@ markers: secrets are the string "[secret]" and values not known until apply are 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Self
+from typing import Any, final
 
 SECRET = "[secret]"
 
 
+@final
 class _Unknown:
     """A value the engine would only know after `pulumi up` (an output of something not yet created)."""
 
     _instance: _Unknown | None = None
 
-    def __new__(cls) -> Self:
+    def __new__(cls) -> _Unknown:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

@@ -373,6 +373,14 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
             f"{F}.teams[0].memoryQuota = '64GB': not a memory quantity; expected e.g. '64Gi', '512Mi'",
         ),
         (
+            {"teams": [{"name": "r", "memoryQuota": "512m"}]},
+            f"{F}.teams[0].memoryQuota = '512m': 'm' means thousandths of a byte; did you mean 'Mi'?",
+        ),
+        (
+            {"teams": [{"name": "r", "gpuQuota": True}]},
+            f"{F}.teams[0].gpuQuota = True: a whole number of GPUs, not true/false",
+        ),
+        (
             {"gpuPools": [{**POOL, "capacity": "reserved"}]},
             f"{F}.gpuPools[0].capacity = 'reserved': Input should be 'on_demand' or 'spot'",
         ),

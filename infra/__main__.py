@@ -11,11 +11,12 @@ from components.artifact_store import ArtifactStore, ArtifactStoreArgs, Replicat
 from components.cluster import Cluster, ClusterArgs
 from components.deploy_runner import DeployRunner, runner_project_name
 from components.experiment_tracking import ExperimentTracking
+from components.experiment_tracking import server_arn as mlflow_server_arn
 from components.guardrails import Guardrails, GuardrailsArgs
 from components.image_registries import ImageRegistries, ImageRegistriesArgs
 from components.karpenter import Karpenter, KarpenterArgs
 from components.keys import PlatformKeys, PlatformKeysArgs
-from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, TeamSpec
+from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs
 from components.kueue import Kueue, KueueArgs
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
 from components.model_monitor import DataQualityMonitor
@@ -27,7 +28,6 @@ from components.permission_boundary import PermissionBoundary, PermissionBoundar
 from components.retraining import RetrainingPipeline
 from components.team_identity import TeamIdentity, TeamIdentityArgs
 from infra.config import load_from_pulumi
-from infra.config.endpoints import component_args as endpoint_args
 from infra.config.network import availability_zones
 from infra.wiring import StackNames, cluster_admin_roles, model_package_arn
 
@@ -42,6 +42,7 @@ aws_provider = aws.Provider(
     default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.default_tags),
 )
 platform = pulumi.ResourceOptions(providers={"aws": aws_provider})
+serving_account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider)).account_id
 
 # >>> guardrails-boundary: permission boundary first: every role below takes `boundary.arn`
 boundary = PermissionBoundary(
@@ -173,6 +174,7 @@ guardrails = Guardrails(
         key_arns=list(keys.key_arns.values()),
         artifact_grants=store,
         cost_tag_keys=sorted(cfg.default_tags),
+        experiment_tracking=cfg.experiment_tracking.enabled,
     ),
     opts=platform,
 )
@@ -183,20 +185,14 @@ pulumi.export("budgetAlertTopicArn", guardrails.alert_topic_arn)
 # <<< guardrails
 
 # >>> cluster: EKS, node pools, Kubernetes layer: `cluster`
-cluster_args = cfg.cluster.component_args()
-if cfg.cluster.gpu_capacity == "karpenter":
-    # One owner of GPU capacity: Karpenter's NodePools replace the GPU node groups (the autoscaler keeps the system
-    # pool only).
-    cluster_args["gpu_pools"] = ()
-cluster_args["admin_roles"] = cluster_admin_roles(
-    cluster_args["admin_roles"],
-    ci_deploy_role_arn=guardrails.ci_deploy_role_arn,
-    platform_admin_role_arn=guardrails.persona_role_arns.get("platform-admin"),
-)
 cluster = Cluster(
     "cluster",
     ClusterArgs(
-        **cluster_args,
+        settings=cfg.cluster,
+        admin_roles=cluster_admin_roles(
+            ci_deploy_role_arn=guardrails.ci_deploy_role_arn,
+            platform_admin_role_arn=guardrails.persona_role_arns.get("platform-admin"),
+        ),
         cluster_name=names.cluster_name,
         region=cfg.region,
         partition=cfg.partition,
@@ -232,10 +228,7 @@ kubernetes_layer = KubernetesLayer(
         region=cfg.region,
         # The key the EBS CSI driver's role may use (`node_kms_key_arn` above).
         storage_kms_key_arn=keys.cluster.arn,
-        teams=[
-            TeamSpec(name=t.name, gpu_quota=t.gpu_quota, cpu_quota=t.cpu_quota, memory_quota=t.memory_quota)
-            for t in cfg.cluster.teams
-        ],
+        teams=cfg.cluster.teams,
         node_group_asg_names=list(cluster.asg_names.values()),
         # One source of GPU metrics: the CloudWatch add-on's DCGM integration when Container Insights is on.
         gpu_metrics_from_cloudwatch_addon=cfg.monitoring.container_insights,
@@ -261,6 +254,14 @@ team_identities = {
             logs_kms_key_arn=keys.logs.arn,
             log_retention_days=cfg.cluster.log_retention_days,
             provider=kubernetes_layer.provider,
+            # Named, not the server's output: teams log to it and the server does not depend on them.
+            mlflow_tracking_server_arn=(
+                serving_account.apply(
+                    lambda account: mlflow_server_arn(cfg.partition, cfg.region, account, names.prefix)
+                )
+                if cfg.experiment_tracking.enabled
+                else None
+            ),
         ),
         opts=platform,
     )
@@ -342,12 +343,9 @@ elif not cfg.deploy_runner.enabled:
 # >>> endpoints: SageMaker model endpoints: `endpoints`
 model_registry = ModelRegistry(
     "models",
-    ModelRegistryArgs(
-        name_prefix=names.prefix, models={m: spec.description for m, spec in cfg.endpoints.models.items()}
-    ),
+    ModelRegistryArgs(name_prefix=names.prefix, models=cfg.endpoints.models),
     opts=platform,
 )
-serving_account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider)).account_id
 endpoints: dict[str, ModelEndpoint] = {}
 for key, spec in sorted(cfg.endpoints.endpoints.items()):
     image_uri, image_repository_arn = image_source(
@@ -361,9 +359,8 @@ for key, spec in sorted(cfg.endpoints.endpoints.items()):
     endpoints[key] = ModelEndpoint(
         f"endpoint-{key}",
         ModelEndpointArgs(
-            **endpoint_args(spec),
             endpoint_name=f"{names.prefix}-{key}",
-            model=spec.model,
+            settings=spec,
             image_uri=image_uri,
             image_repository_arn=image_repository_arn,
             model_package_arn=(
@@ -483,6 +480,7 @@ for model_name, model_spec in sorted(cfg.endpoints.models.items()):
         trainer_image_uri=trainer_uri,
         trainer_repository_arn=trainer_repository_arn,
         serving_image_uri=serving_uri,
+        serving_image=model_spec.image,
         model_package_group_name=model_registry.group_names[model_name],
         artifact_grants=store,
         datasets_bucket_name=store.bucket_names["datasets"],

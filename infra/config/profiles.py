@@ -1,8 +1,9 @@
-"""Environment-dependent defaults, in one place.
+"""What each environment sets differently from the defaults.
 
-A stack's effective config is its profile below, deep-merged with what `Pulumi.<stack>.yaml` sets (the stack file
-wins; lists are replaced, not merged). Keys are spelled as in the stack file (camelCase), so a default and an
-override read the same. Each section's schema is in `infra/config/<section>.py`.
+Every default is declared once, with its setting, in the settings model of the component that uses it (see
+`docs/settings.md`); a profile only overrides values. A stack's effective config is its profile below, deep-merged
+with what `Pulumi.<stack>.yaml` sets (the stack file wins; lists are replaced, not merged). Keys are spelled as in
+the stack file (camelCase), so a default and an override read the same.
 """
 
 from __future__ import annotations
@@ -36,18 +37,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             # One small system node and one GPU pool of single-GPU spot nodes that idles at zero; inference may run
             # on spot here (nothing in dev has an availability promise).
             "logRetentionDays": 30,
-            "systemPool": {"instanceTypes": ["m6i.large"], "minSize": 1, "maxSize": 2, "desiredSize": 1},
-            "gpuPools": [
-                {
-                    "name": "gpu",
-                    "instanceTypes": ["g6.xlarge", "g5.xlarge"],
-                    "capacity": "spot",
-                    "minSize": 0,
-                    "maxSize": 2,
-                    "diskGib": 100,
-                    "purpose": "training",
-                },
-            ],
+            "systemPool": {"minSize": 1, "maxSize": 2, "desiredSize": 1},
+            "gpuPools": [{"name": "gpu", "instanceTypes": ["g6.xlarge", "g5.xlarge"], "capacity": "spot"}],
             "requireOnDemandInference": False,
         },
         "endpoints": {
@@ -58,8 +49,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "retrainingSchedules": False,
             "defaults": {
                 "serving": "serverless",
-                "serverless": {"memorySizeMb": 2048, "maxConcurrency": 5},
-                "instance": {"type": "ml.m5.large", "initialCount": 1, "minCount": 1, "maxCount": 2},
+                "instance": {"initialCount": 1, "minCount": 1, "maxCount": 2},
                 "deployment": {"trafficShift": "all-at-once"},
                 "logRetentionDays": 30,
             },
@@ -107,37 +97,22 @@ PROFILES: dict[str, dict[str, Any]] = {
             # pool, both idling at zero; Karpenter brings GPU nodes up (spot diversity, faster than node groups).
             "logRetentionDays": 90,
             "gpuCapacity": "karpenter",
-            "systemPool": {"instanceTypes": ["m6i.large"], "minSize": 2, "maxSize": 3, "desiredSize": 2},
+            "systemPool": {"maxSize": 3},
             "gpuPools": [
-                {
-                    "name": "inference",
-                    "instanceTypes": ["g6.xlarge", "g5.xlarge"],
-                    "capacity": "on_demand",
-                    "minSize": 0,
-                    "maxSize": 2,
-                    "diskGib": 100,
-                    "purpose": "inference",
-                },
+                {"name": "inference", "instanceTypes": ["g6.xlarge", "g5.xlarge"], "purpose": "inference"},
                 {
                     "name": "training",
                     "instanceTypes": ["g6.2xlarge", "g5.2xlarge"],
                     "capacity": "spot",
-                    "minSize": 0,
                     "maxSize": 4,
                     "diskGib": 200,
-                    "purpose": "training",
                 },
             ],
         },
         "endpoints": {
-            # Staging rehearses prod's rollout: approved registry versions, blue/green with a canary, autoscaling.
+            # Staging rehearses prod's rollout with the declared endpoint defaults (components/model_endpoint.py):
+            # instance fleets of 2-4 with a one-instance canary, autoscaling, capture; only approved registry versions.
             "requireModelPackage": True,
-            "defaults": {
-                "serving": "instance",
-                "instance": {"type": "ml.m5.large", "initialCount": 2, "minCount": 2, "maxCount": 4},
-                "deployment": {"trafficShift": "canary", "step": {"unit": "instances", "value": 1}},
-                "logRetentionDays": 90,
-            },
         },
         "guardrails": {
             "allowedInstanceTypes": [
@@ -188,29 +163,16 @@ PROFILES: dict[str, dict[str, Any]] = {
             # training on p4d with EFA in a cluster placement group. Karpenter brings GPU nodes up; it has no
             # minimum size, so both pools idle at zero (serving with an availability promise runs on
             # SageMaker endpoints; set gpuCapacity: node-groups and minSize: 1 for a warm GPU node in the cluster).
-            "logRetentionDays": 365,
             "gpuCapacity": "karpenter",
-            "systemPool": {"instanceTypes": ["m6i.large", "m6i.xlarge"], "minSize": 2, "maxSize": 4, "desiredSize": 3},
+            "systemPool": {"instanceTypes": ["m6i.large", "m6i.xlarge"], "desiredSize": 3},
             "gpuPools": [
                 {
                     "name": "inference",
                     "instanceTypes": ["g6.xlarge", "g5.xlarge"],
-                    "capacity": "on_demand",
-                    "minSize": 0,
                     "maxSize": 6,
-                    "diskGib": 100,
                     "purpose": "inference",
                 },
-                {
-                    "name": "training",
-                    "instanceTypes": ["p4d.24xlarge"],
-                    "capacity": "on_demand",
-                    "minSize": 0,
-                    "maxSize": 4,
-                    "diskGib": 500,
-                    "purpose": "training",
-                    "efa": True,
-                },
+                {"name": "training", "instanceTypes": ["p4d.24xlarge"], "maxSize": 4, "diskGib": 500, "efa": True},
             ],
         },
         "endpoints": {
@@ -218,11 +180,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "minInstances": 2,
             "requireModelPackage": True,
             "defaults": {
-                "serving": "instance",
-                "instance": {"type": "ml.m5.xlarge", "initialCount": 2, "minCount": 2, "maxCount": 6},
+                "instance": {"type": "ml.m5.xlarge", "maxCount": 6},
                 "deployment": {
-                    "trafficShift": "canary",
-                    "step": {"unit": "instances", "value": 1},
                     "waitIntervalSeconds": 600,
                     "terminationWaitSeconds": 900,
                     "maxExecutionTimeoutSeconds": 7200,

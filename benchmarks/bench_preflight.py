@@ -4,7 +4,9 @@ For each size (default 1,000, 2,000 and 4,000 resources) and each round (default
 - floor: the program under `pulumi.runtime.set_mocks` with a Mocks class that echoes inputs as outputs;
 - preflight `--no-scanners`: `python -m preflight` on the same program (render, provider emulation, policy pack);
 - full preflight (at the sizes given by `--full-sizes`, default 2,000): the same with every scanner, checkov
-  included.
+  included;
+- checkov alone (at the same sizes): the checkov command on exactly the plan preflight writes for the program,
+  for what checkov by itself costs in CPU and memory on it.
 Every case is a fresh interpreter started as a child, measured with `wait4`: CPU seconds (user + system of the
 child and everything it waited for, checkov included), wall seconds and the child's peak RSS. CPU is the figure
 the targets are set on: it barely moves with what else the machine is doing; wall seconds are upper bounds.
@@ -30,6 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks._report import write_section
+from preflight.scanners import checkov
+
+CHECKOV_ENV = {**os.environ, **checkov._OFFLINE_ENV}
 
 MARKER = "bench_preflight"
 
@@ -99,10 +104,22 @@ class Sample:
     peak_mib: float
 
 
-def run(cmd: list[str], cwd: Path) -> Sample:
+# Writes the plan preflight would give checkov for the program, in a child (the program must not run in here).
+WRITE_PLAN = r"""
+import sys
+from pathlib import Path
+from preflight.engine import run_stack
+from preflight.project import load_project
+from preflight.scanners import checkov
+plan_file, _ = checkov.write_inputs(checkov._prepare(run_stack(load_project(Path(sys.argv[1])), "bench")), Path(sys.argv[2]))
+assert plan_file is not None
+"""
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
     """One child process, measured with wait4 (its own and its waited-for children's CPU; its own peak RSS)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -129,6 +146,15 @@ def cases(project: Path, full: bool) -> dict[str, list[str]]:
     }
     if full:
         out["full"] = preflight
+        inputs = project / "checkov-inputs"
+        inputs.mkdir()
+        subprocess.run(
+            [sys.executable, "-c", WRITE_PLAN, str(project), str(inputs)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            check=True,
+        )
+        out["checkov alone"] = checkov.command(checkov.locate(REPO), inputs / "plan.json", None)
     return out
 
 
@@ -160,6 +186,13 @@ def table(results: dict[int, dict[str, dict[str, float]]], rounds: int) -> str:
                 f"{m['cpu_median'] / floor['cpu_median']:.2f} | {m['wall_min']:.1f} | {m['wall_median']:.1f} | "
                 f"{m['peak_mib']:.0f} | {m['peak_mib'] / floor['peak_mib']:.2f} |"
             )
+    for size, by_case in results.items():
+        if "full" in by_case and "checkov alone" in by_case:
+            full, alone = by_case["full"], by_case["checkov alone"]
+            lines.append(
+                f"\nAt {size:,} resources, full preflight / checkov alone on the same plan: CPU "
+                f"{full['cpu_median'] / alone['cpu_median']:.2f}, peak memory {full['peak_mib'] / alone['peak_mib']:.2f}."
+            )
     sizes = sorted(results)
     for small, large in pairwise(sizes):
         if large == 2 * small:
@@ -184,10 +217,11 @@ def main() -> None:
             samples: dict[str, list[Sample]] = {case: [] for case in commands}
             for round_ in range(args.rounds):
                 for case, cmd in commands.items():
-                    sample = run(cmd, REPO)
+                    alone = case == "checkov alone"
+                    sample = run(cmd, project / "checkov-inputs" if alone else REPO, CHECKOV_ENV if alone else None)
                     samples[case].append(sample)
                     print(
-                        f"{size:>6} {case:<12} round {round_ + 1}: cpu {sample.cpu:6.1f} s  wall {sample.wall:6.1f} s"
+                        f"{size:>6} {case:<13} round {round_ + 1}: cpu {sample.cpu:6.1f} s  wall {sample.wall:6.1f} s"
                         f"  peak {sample.peak_mib:5.0f} MiB",
                         flush=True,
                     )

@@ -89,7 +89,7 @@ def _node(value: Any, line: int, column: int, depth: int, lines: list[str], file
             out[key_node], end = _node(item, end, indent + encoded + 2, indent, lines, filename)
         if value:
             end += 1
-        _check_close(lines, line, end, depth, "{}", bool(value))
+        _check_close(lines, line, end, depth, ("{", "}"), bool(value))
         out["__file__"] = filename
         out["__startline__"] = line + 1
         out["__endline__"] = end + 1
@@ -102,20 +102,21 @@ def _node(value: Any, line: int, column: int, depth: int, lines: list[str], file
             items.append(node)
         if value:
             end += 1
-        _check_close(lines, line, end, depth, "[]", bool(value))
+        _check_close(lines, line, end, depth, ("[", "]"), bool(value))
         return ListNode(items, Mark(line, column), Mark(end, depth + 1 if value else column + 2)), end
     raise _Layout(f"unexpected JSON value {type(value).__name__}")
 
 
-def _check_close(lines: list[str], start: int, end: int, depth: int, brackets: str, items: bool) -> None:
+def _check_close(lines: list[str], start: int, end: int, depth: int, brackets: tuple[str, str], items: bool) -> None:
+    """The value opened on line `start` closes on line `end`, at `depth`, as `json.dumps(indent=1)` closes it."""
     opening, closing = brackets
     if end >= len(lines):
         raise _Layout("the file ends before the value does")
     if items:
         if not lines[start].rstrip().endswith(opening) or lines[end].rstrip().rstrip(",") != " " * depth + closing:
             raise _Layout(f"line {end + 1} does not close a value opened on line {start + 1} at depth {depth}")
-    elif brackets not in lines[start]:
-        raise _Layout(f"line {start + 1} has no empty {brackets}")
+    elif opening + closing not in lines[start]:
+        raise _Layout(f"line {start + 1} has no empty {opening}{closing}")
 
 
 _checkov_load = cfn_yaml.load

@@ -180,3 +180,31 @@ def test_fails_on_a_bad_budget_email_threshold_or_too_many_emails():
 def test_fails_on_an_unknown_baseline_key_with_did_you_mean():
     (line,) = problems({"accountBaselines": {"ebsEncryption": True}})
     assert line.startswith(f"{KEY}.accountBaselines.ebsEncryption: unknown key; did you mean 'ebsEncryptionByDefault'?")
+
+
+def test_fails_when_no_workflow_could_assume_the_preview_role():
+    assert problems({"github": {"repository": "o/r", "previewPullRequests": False}}) == [
+        (
+            f"{KEY}.github.previewPullRequests = False: the preview role needs pull requests or at least one branch to "
+            "trust; set previewBranches or previewPullRequests: true"
+        )
+    ]
+    assert guardrails({"github": {"repository": "o/r", "previewPullRequests": False, "previewBranches": ["main"]}})
+
+
+def test_fails_when_an_allowed_instance_type_is_of_the_other_service_or_the_list_is_empty():
+    assert problems(
+        {"allowedInstanceTypes": ["g5.xlarge", "ml.g5.xlarge"], "allowedSagemakerInstanceTypes": ["g5.*"]}
+    ) == [
+        (
+            f'{KEY}.allowedInstanceTypes = ["g5.xlarge", "ml.g5.xlarge"]: not EC2 instance types: [\'ml.g5.xlarge\']; '
+            "expected names like 'g5.xlarge' or 'g5.*'"
+        ),
+        (
+            f"{KEY}.allowedSagemakerInstanceTypes = [\"g5.*\"]: not SageMaker instance types: ['g5.*']; expected names "
+            "like 'ml.g5.xlarge' or 'ml.g5.*'"
+        ),
+    ]
+    assert problems({"allowedInstanceTypes": []}) == [
+        f"{KEY}.allowedInstanceTypes = []: empty: no node pool could launch; list the instance types pools may use"
+    ]

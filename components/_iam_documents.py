@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.experiment_tracking import ARTIFACT_PREFIX as MLFLOW_ARTIFACTS
+from components.experiment_tracking import MlflowAccess, mlflow_statements, server_arn
 from components.workload_role import ALLOWED_AWS_MANAGED_POLICIES
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -43,6 +45,15 @@ PERSONA_DATA_ACCESS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
     "data-scientist": (("datasets", "read", ""), ("models", "read", ""), ("models", "read_write", "experiments/")),
     "auditor": (),
     "model-approver": (("models", "read", ""),),
+}
+
+# Per persona, its access to the stack's MLflow tracking server where there is one (`experiment_tracking.
+# mlflow_statements`), and the artifact prefix the MLflow client writes itself: data scientists log experiments,
+# ML engineers also curate them (delete, rename, the MLflow model registry), the approver reads the runs behind a
+# version. The platform admin administers and reads no data; the auditor has ViewOnlyAccess.
+PERSONA_MLFLOW: Mapping[str, MlflowAccess] = {"ml-engineer": "all", "data-scientist": "log", "model-approver": "read"}
+PERSONA_MLFLOW_DATA_ACCESS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
+    "data-scientist": (("models", "read_write", MLFLOW_ARTIFACTS),),
 }
 
 # Services whose roles the deploy role may pass: what the platform's own roles trust.
@@ -188,6 +199,8 @@ class ProjectScope:
     """The `Environment` tag's value: with `project`, it names the stack's KMS keys."""
     bucket_prefix: str
     """Buckets the stack creates are named `<bucket_prefix><purpose>-<suffix>` (the artifact store's auto-names)."""
+    mlflow: bool = False
+    """The stack runs an MLflow tracking server (`experiment_tracking.server_name`). Default: no, so no grants."""
 
     def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
         return f"arn:{self.partition}:{service}:{self.region if region is None else region}:{self.account_id if account is None else account}:{resource}"
@@ -198,6 +211,10 @@ class ProjectScope:
         return [self.arn("sagemaker", f"{kind}/{self.name_prefix}-*") for kind in kinds] + [
             self.arn("sagemaker", f"model-package/{self.name_prefix}-*/*")
         ]
+
+    @property
+    def mlflow_server(self) -> str:
+        return server_arn(self.partition, self.region, self.account_id, self.name_prefix)
 
     @property
     def registries(self) -> str:
@@ -468,6 +485,8 @@ def persona_policy(
 ) -> dict[str, Any] | None:
     """The persona's inline policy (its statements plus the artifact-store grants), or None when it has none."""
     statements = persona_statements(persona, scope) + list(data_statements)
+    if scope.mlflow and persona in PERSONA_MLFLOW:
+        statements += mlflow_statements(scope.mlflow_server, PERSONA_MLFLOW[persona], ui=True)
     return _policy(statements) if statements else None
 
 
@@ -509,7 +528,10 @@ def ci_preview_policy(scope: ProjectScope, *, bucket_arns: Sequence[str], key_ar
                     "sagemaker:DescribeEndpoint",
                     "sagemaker:DescribeEndpointConfig",
                     "sagemaker:DescribeModel",
+                    # The prod promotion's bake check (tools/promote_after_bake.py) reads versions and their status.
+                    "sagemaker:DescribeModelPackage",
                     "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:ListModelPackages",
                     "sagemaker:ListTags",
                 ],
                 "Resource": scope.sagemaker,

@@ -57,6 +57,48 @@ def server_name(prefix: str) -> str:
     return f"{prefix}-mlflow"
 
 
+def server_arn(partition: str, region: str, account_id: str, prefix: str) -> str:
+    """The tracking server's ARN, known from its fixed name before it exists (grants need no ordering)."""
+    return f"arn:{partition}:sagemaker:{region}:{account_id}:mlflow-tracking-server/{server_name(prefix)}"
+
+
+# `sagemaker-mlflow` actions take the tracking server as their only resource, and the only condition keys are the
+# server's tags (Service Authorization Reference): IAM cannot tell one experiment from another. Who writes which
+# experiment is a naming convention (`<team>/...`, docs/mlops.md); what IAM can hold is who may delete, rename or
+# restore anything, and that stays with the ml-engineer persona.
+MLFLOW_READ = ("sagemaker-mlflow:Get*", "sagemaker-mlflow:ListArtifacts", "sagemaker-mlflow:Search*")
+MLFLOW_LOG = (
+    "sagemaker-mlflow:CreateExperiment",
+    "sagemaker-mlflow:CreateRun",
+    "sagemaker-mlflow:Log*",
+    "sagemaker-mlflow:SetTag",
+    "sagemaker-mlflow:UpdateRun",
+)
+MlflowAccess = Literal["read", "log", "all"]
+
+
+def mlflow_statements(arn: str, access: MlflowAccess, *, ui: bool = False) -> list[dict[str, Any]]:
+    """Grants on the tracking server: `read` (runs, metrics, artifacts' listing), `log` (read, create experiments
+    and runs, log to them; no delete, rename or restore), `all` (every MLflow action). `ui` adds the presigned URL
+    the Studio/MLflow UI opens with."""
+    actions = {"read": MLFLOW_READ, "log": MLFLOW_READ + MLFLOW_LOG, "all": ("sagemaker-mlflow:*",)}[access]
+    statements: list[dict[str, Any]] = [
+        {"Sid": f"Mlflow{access.capitalize()}", "Effect": "Allow", "Action": sorted(actions), "Resource": arn}
+    ]
+    if ui:
+        statements += [
+            {
+                "Sid": "MlflowUiUrl",
+                "Effect": "Allow",
+                "Action": "sagemaker:CreatePresignedMlflowTrackingServerUrl",
+                "Resource": arn,
+            },
+            # AccessUI has no resource type: AWS only accepts "*" (the presigned URL above names the server).
+            {"Sid": "MlflowUi", "Effect": "Allow", "Action": "sagemaker-mlflow:AccessUI", "Resource": "*"},
+        ]
+    return statements
+
+
 class ArtifactGrants(Protocol):
     def grant_statements(self, purpose: str, access: str, prefix: str = "") -> pulumi.Output[list[dict[str, Any]]]: ...
 

@@ -29,6 +29,7 @@ from components._iam_documents import (
     KEY_ADMINISTRATORS,
     PERSONA_DATA_ACCESS,
     PERSONA_MANAGED_POLICIES,
+    PERSONA_MLFLOW_DATA_ACCESS,
     PERSONAS,
     STS_AUDIENCE,
     ProjectScope,
@@ -287,6 +288,8 @@ class GuardrailsArgs:
     """Tag keys activated as cost allocation tags when that baseline is on."""
     partition: str = "aws"
     """The stack's AWS partition, for the AWS-managed policy ARNs (known from the region before anything runs)."""
+    experiment_tracking: bool = False
+    """The stack runs an MLflow tracking server: personas get their MLflow access (`PERSONA_MLFLOW`). Default: no."""
 
 
 def validate_guardrails(args: GuardrailsArgs) -> None:
@@ -366,6 +369,7 @@ class Guardrails(pulumi.ComponentResource):
                 iam_path=stack_iam_path(pulumi.get_project(), pulumi.get_stack()),
                 environment=args.environment,
                 bucket_prefix=args.bucket_name_prefix,
+                mlflow=args.experiment_tracking,
             )
         )
 
@@ -380,7 +384,10 @@ class Guardrails(pulumi.ComponentResource):
                 continue
             grants = [
                 args.artifact_grants.grant_statements(purpose, access, prefix)
-                for purpose, access, prefix in PERSONA_DATA_ACCESS[persona]
+                for purpose, access, prefix in (
+                    *PERSONA_DATA_ACCESS[persona],
+                    *(PERSONA_MLFLOW_DATA_ACCESS.get(persona, ()) if args.experiment_tracking else ()),
+                )
                 if args.artifact_grants is not None and purpose in args.bucket_arns
             ]
             document = pulumi.Output.all(scope, *grants).apply(partial(_persona_document, persona))

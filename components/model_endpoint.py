@@ -4,6 +4,11 @@ Instance endpoints run in the private subnets behind a security group that can o
 capture requests and responses to the data-capture bucket with a KMS key, scale on invocations per instance,
 and roll out blue/green (canary or linear) with automatic rollback on their 5XX and latency alarms. Serverless
 endpoints (dev) skip what AWS does not support for them: VPC config, network isolation, data capture, blue/green.
+
+Settings are declared once, below (`EndpointSettings`, `EndpointSpec` and their sections): the stack file's
+`ml-platform:endpoints` is validated against them (`infra/config/endpoints.py`) and the component takes the same
+model as `ModelEndpointArgs.settings`. Values known only at deployment (names, ARNs, image URIs, Outputs) are
+separate arguments.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from typing import Any, Literal, Protocol
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import Field, field_validator, model_validator
 
 from components import facts
 from components import sagemaker_rules as sm
+from components.settings import FieldError, Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
@@ -33,60 +40,364 @@ class GrantSource(Protocol):
     def grant_statements(self, purpose: str, access: str, prefix: str = "") -> pulumi.Output[list[dict[str, Any]]]: ...
 
 
-@dataclass(frozen=True, kw_only=True)
-class ServerlessSpec:
+# -- settings: what the stack file sets per endpoint (`ml-platform:endpoints.defaults` and `.endpoints.<key>`) ------
+
+
+class ServerlessSettings(Section):
+    """Serverless inference: no instances, no idle cost. CPU only; dev only."""
+
     memory_size_mb: int = 2048
-    """One of AWS's serverless sizes (1024-6144 in 1024 steps)."""
+    """One of 1024, 2048, 3072, 4096, 5120, 6144 (AWS's serverless sizes)."""
     max_concurrency: int = 5
     """Concurrent invocations, 1-200."""
     provisioned_concurrency: int | None = None
-    """Warm capacity, billed while idle. Default: none."""
+    """Warm capacity (billed while idle), ≤ maxConcurrency. Default: none, so nothing is billed when idle."""
+
+    @field_validator("memory_size_mb")
+    @classmethod
+    def _memory(cls, value: int) -> int:
+        sizes = sm.serverless_memory_sizes_mb()
+        if value not in sizes:
+            raise ValueError(f"not a serverless memory size; AWS allows {', '.join(map(str, sizes))} (MB)")
+        return value
+
+    @field_validator("max_concurrency", "provisioned_concurrency")
+    @classmethod
+    def _concurrency(cls, value: int | None) -> int | None:
+        low, high = sm.serverless_concurrency_range()
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    @model_validator(mode="after")
+    def _provisioned_within_max(self) -> ServerlessSettings:
+        if self.provisioned_concurrency is not None and self.provisioned_concurrency > self.max_concurrency:
+            raise FieldError(
+                "provisionedConcurrency",
+                self.provisioned_concurrency,
+                f"must not exceed maxConcurrency ({self.max_concurrency})",
+            )
+        return self
 
 
-@dataclass(frozen=True, kw_only=True)
-class InstanceSpec:
+class InstanceSettings(Section):
+    """Instance-based serving: a fleet in the private subnets, autoscaled on invocations per instance."""
+
     type: str = "ml.m5.large"
-    """SageMaker real-time instance type; checked against `allowed_instance_types`."""
+    """A SageMaker real-time instance type, and in the stack's instance allowlist."""
     initial_count: int = 2
-    """Instances at creation. Default 2: two zones."""
+    """Instances when the endpoint is created; between minCount and maxCount."""
     min_count: int = 2
-    """Autoscaling floor."""
+    """Autoscaling floor. Default 2: a fleet in two zones, and room for a one-instance canary."""
     max_count: int = 4
     """Autoscaling ceiling."""
     target_invocations_per_instance: int = 100
-    """Target for `SageMakerVariantInvocationsPerInstance` (per instance per minute)."""
+    """Target-tracking value for `SageMakerVariantInvocationsPerInstance` (invocations per instance per minute)."""
     scale_in_cooldown_seconds: int = 300
+    """Wait after a scale-in before the next one: slow, so a dip does not drop capacity it will need again."""
     scale_out_cooldown_seconds: int = 60
+    """Wait after a scale-out before the next one: short, so load spikes are met quickly."""
     autoscaling: bool = True
-    """Register the variant with Application Auto Scaling. Default on. SageMaker refuses to change the instance
-    type of an autoscaled variant, so a type change is deployed with this off first (docs/endpoints.md)."""
+    """Register the variant with Application Auto Scaling (minCount-maxCount). SageMaker refuses to change the
+    instance type of an autoscaled variant: deploy `autoscaling: false` first, then the new type with it back on."""
+
+    @field_validator("type")
+    @classmethod
+    def _sagemaker_type(cls, value: str) -> str:
+        problem = sm.instance_type_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("initial_count", "min_count", "max_count")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1 (an instance endpoint cannot scale to zero; use serverless in dev)")
+        return value
+
+    @field_validator("target_invocations_per_instance")
+    @classmethod
+    def _target(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1 invocation per instance per minute")
+        return value
+
+    @field_validator("scale_in_cooldown_seconds", "scale_out_cooldown_seconds")
+    @classmethod
+    def _cooldown(cls, value: int) -> int:
+        if not 0 <= value <= 3600:
+            raise ValueError("must be between 0 and 3600 seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> InstanceSettings:
+        if self.min_count > self.max_count:
+            raise FieldError("minCount", self.min_count, f"must not exceed maxCount ({self.max_count})")
+        if not self.min_count <= self.initial_count <= self.max_count:
+            raise FieldError(
+                "initialCount",
+                self.initial_count,
+                f"must be between minCount ({self.min_count}) and maxCount ({self.max_count})",
+            )
+        return self
 
 
-@dataclass(frozen=True, kw_only=True)
-class DeploymentSpec:
+class TrafficStep(Section):
+    """Size of the canary, or of each linear step."""
+
+    unit: Literal["instances", "percent"] = "instances"
+    """`instances` (INSTANCE_COUNT) or `percent` of the fleet (CAPACITY_PERCENT)."""
+    value: int = 1
+    """At least 1."""
+
+    @field_validator("value")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+
+class DeploymentSettings(Section):
+    """Blue/green update of instance endpoints, with automatic rollback on the 5XX and latency alarms."""
+
     traffic_shift: Literal["canary", "linear", "all-at-once"] = "canary"
-    """Blue/green traffic routing: canary step then the rest, linear steps, or all at once."""
-    step_unit: Literal["instances", "percent"] = "instances"
-    step_value: int = 1
+    """How traffic moves to the new fleet: a canary step then the rest, equal linear steps, or all at once.
+    Rollback alarms are watched in every case."""
+    step: TrafficStep = TrafficStep()
+    """Canary size, or linear step size. Canary ≤ 50% of the smallest fleet; linear steps 10-50%."""
     wait_interval_seconds: int = 300
-    """Bake time per step, while rollback alarms are watched."""
+    """Bake time after each traffic step, while the rollback alarms are watched (0-3600)."""
     termination_wait_seconds: int = 300
-    """Old fleet kept this long after the shift, for a fast rollback."""
+    """How long the old fleet is kept after the shift completes, for a fast rollback (0-3600)."""
     max_execution_timeout_seconds: int = 3600
+    """Upper bound on the whole deployment (600-28800)."""
+
+    @field_validator("wait_interval_seconds")
+    @classmethod
+    def _wait(cls, value: int) -> int:
+        low, high = sm.wait_interval_range()
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high} seconds")
+        return value
+
+    @field_validator("termination_wait_seconds")
+    @classmethod
+    def _termination(cls, value: int) -> int:
+        low, high = sm.termination_wait_range()
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high} seconds")
+        return value
+
+    @field_validator("max_execution_timeout_seconds")
+    @classmethod
+    def _timeout(cls, value: int) -> int:
+        low, high = sm.max_execution_timeout_range()
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high} seconds")
+        return value
 
 
-@dataclass(frozen=True, kw_only=True)
-class AlarmSpec:
-    error_5xx_percent: float = 1.0
-    """5XX share of invocations that alarms (and rolls back)."""
-    error_4xx_percent: float = 5.0
-    """4XX share of invocations that alarms (notification only)."""
+class AlarmSettings(Section):
+    """Alarm thresholds. The 5XX and latency alarms also drive automatic rollback."""
+
+    error_5xx_percent: float = Field(default=1.0, alias="error5xxPercent")
+    """Share of invocations answered 5XX (per period) that trips the alarm and rolls a deployment back."""
+    error_4xx_percent: float = Field(default=5.0, alias="error4xxPercent")
+    """Share of invocations answered 4XX (per period): notifies (clients sending bad requests), no rollback."""
     model_latency_p99_ms: int = 1000
-    """p99 model latency that alarms (and rolls back)."""
+    """p99 model latency in milliseconds that trips the alarm and rolls a deployment back."""
     utilization_percent: int = 90
-    """Average CPU (and GPU) busy share that alarms (notification only)."""
+    """Average busy share of the instance's CPUs (or GPUs, on GPU instances) that notifies."""
     period_seconds: int = 60
+    """Metric period: SageMaker publishes every minute, so a multiple of 60."""
     evaluation_periods: int = 3
+    """Consecutive breaching periods before the alarm fires."""
+
+    @field_validator("error_5xx_percent", "error_4xx_percent")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0 < value <= 100:
+            raise ValueError("must be a percentage above 0 and at most 100")
+        return value
+
+    @field_validator("model_latency_p99_ms")
+    @classmethod
+    def _latency(cls, value: int) -> int:
+        if not 1 <= value <= 60_000:
+            raise ValueError("must be between 1 and 60000 ms (real-time invocations time out after 60 s)")
+        return value
+
+    @field_validator("utilization_percent")
+    @classmethod
+    def _utilization(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("must be a percentage between 1 and 100 (of the instance's CPUs or GPUs)")
+        return value
+
+    @field_validator("period_seconds")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value < 60 or value % 60:
+            raise ValueError("must be a multiple of 60 seconds (SageMaker publishes endpoint metrics every minute)")
+        return value
+
+    @field_validator("evaluation_periods")
+    @classmethod
+    def _periods(cls, value: int) -> int:
+        if not 1 <= value <= 60:
+            raise ValueError("must be between 1 and 60")
+        return value
+
+
+class DataCaptureSettings(Section):
+    """Request/response capture to the data-capture bucket, KMS-encrypted, under `<endpoint>/`."""
+
+    enabled: bool = True
+    """On by default for instance endpoints. Serverless endpoints cannot capture (AWS limitation)."""
+    sampling_percentage: int = 20
+    """Share of invocations captured, 1-100."""
+
+    @field_validator("sampling_percentage")
+    @classmethod
+    def _sampling(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("must be between 1 and 100 (to capture nothing, set dataCapture.enabled: false)")
+        return value
+
+
+class EndpointSettings(Section):
+    """What every endpoint can set, and `defaults` provides."""
+
+    serving: Literal["serverless", "instance"] = "instance"
+    """`instance` (private VPC fleet, blue/green, autoscaling) or `serverless` (dev only: no VPC config, network
+    isolation, data capture or blue/green — AWS does not support them for serverless)."""
+    serverless: ServerlessSettings = ServerlessSettings()
+    instance: InstanceSettings = InstanceSettings()
+    deployment: DeploymentSettings = DeploymentSettings()
+    alarms: AlarmSettings = AlarmSettings()
+    data_capture: DataCaptureSettings = DataCaptureSettings()
+    network_isolation: bool = True
+    """The model container gets no network access (artifacts are still fetched by SageMaker). Instance only."""
+    log_retention_days: int = 90
+    """Retention of the endpoint's CloudWatch log group (encrypted with the logs key)."""
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return facts.check_log_retention(value)
+
+    @model_validator(mode="after")
+    def _traffic_fits_fleet(self) -> EndpointSettings:
+        if self.serving != "instance":
+            return self
+        shift, step = self.deployment.traffic_shift, self.deployment.step
+        problem = sm.traffic_step_problem(shift, step.unit, step.value, self.instance.min_count)
+        if problem:
+            raise FieldError("deployment.step.value", step.value, problem)
+        problem = sm.guardrails_problem(self.instance.type, shift)
+        if problem:
+            raise FieldError("deployment.trafficShift", shift, problem)
+        d = self.deployment
+        problem = sm.deployment_timeout_problem(
+            shift=shift,
+            unit=step.unit,
+            value=step.value,
+            largest_fleet=self.instance.max_count,
+            wait=d.wait_interval_seconds,
+            termination=d.termination_wait_seconds,
+            timeout=d.max_execution_timeout_seconds,
+        )
+        if problem:
+            raise FieldError("deployment.maxExecutionTimeoutSeconds", d.max_execution_timeout_seconds, problem)
+        watched = self.alarms.period_seconds * self.alarms.evaluation_periods
+        if shift != "all-at-once" and watched > self.deployment.wait_interval_seconds:
+            raise FieldError(
+                "deployment.waitIntervalSeconds",
+                self.deployment.wait_interval_seconds,
+                f"shorter than the rollback alarms need to fire (alarms.periodSeconds × evaluationPeriods = "
+                f"{watched} s); a bad step would be promoted before its alarm could roll it back",
+            )
+        return self
+
+    @property
+    def is_serverless(self) -> bool:
+        return self.serving == "serverless"
+
+    @property
+    def capture_percentage(self) -> int | None:
+        """Share of invocations captured, or None: capture off, or a serverless endpoint (AWS cannot capture
+        there; dev accepts that gap with `allowServerless`)."""
+        return self.data_capture.sampling_percentage if self.data_capture.enabled and not self.is_serverless else None
+
+    @property
+    def isolated(self) -> bool:
+        """Network isolation in effect: serverless endpoints do not support it (AWS)."""
+        return self.network_isolation and not self.is_serverless
+
+
+class EndpointSpec(EndpointSettings):
+    """One endpoint: what it serves, plus any override of `defaults`."""
+
+    model_data: str | None = None
+    """Key of the model archive in the models bucket: `<model>/<path>`, e.g. `churn-classifier/1.4.2/model.tar.gz`."""
+    model_package: str | None = None
+    """A version in the model's registry group, `<model>/<version>`: SageMaker deploys it only once Approved."""
+    variant_name: str = "primary"
+    """Production variant name; kept across deployments so alarms and autoscaling follow the endpoint."""
+    environment: dict[str, str] = Field(default_factory=dict)
+    """Environment variables for the serving container (not for secrets: they are visible in the model)."""
+
+    @field_validator("model_data")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if value.startswith(("s3://", "/")) or ".." in value.split("/") or "/" not in value or value.endswith("/"):
+            raise ValueError(
+                "must be an object key in the models bucket, `<model>/<path>` (e.g. churn-classifier/1.4.2/model.tar.gz), "
+                "without s3:// or a leading slash"
+            )
+        return value
+
+    @field_validator("model_package")
+    @classmethod
+    def _package(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z0-9](?:-?[a-z0-9])*/[1-9][0-9]*$", value):
+            raise ValueError("must be `<model>/<version number>`, e.g. churn-classifier/3")
+        return value
+
+    @field_validator("variant_name")
+    @classmethod
+    def _variant(cls, value: str) -> str:
+        if not sm.NAME_PATTERN.match(value):
+            raise ValueError("must be letters, digits and hyphens, at most 63 characters (a SageMaker variant name)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EndpointSpec:
+        if (self.model_data is None) == (self.model_package is None):
+            raise FieldError(
+                "modelData",
+                self.model_data,
+                "set exactly one of modelData (an archive in the models bucket) or modelPackage (an approved registry version)",
+            )
+        return self
+
+    @property
+    def model(self) -> str:
+        """The served model: the first path segment of modelData / modelPackage. Its prefix (`<model>/`) in the
+        models bucket is all the execution role may read."""
+        return (self.model_data or self.model_package or "").split("/", 1)[0]
+
+    @property
+    def model_package_version(self) -> int | None:
+        """The registry version `modelPackage` names (`churn-classifier/3` -> 3), or None."""
+        return int(self.model_package.split("/")[1]) if self.model_package else None
+
+
+# -- the component -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,35 +405,18 @@ class ModelEndpointArgs:
     endpoint_name: str
     """Physical endpoint name (≤ 63, letters/digits/hyphens). Fixed, so alarms can name it before it exists and
     callers keep one name across deployments; endpoint configurations and models are auto-named instead."""
-    model: str
-    """Model name: its prefix (`<model>/`) in the models bucket is all the execution role may read."""
+    settings: EndpointSpec
+    """What the stack file sets for this endpoint, validated when built: the model it serves (`modelData` or
+    `modelPackage`), serving mode, fleet, rollout, alarms, capture, isolation, log retention, variant, environment."""
     image_uri: pulumi.Input[str]
     """Serving image (ECR)."""
     image_repository_arn: pulumi.Input[str]
     """The image's ECR repository: the only one the execution role may pull from."""
-    model_data_key: str | None = None
-    """Model archive key in the models bucket (under `<model>/`). Exactly one of this or `model_package_arn`."""
     model_package_arn: pulumi.Input[str] | None = None
-    """A versioned model package to deploy; SageMaker refuses it unless its approval status is Approved."""
+    """The registry version `settings.model_package` names, as an ARN: required with it, and only with it.
+    SageMaker refuses it unless its approval status is Approved."""
     model_package_group_name: pulumi.Input[str] | None = None
     """The model's registry group, exported with the endpoint for CI."""
-    environment: Mapping[str, str] = field(default_factory=dict)
-    """Container environment variables."""
-    variant_name: str = "primary"
-    """Production variant name, stable across deployments (alarm and autoscaling dimensions use it)."""
-    serverless: ServerlessSpec | None = None
-    """Serve serverless (CPU, no idle cost). Default None: instance-based, per `instance`."""
-    instance: InstanceSpec = field(default_factory=InstanceSpec)
-    """Instance fleet and autoscaling (ignored when `serverless` is set)."""
-    deployment: DeploymentSpec = field(default_factory=DeploymentSpec)
-    """Blue/green rollout (instance endpoints only)."""
-    alarms: AlarmSpec = field(default_factory=AlarmSpec)
-    data_capture_percentage: int | None = 20
-    """Share of requests/responses captured, KMS-encrypted. None turns capture off (required for serverless)."""
-    network_isolation: bool = True
-    """No network for the model container. Serverless requires an explicit False."""
-    log_retention_days: int = 90
-    """Retention of `/aws/sagemaker/Endpoints/<endpoint>`, encrypted with `logs_kms_key_arn`."""
     models_bucket_name: pulumi.Input[str]
     data_capture_bucket_name: pulumi.Input[str]
     artifact_grants: GrantSource
@@ -154,123 +448,40 @@ class ModelEndpointArgs:
     """Extra tags; cost tags come from the provider's default tags."""
 
     @property
+    def model(self) -> str:
+        return self.settings.model
+
+    @property
     def is_serverless(self) -> bool:
-        return self.serverless is not None
+        return self.settings.is_serverless
 
 
 def validate_model_endpoint(args: ModelEndpointArgs) -> None:
-    """Raise ValueError listing every problem with `args` (pure: no engine needed)."""
-    problems = [*_source_problems(args), *_alarm_problems(args.alarms)]
-    if args.serverless is not None:
-        problems += _serverless_problems(args, args.serverless)
-    else:
-        problems += _instance_problems(args, args.instance)
-        problems += _deployment_problems(args.deployment, args.instance)
-    if problems:
-        raise ValueError(f"ModelEndpoint {args.endpoint_name}: " + "; ".join(problems))
+    """Raise ValueError listing every problem with `args` (pure: no engine needed).
 
-
-def _source_problems(args: ModelEndpointArgs) -> list[str]:
-    """Names, what is served, capture and log retention."""
+    The settings validated themselves when they were built; what is left is what only the wiring knows: the
+    endpoint's name, the registry version's ARN, the stack's instance allowlist and the network."""
+    s = args.settings
     problems: list[str] = []
     if not sm.NAME_PATTERN.match(args.endpoint_name):
         problems.append(
             f"endpoint_name {args.endpoint_name!r}: letters, digits and hyphens only, at most 63 characters"
         )
-    if not sm.NAME_PATTERN.match(args.variant_name):
-        problems.append(f"variant_name {args.variant_name!r}: letters, digits and hyphens only, at most 63 characters")
-    if (args.model_data_key is None) == (args.model_package_arn is None):
-        problems.append("set exactly one of model_data_key or model_package_arn")
-    if args.model_data_key is not None and not args.model_data_key.startswith(f"{args.model}/"):
-        problems.append(f"model_data_key {args.model_data_key!r} is outside the model's prefix '{args.model}/'")
-    if args.data_capture_percentage is not None and not 1 <= args.data_capture_percentage <= 100:
+    if (s.model_package is None) != (args.model_package_arn is None):
         problems.append(
-            f"data_capture_percentage {args.data_capture_percentage}: must be 1-100, or None for no capture"
+            "model_package_arn is required exactly when settings.model_package names a registry version "
+            f"(model_package: {s.model_package!r})"
         )
-    if args.log_retention_days not in facts.log_retention_days():
-        problems.append(f"log_retention_days {args.log_retention_days}: not a CloudWatch Logs retention value")
-    return problems
-
-
-def _alarm_problems(a: AlarmSpec) -> list[str]:
-    problems: list[str] = []
-    if not (0 < a.error_5xx_percent <= 100 and 0 < a.error_4xx_percent <= 100):
-        problems.append("alarm error percentages must be above 0 and at most 100")
-    if not 1 <= a.model_latency_p99_ms <= 60_000:
-        problems.append(f"model_latency_p99_ms {a.model_latency_p99_ms}: must be 1-60000")
-    if not 1 <= a.utilization_percent <= 100:
-        problems.append(f"utilization_percent {a.utilization_percent}: must be 1-100")
-    if a.period_seconds < 60 or a.period_seconds % 60 or not 1 <= a.evaluation_periods <= 60:
-        problems.append("alarm period must be a multiple of 60 s and evaluation_periods 1-60")
-    return problems
-
-
-def _serverless_problems(args: ModelEndpointArgs, s: ServerlessSpec) -> list[str]:
-    problems: list[str] = []
-    if s.memory_size_mb not in sm.serverless_memory_sizes_mb():
-        problems.append(f"serverless memory_size_mb {s.memory_size_mb}: allowed {sm.serverless_memory_sizes_mb()}")
-    low, high = sm.serverless_concurrency_range()
-    if not low <= s.max_concurrency <= high:
-        problems.append(f"serverless max_concurrency {s.max_concurrency}: must be {low}-{high}")
-    if s.provisioned_concurrency is not None and not low <= s.provisioned_concurrency <= s.max_concurrency:
-        problems.append(
-            f"serverless provisioned_concurrency {s.provisioned_concurrency}: must be {low}-max_concurrency"
-        )
-    # AWS rejects these for serverless; asking for them is a mistake, not something to drop silently.
-    if args.data_capture_percentage is not None:
-        problems.append("serverless endpoints cannot capture data: pass data_capture_percentage=None")
-    if args.network_isolation:
-        problems.append("serverless endpoints do not support network isolation: pass network_isolation=False")
-    return problems
-
-
-def _instance_problems(args: ModelEndpointArgs, i: InstanceSpec) -> list[str]:
-    problems: list[str] = []
-    problem = sm.instance_type_problem(i.type, args.allowed_instance_types)
-    if problem:
-        problems.append(f"instance type {i.type!r}: {problem}")
-    if not 1 <= i.min_count <= i.initial_count <= i.max_count:
-        problems.append(
-            f"instance counts must satisfy 1 <= min ({i.min_count}) <= initial ({i.initial_count}) <= max ({i.max_count})"
-        )
-    if i.target_invocations_per_instance < 1:
-        problems.append("target_invocations_per_instance must be at least 1")
-    for label, value in (("private_subnet_ids", args.private_subnet_ids), ("vpc_id", args.vpc_id),
-                         ("s3_prefix_list_id", args.s3_prefix_list_id)):  # fmt: skip
-        if value is None:
-            problems.append(f"{label} is required for an instance endpoint (it runs in the VPC)")
-    return problems
-
-
-def _deployment_problems(d: DeploymentSpec, i: InstanceSpec) -> list[str]:
-    """Blue/green traffic steps, guardrails and waits, against the fleet they shift."""
-    problems = [
-        p
-        for p in (
-            sm.traffic_step_problem(d.traffic_shift, d.step_unit, d.step_value, i.min_count),
-            sm.guardrails_problem(i.type, d.traffic_shift),
-        )
-        if p
-    ]
-    timeout = sm.deployment_timeout_problem(
-        shift=d.traffic_shift,
-        unit=d.step_unit,
-        value=d.step_value,
-        largest_fleet=i.max_count,
-        wait=d.wait_interval_seconds,
-        termination=d.termination_wait_seconds,
-        timeout=d.max_execution_timeout_seconds,
-    )
-    if timeout:
-        problems.append(f"max_execution_timeout_seconds {d.max_execution_timeout_seconds}: {timeout}")
-    for label, value, (low, high) in (
-        ("wait_interval_seconds", d.wait_interval_seconds, sm.wait_interval_range()),
-        ("termination_wait_seconds", d.termination_wait_seconds, sm.termination_wait_range()),
-        ("max_execution_timeout_seconds", d.max_execution_timeout_seconds, sm.max_execution_timeout_range()),
-    ):
-        if not low <= value <= high:
-            problems.append(f"{label} {value}: must be {low}-{high}")
-    return problems
+    if not s.is_serverless:
+        problem = sm.instance_type_problem(s.instance.type, args.allowed_instance_types)
+        if problem:
+            problems.append(f"instance type {s.instance.type!r}: {problem}")
+        for label, value in (("private_subnet_ids", args.private_subnet_ids), ("vpc_id", args.vpc_id),
+                             ("s3_prefix_list_id", args.s3_prefix_list_id)):  # fmt: skip
+            if value is None:
+                problems.append(f"{label} is required for an instance endpoint (it runs in the VPC)")
+    if problems:
+        raise ValueError(f"ModelEndpoint {args.endpoint_name}: " + "; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -291,7 +502,7 @@ class AlarmPlan:
 def alarm_plan(args: ModelEndpointArgs) -> list[AlarmPlan]:
     """The endpoint's alarms: 5XX and latency (which also roll deployments back), 4XX, CPU and — on GPU
     instances — GPU utilisation. Thresholds in the metric's own units."""
-    a, prefix = args.alarms, f"{args.endpoint_name}-{args.variant_name}"
+    a, prefix = args.settings.alarms, f"{args.endpoint_name}-{args.settings.variant_name}"
     rollback = not args.is_serverless
     plans = [
         AlarmPlan(
@@ -327,7 +538,7 @@ def alarm_plan(args: ModelEndpointArgs) -> list[AlarmPlan]:
         ),
     ]
     if not args.is_serverless:
-        itype = args.instance.type
+        itype = args.settings.instance.type
         plans.append(
             AlarmPlan(
                 role="cpu",
@@ -356,22 +567,22 @@ def alarm_plan(args: ModelEndpointArgs) -> list[AlarmPlan]:
     return plans
 
 
-def traffic_routing(d: DeploymentSpec) -> dict[str, Any]:
+def traffic_routing(d: DeploymentSettings) -> dict[str, Any]:
     """The blue/green traffic routing block, engine-shaped (camelCase keys as recorded)."""
-    unit = {"instances": "INSTANCE_COUNT", "percent": "CAPACITY_PERCENT"}[d.step_unit]
+    unit = {"instances": "INSTANCE_COUNT", "percent": "CAPACITY_PERCENT"}[d.step.unit]
     routing: dict[str, Any] = {
         "type": {"canary": "CANARY", "linear": "LINEAR", "all-at-once": "ALL_AT_ONCE"}[d.traffic_shift],
         "waitIntervalInSeconds": d.wait_interval_seconds,
     }
     if d.traffic_shift == "canary":
-        routing["canarySize"] = {"type": unit, "value": d.step_value}
+        routing["canarySize"] = {"type": unit, "value": d.step.value}
     if d.traffic_shift == "linear":
-        routing["linearStepSize"] = {"type": unit, "value": d.step_value}
+        routing["linearStepSize"] = {"type": unit, "value": d.step.value}
     return routing
 
 
 def _routing_args(
-    d: DeploymentSpec,
+    d: DeploymentSettings,
 ) -> aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs:
     r = traffic_routing(d)
     size = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationCanarySizeArgs
@@ -403,7 +614,8 @@ class ModelEndpoint(pulumi.ComponentResource):
         self.args = args
         """The validated arguments (plain values: monitoring reads names, variant and fleet size from them)."""
         child = pulumi.ResourceOptions(parent=self)
-        serverless = args.is_serverless
+        settings = args.settings
+        serverless = settings.is_serverless
         tags = dict(args.tags)
 
         self.log_group = aws.cloudwatch.LogGroup(
@@ -411,7 +623,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             # SageMaker writes to this fixed name; creating it first gives it the key and retention.
             name=f"/aws/sagemaker/Endpoints/{args.endpoint_name}",
             kms_key_id=args.logs_kms_key_arn,
-            retention_in_days=args.log_retention_days,
+            retention_in_days=settings.log_retention_days,
             tags=tags,
             opts=child,
         )
@@ -454,7 +666,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             )
 
         capture_prefix = f"{args.endpoint_name}/"
-        capture = args.data_capture_percentage is not None
+        capture = settings.capture_percentage is not None
         model_read = args.artifact_grants.grant_statements("models", "read", prefix=f"{args.model}/")
         capture_write = (
             args.artifact_grants.grant_statements("data-capture", "write", prefix=capture_prefix)
@@ -494,19 +706,19 @@ class ModelEndpoint(pulumi.ComponentResource):
 
         if args.model_package_arn is not None:
             container = aws.sagemaker.ModelPrimaryContainerArgs(
-                model_package_name=args.model_package_arn, environment=dict(args.environment) or None
+                model_package_name=args.model_package_arn, environment=dict(settings.environment) or None
             )
         else:
             container = aws.sagemaker.ModelPrimaryContainerArgs(
                 image=args.image_uri,
-                model_data_url=pulumi.Output.concat("s3://", args.models_bucket_name, "/", args.model_data_key or ""),
-                environment=dict(args.environment) or None,
+                model_data_url=pulumi.Output.concat("s3://", args.models_bucket_name, "/", settings.model_data or ""),
+                environment=dict(settings.environment) or None,
             )
         self.model = aws.sagemaker.Model(
             f"{name}-model",
             execution_role_arn=self.execution_role.arn,
             primary_container=container,
-            enable_network_isolation=args.network_isolation,
+            enable_network_isolation=settings.isolated,
             vpc_config=None
             if serverless
             else aws.sagemaker.ModelVpcConfigArgs(
@@ -519,19 +731,22 @@ class ModelEndpoint(pulumi.ComponentResource):
         )
 
         variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
-            variant_name=args.variant_name,
+            variant_name=settings.variant_name,
             model_name=self.model.name,
             initial_variant_weight=1.0,
             **(
                 {
                     "serverless_config": aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
-                        memory_size_in_mb=args.serverless.memory_size_mb,
-                        max_concurrency=args.serverless.max_concurrency,
-                        provisioned_concurrency=args.serverless.provisioned_concurrency,
+                        memory_size_in_mb=settings.serverless.memory_size_mb,
+                        max_concurrency=settings.serverless.max_concurrency,
+                        provisioned_concurrency=settings.serverless.provisioned_concurrency,
                     )
                 }
-                if args.serverless is not None
-                else {"instance_type": args.instance.type, "initial_instance_count": args.instance.initial_count}
+                if serverless
+                else {
+                    "instance_type": settings.instance.type,
+                    "initial_instance_count": settings.instance.initial_count,
+                }
             ),
         )
         self.data_capture_uri: pulumi.Output[str] | None = (
@@ -544,11 +759,11 @@ class ModelEndpoint(pulumi.ComponentResource):
             production_variants=[variant],
             # Local-NVMe instance types are hardware-encrypted and AWS rejects a volume key for them.
             kms_key_arn=None
-            if (not serverless and sm.has_local_storage(args.instance.type))
+            if (not serverless and sm.has_local_storage(settings.instance.type))
             else args.volume_kms_key_arn,
             data_capture_config=aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
                 enable_capture=True,
-                initial_sampling_percentage=args.data_capture_percentage,
+                initial_sampling_percentage=settings.capture_percentage,
                 destination_s3_uri=self.data_capture_uri,
                 kms_key_id=args.data_capture_kms_key_arn,
                 capture_options=[
@@ -590,13 +805,13 @@ class ModelEndpoint(pulumi.ComponentResource):
                 namespace=plan.namespace,
                 metric_name=plan.metric,
                 # Both dimensions, or the alarm watches a metric that does not exist and never fires.
-                dimensions={"EndpointName": args.endpoint_name, "VariantName": args.variant_name},
+                dimensions={"EndpointName": args.endpoint_name, "VariantName": settings.variant_name},
                 statistic=plan.statistic,
                 extended_statistic=plan.extended_statistic,
                 comparison_operator="GreaterThanThreshold",
                 threshold=plan.threshold,
-                period=args.alarms.period_seconds,
-                evaluation_periods=args.alarms.evaluation_periods,
+                period=settings.alarms.period_seconds,
+                evaluation_periods=settings.alarms.evaluation_periods,
                 # No traffic is not an outage (and must not roll back a quiet deployment).
                 treat_missing_data="notBreaching",
                 alarm_actions=[self.alarm_topic.arn],
@@ -608,7 +823,7 @@ class ModelEndpoint(pulumi.ComponentResource):
 
         deployment = None
         if not serverless:
-            d = args.deployment
+            d = settings.deployment
             deployment = aws.sagemaker.EndpointDeploymentConfigArgs(
                 blue_green_update_policy=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs(
                     traffic_routing_configuration=_routing_args(d),
@@ -633,9 +848,9 @@ class ModelEndpoint(pulumi.ComponentResource):
 
         self.scaling_target: aws.appautoscaling.Target | None = None
         self.scaling_policy: aws.appautoscaling.Policy | None = None
-        if not serverless and args.instance.autoscaling:
-            i = args.instance
-            resource_id = pulumi.Output.concat("endpoint/", self.endpoint.name, "/variant/", args.variant_name)
+        if not serverless and settings.instance.autoscaling:
+            i = settings.instance
+            resource_id = pulumi.Output.concat("endpoint/", self.endpoint.name, "/variant/", settings.variant_name)
             self.scaling_target = aws.appautoscaling.Target(
                 f"{name}-scaling-target",
                 service_namespace="sagemaker",
@@ -648,7 +863,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             )
             self.scaling_policy = aws.appautoscaling.Policy(
                 f"{name}-scaling-policy",
-                name=f"{args.endpoint_name}-{args.variant_name}-invocations",
+                name=f"{args.endpoint_name}-{settings.variant_name}-invocations",
                 policy_type="TargetTrackingScaling",
                 service_namespace=self.scaling_target.service_namespace,
                 scalable_dimension=self.scaling_target.scalable_dimension,

@@ -22,8 +22,10 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import field_validator
 
 from components._kms_policy import AwsContext, admin_statement
+from components.settings import Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs
 
 EVENT_TYPE = "model-package-approved"
@@ -33,6 +35,23 @@ TOKEN_MARKER = "Bearer token-not-set-run-aws-events-update-connection"
 """The connection's initial API key value: GitHub answers 401 to it, which the failed-invocation alarm reports."""
 EVENTBRIDGE_KMS_TAG = {"EventBridgeApiDestinations": "true"}
 """EventBridge uses a customer managed key for a connection only when the key carries this tag (AWS's rule)."""
+
+
+class ModelPromotionSettings(Section):
+    """`ml-platform:modelPromotion`: when a version approved in prod's registry may reach prod."""
+
+    staging_bake_hours: int = 24
+    """Hours the staging endpoints must have served the matching staging version — InService, not rolled back,
+    still `Approved` — before `promote-prod.yml` opens the prod pull request. Read from the prod stack file."""
+
+    @field_validator("staging_bake_hours")
+    @classmethod
+    def _bake(cls, value: int) -> int:
+        if not 1 <= value <= 720:
+            raise ValueError("must be between 1 and 720 hours (30 days)")
+        return value
+
+
 _REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 

@@ -3,6 +3,9 @@
 CI registers each trained version into its model's group (`PendingManualApproval`); an approver sets it to
 `Approved`; staging and prod endpoints deploy `<group>/<version>` packages, which SageMaker refuses to deploy
 unless approved. Groups are keyed by model name, so adding a model never replaces another's group.
+
+A model's settings (`ModelSpec`: serving image, description, GPU, retraining) are declared once, here: the stack
+file's `ml-platform:endpoints.models.<model>` is validated against them and the registry takes the same model.
 """
 
 from __future__ import annotations
@@ -12,8 +15,35 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import field_validator
 
 from components import sagemaker_rules as sm
+from components.retraining import RetrainingSettings
+from components.settings import Section
+
+
+class ModelSpec(Section):
+    """A model served by endpoints: its serving image. Its artifacts live under `<model>/` in the models bucket."""
+
+    image: str
+    """`repository:tag` or `repository@sha256:<digest>` in this account's registry, or a private ECR image URI
+    (`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>`). The execution role may pull only this
+    repository."""
+    description: str = ""
+    """Shown on the model's registry group."""
+    retraining: RetrainingSettings | None = None
+    """Scheduled retraining into this model's registry group (components/retraining.py). Default: none."""
+    gpu: bool = False
+    """The serving image needs an NVIDIA GPU. Default false (a CPU model). A GPU model cannot be served serverless
+    (CPU only) and its endpoints must use a GPU instance type."""
+
+    @field_validator("image")
+    @classmethod
+    def _ecr(cls, value: str) -> str:
+        problem = sm.ecr_image_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,8 +51,8 @@ class ModelRegistryArgs:
     name_prefix: str
     """Prefix of every group name (`<prefix>-<model>`), e.g. `<project>-<stack>`: groups are per account and
     region, so stacks sharing an account keep separate registries."""
-    models: Mapping[str, str] = field(default_factory=dict)
-    """Model name -> description."""
+    models: Mapping[str, ModelSpec] = field(default_factory=dict)
+    """Models by name (the stack file's `endpoints.models`): one group each, described by its `description`."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -52,7 +82,7 @@ class ModelRegistry(pulumi.ComponentResource):
             model: aws.sagemaker.ModelPackageGroup(
                 f"{name}-{model}",
                 model_package_group_name=group,
-                model_package_group_description=args.models[model] or f"Versions of model {model}",
+                model_package_group_description=args.models[model].description or f"Versions of model {model}",
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )

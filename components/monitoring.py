@@ -207,13 +207,14 @@ class EndpointTarget:
     @classmethod
     def of(cls, args: Any) -> EndpointTarget:
         """From a `ModelEndpointArgs`: the same values the endpoint and its alarms were declared with."""
-        serverless = args.serverless is not None
-        itype = args.instance.type
+        settings = args.settings
+        serverless = settings.is_serverless
+        itype = settings.instance.type
         return cls(
             endpoint_name=args.endpoint_name,
-            variant_name=args.variant_name,
+            variant_name=settings.variant_name,
             serverless=serverless,
-            max_instances=None if serverless else args.instance.max_count,
+            max_instances=None if serverless else settings.instance.max_count,
             gpus_per_instance=0 if serverless or not sm.is_gpu(itype) else sm.gpu_count(itype),
         )
 

@@ -36,6 +36,7 @@ PLATFORM_SERVICES = (
     "logs:*",
     "s3:*",
     "sagemaker:*",
+    "sagemaker-mlflow:*",
     "sns:*",
     "sqs:*",
     "ssm:GetParameter",

@@ -41,6 +41,11 @@ CONTAINER_TEST_DIR = "/opt/ml/processing/test"
 JOB_LOG_GROUPS = ("/aws/sagemaker/TrainingJobs", "/aws/sagemaker/ProcessingJobs")
 """Fixed, account-wide log groups SageMaker writes job logs to."""
 MAX_SCHEDULE_NAME = 64
+TRAINER_IMAGE_KEY = "TrainerImage"
+SERVING_IMAGE_KEY = "ServingImage"
+"""Customer metadata each registered version carries: the stack file's image references (`repository:tag`, the same
+in every stack; the registries' tags are immutable). Two stacks' versions with equal values were trained and are
+served by the same code: what the prod promotion matches a baked staging version by (tools/promote_after_bake.py)."""
 
 _CRON = re.compile(r"^cron\((?P<fields>[^)]+)\)$")
 _RATE = re.compile(r"^rate\((?P<n>[1-9][0-9]*) (?P<unit>minutes?|hours?|days?)\)$")
@@ -205,6 +210,7 @@ def pipeline_definition(
     model: str,
     trainer_image_uri: str,
     serving_image_uri: str,
+    serving_image: str,
     job_role_arn: str,
     datasets_bucket: str,
     models_bucket: str,
@@ -323,6 +329,7 @@ def pipeline_definition(
             "ModelPackageGroupName": model_package_group_name,
             "ModelPackageDescription": f"Scheduled retraining of {model}",
             "ModelApprovalStatus": "PendingManualApproval",
+            "CustomerMetadataProperties": {TRAINER_IMAGE_KEY: s.trainer_image, SERVING_IMAGE_KEY: serving_image},
             "InferenceSpecification": {
                 "Containers": [{"Image": serving_image_uri, "ModelDataUrl": model_artifacts}],
                 "SupportedContentTypes": ["application/json"],
@@ -581,6 +588,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
         trainer_image_uri: pulumi.Input[str],
         trainer_repository_arn: pulumi.Input[str],
         serving_image_uri: pulumi.Input[str],
+        serving_image: str,
         model_package_group_name: pulumi.Input[str],
         artifact_grants: ArtifactGrants,
         datasets_bucket_name: pulumi.Input[str],
@@ -713,6 +721,7 @@ class RetrainingPipeline(pulumi.ComponentResource):
                     model=model,
                     trainer_image_uri=v[0],
                     serving_image_uri=v[1],
+                    serving_image=serving_image,
                     job_role_arn=v[2],
                     datasets_bucket=v[3],
                     models_bucket=v[4],

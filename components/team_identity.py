@@ -10,7 +10,9 @@ own CloudWatch log group (encrypted, with retention). The role may:
 - use the artifacts key only through S3, for those buckets (the artifact store's grant statements carry the KMS
   conditions);
 - pull images from the platform's registries;
-- write to its own log group.
+- write to its own log group;
+- where the stack runs an MLflow tracking server: read it, create experiments and runs and log to them (no
+  deletes), and read/write its artifact prefix `models/mlflow/`, which the MLflow client writes directly.
 Nothing else: no other team's prefixes, no listing of the buckets outside its prefixes, no other key.
 """
 
@@ -25,6 +27,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.experiment_tracking import ARTIFACT_PREFIX as MLFLOW_ARTIFACTS
+from components.experiment_tracking import mlflow_statements
 from components.image_registries import PULL_ACTIONS
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, cluster_pod_identity_trust
 
@@ -68,11 +72,14 @@ def team_policy(
     models_read_write: Sequence[dict[str, Any]],
     repository_arns: Sequence[str],
     log_group_arn: str,
+    mlflow_server_arn: str | None = None,
+    mlflow_artifacts: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The team role's one inline policy. Pure: the golden file renders it, the isolation test evaluates it.
 
-    The S3/KMS statements come from the artifact store's grant helpers; this function adds image pulls and logs."""
-    statements: list[dict[str, Any]] = [*datasets_read, *shared_read, *models_read_write]
+    The S3/KMS statements come from the artifact store's grant helpers; this function adds image pulls, logs and,
+    with a tracking server, MLflow logging."""
+    statements: list[dict[str, Any]] = [*datasets_read, *shared_read, *models_read_write, *mlflow_artifacts]
     if repository_arns:
         statements.append(
             {
@@ -97,6 +104,8 @@ def team_policy(
             "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
         },
     ]
+    if mlflow_server_arn is not None:
+        statements += mlflow_statements(mlflow_server_arn, "log")
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -142,6 +151,8 @@ class TeamIdentityArgs:
     """Days the team's log group keeps events."""
     provider: k8s.Provider
     """The Kubernetes provider of the cluster (the Kubernetes layer's)."""
+    mlflow_tracking_server_arn: pulumi.Input[str] | None = None
+    """The stack's MLflow tracking server, which the team logs experiments to. Default: none, so no MLflow grants."""
 
 
 class TeamIdentity(pulumi.ComponentResource):
@@ -168,6 +179,12 @@ class TeamIdentity(pulumi.ComponentResource):
             models=grants.grant_statements("models", "read_write", models_prefix(team)),
             repositories=pulumi.Output.all(*args.repository_arns.values()),
             log_group_arn=self.log_group.arn,
+            mlflow=args.mlflow_tracking_server_arn,
+            mlflow_artifacts=(
+                grants.grant_statements("models", "read_write", MLFLOW_ARTIFACTS)
+                if args.mlflow_tracking_server_arn is not None
+                else []
+            ),
         ).apply(
             lambda v: json.dumps(
                 team_policy(
@@ -176,6 +193,8 @@ class TeamIdentity(pulumi.ComponentResource):
                     models_read_write=v["models"],
                     repository_arns=list(v["repositories"]),
                     log_group_arn=v["log_group_arn"],
+                    mlflow_server_arn=v["mlflow"],
+                    mlflow_artifacts=v["mlflow_artifacts"],
                 ),
                 indent=2,
             )

@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 
 from components import _iam_documents as docs
 from components.test_guardrails import SCOPE
-from preflight.audit.permissions import AUDIT_ACTIONS, AUDIT_CALLS
+from preflight.audit.permissions import AUDIT_ACTIONS, AUDIT_CALLS, PROMOTION_CALLS
 from preflight.testing import REPO
 
 
@@ -25,6 +25,13 @@ def test_the_ci_preview_policy_allows_every_action_the_audit_needs():
     allowed = _allowed(docs.ci_preview_policy(SCOPE, bucket_arns=["arn:aws:s3:::b"], key_arns=["arn:aws:kms:k"]))
     missing = [a for a in AUDIT_ACTIONS if not any(fnmatchcase(a.lower(), p.lower()) for p in allowed)]
     assert missing == []
+
+
+def test_the_ci_preview_policy_allows_every_read_the_prod_promotions_bake_check_makes():
+    allowed = _allowed(docs.ci_preview_policy(SCOPE, bucket_arns=["arn:aws:s3:::b"], key_arns=["arn:aws:kms:k"]))
+    needed = set(PROMOTION_CALLS.values())
+    assert [a for a in sorted(needed) if a not in allowed] == []
+    assert all(re.match(r"sagemaker:(Describe|List)", a) for a in needed)
 
 
 def test_every_audit_action_is_read_only():
@@ -44,7 +51,7 @@ def test_every_call_names_a_boto3_operation():
     session = botocore.session.get_session()
     unknown = [
         api
-        for api in AUDIT_CALLS
+        for api in {**AUDIT_CALLS, **PROMOTION_CALLS}
         if api.split(":")[1] not in session.get_service_model(api.split(":")[0]).operation_names
     ]
     assert unknown == []

@@ -81,6 +81,7 @@ def args(**overrides) -> GuardrailsArgs:
         key_arns=[LOGS_KEY],
         artifact_grants=Grants(),
         settings=GuardrailsSettings(**settings),
+        experiment_tracking=True,
     )
     return replace(base, **overrides)
 
@@ -197,12 +198,57 @@ def test_personas_get_read_only_job_function_policies_and_never_admin_ones(full)
     assert not [p for p in full.by_type(INLINE) if p.name.startswith("guardrails-auditor")]
 
 
-def test_data_scientist_reads_datasets_and_writes_only_the_experiments_prefix_of_models(full):
+def test_data_scientist_reads_datasets_and_writes_only_the_experiments_and_mlflow_prefixes_of_models(full):
     statements = inline_doc(full, "guardrails-data-scientist-access")["Statement"]
     writes = [s for s in statements if "s3:PutObject" in s["Action"]]
-    assert [s["Resource"] for s in writes] == ["arn:aws:s3:::ml-models/experiments/*"]
+    assert [s["Resource"] for s in writes] == [
+        "arn:aws:s3:::ml-models/experiments/*",
+        "arn:aws:s3:::ml-models/mlflow/*",
+    ]
     reads = {s["Resource"] for s in statements if "s3:GetObject" in s["Action"]}
-    assert reads == {"arn:aws:s3:::ml-datasets/*", "arn:aws:s3:::ml-models/*", "arn:aws:s3:::ml-models/experiments/*"}
+    assert reads == {
+        "arn:aws:s3:::ml-datasets/*",
+        "arn:aws:s3:::ml-models/*",
+        "arn:aws:s3:::ml-models/experiments/*",
+        "arn:aws:s3:::ml-models/mlflow/*",
+    }
+
+
+MLFLOW_SERVER = f"arn:aws:sagemaker:us-west-2:{ACCOUNT_ID}:mlflow-tracking-server/ml-platform-dev-mlflow"
+
+
+def _mlflow_actions(result: StackResult, persona: str) -> dict[str, list[str]]:
+    """Resource -> MLflow (and presigned-URL) actions the persona's policy allows."""
+    found: dict[str, list[str]] = {}
+    for s in inline_doc(result, f"guardrails-{persona}-access")["Statement"]:
+        actions = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
+        mlflow = [a for a in actions if "mlflow" in a.lower()]
+        if mlflow:
+            found.setdefault(s["Resource"], []).extend(mlflow)
+    return found
+
+
+def test_personas_reach_the_tracking_server_per_the_access_model(full):
+    engineer = _mlflow_actions(full, "ml-engineer")
+    assert "sagemaker-mlflow:*" in engineer[MLFLOW_SERVER]
+    scientist = _mlflow_actions(full, "data-scientist")[MLFLOW_SERVER]
+    assert {"sagemaker-mlflow:CreateRun", "sagemaker-mlflow:Log*", "sagemaker-mlflow:Get*"} <= set(scientist)
+    assert not [a for a in scientist if "Delete" in a or a.endswith(":*")], "scientists log, never delete"
+    approver = _mlflow_actions(full, "model-approver")[MLFLOW_SERVER]
+    writes = ("Create", "Log", "Set", "Update", "Delete")
+    assert not [a for a in approver if a.startswith("sagemaker-mlflow:") and a.split(":")[1].startswith(writes)]
+    for persona in ("ml-engineer", "data-scientist", "model-approver"):
+        ui = _mlflow_actions(full, persona)
+        assert ui["*"] == ["sagemaker-mlflow:AccessUI"]
+        assert "sagemaker:CreatePresignedMlflowTrackingServerUrl" in ui[MLFLOW_SERVER]
+    assert _mlflow_actions(full, "platform-admin") == {}, "the key administrator reads no experiment data"
+
+
+def test_personas_get_no_mlflow_access_without_a_tracking_server():
+    r = render_guardrails(args(experiment_tracking=False, github=None))
+    for persona in ("ml-engineer", "data-scientist", "model-approver"):
+        assert _mlflow_actions(r, persona) == {}
+    assert "mlflow/" not in json.dumps(inline_doc(r, "guardrails-data-scientist-access"))
 
 
 def test_persona_grants_skip_bucket_purposes_the_store_does_not_have(full):

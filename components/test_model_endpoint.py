@@ -17,18 +17,17 @@ from components import facts
 from components import sagemaker_rules as sm
 from components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from components.model_endpoint import (
-    AlarmSpec,
-    DeploymentSpec,
-    InstanceSpec,
+    DeploymentSettings,
+    EndpointSpec,
     ModelEndpoint,
     ModelEndpointArgs,
-    ServerlessSpec,
+    TrafficStep,
     alarm_plan,
     image_source,
     traffic_routing,
     validate_model_endpoint,
 )
-from components.model_registry import ModelRegistry, ModelRegistryArgs, group_names, package_arn
+from components.model_registry import ModelRegistry, ModelRegistryArgs, ModelSpec, group_names, package_arn
 from preflight.model import StackResult
 from preflight.scanners.iam_lint import _parliament
 from preflight.testing import assert_golden, render
@@ -58,13 +57,17 @@ class FakeGrants:
         raise AssertionError("not rendered")
 
 
+def spec(**settings: Any) -> EndpointSpec:
+    """An endpoint's settings, validated as the stack file's are: the `churn` archive, defaults for the rest."""
+    return EndpointSpec(**{"model_data": "churn/1.4.2/model.tar.gz", **settings})
+
+
 def args(**overrides: Any) -> ModelEndpointArgs:
     base = ModelEndpointArgs(
         endpoint_name="ml-platform-dev-churn",
-        model="churn",
+        settings=spec(),
         image_uri=IMAGE,
         image_repository_arn=REPOSITORY,
-        model_data_key="churn/1.4.2/model.tar.gz",
         models_bucket_name="models-bucket",
         data_capture_bucket_name="capture-bucket",
         artifact_grants=FakeGrants(),
@@ -83,9 +86,7 @@ def args(**overrides: Any) -> ModelEndpointArgs:
 
 def serverless_args(**overrides: Any) -> ModelEndpointArgs:
     serverless = {
-        "serverless": ServerlessSpec(),
-        "data_capture_percentage": None,
-        "network_isolation": False,
+        "settings": spec(serving="serverless"),
         "private_subnet_ids": None,
         "vpc_id": None,
         "endpoint_security_group_id": None,
@@ -193,45 +194,54 @@ def test_default_instance_args_are_valid():
 
 
 def test_fails_when_instance_type_is_not_in_the_allowlist():
-    message = fails(args(instance=InstanceSpec(type="ml.c5.large")))
+    message = fails(args(settings=spec(instance={"type": "ml.c5.large"})))
     assert "instance type 'ml.c5.large': not in the stack's instance allowlist" in message
 
 
-def test_fails_when_instance_type_is_not_a_sagemaker_type():
-    assert "instance type 'ml.m5.huge': not a SageMaker real-time instance type" in fails(
-        args(instance=InstanceSpec(type="ml.m5.huge"))
-    )
+def settings_fail(**settings: Any) -> str:
+    """The message of the settings' own validation: bad settings never reach the component."""
+    with pytest.raises(ValueError) as info:
+        spec(**settings)
+    return str(info.value)
 
 
-def test_fails_when_serverless_memory_is_not_an_aws_size():
-    assert "serverless memory_size_mb 1500" in fails(serverless_args(serverless=ServerlessSpec(memory_size_mb=1500)))
+def test_settings_reject_an_instance_type_sagemaker_does_not_have():
+    assert "not a SageMaker real-time instance type" in settings_fail(instance={"type": "ml.m5.huge"})
 
 
-def test_fails_when_serverless_asks_for_data_capture_or_isolation():
-    message = fails(args(serverless=ServerlessSpec(), private_subnet_ids=None))
-    assert "serverless endpoints cannot capture data" in message
-    assert "serverless endpoints do not support network isolation" in message
+def test_settings_reject_a_serverless_memory_size_aws_does_not_offer():
+    assert "not a serverless memory size" in settings_fail(serving="serverless", serverless={"memory_size_mb": 1500})
 
 
-def test_fails_when_canary_is_larger_than_half_the_fleet():
-    message = fails(args(deployment=DeploymentSpec(step_value=2)))
+def test_serverless_endpoint_needs_no_network_and_gets_no_capture_or_isolation():
+    a = serverless_args()
+    validate_model_endpoint(a)
+    # The settings' defaults say capture and isolation on; AWS supports neither for serverless.
+    assert a.settings.data_capture.enabled and a.settings.network_isolation
+    assert (a.settings.capture_percentage, a.settings.isolated) == (None, False)
+
+
+def test_settings_reject_a_canary_larger_than_half_the_fleet():
+    message = settings_fail(deployment={"step": {"value": 2}})
     assert "a canary of 2 instance(s) is larger than half the smallest fleet (minCount 2)" in message
 
 
-def test_fails_when_a_stepped_shift_targets_inf1_where_sagemaker_ignores_it():
-    inf1 = args(instance=InstanceSpec(type="ml.inf1.xlarge"), allowed_instance_types=None)
-    assert "SageMaker does not shift traffic in steps on inf1 instances" in fails(inf1)
-    validate_model_endpoint(replace(inf1, deployment=DeploymentSpec(traffic_shift="all-at-once")))
+def test_settings_reject_a_stepped_shift_on_inf1_where_sagemaker_ignores_it():
+    assert "SageMaker does not shift traffic in steps on inf1 instances" in settings_fail(
+        instance={"type": "ml.inf1.xlarge"}
+    )
+    inf1 = spec(instance={"type": "ml.inf1.xlarge"}, deployment={"traffic_shift": "all-at-once"})
+    validate_model_endpoint(args(settings=inf1, allowed_instance_types=None))
 
 
-def test_fails_when_max_execution_timeout_does_not_cover_the_waits():
-    linear = DeploymentSpec(traffic_shift="linear", step_unit="percent", step_value=25, wait_interval_seconds=600,
-                            termination_wait_seconds=600, max_execution_timeout_seconds=3000)  # fmt: skip
+def test_settings_reject_a_max_execution_timeout_that_does_not_cover_the_waits():
+    linear = {"traffic_shift": "linear", "step": {"unit": "percent", "value": 25}, "wait_interval_seconds": 600,
+              "termination_wait_seconds": 600, "max_execution_timeout_seconds": 3000}  # fmt: skip
     assert (
-        "max_execution_timeout_seconds 3000: not larger than the rollout's waiting time (4 bake period(s) × "
+        "not larger than the rollout's waiting time (4 bake period(s) × "
         "waitIntervalSeconds 600 + terminationWaitSeconds 600 = 3000 s)"
-    ) in fails(args(deployment=linear))
-    validate_model_endpoint(args(deployment=replace(linear, max_execution_timeout_seconds=3001)))
+    ) in settings_fail(deployment=linear)
+    validate_model_endpoint(args(settings=spec(deployment={**linear, "max_execution_timeout_seconds": 3001})))
 
 
 def test_traffic_steps_count_one_bake_per_linear_step_on_the_largest_fleet():
@@ -241,28 +251,35 @@ def test_traffic_steps_count_one_bake_per_linear_step_on_the_largest_fleet():
     assert sm.traffic_steps("linear", "instances", 2, 5) == 3
 
 
-def test_fails_when_counts_are_out_of_order():
-    message = fails(args(instance=InstanceSpec(min_count=3, initial_count=2, max_count=4)))
-    assert "1 <= min (3) <= initial (2) <= max (4)" in message
+def test_settings_reject_counts_out_of_order():
+    message = settings_fail(instance={"min_count": 3, "initial_count": 2, "max_count": 4})
+    assert "must be between minCount (3) and maxCount (4)" in message
 
 
-def test_fails_when_model_data_is_outside_the_model_prefix():
-    assert "outside the model's prefix 'churn/'" in fails(args(model_data_key="fraud/1/model.tar.gz"))
+def test_the_model_is_what_the_settings_serve_so_its_archive_is_always_under_its_prefix():
+    assert args().model == "churn"
+    assert args(settings=spec(model_data="fraud/1/model.tar.gz")).model == "fraud"
 
 
 def test_fails_when_both_or_neither_model_source_is_set():
-    assert "exactly one of model_data_key or model_package_arn" in fails(args(model_package_arn="arn:p"))
-    assert "exactly one of model_data_key or model_package_arn" in fails(args(model_data_key=None))
+    assert "set exactly one of modelData" in settings_fail(model_package="churn/3")
+    assert "set exactly one of modelData" in settings_fail(model_data=None)
+
+
+def test_fails_when_the_registry_version_and_its_arn_do_not_come_together():
+    package = spec(model_data=None, model_package="churn/3")
+    assert "model_package_arn is required exactly when settings.model_package" in fails(args(settings=package))
+    assert "model_package_arn is required exactly when" in fails(args(model_package_arn="arn:p"))
 
 
 def test_fails_when_instance_endpoint_has_no_network():
     assert "s3_prefix_list_id is required for an instance endpoint" in fails(args(s3_prefix_list_id=None))
 
 
-def test_fails_when_thresholds_are_out_of_range():
-    assert "model_latency_p99_ms 0" in fails(args(alarms=AlarmSpec(model_latency_p99_ms=0)))
-    assert "error percentages" in fails(args(alarms=AlarmSpec(error_5xx_percent=0)))
-    assert "utilization_percent 101" in fails(args(alarms=AlarmSpec(utilization_percent=101)))
+def test_settings_reject_thresholds_out_of_range():
+    assert "must be between 1 and 60000 ms" in settings_fail(alarms={"model_latency_p99_ms": 0})
+    assert "must be a percentage above 0" in settings_fail(alarms={"error_5xx_percent": 0})
+    assert "must be a percentage between 1 and 100" in settings_fail(alarms={"utilization_percent": 101})
 
 
 def test_fails_when_endpoint_name_is_not_a_sagemaker_name():
@@ -273,7 +290,7 @@ def test_fails_when_endpoint_name_is_not_a_sagemaker_name():
 
 
 def test_alarm_thresholds_are_in_metric_units():
-    plans = {p.role: p for p in alarm_plan(args(instance=InstanceSpec(type="ml.g5.12xlarge")))}
+    plans = {p.role: p for p in alarm_plan(args(settings=spec(instance={"type": "ml.g5.12xlarge"})))}
     assert plans["5xx"].threshold == 0.01 and plans["5xx"].statistic == "Average"
     assert plans["latency"].threshold == 1_000_000 and plans["latency"].extended_statistic == "p99"
     assert plans["cpu"].threshold == 90 * 48  # CPUUtilization sums the 48 vCPUs
@@ -289,14 +306,14 @@ def test_cpu_instances_get_no_gpu_alarm_and_serverless_no_utilisation_or_rollbac
 
 
 def test_traffic_routing_shapes():
-    assert traffic_routing(DeploymentSpec()) == {
+    assert traffic_routing(DeploymentSettings()) == {
         "type": "CANARY",
         "waitIntervalInSeconds": 300,
         "canarySize": {"type": "INSTANCE_COUNT", "value": 1},
     }
-    linear = traffic_routing(DeploymentSpec(traffic_shift="linear", step_unit="percent", step_value=25))
+    linear = traffic_routing(DeploymentSettings(traffic_shift="linear", step=TrafficStep(unit="percent", value=25)))
     assert linear["linearStepSize"] == {"type": "CAPACITY_PERCENT", "value": 25} and "canarySize" not in linear
-    assert traffic_routing(DeploymentSpec(traffic_shift="all-at-once")) == {
+    assert traffic_routing(DeploymentSettings(traffic_shift="all-at-once")) == {
         "type": "ALL_AT_ONCE",
         "waitIntervalInSeconds": 300,
     }
@@ -417,7 +434,7 @@ def test_endpoint_config_is_auto_named_encrypted_and_captures_data():
 
 
 def test_local_nvme_instance_types_get_no_volume_key():
-    result = render_endpoint(args(instance=InstanceSpec(type="ml.m5d.large")))
+    result = render_endpoint(args(settings=spec(instance={"type": "ml.m5d.large"})))
     assert not result.one(CONFIG).inputs.get("kmsKeyArn")
     assert result.one(CONFIG).inputs["dataCaptureConfig"]["kmsKeyId"] == SAGEMAKER_KEY
 
@@ -462,7 +479,7 @@ def test_instance_endpoint_autoscales_on_invocations_per_instance():
 
 
 def test_autoscaling_can_be_left_off_for_an_instance_type_change():
-    result = render_endpoint(args(instance=InstanceSpec(autoscaling=False)))
+    result = render_endpoint(args(settings=spec(instance={"autoscaling": False})))
     assert result.by_type(TARGET) == [] and result.by_type(POLICY) == []
     assert result.one(CONFIG).inputs["productionVariants"][0]["initialInstanceCount"] == 2
 
@@ -478,14 +495,14 @@ def test_alarm_topic_and_log_group_are_encrypted_with_the_logs_key():
 
 
 def test_gpu_endpoint_gets_a_gpu_alarm_scaled_to_its_gpus():
-    result = render_endpoint(args(instance=InstanceSpec(type="ml.g5.12xlarge")))
+    result = render_endpoint(args(settings=spec(instance={"type": "ml.g5.12xlarge"})))
     gpu = next(r.inputs for r in result.by_type(ALARM) if r.inputs["metricName"] == "GPUUtilization")
     assert gpu["threshold"] == 360 and gpu["namespace"] == "/aws/sagemaker/Endpoints"
 
 
 def test_model_package_deploys_the_registry_version():
     arn = "arn:aws:sagemaker:us-west-2:123456789012:model-package/ml-platform-dev-churn/3"
-    result = render_endpoint(args(model_data_key=None, model_package_arn=arn))
+    result = render_endpoint(args(settings=spec(model_data=None, model_package="churn/3"), model_package_arn=arn))
     container = result.one(MODEL).inputs["primaryContainer"]
     assert container == {"modelPackageName": arn}
 
@@ -525,7 +542,14 @@ def test_email_subscriptions_are_keyed_by_address():
 def test_registry_creates_one_group_per_model_keyed_by_name():
     result = render(
         lambda: ModelRegistry(
-            "models", ModelRegistryArgs(name_prefix="ml-platform-dev", models={"churn": "", "fraud": "Fraud"})
+            "models",
+            ModelRegistryArgs(
+                name_prefix="ml-platform-dev",
+                models={
+                    "churn": ModelSpec(image="serving:1"),
+                    "fraud": ModelSpec(image="serving:1", description="Fraud"),
+                },
+            ),
         ),
         project="ml-platform",
     )
@@ -535,11 +559,12 @@ def test_registry_creates_one_group_per_model_keyed_by_name():
         "models-fraud": "ml-platform-dev-fraud",
     }
     assert groups["models-fraud"]["modelPackageGroupDescription"] == "Fraud"
+    assert groups["models-churn"]["modelPackageGroupDescription"] == "Versions of model churn"
 
 
 def test_fails_when_a_group_name_is_too_long():
     with pytest.raises(ValueError, match="at most 63 characters"):
-        group_names(ModelRegistryArgs(name_prefix="x" * 60, models={"churn": ""}))
+        group_names(ModelRegistryArgs(name_prefix="x" * 60, models={"churn": ModelSpec(image="serving:1")}))
 
 
 def test_package_arn_names_group_and_version():

@@ -52,6 +52,7 @@ def definition(s: RetrainingSettings | None = None) -> dict[str, Any]:
         model="churn-classifier",
         trainer_image_uri=TRAINER,
         serving_image_uri=SERVING,
+        serving_image="serving:churn-1.4.2",
         job_role_arn=f"arn:aws:iam::{ACCOUNT}:role/job",
         datasets_bucket="datasets-bucket",
         models_bucket="models-bucket",
@@ -256,6 +257,15 @@ def test_registered_versions_are_pending_approval_with_the_evaluation_report_as_
     assert statistics["S3Uri"]["Std:Join"]["Values"][-1] == "evaluation.json"
 
 
+def test_registered_versions_carry_the_stack_files_image_references_the_prod_promotion_matches_by():
+    register = steps(definition())["Register"]["Arguments"]
+    # The references, not the URIs: those name each stack's own registry and would never match across stacks.
+    assert register["CustomerMetadataProperties"] == {
+        "TrainerImage": "training:churn-2.0.0",
+        "ServingImage": "serving:churn-1.4.2",
+    }
+
+
 def test_jobs_run_isolated_in_the_vpc_with_kms_on_volumes_and_outputs():
     s = steps(definition())
     train, evaluate = s["Train"]["Arguments"], s["Evaluate"]["Arguments"]
@@ -339,6 +349,7 @@ def rendered(schedule_enabled: bool = True) -> StackResult:
             trainer_image_uri=TRAINER,
             trainer_repository_arn=TRAINER_REPOSITORY,
             serving_image_uri=SERVING,
+            serving_image="serving:churn-1.4.2",
             model_package_group_name=GROUP,
             artifact_grants=store,
             datasets_bucket_name=store.bucket_names["datasets"],

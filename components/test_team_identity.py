@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from components._bucket_policy import grant_statements
+from components.experiment_tracking import ARTIFACT_PREFIX as MLFLOW_ARTIFACTS
+from components.experiment_tracking import server_arn
 from components.team_identity import SHARED_DATASETS_PREFIX, datasets_prefix, models_prefix, team_policy
 from preflight.testing import assert_golden
 
@@ -18,7 +20,10 @@ MODELS = "arn:aws:s3:::ml-platform-models"
 REPOSITORY = "arn:aws:ecr:us-west-2:123456789012:repository/ml-platform/staging/training"
 
 
-def policy_for(team: str) -> dict[str, Any]:
+MLFLOW = server_arn("aws", REGION, "123456789012", "ml-platform-prod")
+
+
+def policy_for(team: str, *, mlflow: bool = False) -> dict[str, Any]:
     def grant(bucket: str, access: str, prefix: str) -> list[dict[str, Any]]:
         return grant_statements(bucket_arn=bucket, kms_key_arn=KEY, region=REGION, access=access, prefix=prefix)
 
@@ -28,6 +33,8 @@ def policy_for(team: str) -> dict[str, Any]:
         models_read_write=grant(MODELS, "read_write", models_prefix(team)),
         repository_arns=[REPOSITORY],
         log_group_arn=f"arn:aws:logs:us-west-2:123456789012:log-group:/ml-platform/c/teams/{team}",
+        mlflow_server_arn=MLFLOW if mlflow else None,
+        mlflow_artifacts=grant(MODELS, "read_write", MLFLOW_ARTIFACTS) if mlflow else (),
     )
 
 
@@ -56,6 +63,20 @@ def allows(document: dict[str, Any], action: str, resource: str, *, s3_prefix: s
 
 def test_team_policy_matches_golden():
     assert_golden("team_identity_policy.json", policy_for("research"))
+    assert_golden("team_identity_policy_with_mlflow.json", policy_for("research", mlflow=True))
+
+
+def test_team_logs_to_the_tracking_server_but_deletes_renames_and_restores_nothing():
+    doc = policy_for("research", mlflow=True)
+    for action in ("CreateExperiment", "CreateRun", "LogMetric", "LogBatch", "UpdateRun", "GetRun", "SearchRuns"):
+        assert allows(doc, f"sagemaker-mlflow:{action}", MLFLOW), action
+    for action in ("DeleteExperiment", "DeleteRun", "UpdateExperiment", "RestoreRun", "RenameRegisteredModel"):
+        assert not allows(doc, f"sagemaker-mlflow:{action}", MLFLOW), action
+    other = server_arn("aws", REGION, "123456789012", "ml-platform-staging")
+    assert not allows(doc, "sagemaker-mlflow:LogMetric", other), "another stack's server"
+    # The MLflow client writes run artifacts to the server's store itself.
+    assert allows(doc, "s3:PutObject", f"{MODELS}/{MLFLOW_ARTIFACTS}1/run/artifacts/model.pkl")
+    assert not allows(policy_for("research"), "sagemaker-mlflow:LogMetric", MLFLOW), "no server, no grant"
 
 
 def test_team_reads_its_datasets_and_the_shared_ones_and_writes_its_models():

@@ -11,6 +11,7 @@ from components.artifact_store import ArtifactStore, ArtifactStoreArgs, Replicat
 from components.cluster import Cluster, ClusterArgs
 from components.deploy_runner import DeployRunner, runner_project_name
 from components.experiment_tracking import ExperimentTracking
+from components.experiment_tracking import server_arn as mlflow_server_arn
 from components.guardrails import Guardrails, GuardrailsArgs
 from components.image_registries import ImageRegistries, ImageRegistriesArgs
 from components.karpenter import Karpenter, KarpenterArgs
@@ -27,7 +28,6 @@ from components.permission_boundary import PermissionBoundary, PermissionBoundar
 from components.retraining import RetrainingPipeline
 from components.team_identity import TeamIdentity, TeamIdentityArgs
 from infra.config import load_from_pulumi
-from infra.config.endpoints import component_args as endpoint_args
 from infra.config.network import availability_zones
 from infra.wiring import StackNames, cluster_admin_roles, model_package_arn
 
@@ -42,6 +42,7 @@ aws_provider = aws.Provider(
     default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.default_tags),
 )
 platform = pulumi.ResourceOptions(providers={"aws": aws_provider})
+serving_account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider)).account_id
 
 # >>> guardrails-boundary: permission boundary first: every role below takes `boundary.arn`
 boundary = PermissionBoundary(
@@ -160,6 +161,7 @@ guardrails = Guardrails(
         key_arns=list(keys.key_arns.values()),
         artifact_grants=store,
         cost_tag_keys=sorted(cfg.default_tags),
+        experiment_tracking=cfg.experiment_tracking.enabled,
     ),
     opts=platform,
 )
@@ -248,6 +250,14 @@ team_identities = {
             logs_kms_key_arn=keys.logs.arn,
             log_retention_days=cfg.cluster.log_retention_days,
             provider=kubernetes_layer.provider,
+            # Named, not the server's output: teams log to it and the server does not depend on them.
+            mlflow_tracking_server_arn=(
+                serving_account.apply(
+                    lambda account: mlflow_server_arn(cfg.partition, cfg.region, account, names.prefix)
+                )
+                if cfg.experiment_tracking.enabled
+                else None
+            ),
         ),
         opts=platform,
     )
@@ -329,12 +339,9 @@ elif not cfg.deploy_runner.enabled:
 # >>> endpoints: SageMaker model endpoints: `endpoints`
 model_registry = ModelRegistry(
     "models",
-    ModelRegistryArgs(
-        name_prefix=names.prefix, models={m: spec.description for m, spec in cfg.endpoints.models.items()}
-    ),
+    ModelRegistryArgs(name_prefix=names.prefix, models=cfg.endpoints.models),
     opts=platform,
 )
-serving_account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider)).account_id
 endpoints: dict[str, ModelEndpoint] = {}
 for key, spec in sorted(cfg.endpoints.endpoints.items()):
     image_uri, image_repository_arn = image_source(
@@ -348,9 +355,8 @@ for key, spec in sorted(cfg.endpoints.endpoints.items()):
     endpoints[key] = ModelEndpoint(
         f"endpoint-{key}",
         ModelEndpointArgs(
-            **endpoint_args(spec),
             endpoint_name=f"{names.prefix}-{key}",
-            model=spec.model,
+            settings=spec,
             image_uri=image_uri,
             image_repository_arn=image_repository_arn,
             model_package_arn=(
@@ -470,6 +476,7 @@ for model_name, model_spec in sorted(cfg.endpoints.models.items()):
         trainer_image_uri=trainer_uri,
         trainer_repository_arn=trainer_repository_arn,
         serving_image_uri=serving_uri,
+        serving_image=model_spec.image,
         model_package_group_name=model_registry.group_names[model_name],
         artifact_grants=store,
         datasets_bucket_name=store.bucket_names["datasets"],

@@ -91,3 +91,33 @@ def test_mlflow_tracking_runs_in_prod_only(name, servers, shipped_stack):
         assert server["artifactStoreUri"] == f"s3://{bucket}/mlflow/"
         role = result.one(ROLE, "experiments-server-role")
         assert role.inputs["permissionsBoundary"] == result.outputs["permissionBoundaryArn"]
+
+
+def _mlflow_resources(result, inline_name: str) -> set[str]:
+    document = json.loads(result.one("aws:iam/rolePolicy:RolePolicy", inline_name).inputs["policy"])
+    return {
+        s["Resource"]
+        for s in document["Statement"]
+        if any(
+            a.startswith("sagemaker-mlflow:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        )
+        and s["Resource"] != "*"
+    }
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_team_roles_log_to_the_stacks_own_tracking_server_where_it_runs(name, shipped_stack):
+    result = shipped_stack(name)
+    servers = result.by_type("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
+    teams = [r.name for r in result.by_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("-role-team-data")]
+    assert teams
+    for team in teams:
+        # The ARN the grant names is the rendered server's: granted by its fixed name, not its output.
+        assert _mlflow_resources(result, team) == {s.outputs["arn"] for s in servers}, team
+
+
+def test_the_boundary_allows_mlflow_within_the_allowed_regions(shipped_stack):
+    result = shipped_stack("prod")
+    boundary = json.loads(result.one("aws:iam/policy:Policy").inputs["policy"])
+    (allow,) = [s for s in boundary["Statement"] if s["Sid"] == "AllowPlatformServices"]
+    assert "sagemaker-mlflow:*" in allow["Action"] and "aws:RequestedRegion" in allow["Condition"]["StringEquals"]

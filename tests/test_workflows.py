@@ -134,6 +134,8 @@ def test_only_deploy_drift_and_preview_jobs_may_ask_for_an_oidc_token():
                 ("deploy-stack.yml", "up"),
                 ("preview.yml", "preview"),
                 ("drift.yml", "check"),
+                ("promote-prod.yml", "staging"),
+                ("promote-prod.yml", "prod"),
             }, f"{file}:{name}"
         # No job both holds AWS credentials and may write to the repository's issues or pull requests.
         if job["permissions"].get("id-token") == "write":
@@ -200,3 +202,47 @@ def test_promotion_workflow_listens_for_the_dispatch_the_stacks_send_and_never_i
     runs = [s["run"] for s in job["steps"] if "run" in s]
     assert runs and not [r for r in runs if "${{" in r]
     assert "python tools/bump_model_package.py" in runs[0]
+    # Prod approvals wait for staging's bake: promote-prod.yml takes them.
+    assert job["if"] == "github.event.client_payload.stack != 'prod'"
+
+
+def test_prod_promotion_checks_the_bake_with_read_only_roles_and_opens_pull_requests_without_aws_credentials():
+    from components.model_promotion import EVENT_TYPE
+
+    doc = _load(WORKFLOWS / "promote-prod.yml")
+    assert set(doc["on"]) == {"schedule", "repository_dispatch", "workflow_dispatch"}
+    assert doc["on"]["repository_dispatch"] == {"types": [EVENT_TYPE]}
+    jobs = doc["jobs"]
+    assert "github.event.client_payload.stack == 'prod'" in jobs["staging"]["if"]
+    assert (jobs["prod"]["needs"], jobs["pull-request"]["needs"]) == ("staging", "prod")
+    text = (WORKFLOWS / "promote-prod.yml").read_text()
+    assert (
+        "fromJSON(vars.AWS_PREVIEW_ROLE_ARNS).staging" in text and "fromJSON(vars.AWS_PREVIEW_ROLE_ARNS).prod" in text
+    )
+    assert "AWS_DEPLOY_ROLE" not in text, "the bake check only reads"
+    runs = {name: "\n".join(s.get("run", "") for s in job["steps"]) for name, job in jobs.items()}
+    assert "-m tools.promote_after_bake baked --state out/staging-state.json" in runs["staging"]
+    assert "-m tools.promote_after_bake candidates --baked out/baked.json" in runs["prod"]
+    assert "tools/bump_model_package.py --stack prod" in runs["pull-request"]
+    assert "id-token" not in jobs["pull-request"]["permissions"]
+    assert not [r for r in runs.values() if "${{" in r]
+
+
+def test_promotion_jobs_install_only_hash_pinned_wheels_at_the_locked_version():
+    installs = [
+        line
+        for path in (WORKFLOWS / "promote-model.yml", WORKFLOWS / "promote-prod.yml")
+        for line in path.read_text().splitlines()
+        if "pip install" in line
+    ]
+    assert len(installs) == 2
+    assert all(
+        "--require-hashes -r tools/promotion-requirements.txt" in i and "--only-binary :all:" in i for i in installs
+    )
+    requirements = (REPO / "tools" / "promotion-requirements.txt").read_text()
+    pins = re.findall(
+        r"^([A-Za-z0-9_.-]+)==([^ \\]+) \\\n\s+--hash=sha256:[0-9a-f]{64}$", requirements, flags=re.MULTILINE
+    )
+    assert pins == [("pyyaml", "6.0.3")]
+    locked = re.search(r"^PyYAML==(\S+)$", (REPO / "requirements.lock").read_text(), flags=re.MULTILINE)
+    assert locked and locked.group(1) == pins[0][1], "the promotion jobs run the tools with the locked PyYAML"

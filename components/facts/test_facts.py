@@ -187,7 +187,7 @@ def test_a_changed_log_retention_list_reaches_every_check(patched):
     patched(lambda doc: doc["logRetentionDays"].remove(30))
     with pytest.raises(ValueError, match="CloudWatch Logs accepts only these retention periods"):
         facts.check_log_retention(30)
-    from infra.config.endpoints import EndpointSettings
+    from components.model_endpoint import EndpointSettings
 
     with pytest.raises(ValueError, match="CloudWatch Logs accepts only these"):
         EndpointSettings(log_retention_days=30)

@@ -60,8 +60,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "retrainingSchedules": False,
             "defaults": {
                 "serving": "serverless",
-                "serverless": {"memorySizeMb": 2048, "maxConcurrency": 5},
-                "instance": {"type": "ml.m5.large", "initialCount": 1, "minCount": 1, "maxCount": 2},
+                "instance": {"initialCount": 1, "minCount": 1, "maxCount": 2},
                 "deployment": {"trafficShift": "all-at-once"},
                 "logRetentionDays": 30,
             },
@@ -130,14 +129,9 @@ PROFILES: dict[str, dict[str, Any]] = {
             ],
         },
         "endpoints": {
-            # Staging rehearses prod's rollout: approved registry versions, blue/green with a canary, autoscaling.
+            # Staging rehearses prod's rollout with the declared endpoint defaults (components/model_endpoint.py):
+            # instance fleets of 2-4 with a one-instance canary, autoscaling, capture; only approved registry versions.
             "requireModelPackage": True,
-            "defaults": {
-                "serving": "instance",
-                "instance": {"type": "ml.m5.large", "initialCount": 2, "minCount": 2, "maxCount": 4},
-                "deployment": {"trafficShift": "canary", "step": {"unit": "instances", "value": 1}},
-                "logRetentionDays": 90,
-            },
         },
         "guardrails": {
             "allowedInstanceTypes": [
@@ -212,11 +206,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "minInstances": 2,
             "requireModelPackage": True,
             "defaults": {
-                "serving": "instance",
-                "instance": {"type": "ml.m5.xlarge", "initialCount": 2, "minCount": 2, "maxCount": 6},
+                "instance": {"type": "ml.m5.xlarge", "maxCount": 6},
                 "deployment": {
-                    "trafficShift": "canary",
-                    "step": {"unit": "instances", "value": 1},
                     "waitIntervalSeconds": 600,
                     "terminationWaitSeconds": 900,
                     "maxExecutionTimeoutSeconds": 7200,

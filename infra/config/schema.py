@@ -10,6 +10,7 @@ from components import sagemaker_rules as sm
 from components.cluster_rules import outside_allowlist
 from components.deploy_runner import DeployRunnerSettings
 from components.experiment_tracking import ExperimentTrackingSettings
+from components.model_promotion import ModelPromotionSettings
 from components.monitoring import GpuPoolTarget, MonitoringSettings, shared_instance_types
 from components.regions import Region, known_regions
 from components.settings import FieldError, Section
@@ -43,6 +44,7 @@ class PlatformConfig(Section):
     deploy_runner: DeployRunnerSettings = DeployRunnerSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     experiment_tracking: ExperimentTrackingSettings = ExperimentTrackingSettings()
+    model_promotion: ModelPromotionSettings = ModelPromotionSettings()
 
     @model_validator(mode="after")
     def _cost_tags(self) -> PlatformConfig:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from components.model_endpoint import EndpointSettings, EndpointSpec, ModelEndpointArgs
+from components.model_registry import ModelSpec
 from infra.config import ConfigError, load
-from infra.config.endpoints import component_args
+from infra.config.endpoints import EndpointsConfig
+from infra.config.profiles import PROFILES
 
 TAGS = '{"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}'
 MODELS = {"churn-classifier": {"image": "serving:churn-1.4.2"}}
@@ -58,17 +67,17 @@ def test_dev_serves_cpu_models_serverless_without_capture_or_isolation():
         5,
         None,
     )
-    args = component_args(ep)
-    assert args["serverless"] is not None
-    assert (args["data_capture_percentage"], args["network_isolation"]) == (None, False)
-    assert args["log_retention_days"] == 30
+    # The settings still say capture and isolation on: serverless endpoints cannot have them (AWS), dev accepts it.
+    assert ep.data_capture.enabled and ep.network_isolation
+    assert (ep.is_serverless, ep.capture_percentage, ep.isolated) == (True, None, False)
+    assert ep.log_retention_days == 30
 
 
 def test_dev_instance_endpoint_is_one_instance_replaced_all_at_once():
     ep = one("dev", serving="instance").endpoints.endpoints["churn"]
     assert (ep.instance.type, ep.instance.initial_count, ep.instance.min_count) == ("ml.m5.large", 1, 1)
     assert ep.deployment.traffic_shift == "all-at-once"
-    assert component_args(ep)["data_capture_percentage"] == 20
+    assert ep.capture_percentage == 20
 
 
 def test_staging_deploys_registry_versions_blue_green_with_canary_and_autoscaling():
@@ -82,8 +91,7 @@ def test_staging_deploys_registry_versions_blue_green_with_canary_and_autoscalin
         "instances",
         1,
     )
-    args = component_args(ep)
-    assert (args["serverless"], args["data_capture_percentage"], args["network_isolation"]) == (None, 20, True)
+    assert (ep.is_serverless, ep.capture_percentage, ep.isolated) == (False, 20, True)
 
 
 def test_prod_runs_at_least_two_instances_with_a_longer_bake():
@@ -127,6 +135,115 @@ def test_model_is_the_first_segment_of_the_archive_or_package():
 def test_the_package_version_is_parsed_from_model_package_only():
     assert one("dev").endpoints.endpoints["churn"].model_package_version is None
     assert one("prod").endpoints.endpoints["churn"].model_package_version == 3
+
+
+# -- one declaration -----------------------------------------------------------------------------------------------
+
+
+def test_the_stack_files_endpoints_and_models_are_the_components_settings_models():
+    cfg = one("staging").endpoints
+    assert type(cfg.endpoints["churn"]) is EndpointSpec and type(cfg.models["churn-classifier"]) is ModelSpec
+    # The component's argument is annotated with the same class (a string: the module defers annotations).
+    assert {f.name: f.type for f in dataclasses.fields(ModelEndpointArgs)}["settings"] == EndpointSpec.__name__
+
+
+def _differing(profile: Any, declared: Any, where: str) -> list[str]:
+    """Keys of a profile that restate the declared default instead of overriding it."""
+    if isinstance(profile, dict) and isinstance(declared, dict):
+        return [k for key, v in profile.items() for k in _differing(v, declared.get(key), f"{where}.{key}")]
+    return [where] if profile == declared else []
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_profiles_only_override_endpoint_defaults_so_a_changed_default_is_not_masked(environment):
+    declared = EndpointsConfig().model_dump(mode="json", by_alias=True)
+    declared["defaults"] = EndpointSettings().model_dump(mode="json", by_alias=True)
+    assert _differing(PROFILES[environment]["endpoints"], declared, "endpoints") == []
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _profile_row(cfg: EndpointsConfig) -> list[str]:
+    """One environment's column of the profile table in docs/endpoints.md, from its effective settings."""
+    d = cfg.defaults
+    shift, step = d.deployment.traffic_shift, d.deployment.step
+    rollout = (
+        shift
+        if shift == "all-at-once"
+        else f"{shift} {step.value} {step.unit.rstrip('s') if step.value == 1 else step.unit}, bake "
+        f"{d.deployment.wait_interval_seconds} s, old fleet kept {d.deployment.termination_wait_seconds} s"
+    )
+    return [
+        str(cfg.allow_serverless).lower(),
+        str(cfg.min_instances),
+        str(cfg.require_model_package).lower(),
+        f"serverless ({d.serverless.memory_size_mb} MB, {d.serverless.max_concurrency} concurrent)"
+        if d.is_serverless
+        else d.serving,
+        f"{d.instance.type} {d.instance.min_count}–{d.instance.max_count}",
+        rollout,
+        "—" if d.capture_percentage is None else f"{d.capture_percentage}%",
+        f"{d.log_retention_days} d",
+    ]
+
+
+def test_the_profile_table_in_the_docs_shows_each_environments_effective_settings():
+    lines = (REPO / "docs" / "endpoints.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| effective (profile over"))
+    rows = [[cell.strip() for cell in line.strip("|").split("|")][1:] for line in lines[start + 2 : start + 10]]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    assert columns == [_profile_row(config(environment).endpoints) for environment in ("dev", "staging", "prod")]
+
+
+DECLARED = "    max_concurrency: int = 5\n"
+"""The serverless concurrency default, in the one place it is declared."""
+
+_PROBE = """
+import json
+from components import model_endpoint
+from preflight.project import load_project
+from preflight.testing import REPO, render_stack
+
+endpoints = json.loads(load_project(REPO).stack_config("dev").values["ml-platform:endpoints"])
+endpoints["endpoints"]["churn"]["serverless"] = {"provisionedConcurrency": 6}
+result = render_stack("dev", {"ml-platform:endpoints": endpoints})
+(config,) = result.by_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+print(json.dumps({"module": model_endpoint.__file__, "variant": config.inputs["productionVariants"][0]}))
+"""
+
+
+@pytest.mark.slow
+def test_a_default_changed_on_its_one_line_reaches_stack_file_validation_and_the_rendered_endpoint(tmp_path):
+    # Today the dev stack's endpoint may not provision 6 warm invocations: the declared maximum is 5.
+    assert problem(serverless={"provisionedConcurrency": 6}).endswith("must not exceed maxConcurrency (5)")
+    # Edit that one line in a copy of the program, and render the dev stack from the copy.
+    for package in ("components", "infra", "preflight"):
+        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__", "test_*"))
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    (tmp_path / ".venv").symlink_to(Path(sys.prefix).resolve())
+    source = tmp_path / "components" / "model_endpoint.py"
+    text = source.read_text()
+    assert text.count(DECLARED) == 1, "the serverless concurrency default is no longer declared on this line"
+    source.write_text(text.replace(DECLARED, DECLARED.replace("5", "8")))
+    run = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    probe = json.loads(run.stdout.strip().splitlines()[-1])
+    assert probe["module"] == str(source)
+    # The stack file's validation now accepts 6 (≤ 8), and the endpoint is declared with the new default.
+    assert probe["variant"]["serverlessConfig"] == {
+        "memorySizeInMb": 2048,
+        "maxConcurrency": 8,
+        "provisionedConcurrency": 6,
+    }
 
 
 # -- errors --------------------------------------------------------------------------------------------------------
@@ -241,7 +358,7 @@ def test_dev_serves_a_gpu_model_from_a_gpu_instance():
         "churn"
     ]
     assert (ep.serving, ep.instance.type) == ("instance", "ml.g5.xlarge")
-    assert component_args(ep)["serverless"] is None
+    assert not ep.is_serverless
 
 
 def test_fails_when_prod_has_fewer_than_two_instances():
@@ -340,9 +457,9 @@ def test_fails_when_max_execution_timeout_does_not_cover_the_waits():
 
 
 def test_autoscaling_is_on_by_default_and_can_be_switched_off():
-    assert component_args(one("prod").endpoints.endpoints["churn"])["instance"].autoscaling is True
+    assert one("prod").endpoints.endpoints["churn"].instance.autoscaling is True
     ep = one("prod", instance={"autoscaling": False}).endpoints.endpoints["churn"]
-    assert component_args(ep)["instance"].autoscaling is False
+    assert ep.instance.autoscaling is False
 
 
 def test_fails_when_sampling_percentage_is_out_of_range():

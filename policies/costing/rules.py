@@ -7,6 +7,7 @@ Quantities are monthly, in the unit of the price they multiply (hours, GB-months
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -601,6 +602,105 @@ def mlflow_tracking_server(item: Item, ctx: Context, bill: Bill) -> None:
     _monthly(bill, f"sagemaker:mlflow-tracking-server-{str(size).lower()}", f"MLflow tracking server ({size}) hours")
 
 
+_SCHEDULER_CRON = re.compile(
+    r"^cron\((?P<minute>\d{1,2}) (?P<hour>\*|\d{1,2}) (?P<dom>\*|\?) \* (?P<dow>\*|\?|[A-Za-z0-9,]+) \*\)$"
+)
+_SCHEDULER_RATE = re.compile(r"^rate\((?P<n>[1-9][0-9]*) (?P<unit>minute|hour|day)s?\)$")
+_RATE_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
+
+
+def scheduled_runs(expression: Any) -> float:
+    """Runs a month of an EventBridge Scheduler expression: `rate(n unit)`, or a cron at a fixed minute, every hour or
+    at one hour, every day or on listed weekdays (what retraining schedules use). Anything else is not priced."""
+    text = expression if isinstance(expression, str) else ""
+    rate = _SCHEDULER_RATE.match(text)
+    if rate:
+        return HOURS_PER_MONTH / (int(rate.group("n")) * _RATE_HOURS[rate.group("unit")])
+    cron = _SCHEDULER_CRON.match(text)
+    if cron is None or (cron.group("dom") == "?") == (cron.group("dow") == "?"):
+        raise NotPriced(
+            f"schedule {expression!r}: only rate(n unit) and cron(M H|* * or ? * days *) expressions are priced"
+        )
+    per_day = 24 if cron.group("hour") == "*" else 1
+    dow = cron.group("dow")
+    days_a_week = 7 if dow in ("*", "?") else len(dow.split(","))
+    return per_day * days_a_week * HOURS_PER_MONTH / (24 * 7)
+
+
+_PIPELINE_JOBS = {
+    "Training": ("ResourceConfig", "trainingHours"),
+    "Processing": ("ProcessingResources", "processingHours"),
+}
+
+
+def _pipeline_steps(steps: Any) -> list[Mapping[str, Any]]:
+    """Every step, including those inside condition steps' branches."""
+    found = []
+    for step in _list(steps):
+        if isinstance(step, Mapping):
+            found.append(step)
+            found += _pipeline_steps(_get(step, "Arguments", "IfSteps")) + _pipeline_steps(
+                _get(step, "Arguments", "ElseSteps")
+            )
+    return found
+
+
+def sagemaker_pipeline(item: Item, ctx: Context, bill: Bill) -> None:
+    """Its training and processing jobs: per execution, each job's instances for the usage file's hours (default: its
+    time limit); executions a month from the enabled schedules that start it (the usage file's `runsPerMonth` wins
+    for `expected`). Scheduled runs happen whatever the traffic, so they count idle too; `max` is every run at its
+    jobs' time limits."""
+    text = _get(item.props, "pipelineDefinition")
+    try:
+        definition = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        definition = None
+    if not isinstance(definition, Mapping):
+        raise NotPriced("pipelineDefinition is unknown until apply")
+    arn = _get(item.props, "arn")
+    schedules = [
+        s
+        for s in ctx.of_type("aws:scheduler/schedule:Schedule")
+        if arn is not None and _get(s.props, "target", "arn") == arn and _get(s.props, "state") != "DISABLED"
+    ]
+    scheduled = sum(scheduled_runs(_get(s.props, "scheduleExpression")) for s in schedules)
+    usage = ctx.usage_of("pipelines", item)
+    runs = _num(usage.get("runsPerMonth"))
+    runs = scheduled if runs is None else runs
+    jobs = 0
+    for step in _pipeline_steps(definition.get("Steps")):
+        kind = step.get("Type")
+        if kind not in _PIPELINE_JOBS:
+            continue
+        resources_key, hours_key = _PIPELINE_JOBS[kind]
+        resources = _get(step, "Arguments", resources_key) or {}
+        resources = _get(resources, "ClusterConfig") or resources
+        instance_type = _get(resources, "InstanceType")
+        if not isinstance(instance_type, str):
+            raise NotPriced(f"step {step.get('Name')}: its instance type is not a fixed value")
+        count = _required(_get(resources, "InstanceCount"), f"step {step.get('Name')}'s InstanceCount")
+        limit = _required(
+            _get(step, "Arguments", "StoppingCondition", "MaxRuntimeInSeconds"),
+            f"step {step.get('Name')}'s StoppingCondition.MaxRuntimeInSeconds",
+        )
+        hours = _num(usage.get(hours_key))
+        hours = limit / 3600 if hours is None else hours
+        bill.charge(
+            f"sagemaker:{instance_type}",
+            f"{step.get('Name')}: {_qty(runs)} runs x {_qty(hours)} h x {_qty(count)} {instance_type}",
+            scheduled * hours * count,
+            runs * hours * count,
+            max(runs, scheduled) * limit / 3600 * count,
+        )
+        jobs += 1
+    if not jobs:
+        raise _Free("no training or processing step: its steps carry no instance charge")
+    bill.note(
+        "jobs billed at the instance type's hourly rate; "
+        + (f"{_qty(scheduled)} scheduled runs a month" if schedules else "no enabled schedule starts it")
+    )
+
+
 class _Free(Exception):
     """No charge of its own (the reason says where its cost shows, if anywhere)."""
 
@@ -632,6 +732,7 @@ PRICING: dict[str, Callable[[Item, Context, Bill], None]] = {
     "aws:cloudwatch/dashboard:Dashboard": dashboard,
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": log_metric_filter,
     "aws:sagemaker/monitoringSchedule:MonitoringSchedule": monitoring_schedule,
+    "aws:sagemaker/pipeline:Pipeline": sagemaker_pipeline,
 }
 
 USAGE_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -649,6 +750,7 @@ USAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "eventBuses": ("aws:cloudwatch/eventBus:EventBus",),
     "queues": ("aws:sqs/queue:Queue",),
     "buildProjects": ("aws:codebuild/project:Project",),
+    "pipelines": ("aws:sagemaker/pipeline:Pipeline",),
 }
 """Which resource type each section of a usage file describes (keys: the resources' logical names)."""
 
@@ -674,10 +776,6 @@ FREE_TYPES: dict[str, str] = {
     "aws:ebs/encryptionByDefault:EncryptionByDefault": _NO_CHARGE,
     "aws:costexplorer/costAllocationTag:CostAllocationTag": _NO_CHARGE,
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "model artifacts are billed as S3 storage (usage file)",
-    "aws:sagemaker/pipeline:Pipeline": (
-        "no charge of its own; the training and evaluation jobs each execution starts bill per second while they "
-        "run, and are not included"
-    ),
     "aws:scheduler/schedule:Schedule": "EventBridge Scheduler's first 14 million invocations a month carry no charge",
     "aws:cloudwatch/eventConnection:EventConnection": "no charge of its own (its secret is managed by EventBridge)",
     "aws:cloudwatch/eventApiDestination:EventApiDestination": (

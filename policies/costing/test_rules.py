@@ -1,5 +1,7 @@
 """Each priced resource type against a figure computed by hand from the snapshot's us-east-1 prices."""
 
+import json
+
 import pytest
 
 from policies.costing.estimate import FREE, NOT_PRICED, PRICED, Item, estimate
@@ -321,10 +323,101 @@ def test_mlflow_tracking_server_bills_every_hour_and_unknown_sizes_are_not_price
     assert one(large).status == NOT_PRICED
 
 
+def _pipeline(schedule: str | None = "cron(0 3 ? * SUN *)", state: str = "ENABLED", **props) -> list[Item]:
+    steps = [
+        {
+            "Name": "Train",
+            "Type": "Training",
+            "Arguments": {
+                "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 50},
+                "StoppingCondition": {"MaxRuntimeInSeconds": 36000},
+            },
+        },
+        {
+            "Name": "Check",
+            "Type": "Condition",
+            "Arguments": {
+                "IfSteps": [
+                    {
+                        "Name": "Evaluate",
+                        "Type": "Processing",
+                        "Arguments": {
+                            "ProcessingResources": {
+                                "ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1}
+                            },
+                            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+                        },
+                    }
+                ],
+                "ElseSteps": [{"Name": "Fail", "Type": "Fail", "Arguments": {}}],
+            },
+        },
+    ]
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p"
+    pipeline = Item(
+        "urn:p",
+        "aws:sagemaker/pipeline:Pipeline",
+        "p",
+        {"pipelineDefinition": json.dumps({"Version": "2020-12-01", "Steps": steps}), "arn": arn, **props},
+        None,
+        REGION,
+    )
+    if schedule is None:
+        return [pipeline]
+    return [
+        pipeline,
+        Item(
+            "urn:s",
+            "aws:scheduler/schedule:Schedule",
+            "s",
+            {"scheduleExpression": schedule, "state": state, "target": {"arn": arn}},
+            None,
+            REGION,
+        ),
+    ]
+
+
+def test_pipeline_prices_its_jobs_per_scheduled_run_with_hours_from_usage_and_time_limits_at_max():
+    weekly = 730 / (24 * 7)  # 4.345 runs a month
+    usage = {"pipelines": {"p": {"trainingHours": 1, "processingHours": 0.25}}}
+    # per run: 2 x 1 h x $0.23 + 1 x 0.25 h x $0.115; at max: 2 x 10 h x $0.23 + 1 x 1 h x $0.115
+    expected = weekly * (2 * 0.23 + 0.25 * 0.115)
+    worst = weekly * (20 * 0.23 + 0.115)
+    cost = one(*_pipeline(), usage=usage)
+    assert figures(cost) == (round(expected, 2), round(expected, 2), round(worst, 2))
+    assert "Evaluate: 4.34524 runs x 0.25 h x 1 ml.m5.large" in cost.formula
+    # Without usage, every job runs to its time limit.
+    assert figures(one(*_pipeline())) == (round(worst, 2),) * 3
+
+
+def test_pipeline_runs_by_hand_count_as_expected_not_idle_when_its_schedule_is_disabled():
+    usage = {"pipelines": {"p": {"runsPerMonth": 2, "trainingHours": 1, "processingHours": 1}}}
+    per_run = 2 * 0.23 + 0.115
+    cost = one(*_pipeline(state="DISABLED"), usage=usage)
+    assert figures(cost) == (0, round(2 * per_run, 2), round(2 * (20 * 0.23 + 0.115), 2))
+    assert "no enabled schedule starts it" in cost.formula
+    assert figures(one(*_pipeline(schedule=None))) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs"),
+    [("rate(1 day)", 730 / 24), ("cron(0 * * * ? *)", 730), ("cron(30 2 ? * MON,THU *)", 730 * 2 / 168)],
+)
+def test_pipeline_schedule_expressions_become_runs_a_month(expression, runs):
+    cost = one(*_pipeline(expression))
+    assert cost.expected == pytest.approx(runs * (20 * 0.23 + 0.115))
+
+
+def test_pipeline_with_an_unknown_definition_or_schedule_is_not_priced():
+    unknown = one(_pipeline(schedule=None, pipelineDefinition=None)[0])
+    assert (unknown.status, unknown.formula) == (NOT_PRICED, "pipelineDefinition is unknown until apply")
+    odd = one(*_pipeline("cron(0 3 1 * ? *)"))
+    assert odd.status == NOT_PRICED and "only rate(n unit) and cron(" in odd.formula
+
+
 @pytest.mark.parametrize(
     "type_",
     [
-        "aws:sagemaker/pipeline:Pipeline",
         "aws:scheduler/schedule:Schedule",
         "aws:cloudwatch/eventConnection:EventConnection",
         "aws:cloudwatch/eventApiDestination:EventApiDestination",

@@ -14,7 +14,7 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from preflight.audit.permissions import AUDIT_CALLS
+from preflight.audit.permissions import KNOWN_CALLS
 
 RETRIES = Config(retries={"mode": "standard"})
 """botocore's standard retry mode (exponential backoff with jitter on throttling and transient errors)."""
@@ -125,7 +125,7 @@ class Aws:
         self, service: str, operation: str, missing: Iterable[Missing], empty: Iterable[Missing], run: Callable[[], Any]
     ) -> Any:
         api = f"{service}:{operation}"
-        action = AUDIT_CALLS[api]  # a KeyError here is a call permissions.py does not declare: a bug, not a finding
+        action = KNOWN_CALLS[api]  # a KeyError here is a call permissions.py does not declare: a bug, not a finding
         try:
             return run()
         except ClientError as exc:

@@ -36,5 +36,14 @@ AUDIT_CALLS: Mapping[str, str] = {
     "autoscaling:DescribeAutoScalingGroups": "autoscaling:DescribeAutoScalingGroups",
 }
 
+PROMOTION_CALLS: Mapping[str, str] = {
+    # tools/promote_after_bake.py: the prod promotion's bake check, through the same read-only preview roles.
+    "sagemaker:DescribeModelPackage": "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages": "sagemaker:ListModelPackages",
+}
+
+KNOWN_CALLS: Mapping[str, str] = {**AUDIT_CALLS, **PROMOTION_CALLS}
+"""Every call made through `preflight.audit.aws.Aws`, and the IAM action it needs."""
+
 AUDIT_ACTIONS: tuple[str, ...] = tuple(sorted(set(AUDIT_CALLS.values())))
 """The IAM actions a role needs to run the audit (docs/audit.md lists them; the CI preview role grants them)."""

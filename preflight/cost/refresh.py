@@ -86,7 +86,8 @@ def refresh(
         if region not in LOCATIONS:
             kept.append(f"{region}: no Price List location name known; its prices were kept")
             continue
-        keys = [k for k in table if k.startswith(("ec2:", "sagemaker:"))]
+        # Instance prices only: `sagemaker:mlflow-...` and `sagemaker:serverless-...` are service dimensions.
+        keys = [k for k in table if k.startswith(("ec2:", "sagemaker:ml."))]
         keys += [k for k in add if k not in table]
         for key in keys:
             answer = instance_price(client, region, key)

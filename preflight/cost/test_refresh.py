@@ -21,6 +21,13 @@ SNAPSHOT = {
             },
             "sagemaker:ml.m5.large": {"usd": 0.1, "unit": "hour", "source": "page", "asOf": "2025-05"},
             "vpc:nat-gateway": {"usd": 0.045, "unit": "hour", "source": "page", "asOf": "2025-05"},
+            # A service dimension under the sagemaker prefix: not an instance the Price List is asked about.
+            "sagemaker:mlflow-tracking-server-small": {
+                "usd": 0.64,
+                "unit": "hour",
+                "source": "page",
+                "asOf": "2025-05",
+            },
         }
     },
 }
@@ -91,6 +98,8 @@ def test_refresh_updates_instance_prices_and_keeps_service_dimensions():
     assert table["ec2:g5.xlarge"]["source"] == "AWS Price List API GetProducts (US East (N. Virginia))"
     assert table["sagemaker:ml.m5.large"]["usd"] == 0.115
     assert table["vpc:nat-gateway"] == SNAPSHOT["prices"]["us-east-1"]["vpc:nat-gateway"]
+    mlflow = "sagemaker:mlflow-tracking-server-small"
+    assert table[mlflow] == SNAPSHOT["prices"]["us-east-1"][mlflow]
     assert updated["snapshot"] == "2026-12-02" and SNAPSHOT["snapshot"] == "2025-05"
 
 

@@ -26,7 +26,7 @@ def test_fails_when_a_section_is_unknown():
         (
             "usage/dev.yaml: natGateway: unknown key; did you mean 'natGateways'? (allowed: nodeGroups, nodePools, "
             "natGateways, vpcEndpoints, endpoints, kmsKeys, logGroups, buckets, replications, "
-            "repositories, topics, eventBuses, queues, buildProjects)"
+            "repositories, topics, eventBuses, queues, buildProjects, pipelines)"
         )
     ]
 

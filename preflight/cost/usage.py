@@ -108,6 +108,15 @@ class BuildProjectUsage(Section):
     """CodeBuild minutes a month (for a deploy runner: the deploy and drift jobs it runs). Default 0."""
 
 
+class PipelineUsage(Section):
+    runs_per_month: Amount | None = None
+    """Executions a month. Default: what the pipeline's enabled schedules start (none when disabled, as in dev)."""
+    training_hours: Amount | None = None
+    """Hours each training job runs per execution. Default: its time limit (StoppingCondition.MaxRuntimeInSeconds)."""
+    processing_hours: Amount | None = None
+    """Hours each processing job (the evaluation) runs per execution. Default: its time limit."""
+
+
 class UsageFile(Section):
     """A stack's usage assumptions. Every section is optional; a resource not named uses its defaults."""
 
@@ -125,6 +134,7 @@ class UsageFile(Section):
     event_buses: dict[str, EventBusUsage] = Field(default_factory=dict)
     queues: dict[str, QueueUsage] = Field(default_factory=dict)
     build_projects: dict[str, BuildProjectUsage] = Field(default_factory=dict)
+    pipelines: dict[str, PipelineUsage] = Field(default_factory=dict)
 
     def sections(self) -> dict[str, dict[str, dict[str, float]]]:
         """Section -> logical name -> field -> value (camelCase, unset fields left out), as the estimator reads it."""

@@ -153,8 +153,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "budget": {"monthlyUsd": 1500},
         },
         "monitoring": {
-            # Prod's alarms with more patience; data quality once a day (staging captures little traffic).
-            "gpuIdleHours": 2,
+            # Prod's alarms with more patience (idle GPUs page after the default 2 hours); data quality once a day
+            # (staging captures little traffic).
             "pendingPodsMinutes": 20,
             "dataQuality": {"schedule": "cron(0 6 ? * * *)"},
         },

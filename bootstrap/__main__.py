@@ -10,12 +10,14 @@ See docs/delivery.md.
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import ValidationError
 from state_access import (
     BackendSettings,
+    StackAccess,
     backend_url,
     secrets_alias,
     secrets_key_statements,
@@ -250,7 +252,14 @@ aws.s3.BucketPolicy(
     opts=keep,
 )
 
+
 # -- one secrets-provider key per stack ----------------------------------------------------------------------------
+def secrets_key_policy(ctx: AwsContext, access: StackAccess) -> str:
+    """A stack's secrets-provider key policy: the administrators, and what that stack's CI roles may do."""
+    statements = [admin_statement(ctx), *secrets_key_statements(access)]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+
+
 secrets_providers: dict[str, str] = {}
 for stack, access in sorted(settings.stacks.items()):
     key = aws.kms.Key(
@@ -259,12 +268,7 @@ for stack, access in sorted(settings.stacks.items()):
         enable_key_rotation=True,
         rotation_period_in_days=365,
         deletion_window_in_days=settings.key_deletion_window_days,
-        policy=context.apply(
-            lambda ctx, access=access: json.dumps(
-                {"Version": "2012-10-17", "Statement": [admin_statement(ctx), *secrets_key_statements(access)]},
-                indent=2,
-            )
-        ),
+        policy=context.apply(partial(secrets_key_policy, access=access)),
         opts=keep,
     )
     alias = secrets_alias(settings.project, stack)

@@ -78,7 +78,11 @@ def main() -> int:
         asyncio.set_event_loop(loop)
         # Futures a failed program leaves behind would each print a traceback: the first error is what counts.
         loop.set_exception_handler(lambda _loop, _context: None)
-        loop.run_until_complete(run_in_stack(lambda: runpy.run_path(main_path, run_name="__main__")))
+
+        def program() -> None:
+            runpy.run_path(main_path, run_name="__main__")
+
+        loop.run_until_complete(run_in_stack(program))
         del pulumi
     except BaseException as exc:  # noqa: BLE001 - reported to preflight, which prints one line
         report["error"] = _error(exc)

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -300,7 +300,7 @@ def _failed(project: Project, stack: str, lines: list[str]) -> StackResult:
     return StackResult(
         project=project.name,
         stack=stack,
-        violations=[
+        violations=(
             Violation(
                 source="preflight",
                 policy="program-error",
@@ -311,24 +311,23 @@ def _failed(project: Project, stack: str, lines: list[str]) -> StackResult:
                 name=None,
                 message=f"the stack did not render, so nothing in it was checked: {message}",
                 remediation="fix the error and run preflight again",
-            )
-        ],
+            ),
+        ),
     )
 
 
 def _render(plan: _Plan, stack: str, args: argparse.Namespace) -> tuple[StackResult, scanners.PendingScan | None]:
     """Run one stack's program and its policy packs; start its scanners in the background."""
-    result = run_stack(plan.project, stack, options=plan.options)
-    result.warnings.extend(plan.notes[stack])
-    result.violations.extend(unrendered_findings(result, strict=args.strict))
+    result = run_stack(plan.project, stack, options=plan.options).with_warnings(plan.notes[stack])
+    result = result.with_violations(unrendered_findings(result, strict=args.strict))
     for run in plan.runs[stack]:
-        result.violations.extend(evaluate(result, run.pack, run.config))
+        result = result.with_violations(evaluate(result, run.pack, run.config))
     if not args.no_cost:
-        result.cost = cost.stack_cost(result, plan.project.dir, plan.cost_base, args.compare)
-    pending = (
-        None if args.no_scanners else scanners.start(result, project_dir=plan.project.dir, config=plan.scanner_config)
-    )
-    return result, pending
+        result = replace(result, cost=cost.stack_cost(result, plan.project.dir, plan.cost_base, args.compare))
+    if args.no_scanners:
+        return result, None
+    pending = scanners.start(result, project_dir=plan.project.dir, config=plan.scanner_config)
+    return pending.with_unscanned(result), pending
 
 
 def _render_all(
@@ -365,17 +364,17 @@ def _render_all(
     return rendered, code
 
 
-def _scan(result: StackResult, pending: scanners.PendingScan | None, io: _Out) -> bool:
-    """Wait for a stack's scanners; False when they failed (an error of the run, named, not a traceback)."""
+def _scan(result: StackResult, pending: scanners.PendingScan | None, io: _Out) -> tuple[StackResult, bool]:
+    """The stack with its scanners' findings, once they finish; False when they failed (an error of the run, named,
+    not a traceback)."""
     if pending is None:
-        return True
+        return result, True
     try:
         with io.err.status(f"preflight: scanning {result.project}/{result.stack}"):
-            result.violations.extend(pending.violations())
+            return result.with_violations(pending.violations()), True
     except Exception as exc:  # noqa: BLE001
         io.error(f"stack {result.stack}: the scanners failed: {type(exc).__name__}: {exc}", traceback.format_exc())
-        return False
-    return True
+        return result, False
 
 
 def _write_reports(results: list[StackResult], args: argparse.Namespace, project_dir: Path, io: _Out) -> bool:
@@ -419,8 +418,9 @@ def main(argv: list[str] | None = None) -> int:
 
     rendered, code = _render_all(plan, args, io)
     results: list[StackResult] = []
-    for result, pending in rendered:
-        if not _scan(result, pending, io):
+    for rendered_result, pending in rendered:
+        result, scanned = _scan(rendered_result, pending, io)
+        if not scanned:
             code = EXIT_ERROR
         results.append(result)
         if any(v.enforcement == "mandatory" for v in result.violations) and code == EXIT_OK:

@@ -12,7 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -186,34 +186,38 @@ def run_program(
         asyncio.set_event_loop(None)
         pulumi_settings.ROOT.set(None)
 
-    result = recorded(monitor, diagnostics, config, secret_keys or [])
-    result.runtime = {"python": sys.executable, "packages": versions()}
-    return result
+    runtime = {"python": sys.executable, "packages": versions()}
+    return recorded(monitor, diagnostics, config, secret_keys or [], runtime)
 
 
 def recorded(
-    monitor: RecordingMonitor, diagnostics: _Diagnostics, config: dict[str, str], secret_keys: list[str]
+    monitor: RecordingMonitor,
+    diagnostics: _Diagnostics,
+    config: dict[str, str],
+    secret_keys: list[str],
+    runtime: dict[str, Any],
 ) -> StackResult:
-    """What a completed program left in the monitor, as a stack result; an error it logged fails it."""
+    """What a completed program left in the monitor, as a stack result; an error it logged fails it. `runtime`: the
+    interpreter the program ran in and its package versions."""
     if diagnostics.errors:
         raise ProgramError([f"program logged an error: {m}" for m in diagnostics.errors])
-    result = StackResult(
-        project=monitor.project,
-        stack=monitor.stack,
-        resources=sorted(monitor.records, key=lambda r: r.urn),
-        outputs=monitor.stack_outputs,
-        config={k: (SECRET if k in secret_keys else v) for k, v in config.items()},
-        warnings=diagnostics.warnings,
-        not_checked=monitor.not_checked,
-        unresolved_references=sorted(set(monitor.unresolved_references)),
-    )
-    result.warnings += [
+    unresolved = sorted(set(monitor.unresolved_references))
+    unknown_references = [
         f"StackReference {name!r}: its outputs are unknown offline (pass --stack-outputs {name}=FILE with its "
         "`pulumi stack output --json`)"
-        for name in result.unresolved_references
+        for name in unresolved
     ]
-    result.warnings += monitor.emulated
-    return result
+    return StackResult(
+        project=monitor.project,
+        stack=monitor.stack,
+        resources=tuple(sorted(monitor.records, key=lambda r: r.urn)),
+        outputs=monitor.stack_outputs,
+        config={k: (SECRET if k in secret_keys else v) for k, v in config.items()},
+        warnings=(*diagnostics.warnings, *unknown_references, *monitor.emulated),
+        not_checked=tuple(monitor.not_checked),
+        runtime=runtime,
+        unresolved_references=tuple(unresolved),
+    )
 
 
 def program_logger(project: str, stack: str) -> tuple[logging.Logger, _Diagnostics]:
@@ -316,5 +320,4 @@ def run_stack(
             argv0=str(project.entry),
             options=options,
         )
-    result.warnings[:0] = config.warnings
-    return result
+    return replace(result, warnings=(*config.warnings, *result.warnings))

@@ -6,18 +6,20 @@ markers: secrets are the string "[secret]" and values not known until apply are 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Self
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, final
 
 SECRET = "[secret]"
 
 
+@final
 class _Unknown:
     """A value the engine would only know after `pulumi up` (an output of something not yet created)."""
 
     _instance: _Unknown | None = None
 
-    def __new__(cls) -> Self:
+    def __new__(cls) -> _Unknown:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -32,13 +34,13 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 
-@dataclass
+@dataclass(frozen=True)
 class SourcePosition:
     uri: str
     line: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class ResourceRecord:
     urn: str
     type: str
@@ -64,7 +66,7 @@ class ResourceRecord:
         return self.urn.split("::")[2]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Violation:
     source: str
     """Who found it: `policy-pack`, `checkov`, `parliament`, `aws-api`, `kubernetes-schema`."""
@@ -81,7 +83,7 @@ class Violation:
     remediation: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class NotChecked:
     """Something the program declares that preflight could not render offline, so nothing under it was checked."""
 
@@ -92,27 +94,44 @@ class NotChecked:
     """Why it was not rendered (what would render it), in one sentence."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class StackResult:
+    """One stack's run. Never changed once made: each stage of a run (policy packs, cost, scanners) returns a new
+    result (`with_violations`, `with_warnings`, `dataclasses.replace`), so a result that several tests or stages
+    share reads the same to all of them."""
+
     project: str
     stack: str
-    resources: list[ResourceRecord] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    violations: list[Violation] = field(default_factory=list)
-    config: dict[str, Any] = field(default_factory=dict)
+    resources: tuple[ResourceRecord, ...] = ()
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    violations: tuple[Violation, ...] = ()
+    config: Mapping[str, Any] = field(default_factory=dict)
     """The flat `namespace:key -> value` map the program was given (secrets as "[secret]")."""
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
     """What the program logged as warnings, and what preflight could not do offline."""
-    not_checked: list[NotChecked] = field(default_factory=list)
+    not_checked: tuple[NotChecked, ...] = ()
     """Components and charts whose resources were not rendered (multi-language components, Helm charts)."""
-    runtime: dict[str, Any] = field(default_factory=dict)
+    runtime: Mapping[str, Any] = field(default_factory=dict)
     """The interpreter the program ran in and its Pulumi packages' versions (`pulumi_aws` ...)."""
-    unmapped_types: dict[str, int] = field(default_factory=dict)
+    unmapped_types: Mapping[str, int] = field(default_factory=dict)
     """AWS types checkov could not scan (no Terraform mapping in `scanners/tfplan.py`) -> how many resources."""
-    unresolved_references: list[str] = field(default_factory=list)
+    unresolved_references: tuple[str, ...] = ()
     """Stacks a StackReference names whose outputs were not given (`--stack-outputs`): their values are unknown."""
-    cost: dict[str, Any] | None = None
+    cost: Mapping[str, Any] | None = None
     """The monthly cost estimate (`preflight.cost`), as documented in the JSON; None with `--no-cost`."""
+
+    def __post_init__(self) -> None:
+        # Kept as tuples whatever sequence a caller passed (a list, in tests and `replace`): nothing can append.
+        for name in ("resources", "violations", "warnings", "not_checked", "unresolved_references"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+    def with_violations(self, found: Iterable[Violation]) -> StackResult:
+        """This result with `found` after its violations."""
+        return replace(self, violations=(*self.violations, *found))
+
+    def with_warnings(self, notes: Iterable[str]) -> StackResult:
+        """This result with `notes` after its warnings."""
+        return replace(self, warnings=(*self.warnings, *notes))
 
     def by_type(self, type_: str) -> list[ResourceRecord]:
         return [r for r in self.resources if r.type == type_]

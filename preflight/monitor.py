@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import traceback
 import uuid
+from dataclasses import replace
 from functools import cache
 from importlib import metadata
 from typing import Any
@@ -373,8 +374,13 @@ class RecordingMonitor(MockMonitor):
         outputs = to_record_value(_struct(request.outputs))
         if request.urn == self.stack_urn:
             self.stack_outputs = outputs
-        if request.urn in self._by_urn:
-            self._by_urn[request.urn].outputs = outputs
+        with self._lock:
+            record = self._by_urn.get(request.urn)
+            if record is not None:
+                # Records are frozen: the one the program registered is swapped for one with its outputs, in place.
+                updated = replace(record, outputs=outputs)
+                self.records[next(i for i, r in enumerate(self.records) if r is record)] = updated
+                self._by_urn[request.urn] = updated
         return super().RegisterResourceOutputs(request)
 
     def Invoke(self, request):

@@ -28,10 +28,10 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from inspect import isawaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import jsonschema
 import yaml
@@ -42,6 +42,7 @@ from pulumi_policy import (
     PolicyProviderResource,
     PolicyResource,
     PolicyResourceOptions,
+    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
@@ -60,6 +61,8 @@ LEVELS = tuple(level.value for level in EnforcementLevel)
 PYTHON_ANALYZER_VERSION = "0.0.1"
 """The version pulumi-policy's Python analyzer names itself with in its own messages, whatever PulumiPolicy.yaml
 says (the CLI takes the pack's version from the file)."""
+
+_T = TypeVar("_T")
 
 
 class PolicyConfigError(Exception):
@@ -333,7 +336,7 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     """What the setting must be, in words."""
     v, expected = error.validator, error.validator_value
     if v == "type":
-        names = [_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])]
+        names = [_TYPE_NAMES.get(t, str(t)) for t in (expected if isinstance(expected, list) else [expected])]
         return f"must be {' or '.join(names)}"
     if v == "enum":
         return f"must be one of {', '.join(json.dumps(x) for x in expected)}"
@@ -492,6 +495,12 @@ class _Pending:
     build: Callable[[], Any]
 
 
+def _on_first_read(build: Callable[[], _T]) -> _T:
+    """An argument for a `_Built` attribute: `build` runs when a policy first reads it. Typed as what it builds,
+    because that is what the attribute holds whenever it is read."""
+    return cast(_T, _Pending(build))
+
+
 class _ResourceArgs(ResourceValidationArgs):
     props = _Built()
     opts = _Built()
@@ -502,6 +511,15 @@ class _StackResource(PolicyResource):
     props = _Built()
     opts = _Built()
     provider = _Built()
+
+
+def _reporting_to(found: list[tuple[str, str | None]]) -> ReportViolation:
+    """A policy's `report_violation`: each (message, urn) it reports is added to `found`."""
+
+    def report(message: str, urn: str | None = None) -> None:
+        found.append((message, urn))
+
+    return report
 
 
 def _run(result: Any) -> None:
@@ -585,19 +603,19 @@ def evaluate(
         # sees what another wrote through its own.
         inputs = _engine_value(checked_inputs(record))
         for policy, level, properties in resource_policies:
-            found: list[str] = []
+            found: list[tuple[str, str | None]] = []
             args = _ResourceArgs(
                 record.type,
-                _Pending(lambda inputs=inputs: unknown_checking_proxy(inputs)),
+                _on_first_read(partial(unknown_checking_proxy, inputs)),
                 record.urn,
                 record.name,
-                _Pending(lambda record=record: stack.options(record)),
-                _Pending(lambda record=record: stack.provider(record)),
+                _on_first_read(partial(stack.options, record)),
+                _on_first_read(partial(stack.provider, record)),
                 _engine_value(dict(properties)) if properties else None,
                 tags,
             )
             try:
-                _run(policy.validate(args, lambda message, urn=None, found=found: found.append(message)))
+                _run(policy.validate(args, _reporting_to(found)))
             except UnknownValueError as exc:
                 violations.append(cannot_run(policy, record.urn, exc))
             except _NotApplicableError:
@@ -606,27 +624,31 @@ def evaluate(
                 raise PolicyEvaluationError(
                     f"policy {policy.name} failed on {record.urn}: {type(exc).__name__}: {exc}"
                 ) from exc
-            violations.extend(violation(policy, level, record.urn, m) for m in found)
+            violations.extend(violation(policy, level, record.urn, m) for m, _ in found)
 
     outputs: dict[str, Any] = {}
-    for policy, entry in active:
-        if not isinstance(policy, StackValidationPolicy):
+    for stack_policy, entry in active:
+        if not isinstance(stack_policy, StackValidationPolicy):
             continue
         level = _effective(entry.enforcement_level or pack.enforcement_level)
         if not outputs:
             outputs = {r.urn: _engine_value(stack_outputs(r)) for r in result.resources}
         resources = _policy_resources(result, stack, outputs)
         reported: list[tuple[str, str | None]] = []
-        args = StackValidationArgs(resources, _engine_value(dict(entry.properties)) if entry.properties else None, tags)
+        stack_args = StackValidationArgs(
+            resources, _engine_value(dict(entry.properties)) if entry.properties else None, tags
+        )
         try:
-            _run(policy.validate(args, lambda message, urn=None, reported=reported: reported.append((message, urn))))
+            _run(stack_policy.validate(stack_args, _reporting_to(reported)))
         except UnknownValueError as exc:
-            violations.append(cannot_run(policy, None, exc))
+            violations.append(cannot_run(stack_policy, None, exc))
         except _NotApplicableError:
             pass
         except Exception as exc:
-            raise PolicyEvaluationError(f"stack policy {policy.name} failed: {type(exc).__name__}: {exc}") from exc
-        violations.extend(violation(policy, level, urn, m) for m, urn in reported)
+            raise PolicyEvaluationError(
+                f"stack policy {stack_policy.name} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        violations.extend(violation(stack_policy, level, urn, m) for m, urn in reported)
     return violations
 
 
@@ -637,11 +659,11 @@ def _policy_resources(result: StackResult, stack: _Stack, outputs: Mapping[str, 
     for record in result.resources:
         resources[record.urn] = _StackResource(
             record.type,
-            _Pending(lambda props=outputs[record.urn]: unknown_checking_proxy(props)),
+            _on_first_read(partial(unknown_checking_proxy, outputs[record.urn])),
             record.urn,
             record.name,
-            _Pending(lambda record=record: stack.options(record)),
-            _Pending(lambda record=record: stack.provider(record)),
+            _on_first_read(partial(stack.options, record)),
+            _on_first_read(partial(stack.provider, record)),
             None,
             [],
             {},

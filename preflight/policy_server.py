@@ -75,6 +75,9 @@ class AnalyzerClient:
         """What the engine sends once the CLI has reconciled the pack's config: every policy's level and settings."""
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         for name, entry in settings.items():
+            if entry.enforcement_level is None:
+                # `reconcile` gives every policy a level (its own, else the pack's), as the CLI does before it calls.
+                raise ValueError(f"policy {name}: no enforcement level; configure takes what `reconcile` returns")
             config = analyzer_pb2.PolicyConfig(enforcementLevel=_LEVEL[entry.enforcement_level.value])
             if entry.properties:
                 config.properties.CopyFrom(_struct(entry.properties))

@@ -35,7 +35,7 @@ def test_a_local_component_is_not_reported_as_unrendered():
         def __init__(self, name: str) -> None:
             super().__init__("acme:app:Local", name, None, None)
 
-    assert render(lambda: Local("app")).not_checked == []
+    assert render(lambda: Local("app")).not_checked == ()
 
 
 def test_a_helm_v3_chart_renders_no_objects_and_is_reported_as_not_checked():

@@ -49,7 +49,7 @@ def test_a_read_with_an_unknown_id_has_an_unknown_id_and_unknown_outputs():
     r = render(program)
     assert r.one("aws:s3/bucket:Bucket").id is UNKNOWN
     assert r.outputs == {"arn": UNKNOWN, "id": UNKNOWN}
-    assert r.unresolved_references == ["acme/network/prod"]
+    assert r.unresolved_references == ("acme/network/prod",)
     assert any("--stack-outputs acme/network/prod=FILE" in w for w in r.warnings)
 
 

@@ -137,9 +137,9 @@ def run_in_virtualenv(
         server.stop(grace=None)
     if report.get("error") or proc.returncode != 0:
         raise _child_error(report, stderr, monitor, project, python)
-    result = recorded(monitor, diagnostics, config, secret_keys)
-    result.runtime = {"python": str(python), "packages": report.get("packages", {})}
-    return result
+    return recorded(
+        monitor, diagnostics, config, secret_keys, {"python": str(python), "packages": report.get("packages", {})}
+    )
 
 
 def _start(

@@ -17,7 +17,7 @@ def _rendered(stack: str) -> StackResult:
 @pytest.fixture(scope="session")
 def shipped_stack():
     """`shipped_stack(name)`: the shipped stack rendered offline with its own config, once per test session.
-    Read-only: tests must not change the result."""
+    Shared safely: a StackResult cannot be changed, so no test sees what another did with it."""
     return _rendered
 
 

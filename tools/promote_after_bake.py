@@ -44,7 +44,7 @@ from preflight.audit.drift import Context
 from preflight.audit.rollback import ENDPOINT, rollbacks
 from preflight.audit.sagemaker import NOT_FOUND, READERS
 from preflight.audit.state import State, StateError, read_state
-from preflight.model import StackResult
+from preflight.model import ResourceRecord, StackResult
 from tools.bump_model_package import endpoints_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,8 +149,8 @@ def _bake_one(aws: Aws, state: State, record: Any, package: str, hours: int, now
     return since
 
 
-def _only(state: State, record: Any) -> StackResult:
-    return StackResult(project=state.result.project, stack=state.result.stack, resources=[record])
+def _only(state: State, record: ResourceRecord) -> StackResult:
+    return StackResult(project=state.result.project, stack=state.result.stack, resources=(record,))
 
 
 def baked(aws: Aws, state: State, *, root: Path, now: datetime) -> list[Answer]:

@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         with err.status(f"audit: reading {state.result.project}/{state.result.stack} live"):
-            result = audit(state, aws, packs)
-            result.warnings.extend(notes)
+            result = audit(state, aws, packs).with_warnings(notes)
     except (PolicyConfigError, PolicyEvaluationError) as exc:
         return error(f"stack {state.result.stack}: {exc}")
 

@@ -81,5 +81,5 @@ def live_stack(state: State, live: Mapping[str, Any]) -> StackResult:
             record = replace(record, inputs=_overlay(record.inputs, reading), outputs=_overlay(record.outputs, reading))
         records.append(record)
     return StackResult(
-        project=state.result.project, stack=state.result.stack, resources=records, outputs=state.result.outputs
+        project=state.result.project, stack=state.result.stack, resources=tuple(records), outputs=state.result.outputs
     )

@@ -10,7 +10,7 @@ from preflight.audit.rollback import rollbacks
 from preflight.audit.state import State
 from preflight.audit.tagging import missing_cost_tags, orphans
 from preflight.cli import PackRun
-from preflight.model import StackResult
+from preflight.model import StackResult, Violation
 from preflight.policy import evaluate, load_pack_definition, parse_config, read_config_file, reconcile
 
 COST_TAG_POLICY = "required-cost-tags"
@@ -33,32 +33,35 @@ def _cost_tags(packs: list[PackRun]) -> tuple[list[str], str] | None:
 
 def audit(state: State, aws: Aws, packs: list[PackRun]) -> StackResult:
     """The state's stack, with every finding of the audit as its violations."""
-    result = StackResult(
-        project=state.result.project,
-        stack=state.result.stack,
-        resources=state.result.resources,
-        outputs=state.result.outputs,
-    )
+    violations: list[Violation] = []
+    warnings: list[str] = []
     reading = read_live(aws, state)
-    result.violations.extend(reading.findings)
+    violations += reading.findings
     if reading.unread_types:
-        result.warnings.append(
+        warnings.append(
             "not read live (the audit has no reader; the pack judged their declared properties): "
             + ", ".join(sorted(reading.unread_types))
         )
     live = live_stack(state, reading.live)
     for pack in packs:
-        result.violations.extend(evaluate(live, pack.pack, pack.config))
-    result.violations.extend(rollbacks(state, reading.live))
-    result.violations.extend(orphans(aws, state))
+        violations += evaluate(live, pack.pack, pack.config)
+    violations += rollbacks(state, reading.live)
+    violations += orphans(aws, state)
     cost_tags = _cost_tags(packs)
     if cost_tags is None:
-        result.violations.append(
+        violations.append(
             not_checked(None, "cost tags live", f"no policy pack given enables {COST_TAG_POLICY} to say which tags")
         )
     else:
         found, notes = missing_cost_tags(aws, state, reading.live, *cost_tags)
-        result.violations.extend(found)
-        result.warnings.extend(notes)
-    result.violations.extend(gpu_capacity(aws, state, reading.live))
-    return result
+        violations += found
+        warnings += notes
+    violations += gpu_capacity(aws, state, reading.live)
+    return StackResult(
+        project=state.result.project,
+        stack=state.result.stack,
+        resources=state.result.resources,
+        outputs=state.result.outputs,
+        violations=tuple(violations),
+        warnings=tuple(warnings),
+    )

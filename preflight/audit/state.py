@@ -88,9 +88,9 @@ def read_state(path: Path) -> State:
     head = str(stack.get("urn", "")).split("::")
     if len(head) < 4 or not head[0].startswith("urn:pulumi:"):
         raise StateError(f"{path}: the stack resource's urn {stack.get('urn')!r} is not a Pulumi URN")
-    result = StackResult(project=head[1], stack=head[0].removeprefix("urn:pulumi:"))
-    state = State(result=result)
-
+    records: list[ResourceRecord] = []
+    regions: dict[str, str] = {}
+    default_tags: dict[str, str] = {}
     for i, raw in enumerate(resources):
         if not isinstance(raw, dict) or not isinstance(raw.get("urn"), str) or not isinstance(raw.get("type"), str):
             raise StateError(f"{path}: deployment.resources[{i}] has no urn or type")
@@ -113,14 +113,19 @@ def read_state(path: Path) -> State:
             options=options,
             property_dependencies={k: list(v) for k, v in (raw.get("propertyDependencies") or {}).items()},
         )
-        result.resources.append(record)
+        records.append(record)
         if record.type == AWS_PROVIDER:
             region = record.inputs.get("region") or record.outputs.get("region")
             if isinstance(region, str) and region:
-                state.regions[record.urn] = region
-            if not state.default_tags:
+                regions[record.urn] = region
+            if not default_tags:
                 tags = _json_object(record.inputs.get("defaultTags")).get("tags")
                 if isinstance(tags, dict):
-                    state.default_tags = {str(k): str(v) for k, v in tags.items() if isinstance(v, str)}
-    result.outputs = (stack.get("outputs") and redact(stack["outputs"])) or {}
-    return state
+                    default_tags = {str(k): str(v) for k, v in tags.items() if isinstance(v, str)}
+    result = StackResult(
+        project=head[1],
+        stack=head[0].removeprefix("urn:pulumi:"),
+        resources=tuple(records),
+        outputs=(stack.get("outputs") and redact(stack["outputs"])) or {},
+    )
+    return State(result=result, regions=regions, default_tags=default_tags)

@@ -79,7 +79,7 @@ def test_region_comes_from_the_stacks_aws_provider_not_boto3s(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    assert run_audit(account).violations == []
+    assert run_audit(account).violations == ()
 
 
 # ---- drift, one kind per test ---------------------------------------------------------------------------------

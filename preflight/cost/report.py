@@ -23,7 +23,7 @@ def _delta(value: float) -> str:
 
 
 def print_cost(console: Console, result: StackResult) -> None:
-    cost: dict[str, Any] | None = result.cost
+    cost = result.cost
     if cost is None:
         return
     totals = cost["monthlyUsd"]
@@ -74,7 +74,7 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
 
 def cost_markdown(result: StackResult) -> list[str]:
     """The stack's cost section for `--markdown` (empty when cost was not estimated)."""
-    cost: dict[str, Any] | None = result.cost
+    cost = result.cost
     if cost is None:
         return []
     totals = cost["monthlyUsd"]

@@ -34,9 +34,10 @@ def resource(token: str, logical: str, urn: str, inputs: dict[str, Any]) -> tupl
         return f"{logical}-{digest(urn, 8)}", outputs
     # A patch (`StorageClassPatch`) edits an existing object of its kind, so it is scoped like that kind.
     kind = kind.removesuffix("Patch")
-    if inputs.get("metadata") is UNKNOWN:
-        return UNKNOWN, outputs
-    metadata = dict(inputs.get("metadata") or {})
+    declared = inputs.get("metadata")
+    if declared is UNKNOWN:
+        return declared, outputs  # the id is made of the metadata, so it is unknown too
+    metadata = dict(declared or {})
     if metadata.get("name") is not UNKNOWN and not metadata.get("name"):
         # pulumi-kubernetes auto-names as `<logical>-<8 random characters>`.
         metadata["name"] = f"{logical}-{digest(urn, 8)}"

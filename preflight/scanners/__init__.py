@@ -23,6 +23,7 @@ __all__ = [
     "load_config",
     "project_config",
     "run",
+    "scan",
     "start",
 ]
 
@@ -41,6 +42,12 @@ class PendingScan:
     def __init__(self, found: list[Violation], checkov_scan: checkov.PendingScan | None):
         self._found = found
         self._checkov = checkov_scan
+        self._checkov_started = checkov_scan
+
+    def with_unscanned(self, result: StackResult) -> StackResult:
+        """`result` with what checkov cannot scan, known as soon as it starts: counted in `unmapped_types`, and a
+        warning for each type."""
+        return result if self._checkov_started is None else self._checkov_started.with_unscanned(result)
 
     def violations(self) -> list[Violation]:
         """Wait for checkov (if it ran) and return every finding."""
@@ -78,3 +85,15 @@ def run(
 ) -> list[Violation]:
     """Every scanner on one stack, waiting for all of them."""
     return start(result, project_dir=project_dir, config=config, use_checkov=use_checkov).violations()
+
+
+def scan(
+    result: StackResult,
+    *,
+    project_dir: Path,
+    config: ScannerConfig | None = None,
+    use_checkov: bool = True,
+) -> StackResult:
+    """`result` with every scanner's findings after its violations, and what checkov cannot scan (see `run`)."""
+    pending = start(result, project_dir=project_dir, config=config, use_checkov=use_checkov)
+    return pending.with_unscanned(result).with_violations(pending.violations())

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -412,6 +412,15 @@ class PendingScan:
             )
         return to_violations(reports, self._inputs, self._result, self._config)
 
+    def with_unscanned(self, result: StackResult) -> StackResult:
+        """`result` with the types checkov cannot scan (no Terraform mapping) counted, and a warning for each."""
+        unmapped = self._inputs.plan.unmapped
+        notes = [
+            f"checkov: {count} resource(s) of type {type_} not scanned (no Terraform mapping in preflight/scanners/tfplan.py)"
+            for type_, count in sorted(unmapped.items())
+        ]
+        return replace(result.with_warnings(notes), unmapped_types={**result.unmapped_types, **unmapped})
+
 
 def start(
     result: StackResult, config: ScannerConfig, *, root: Path = REPO_ROOT, keep_dir: Path | None = None
@@ -419,11 +428,6 @@ def start(
     """Start checkov on one stack and return at once. `keep_dir`: write the plan and manifests there instead
     of a temporary directory (for debugging)."""
     inputs = _prepare(result)
-    result.unmapped_types.update(inputs.plan.unmapped)
-    for type_, count in sorted(inputs.plan.unmapped.items()):
-        result.warnings.append(
-            f"checkov: {count} resource(s) of type {type_} not scanned (no Terraform mapping in preflight/scanners/tfplan.py)"
-        )
     if not inputs.plan.addresses and not inputs.manifests:
         return PendingScan(result, config, inputs, None)
     exe = locate(root)

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from preflight.model import StackResult, Violation
-from preflight.scanners import run
+from preflight.scanners import scan
 from preflight.testing import REPO, render
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/cluster"
@@ -290,6 +290,12 @@ def scanned_stack() -> StackResult:
 
 
 @pytest.fixture(scope="session")
-def scan_findings(scanned_stack: StackResult) -> list[Violation]:
-    """Every scanner, checkov included, run once on the stack above."""
-    return run(scanned_stack, project_dir=REPO)
+def scan_result(scanned_stack: StackResult) -> StackResult:
+    """The stack above with every scanner's findings (checkov included, run once) and what checkov cannot scan."""
+    return scan(scanned_stack, project_dir=REPO)
+
+
+@pytest.fixture(scope="session")
+def scan_findings(scan_result: StackResult) -> list[Violation]:
+    """Every scanner's findings on the stack above (it has no others: only the scanners ran on it)."""
+    return list(scan_result.violations)

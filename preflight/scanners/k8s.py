@@ -227,7 +227,8 @@ def schema_violations(result: StackResult, config: ScannerConfig) -> list[Violat
                 continue  # a custom resource: its schema lives in its CRD, not in Kubernetes
             problems = [f"Kubernetes {kv.major_minor(version)} has no {kind} in {api_version}"]
         meta = document.get("metadata") or {}
-        where = f"{kind} {meta.get('namespace') + '/' if meta.get('namespace') else ''}{meta.get('name')}"
+        namespace = meta.get("namespace")
+        where = f"{kind} {f'{namespace}/' if namespace else ''}{meta.get('name')}"
         policy = config.policy(POLICY)
         for problem in problems:
             out.append(

@@ -87,12 +87,12 @@ def test_skipped_check_is_not_reported(scan_findings):
 
 
 @pytest.mark.slow
-def test_unmapped_type_is_reported_as_not_scanned(scanned_stack, scan_findings):
+def test_unmapped_type_is_reported_as_not_scanned(scan_result):
     assert (
         "checkov: 1 resource(s) of type aws:ec2/keyPair:KeyPair not scanned (no Terraform mapping in preflight/scanners/tfplan.py)"
-        in scanned_stack.warnings
+        in scan_result.warnings
     )
-    assert stack_json(scanned_stack)["unmappedTypes"] == {"aws:ec2/keyPair:KeyPair": 1}
+    assert stack_json(scan_result)["unmappedTypes"] == {"aws:ec2/keyPair:KeyPair": 1}
 
 
 def test_fails_with_a_clear_message_when_checkov_is_not_installed(tmp_path):

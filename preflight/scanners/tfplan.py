@@ -608,7 +608,8 @@ def _bucket_by_value(
     stack's buckets, reference it, so checkov's graph checks connect the two as they would in Terraform."""
     if not record.type.startswith("aws:s3/") or record.type in _BUCKETS or "bucket" in record.property_dependencies:
         return
-    urn = buckets.get(record.inputs.get("bucket")) if isinstance(record.inputs.get("bucket"), str) else None
+    bucket = record.inputs.get("bucket")
+    urn = buckets.get(bucket) if isinstance(bucket, str) else None
     if urn is not None and urn in addresses:
         _place(tree, [("bucket", None)], [f"{addresses[urn]}.id", addresses[urn]])
 

@@ -8,15 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from components.cluster import ClusterSettings
 from components.facts import FACTS
 from components.kubernetes_layer import TeamSettings
 from components.node_pool import GpuPoolSettings, SystemPoolSettings
 from infra.config import ConfigError, load
-from infra.config.cluster import ClusterConfig
-from infra.config.profiles import PROFILES
 
 TAGS = '{"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}'
 POOL = {"name": "gpu", "instanceTypes": ["g5.xlarge"]}
@@ -130,32 +127,6 @@ def test_the_stack_files_section_is_the_components_settings_models():
     assert [p.name for p in config("staging").cluster.node_groups] == ["system"]
 
 
-def repeated_defaults(model: type[BaseModel], values: dict, where: str) -> list[str]:
-    """Keys of `values` that only restate the default `model` declares for them."""
-    found = []
-    for name, field in model.model_fields.items():
-        key = field.alias or name
-        if key not in values or field.is_required():
-            continue
-        default = field.get_default(call_default_factory=True)
-        if isinstance(default, BaseModel):
-            found += repeated_defaults(type(default), values[key], f"{where}.{key}")
-        elif json.dumps(default) == json.dumps(values[key]):
-            found.append(f"{where}.{key}")
-    return found
-
-
-def test_profiles_only_override_cluster_defaults_never_restate_them():
-    # A restated default would keep its old value in that environment after the default is changed.
-    found = []
-    for environment, profile in PROFILES.items():
-        cluster = profile.get("cluster", {})
-        found += repeated_defaults(ClusterConfig, cluster, f"{environment}.cluster")
-        for i, pool in enumerate(cluster.get("gpuPools", [])):
-            found += repeated_defaults(GpuPoolSettings, pool, f"{environment}.cluster.gpuPools[{i}]")
-    assert found == []
-
-
 # Run in a fresh interpreter: `components/node_pool.py` with one line changed stands in for the real module, then the
 # stack file is loaded, the node group planned, Karpenter's node class built and the settings table rendered.
 _CHANGED_DEFAULT = r"""
@@ -212,12 +183,6 @@ def test_a_pool_default_changed_on_its_one_line_reaches_the_stack_file_the_compo
     # Unchanged, the same path gives 100: what moved it is the one line.
     (pool,) = config("dev").cluster.gpu_pools
     assert pool.disk_gib == 100
-
-
-def test_repeated_defaults_finds_a_restated_pool_default():
-    # The check above must be able to fail.
-    assert repeated_defaults(GpuPoolSettings, {"name": "a", "diskGib": 100, "maxSize": 3}, "p") == ["p.diskGib"]
-    assert repeated_defaults(ClusterConfig, {"systemPool": {"minSize": 2}}, "c") == ["c.systemPool.minSize"]
 
 
 # --- every error, with its exact line -----------------------------------------------------------------------------

@@ -242,21 +242,21 @@ def check_memory_quantity(value: str) -> str:
     return value
 
 
+def _fail(arg: str, value: object, message: str) -> ValueError:
+    return ValueError(f"KubernetesLayerArgs.{arg} = {value!r}: {message}")
+
+
 def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
     """Raise ValueError naming the argument, the value and what is allowed, before anything is declared."""
-
-    def fail(arg: str, value: object, message: str) -> ValueError:
-        return ValueError(f"KubernetesLayerArgs.{arg} = {value!r}: {message}")
-
     if args.enable_dcgm_exporter and args.gpu_metrics_from_cloudwatch_addon:
-        raise fail(
+        raise _fail(
             "enable_dcgm_exporter",
             True,
             "the CloudWatch observability add-on already runs DCGM on GPU nodes (gpu_metrics_from_cloudwatch_addon); "
             "two DCGM exporters would profile the same GPUs twice: keep one",
         )
     if not EKS_CLUSTER_NAME.match(args.cluster_name):
-        raise fail(
+        raise _fail(
             "cluster_name",
             args.cluster_name,
             "EKS cluster names are 1-100 letters, digits, '-' or '_', starting alphanumeric",
@@ -264,20 +264,20 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
     try:
         cluster_autoscaler_image(args.cluster_version)
     except ValueError as exc:
-        raise fail("cluster_version", args.cluster_version, str(exc)) from None
+        raise _fail("cluster_version", args.cluster_version, str(exc)) from None
     if not _REGION.match(args.region):
-        raise fail("region", args.region, "an AWS region name, e.g. us-west-2")
+        raise _fail("region", args.region, "an AWS region name, e.g. us-west-2")
     for arg in ("scale_down_unneeded_time", "scale_down_delay_after_add", "max_node_provision_time"):
         if not _DURATION.match(getattr(args, arg)):
-            raise fail(arg, getattr(args, arg), "a duration in whole seconds, minutes or hours, e.g. 90s, 10m, 1h")
+            raise _fail(arg, getattr(args, arg), "a duration in whole seconds, minutes or hours, e.g. 90s, 10m, 1h")
     if not args.system_node_selector:
-        raise fail(
+        raise _fail(
             "system_node_selector",
             dict(args.system_node_selector),
             "must select the system nodes; an empty selector lets the autoscaler land anywhere",
         )
     if args.system_node_selector.get(GPU_PRESENT_LABEL) == "true":
-        raise fail(
+        raise _fail(
             "system_node_selector",
             dict(args.system_node_selector),
             "selects GPU nodes; the autoscaler belongs on the system pool",
@@ -286,31 +286,35 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
     # Each team validated itself (`TeamSettings`); what a list of them can get wrong is a name given twice.
     repeat = first_repeat(team.name for team in args.teams)
     if repeat is not None:
-        raise fail(f"teams[{repeat}].name", args.teams[repeat].name, "listed twice; each must be unique")
+        raise _fail(f"teams[{repeat}].name", args.teams[repeat].name, "listed twice; each must be unique")
 
+    _validate_priority_classes(args.priority_classes)
+
+
+def _validate_priority_classes(priority_classes: Sequence[PriorityClassSpec]) -> None:
     names: set[str] = set()
-    for i, pc in enumerate(args.priority_classes):
+    for i, pc in enumerate(priority_classes):
         where = f"priority_classes[{i}]"
         if not _DNS_SUBDOMAIN.match(pc.name) or pc.name.startswith("system-"):
-            raise fail(
+            raise _fail(
                 f"{where}.name", pc.name, "a lowercase DNS name not starting with 'system-' (reserved by Kubernetes)"
             )
         if pc.name in names:
-            raise fail(f"{where}.name", pc.name, "each priority class may be listed once")
+            raise _fail(f"{where}.name", pc.name, "each priority class may be listed once")
         names.add(pc.name)
         if not -MAX_USER_PRIORITY <= pc.value <= MAX_USER_PRIORITY:
-            raise fail(f"{where}.value", pc.value, f"must be between -{MAX_USER_PRIORITY} and {MAX_USER_PRIORITY}")
+            raise _fail(f"{where}.value", pc.value, f"must be between -{MAX_USER_PRIORITY} and {MAX_USER_PRIORITY}")
         if pc.preemption_policy not in PREEMPTION_POLICIES:
-            raise fail(
+            raise _fail(
                 f"{where}.preemption_policy", pc.preemption_policy, f"must be one of {' | '.join(PREEMPTION_POLICIES)}"
             )
-    by_name = {pc.name: pc for pc in args.priority_classes}
+    by_name = {pc.name: pc for pc in priority_classes}
     if (
         "ml-inference" in by_name
         and "ml-training" in by_name
         and by_name["ml-inference"].value <= by_name["ml-training"].value
     ):
-        raise fail(
+        raise _fail(
             "priority_classes",
             {n: by_name[n].value for n in ("ml-inference", "ml-training")},
             "ml-inference must rank above ml-training, or a training backlog starves serving",

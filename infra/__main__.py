@@ -51,9 +51,8 @@ boundary = PermissionBoundary(
         policy_name=names.boundary_policy_name,
         iam_path=names.iam_path,
         object_lock_role_name=names.ci_deploy_role_name,
-        allowed_regions=cfg.role_regions,
-        ec2_instance_types=cfg.guardrails.allowed_instance_types,
-        sagemaker_instance_types=cfg.guardrails.allowed_sagemaker_instance_types,
+        role_regions=cfg.role_regions,
+        settings=cfg.guardrails,
         required_tag_keys=sorted(cfg.default_tags),
         # Serverless endpoints cannot run in a VPC; where config allows them, models without VPC config must pass.
         require_sagemaker_model_vpc=not cfg.endpoints.allow_serverless,
@@ -68,7 +67,7 @@ keys = PlatformKeys(
     "platform",
     PlatformKeysArgs(
         alias_prefix=names.path,
-        deletion_window_days=cfg.storage.key_deletion_window_days,
+        settings=cfg.storage,
         protect=cfg.protect_stateful_resources,
         replica_region=cfg.replica_region,
         # Key administrators (no cryptography) and users (the stack's roles), named before the roles exist.
@@ -109,25 +108,14 @@ pulumi.export("natPublicIps", network.nat_public_ips)
 store = ArtifactStore(
     "artifacts",
     ArtifactStoreArgs(
-        purposes=cfg.storage.buckets,
+        settings=cfg.storage,
         kms_key_arn=keys.artifacts.arn,
         # SageMaker writes capture files with the SageMaker key, and each bucket accepts only its own key.
         kms_key_arns_by_purpose={"data-capture": keys.sagemaker.arn} if "data-capture" in cfg.storage.buckets else {},
-        versioning=cfg.storage.versioning,
-        noncurrent_version_expiry_days=cfg.storage.noncurrent_version_expiry_days,
-        access_log_retention_days=cfg.storage.access_log_retention_days,
-        vpc_endpoint_id=network.s3_endpoint_id if cfg.storage.require_vpc_endpoint else None,
-        vpc_endpoint_exempt_role_arns=cfg.storage.vpc_endpoint_exempt_role_arns,
-        models_object_lock_days=(
-            cfg.storage.models_object_lock.retention_days if cfg.storage.models_object_lock else None
-        ),
+        vpc_endpoint_id=network.s3_endpoint_id,
         replication=(
-            ReplicationArgs(
-                destination_region=cfg.replica_region,
-                kms_key_arn=keys.artifacts_replica.arn,
-                permissions_boundary_arn=boundary.arn,
-            )
-            if cfg.replica_region is not None and keys.artifacts_replica is not None
+            ReplicationArgs(kms_key_arn=keys.artifacts_replica.arn, permissions_boundary_arn=boundary.arn)
+            if keys.artifacts_replica is not None
             else None
         ),
         force_destroy=cfg.environment == "dev" and not cfg.protect_stateful_resources,
@@ -138,12 +126,11 @@ store = ArtifactStore(
 registries = ImageRegistries(
     "images",
     ImageRegistriesArgs(
-        names=cfg.storage.registries,
+        settings=cfg.storage,
         name_prefix=names.registry_prefix,
         kms_key_arn=keys.artifacts.arn,
         # Only roles under the stack's IAM path (every WorkloadRole) may pull and push.
         platform_role_path=names.iam_path,
-        untagged_image_expiry_days=cfg.storage.untagged_image_expiry_days,
         protect=cfg.protect_stateful_resources,
     ),
     opts=platform,
@@ -157,13 +144,13 @@ pulumi.export("repositoryUrls", registries.repository_urls)
 guardrails = Guardrails(
     "guardrails",
     GuardrailsArgs(
-        **cfg.guardrails.component_args(cfg.environment),
+        settings=cfg.guardrails,
         name_prefix=names.prefix,
         project=cfg.default_tags["Project"],
         environment=cfg.environment,
         partition=cfg.partition,
         permissions_boundary=boundary.arn,
-        allowed_regions=cfg.role_regions,
+        role_regions=cfg.role_regions,
         cluster_name=names.cluster_name,
         registry_prefix=names.registry_prefix,
         # The logs key's policy lets AWS Budgets publish to topics it encrypts.

@@ -1,9 +1,10 @@
-"""What each environment sets differently from the defaults.
+"""Environment-dependent values, in one place.
 
-Every default is declared once, with its setting, in the settings model of the component that uses it (see
-`docs/settings.md`); a profile only overrides values. A stack's effective config is its profile below, deep-merged
-with what `Pulumi.<stack>.yaml` sets (the stack file wins; lists are replaced, not merged). Keys are spelled as in
-the stack file (camelCase), so a default and an override read the same.
+A stack's effective config is its profile below, deep-merged with what `Pulumi.<stack>.yaml` sets (the stack file
+wins; lists are replaced, not merged). Keys are spelled as in the stack file (camelCase), so a default and an
+override read the same. A profile only overrides: each setting's base default is declared once, with the setting
+(in its component's settings model, listed in `docs/settings.md`), and a profile that restates it would hide a
+later change of that default from the environment.
 """
 
 from __future__ import annotations
@@ -79,16 +80,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         # tracked in prod's. A staging file opts in with `enabled: true` and a budget that covers it.
         "experimentTracking": {"enabled": False},
         "network": {
-            # Prod's topology (3 AZs, private endpoints) so AZ-spread and endpoint problems show here first;
-            # one NAT gateway, since staging may lose internet egress while an AZ is down.
+            # Prod's topology (the defaults: 3 AZs, private endpoints) so AZ-spread and endpoint problems show here
+            # first; one NAT gateway, since staging may lose internet egress while an AZ is down.
             "cidr": "10.20.0.0/16",
-            "azCount": 3,
             "natStrategy": "single",
-            "interfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "logs", "kms", "sagemaker.api", "sagemaker.runtime"],
             "flowLogRetentionDays": 90,
         },
         "storage": {
-            "requireVpcEndpoint": True,
+            # Requires the VPC endpoint like prod (the default); old versions and access logs kept for less long.
             "noncurrentVersionExpiryDays": 30,
             "accessLogRetentionDays": 90,
         },
@@ -134,8 +133,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "budget": {"monthlyUsd": 1500},
         },
         "monitoring": {
-            # Prod's alarms with more patience; data quality once a day (staging captures little traffic).
-            "gpuIdleHours": 2,
+            # Prod's alarms with more patience (idle GPUs page after the default 2 hours); data quality once a day
+            # (staging captures little traffic).
             "pendingPodsMinutes": 20,
             "dataQuality": {"schedule": "cron(0 6 ? * * *)"},
         },
@@ -143,20 +142,14 @@ PROFILES: dict[str, dict[str, Any]] = {
     "prod": {
         "protectStatefulResources": True,
         "network": {
-            # Survives an AZ loss: 3 AZs, a NAT gateway in each (egress never crosses AZs), AWS APIs reached
-            # privately; flow logs kept a year for investigations.
+            # The defaults, which survive an AZ loss: 3 AZs, a NAT gateway in each (egress never crosses AZs), AWS
+            # APIs reached privately; flow logs kept a year for investigations.
             "cidr": "10.30.0.0/16",
-            "azCount": 3,
-            "natStrategy": "per_az",
-            "interfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "logs", "kms", "sagemaker.api", "sagemaker.runtime"],
-            "flowLogRetentionDays": 365,
         },
         "storage": {
-            # Published model versions cannot be deleted for 30 days (governance mode: admins can still override).
-            "requireVpcEndpoint": True,
-            "noncurrentVersionExpiryDays": 90,
-            "accessLogRetentionDays": 365,
-            "modelsObjectLock": {"retentionDays": 30},
+            # The defaults (VPC endpoint required, versions kept 90 days, access logs a year), and published model
+            # versions cannot be deleted for 30 days (governance mode: admins can still override).
+            "modelsObjectLock": {},
         },
         "cluster": {
             # Three system nodes (one per AZ, never fewer than two); an on-demand inference pool and multi-node

@@ -30,7 +30,7 @@ _SAMPLE = {
 }
 
 
-def _section(annotation: Any) -> type[BaseModel] | None:
+def section_model(annotation: Any) -> type[BaseModel] | None:
     """The settings model a field holds directly (`X` or `X | None`), to list its keys one by one."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -40,13 +40,13 @@ def _section(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _entries(annotation: Any) -> tuple[str, type[BaseModel]] | None:
+def entry_model(annotation: Any) -> tuple[str, type[BaseModel]] | None:
     """For a list or map of settings models (`tuple[X, ...]`, `dict[str, X]`): how an entry's keys are spelled
     (`[]`, `.<name>`) and the model, so each entry's keys are listed too."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin in (tuple, list) and args and _section(args[0]) is not None:
+    if origin in (tuple, list) and args and section_model(args[0]) is not None:
         return "[]", args[0]
-    if origin is dict and len(args) == 2 and _section(args[1]) is not None:
+    if origin is dict and len(args) == 2 and section_model(args[1]) is not None:
         return ".<name>", args[1]
     return None
 
@@ -93,7 +93,7 @@ def _rows(model: type[BaseModel], prefix: str, values: dict[str, Any]) -> list[l
         if key == f"{NAMESPACE}:region":
             key = "aws:region"
         per_env = {env: getattr(values[env], name) if values[env] is not None else None for env in ENVIRONMENTS}
-        nested = _section(field.annotation)
+        nested = section_model(field.annotation)
         description = " ".join((field.description or "").split()).replace("|", "\\|")
         if nested is not None and all(isinstance(v, BaseModel) or v is None for v in per_env.values()):
             rows.append([f"`{key}`", _type(field.annotation), "section", "", "", "", description])
@@ -105,7 +105,7 @@ def _rows(model: type[BaseModel], prefix: str, values: dict[str, Any]) -> list[l
             continue
         shown = [_show(v) if values[env] is not None else "—" for env, v in per_env.items()]
         rows.append([f"`{key}`", _type(field.annotation), _default(field), *shown, description])
-        entries = _entries(field.annotation)
+        entries = entry_model(field.annotation)
         if entries is not None:
             spelling, entry = entries
             rows += _rows(entry, f"{key}{spelling}.", dict.fromkeys(ENVIRONMENTS))

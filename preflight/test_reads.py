@@ -9,8 +9,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from preflight.model import UNKNOWN
+from preflight.coverage import unrendered_findings
+from preflight.model import UNKNOWN, stack_json
 from preflight.policy import evaluate
+from preflight.report_markdown import render_markdown
 from preflight.testing import REPO, render
 
 READS = REPO / "tests" / "fixtures" / "reads"
@@ -80,6 +82,24 @@ def test_the_tree_shows_reads_as_reads_and_the_counts_add_up():
     assert "+ 4 to create (1 stack, 1 cloud resource, 2 providers)" in proc.stdout
     assert ">- 5 to read (" in proc.stdout
     assert "StackReference 'acme/network/prod': its outputs are unknown offline" in proc.stdout
+
+
+def test_a_program_that_reads_what_it_does_not_own_is_not_judged_on_it_and_lists_each_read_as_not_checked():
+    proc = _preflight()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "✗" not in proc.stdout
+    assert (
+        "Not checked: 5 reads of existing resources this program does not manage; no policy pack judges a read "
+        "(`pulumi preview` neither) and the scanners skip them"
+    ) in proc.stdout
+    listed = proc.stdout.split("Not checked: 5 reads", 1)[1].splitlines()[1:6]
+    assert [line.split() for line in listed] == [
+        ["aws:iam/policy:Policy", "admin"],
+        ["aws:s3/bucket:Bucket", "logs"],
+        ["aws:s3/bucket:Bucket", "shared"],
+        ["kubernetes:core/v1:Service", "dns"],
+        ["pulumi:pulumi:StackReference", "acme/network/prod"],
+    ]
 
 
 def test_stack_outputs_feed_a_stack_reference():
@@ -211,3 +231,20 @@ def test_a_stack_finding_against_a_reads_urn_is_filed_under_the_stack(tmp_path):
 def test_the_pack_finds_nothing_to_fix_in_a_bucket_the_program_only_reads():
     found = evaluate(render(foreign_reader), PACK)
     assert [(v.policy, v.name) for v in found if v.name == "logs"] == []
+
+
+def test_every_read_is_listed_as_not_checked_and_is_no_finding():
+    r = render(foreign_reader)
+    (gap,) = r.not_checked
+    assert (gap.kind, gap.type, gap.name, gap.urn) == (
+        "read",
+        "aws:s3/bucket:Bucket",
+        "logs",
+        "urn:pulumi:dev::test::aws:s3/bucket:Bucket::logs",
+    )
+    assert "no policy pack judges a read" in gap.reason
+    assert stack_json(r)["notChecked"][0]["kind"] == "read"
+    assert unrendered_findings(r, strict=True) == []
+    summary = render_markdown([r])
+    assert "**Read, not managed, so not judged by the policy packs nor scanned: 1 resource(s)**" in summary
+    assert "Not rendered" not in summary

@@ -17,7 +17,7 @@ from components.gpu_labels import GPU_NODE_LABELS, GPU_RESOURCE, GPU_TAINT
 
 
 class Team(Protocol):
-    """What the namespace manifests read from a team (`components.kubernetes_layer.TeamSpec`)."""
+    """What the namespace manifests read from a team (`components.kubernetes_layer.TeamSettings`)."""
 
     @property
     def name(self) -> str: ...

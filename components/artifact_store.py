@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import field_validator, model_validator
 
 from components._bucket_policy import (
     ACCESS_LEVELS,
@@ -18,21 +20,134 @@ from components._bucket_policy import (
     grant_statements,
     validate_prefix,
 )
+from components.regions import Region
+from components.settings import FieldError, Section, days_between
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust
 
 PURPOSES = ("datasets", "models", "data-capture", "access-logs")
 """Every bucket purpose the store knows. `access-logs` receives the server access logs of the others."""
 ACCESS_LOGS = "access-logs"
 MAX_RETENTION_DAYS = 3650
+"""Ten years: the longest retention the store accepts for versions, logs and object lock."""
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
+
+_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@*/-]+$")
+
+
+class ObjectLockSettings(Section):
+    """S3 Object Lock on the models bucket, in GOVERNANCE mode.
+
+    Governance (not compliance) mode: a published model version cannot be overwritten or deleted during the
+    retention period, yet an administrator holding `s3:BypassGovernanceRetention` can still remove it (a leaked
+    secret baked into a model, say). Compliance mode could not be undone even by the account root.
+    """
+
+    retention_days: int = 30
+    """Default retention applied to every new object version in the models bucket."""
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return days_between(value, 1, MAX_RETENTION_DAYS, "how long each model version is locked against deletion")
+
+
+class ReplicationSettings(Section):
+    """Cross-region replication of the models bucket (disaster recovery for what endpoints serve)."""
+
+    destination_region: Region
+    """Region of the replica bucket (with its own KMS key there). Must differ from the stack's region."""
+
+
+class ArtifactStoreSettings(Section):
+    """The artifact store's part of `ml-platform:storage` (with the keys' and the image registries' settings).
+    Declared once: the stack file is validated against it and `ArtifactStore` takes it."""
+
+    buckets: tuple[str, ...] = PURPOSES
+    """Bucket purposes the artifact store creates: any of datasets, models, data-capture, access-logs.
+    `access-logs` is required whenever another bucket is listed (it receives their server access logs)."""
+
+    versioning: bool = True
+    """Object versioning on every bucket. Turning it off is an explicit opt-out; object lock and replication need it."""
+
+    noncurrent_version_expiry_days: int = 90
+    """Days an overwritten or deleted object version is kept before lifecycle deletes it (1-3650)."""
+
+    access_log_retention_days: int = 365
+    """Days server access logs are kept in the access-logs bucket (1-3650)."""
+
+    models_object_lock: ObjectLockSettings | None = None
+    """Object lock (governance mode) for the models bucket, e.g. `{"retentionDays": 30}`. Default: off
+    (on in the prod profile). Needs `versioning`."""
+
+    models_replication: ReplicationSettings | None = None
+    """Cross-region replication of the models bucket, e.g. `{"destinationRegion": "us-west-2"}`. Default: off."""
+
+    require_vpc_endpoint: bool = True
+    """Bucket policies deny object access that does not come through the VPC's S3 gateway endpoint, except for
+    AWS services and `vpcEndpointExemptRoleArns`. Default on; the dev profile turns it off."""
+
+    vpc_endpoint_exempt_role_arns: tuple[str, ...] = ()
+    """IAM role ARNs (wildcards allowed in the role name) that may reach bucket objects from outside the VPC:
+    administrators and CI. Ignored when `requireVpcEndpoint` is false."""
+
+    @field_validator("noncurrent_version_expiry_days")
+    @classmethod
+    def _noncurrent(cls, value: int) -> int:
+        return days_between(value, 1, MAX_RETENTION_DAYS, "how long overwritten or deleted object versions are kept")
+
+    @field_validator("access_log_retention_days")
+    @classmethod
+    def _access_logs(cls, value: int) -> int:
+        return days_between(value, 1, MAX_RETENTION_DAYS, "how long server access logs are kept")
+
+    @model_validator(mode="after")
+    def _buckets_and_features(self) -> ArtifactStoreSettings:
+        allowed = ", ".join(PURPOSES)
+        if not self.buckets:
+            raise FieldError("buckets", [], f"list at least one bucket purpose ({allowed})")
+        seen: set[str] = set()
+        for index, purpose in enumerate(self.buckets):
+            if purpose not in PURPOSES:
+                raise FieldError(f"buckets.{index}", purpose, f"unknown bucket purpose; allowed: {allowed}")
+            if purpose in seen:
+                raise FieldError(f"buckets.{index}", purpose, "listed twice; each bucket purpose appears once")
+            seen.add(purpose)
+        if ACCESS_LOGS not in seen:
+            raise FieldError(
+                "buckets",
+                list(self.buckets),
+                "must include 'access-logs': every other bucket delivers its server access logs there",
+            )
+        for feature, value in (
+            ("modelsObjectLock", self.models_object_lock),
+            ("modelsReplication", self.models_replication),
+        ):
+            if value is None:
+                continue
+            shown = value.model_dump(by_alias=True)
+            if not self.versioning:
+                raise FieldError(feature, shown, f"needs versioning; set `versioning: true` or remove `{feature}`")
+            if "models" not in seen:
+                raise FieldError(
+                    feature, shown, f"needs the 'models' bucket in `buckets`; add it or remove `{feature}`"
+                )
+        for index, arn in enumerate(self.vpc_endpoint_exempt_role_arns):
+            if not _ROLE_ARN.match(arn):
+                raise FieldError(
+                    f"vpcEndpointExemptRoleArns.{index}",
+                    arn,
+                    "not an IAM role ARN; expected arn:<partition>:iam::<12-digit account>:role/<name> "
+                    "('*' allowed in the name)",
+                )
+        return self
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReplicationArgs:
-    destination_region: str
-    """Region of the replica bucket. Must differ from the store's region (checked at deployment)."""
+    """What replication needs besides `settings.models_replication` (its region): values known at deployment."""
+
     kms_key_arn: pulumi.Input[str]
-    """A KMS key in `destination_region` (PlatformKeys' `artifacts_replica`): encrypts the replica."""
+    """A KMS key in the destination region (PlatformKeys' `artifacts_replica`): encrypts the replica."""
     permissions_boundary_arn: pulumi.Input[str]
     """The platform's permission boundary, attached to the replication role like every platform role."""
 
@@ -45,25 +160,16 @@ class ArtifactStoreArgs:
     """Per-purpose key overrides. Default: none. E.g. data-capture -> the SageMaker key, because SageMaker writes
     capture files with the key of the endpoint's data-capture config, and the bucket policy only accepts the
     bucket's own key."""
-    purposes: Sequence[str] = PURPOSES
-    """Buckets to create. Default: all four. `access-logs` is required whenever another bucket is listed."""
-    versioning: bool = True
-    """Default on. Turning it off is an explicit opt-out; object lock and replication need it."""
-    noncurrent_version_expiry_days: int = 90
-    """Overwritten or deleted versions are deleted by lifecycle after this many days (1-3650). Default 90."""
-    access_log_retention_days: int = 365
-    """Server access logs are deleted after this many days (1-3650). Default 365."""
+    settings: ArtifactStoreSettings = field(default_factory=ArtifactStoreSettings)
+    """What the stack file sets (validated when built): buckets, versioning, retentions, object lock, replication,
+    the VPC-endpoint rule and its exempt roles."""
     vpc_endpoint_id: pulumi.Input[str] | None = None
-    """Default none (no network restriction). When set, bucket policies deny object access that does not come
-    through this S3 gateway endpoint, except from AWS services and `vpc_endpoint_exempt_role_arns`."""
-    vpc_endpoint_exempt_role_arns: Sequence[pulumi.Input[str]] = ()
-    """Admin and CI role ARNs (wildcards allowed) allowed to reach objects from outside the VPC. The replication
-    role is always exempt (S3 replicates from outside any VPC)."""
-    models_object_lock_days: int | None = None
-    """Default none. When set, the models bucket is created with Object Lock and this default retention in
-    GOVERNANCE mode (admins holding s3:BypassGovernanceRetention can still delete). Needs `versioning`."""
+    """The VPC's S3 gateway endpoint. Required while `settings.require_vpc_endpoint` is on (the default): bucket
+    policies then deny object access that does not come through it, except from AWS services, the settings'
+    exempt roles and the replication role. Unused when the setting is off."""
     replication: ReplicationArgs | None = None
-    """Default none. When set, the models bucket replicates to a hardened replica bucket in another region."""
+    """The replica's key and the replication role's boundary: required exactly when `settings.models_replication`
+    is set."""
     force_destroy: bool = False
     """Default off. Lets `pulumi destroy` empty the buckets: for dev only, never together with `protect`."""
     protect: bool = True
@@ -71,44 +177,29 @@ class ArtifactStoreArgs:
 
 
 def validate_artifact_store(args: ArtifactStoreArgs) -> None:
-    """Raises ValueError naming the field, the value and what is allowed."""
-    allowed = ", ".join(PURPOSES)
-    if not args.purposes:
-        raise ValueError(f"purposes = []: list at least one of {allowed}")
-    for purpose in args.purposes:
-        if purpose not in PURPOSES:
-            raise ValueError(f"purposes: unknown bucket purpose {purpose!r}; allowed: {allowed}")
-    if len(set(args.purposes)) != len(args.purposes):
-        raise ValueError(f"purposes = {list(args.purposes)}: each purpose may appear once")
-    if ACCESS_LOGS not in args.purposes:
-        raise ValueError(f"purposes = {list(args.purposes)}: must include 'access-logs' (the other buckets log there)")
+    """Raises ValueError naming the field, the value and what is allowed. The settings validated themselves; this
+    checks the arguments known only at deployment against them."""
+    purposes = args.settings.buckets
     for purpose in args.kms_key_arns_by_purpose:
-        if purpose not in args.purposes or purpose == ACCESS_LOGS:
+        if purpose not in purposes or purpose == ACCESS_LOGS:
             raise ValueError(
                 f"kms_key_arns_by_purpose: {purpose!r} is not a KMS-encrypted bucket of this store; "
-                f"allowed: {', '.join(p for p in args.purposes if p != ACCESS_LOGS)}"
+                f"allowed: {', '.join(p for p in purposes if p != ACCESS_LOGS)}"
             )
-    for name, days in (
-        ("noncurrent_version_expiry_days", args.noncurrent_version_expiry_days),
-        ("access_log_retention_days", args.access_log_retention_days),
-        ("models_object_lock_days", args.models_object_lock_days),
-    ):
-        if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
-            raise ValueError(
-                f"{name} = {days}: retention out of range; must be between 1 and {MAX_RETENTION_DAYS} days"
-            )
-    for feature, enabled in (
-        ("models_object_lock_days", args.models_object_lock_days is not None),
-        ("replication", args.replication is not None),
-    ):
-        if not enabled:
-            continue
-        if not args.versioning:
-            raise ValueError(f"{feature} needs versioning; set versioning=True or drop {feature}")
-        if "models" not in args.purposes:
-            raise ValueError(f"{feature} applies to the models bucket; add 'models' to purposes or drop {feature}")
-    if args.replication is not None and not args.replication.destination_region:
-        raise ValueError("replication.destination_region = '': name the replica's region")
+    if args.settings.require_vpc_endpoint and args.vpc_endpoint_id is None:
+        raise ValueError(
+            "vpc_endpoint_id = None while settings.require_vpc_endpoint is on: pass the VPC's S3 gateway endpoint "
+            "id, or turn `requireVpcEndpoint` off"
+        )
+    if args.settings.models_replication is not None and args.replication is None:
+        raise ValueError(
+            "settings.models_replication is set but replication = None: pass ReplicationArgs with the replica's KMS "
+            "key and the permission boundary"
+        )
+    if args.settings.models_replication is None and args.replication is not None:
+        raise ValueError(
+            "replication given but settings.models_replication is not set: set `modelsReplication` or drop it"
+        )
     if args.force_destroy and args.protect:
         raise ValueError(
             "force_destroy=True with protect=True: a protected store is retained with its data; "
@@ -116,7 +207,7 @@ def validate_artifact_store(args: ArtifactStoreArgs) -> None:
         )
 
 
-def lifecycle_rules(purpose: str, args: ArtifactStoreArgs) -> list[dict[str, Any]]:
+def lifecycle_rules(purpose: str, settings: ArtifactStoreSettings) -> list[dict[str, Any]]:
     """The lifecycle rules of one bucket, as `BucketLifecycleConfigurationRuleArgs` keyword dicts."""
     everything: dict[str, Any] = {}  # an empty filter: the rule applies to every object
     rules: list[dict[str, Any]] = [
@@ -127,13 +218,13 @@ def lifecycle_rules(purpose: str, args: ArtifactStoreArgs) -> list[dict[str, Any
             "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_INCOMPLETE_UPLOADS_DAYS},
         }
     ]
-    if args.versioning:
+    if settings.versioning:
         rules.append(
             {
                 "id": "expire-noncurrent-versions",
                 "status": "Enabled",
                 "filter": everything,
-                "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_expiry_days},
+                "noncurrent_version_expiration": {"noncurrent_days": settings.noncurrent_version_expiry_days},
                 # Once every version under a key is gone, the lone delete marker is clutter (and a LIST cost).
                 "expiration": {"expired_object_delete_marker": True},
             }
@@ -154,7 +245,7 @@ def lifecycle_rules(purpose: str, args: ArtifactStoreArgs) -> list[dict[str, Any
                 "id": "expire-access-logs",
                 "status": "Enabled",
                 "filter": everything,
-                "expiration": {"days": args.access_log_retention_days},
+                "expiration": {"days": settings.access_log_retention_days},
             }
         )
     return rules
@@ -264,6 +355,8 @@ class ArtifactStore(pulumi.ComponentResource):
         self.bucket_name_prefix = f"{name}-"
         """Every bucket's auto-name starts with it: the CI deploy role's S3 statement is scoped to it."""
         self._args = args
+        settings = args.settings
+        lock = settings.models_object_lock
 
         invoke = pulumi.InvokeOutputOptions(parent=self)
         self._account_id = aws.get_caller_identity_output(opts=invoke).account_id
@@ -277,19 +370,18 @@ class ArtifactStore(pulumi.ComponentResource):
         self.replication_role: WorkloadRole | None = None
 
         # Created first: every other bucket names it as its log target, and its policy names them as log sources.
-        ordered = [ACCESS_LOGS] + [p for p in args.purposes if p != ACCESS_LOGS]
+        ordered = [ACCESS_LOGS] + [p for p in settings.buckets if p != ACCESS_LOGS]
         for purpose in ordered:
-            self.buckets[purpose] = self._bucket(
-                purpose, object_lock=purpose == "models" and args.models_object_lock_days is not None
-            )
+            self.buckets[purpose] = self._bucket(purpose, object_lock=purpose == "models" and lock is not None)
             self._key_arns[purpose] = (
                 None if purpose == ACCESS_LOGS else args.kms_key_arns_by_purpose.get(purpose, args.kms_key_arn)
             )
 
-        if args.replication is not None:
-            self._replica_and_role(args.replication)
+        replica_region = settings.models_replication.destination_region if settings.models_replication else None
+        if args.replication is not None and replica_region is not None:
+            self._replica_and_role(args.replication, replica_region)
 
-        exempt = list(args.vpc_endpoint_exempt_role_arns)
+        exempt: list[pulumi.Input[str]] = list(settings.vpc_endpoint_exempt_role_arns)
         if self.replication_role is not None:
             exempt.append(self.replication_role.arn)
         logs_bucket = self.buckets[ACCESS_LOGS]
@@ -301,20 +393,20 @@ class ArtifactStore(pulumi.ComponentResource):
                 kms_key_arn=self._key_arns[purpose],
                 log_target=None if purpose == ACCESS_LOGS else logs_bucket,
                 log_sources=[b for p, b in self.buckets.items() if p != ACCESS_LOGS] if purpose == ACCESS_LOGS else [],
-                vpc_endpoint_id=args.vpc_endpoint_id,
+                vpc_endpoint_id=args.vpc_endpoint_id if settings.require_vpc_endpoint else None,
                 exempt_role_arns=exempt,
                 lifecycle_purpose=purpose,
             )
-        if args.replication is not None:
-            self._replicate(args.replication)
-        if args.models_object_lock_days is not None:
+        if args.replication is not None and replica_region is not None:
+            self._replicate(args.replication, replica_region)
+        if lock is not None:
             aws.s3.BucketObjectLockConfiguration(
                 f"{name}-models-object-lock",
                 bucket=self.buckets["models"].id,
                 object_lock_enabled="Enabled",
                 rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
                     default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                        mode="GOVERNANCE", days=args.models_object_lock_days
+                        mode="GOVERNANCE", days=lock.retention_days
                     )
                 ),
                 opts=self._stateful(),
@@ -403,7 +495,7 @@ class ArtifactStore(pulumi.ComponentResource):
             f"{name}-encryption", bucket=bucket.id, rules=[rule], region=region, opts=self._stateful()
         )
         versioning = None
-        if args.versioning:
+        if args.settings.versioning:
             versioning = s3.BucketVersioning(
                 f"{name}-versioning",
                 bucket=bucket.id,
@@ -415,7 +507,7 @@ class ArtifactStore(pulumi.ComponentResource):
         s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
-            rules=[_lifecycle_rule_args(r) for r in lifecycle_rules(lifecycle_purpose, args)],
+            rules=[_lifecycle_rule_args(r) for r in lifecycle_rules(lifecycle_purpose, args.settings)],
             region=region,
             # AWS applies lifecycle rules on noncurrent versions only once versioning is on.
             opts=self._stateful(depends_on=[versioning] if versioning is not None else []),
@@ -467,15 +559,16 @@ class ArtifactStore(pulumi.ComponentResource):
             opts=self._stateful(depends_on=[public_access]),
         )
 
-    def _replica_and_role(self, replication: ReplicationArgs) -> None:
+    def _replica_and_role(self, replication: ReplicationArgs, region: str) -> None:
         """The replica buckets and the replication role: created before the store's bucket policies, which
         exempt the role from the VPC-endpoint rule."""
         name, args = self._name, self._args
-        region = replication.destination_region
         # Access logs must land in the same region as the bucket they describe: the replica gets its own.
         self._replica_logs = self._bucket("models-replica-access-logs", object_lock=False, region=region)
         # S3 only replicates locked object versions into a bucket that has Object Lock as well.
-        replica = self._bucket("models-replica", object_lock=args.models_object_lock_days is not None, region=region)
+        replica = self._bucket(
+            "models-replica", object_lock=args.settings.models_object_lock is not None, region=region
+        )
         self.replica_bucket = self._replica = replica
 
         source = self.buckets["models"]
@@ -502,9 +595,9 @@ class ArtifactStore(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _replicate(self, replication: ReplicationArgs) -> None:
+    def _replicate(self, replication: ReplicationArgs, region: str) -> None:
         """Hardens the replica buckets and turns replication on (after the store's buckets are versioned)."""
-        name, region = self._name, replication.destination_region
+        name = self._name
         replica, replica_logs, role = self._replica, self._replica_logs, self._replication_role
         self._harden(
             "models-replica-access-logs",
@@ -564,7 +657,7 @@ class ArtifactStore(pulumi.ComponentResource):
     def _replication_policy_json(self, values: dict[str, Any], replica_region: str) -> str:
         if values["source_region"] == replica_region:
             raise pulumi.RunError(
-                f"replication.destination_region = {replica_region!r} is the store's own region; "
+                f"settings.models_replication.destination_region = {replica_region!r} is the store's own region; "
                 "disaster-recovery replication needs another region"
             )
         return json.dumps(replication_policy(replica_region=replica_region, **values), indent=2)

@@ -6,8 +6,11 @@ secrets key); the cluster (API authentication mode, no admin for its creator, pr
 for listed CIDRs, control-plane ENIs in the intra subnets, secrets envelope-encrypted, all five log types); the IAM
 OIDC provider for IRSA; an access entry and cluster-admin policy association per admin role; the managed add-ons at
 pinned versions (vpc-cni with its own IRSA role, kube-proxy, the Pod Identity agent, CoreDNS, the EBS CSI driver
-with its own Pod Identity role); the system node pool and the GPU node pools (`components.node_pool.NodePool`);
-and a kubeconfig that authenticates with `aws eks get-token`, as a secret.
+with its own Pod Identity role); the system node pool and, unless Karpenter brings GPU nodes up, the GPU node pools
+(`components.node_pool.NodePool`); and a kubeconfig that authenticates with `aws eks get-token`, as a secret.
+
+Its settings are declared once, here (`ClusterSettings`, with the pools' models from `components.node_pool`): the
+stack file's `ml-platform:cluster` is validated against them, and the component takes the validated model.
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import Field, field_validator, model_validator
 
 from components import cluster_rules as rules
 from components import facts
-from components.node_pool import NodePool, NodePoolArgs
+from components.karpenter import pool_problem
+from components.node_pool import GpuPoolSettings, NodePool, NodePoolArgs, SystemPoolSettings
+from components.settings import FieldError, Section
 from components.workload_role import (
     WorkloadRole,
     WorkloadRoleArgs,
@@ -33,11 +40,10 @@ from components.workload_role import (
 __all__ = [
     "Cluster",
     "ClusterArgs",
-    "NodePoolSpec",
+    "ClusterSettings",
     "cluster_secrets_key_policy",
     "ebs_csi_key_policy",
     "kubeconfig_json",
-    "validate_cluster",
 ]
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
@@ -49,20 +55,119 @@ EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 """The EBS CSI controller's service account (kube-system): its Pod Identity association and its role's trust name it."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class NodePoolSpec:
-    """One node pool as the cluster sees it (the cluster fills in subnets, keys, boundary and tags)."""
+class ClusterSettings(Section):
+    """`ml-platform:cluster` (with the teams, Karpenter and Kueue settings `infra/config/cluster.py` adds), and what
+    `Cluster` builds: version, API endpoint, admins, add-ons, control-plane logs, the node pools.
 
-    name: str
-    instance_types: Sequence[str]
-    capacity: str = "on_demand"
-    min_size: int = 0
-    max_size: int = 2
-    desired_size: int | None = None
-    disk_gib: int = 100
-    ami_type: str | None = None
-    purpose: str | None = None
-    efa: bool = False
+    Declared once: the stack file is validated against this model and the component takes it. Defaults are the
+    secure ones; `infra/config/profiles.py` sizes the pools per environment."""
+
+    version: str = Field(default_factory=lambda: facts.FACTS.eks.default_version)
+    """Kubernetes version, one of `eks.testedVersions` in `components/facts/aws.json` (default: its
+    `eks.defaultVersion`). Upgrade one minor version at a time."""
+    endpoint_public_access: bool = False
+    """Default off: the API is reachable from inside the VPC only (private endpoint)."""
+    public_access_cidrs: tuple[str, ...] = ()
+    """With `endpointPublicAccess`, the public ranges allowed to reach the API (required then; never 0.0.0.0/0)."""
+    admin_role_arns: tuple[str, ...] = ()
+    """IAM roles given cluster-admin through EKS access entries. Default: none (whoever deploys gets no admin)."""
+    addon_versions: dict[str, str] = Field(default_factory=dict)
+    """Override a pinned add-on version, e.g. {"coredns": "v1.13.1-eksbuild.1"}. Default: the pinned row for `version`
+    in `eks.addonVersions` of `components/facts/aws.json`."""
+    log_retention_days: int = 365
+    """Days CloudWatch keeps control-plane logs (api, audit, authenticator, controllerManager, scheduler)."""
+    system_pool: SystemPoolSettings = SystemPoolSettings()
+    gpu_pools: tuple[GpuPoolSettings, ...] = ()
+    """GPU node pools. Default: none (profiles add them)."""
+    require_on_demand_inference: bool = True
+    """Default on: if any GPU pool serves inference, at least one inference pool is on-demand (spot can vanish)."""
+    gpu_capacity: Literal["karpenter", "node-groups"] = "node-groups"
+    """Who brings GPU nodes up: `node-groups` (a managed node group per GPU pool, scaled by the cluster-autoscaler)
+    or `karpenter` (a NodePool per GPU pool; no GPU node groups). Never both. The system pool is always a managed
+    node group."""
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        return rules.check_version(value)
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return facts.check_log_retention(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClusterSettings:
+        for addon, pinned in self.addon_versions.items():
+            try:
+                rules.check_addon_version(addon, pinned, self.version)
+            except ValueError as exc:
+                raise FieldError(f"addonVersions.{addon}", pinned, str(exc)) from None
+        if self.endpoint_public_access and not self.public_access_cidrs:
+            raise FieldError(
+                "publicAccessCidrs",
+                [],
+                "required with endpointPublicAccess: list the public ranges allowed to reach the API",
+            )
+        if self.public_access_cidrs and not self.endpoint_public_access:
+            raise FieldError(
+                "publicAccessCidrs",
+                list(self.public_access_cidrs),
+                "has no effect while endpointPublicAccess is false; remove it, or turn the public endpoint on",
+            )
+        for i, cidr in enumerate(self.public_access_cidrs):
+            try:
+                rules.check_public_access_cidr(cidr)
+            except ValueError as exc:
+                raise FieldError(f"publicAccessCidrs.{i}", cidr, str(exc)) from None
+        _unique("adminRoleArns", self.admin_role_arns)
+        for i, arn in enumerate(self.admin_role_arns):
+            try:
+                rules.check_admin_role_arn(arn)
+            except ValueError as exc:
+                raise FieldError(f"adminRoleArns.{i}", arn, str(exc)) from None
+        if rules.first_repeat(rules.role_key(arn) for arn in self.admin_role_arns) is not None:
+            raise FieldError(
+                "adminRoleArns", list(self.admin_role_arns), "two roles share a name; role names must differ"
+            )
+        _unique("gpuPools", [p.name for p in self.gpu_pools], suffix="name")
+        inference = [p for p in self.gpu_pools if p.purpose == "inference"]
+        if self.require_on_demand_inference and inference and all(p.capacity == "spot" for p in inference):
+            raise FieldError(
+                "gpuPools",
+                [p.name for p in inference],
+                "every inference pool is spot; add an on_demand inference pool, or set requireOnDemandInference: false",
+            )
+        if self.gpu_capacity == "karpenter":
+            for i, pool in enumerate(self.gpu_pools):
+                problem = pool_problem(min_size=pool.min_size, ami_type=pool.ami_type)
+                if problem is not None:
+                    key, value, message = problem
+                    raise FieldError(f"gpuPools.{i}.{key}", value, message)
+        return self
+
+    @property
+    def admin_roles(self) -> dict[str, str]:
+        """`adminRoleArns` keyed by role name (path dropped): the access entries' child names."""
+        return {rules.role_key(arn): arn for arn in self.admin_role_arns}
+
+    @property
+    def resolved_addon_versions(self) -> dict[str, str]:
+        """Every managed add-on's version: the pinned row for `version`, with `addonVersions` laid over it."""
+        return rules.addon_versions(self.version, self.addon_versions)
+
+    @property
+    def node_groups(self) -> tuple[SystemPoolSettings | GpuPoolSettings, ...]:
+        """The pools the cluster builds as managed node groups: the system pool, and the GPU pools unless Karpenter
+        brings GPU nodes up (one owner of GPU capacity)."""
+        return (self.system_pool, *(self.gpu_pools if self.gpu_capacity == "node-groups" else ()))
+
+
+def _unique(key: str, values: Sequence[str], suffix: str | None = None) -> None:
+    repeat = rules.first_repeat(values)
+    if repeat is not None:
+        where = f"{key}.{repeat}" + (f".{suffix}" if suffix else "")
+        raise FieldError(where, values[repeat], "listed twice; each must be unique")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,60 +188,17 @@ class ClusterArgs:
     """Customer-managed key for the control-plane log group; CloudWatch Logs must be able to use it."""
     permissions_boundary: pulumi.Input[str]
     """The stack's permission boundary, on every role created here."""
-    system_pool: NodePoolSpec
-    """On-demand CPU nodes for the add-ons; at least 1 node."""
-    version: str = field(default_factory=lambda: facts.FACTS.eks.default_version)
-    """Kubernetes version, one of `eks.testedVersions` in `components/facts/aws.json` (default: `eks.defaultVersion`)."""
+    settings: ClusterSettings = field(default_factory=ClusterSettings)
+    """What the stack file sets (validated when built): version, endpoint, admins, add-ons, log retention, pools."""
     partition: str = "aws"
-    gpu_pools: Sequence[NodePoolSpec] = ()
-    """GPU pools: tainted, labelled, scale-from-zero tagged. Default: none."""
-    endpoint_public_access: bool = False
-    """Default off: the API is reachable from inside the VPC only."""
-    public_access_cidrs: Sequence[str] = ()
-    """With `endpoint_public_access`: the public ranges allowed (required then; never 0.0.0.0/0)."""
     admin_roles: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Key -> IAM role ARN given cluster-admin through an access entry. Keys name the children, so keep them stable.
-    Default: none (nobody is admin by default; the creator is not)."""
-    addon_versions: Mapping[str, str] | None = None
-    """Add-on -> pinned version. Default: the row for `version` in `eks.addonVersions` (`components/facts`)."""
-    log_retention_days: int = 365
-    """Days CloudWatch keeps control-plane logs."""
+    """Cluster admins known only at deployment, key -> IAM role ARN (the CI deploy role, the platform-admin persona).
+    The stack file's `adminRoleArns` are added, keyed by role name, and win on a shared key. Keys name the
+    children, so keep them stable."""
     cost_tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for node instances and volumes (launch templates), which provider default tags do not reach."""
     protect: bool = True
     """Default on: the cluster is `protect`ed and has EKS deletion protection. Off only for throw-away stacks."""
-
-
-def validate_cluster(args: ClusterArgs) -> dict[str, str]:
-    """Validate the args; returns the add-on versions in effect. Raises ValueError naming the argument."""
-
-    def fail(arg: str, value: object, message: str) -> ValueError:
-        return ValueError(f"ClusterArgs.{arg} = {value!r}: {message}")
-
-    try:
-        addons = rules.addon_versions(args.version, args.addon_versions)
-    except ValueError as exc:
-        raise fail("version/addon_versions", (args.version, dict(args.addon_versions or {})), str(exc)) from None
-    if args.endpoint_public_access and not args.public_access_cidrs:
-        raise fail("public_access_cidrs", [], "required with endpoint_public_access (never the whole internet)")
-    if args.public_access_cidrs and not args.endpoint_public_access:
-        raise fail(
-            "public_access_cidrs", list(args.public_access_cidrs), "has no effect without endpoint_public_access"
-        )
-    for cidr in args.public_access_cidrs:
-        try:
-            rules.check_public_access_cidr(cidr)
-        except ValueError as exc:
-            raise fail("public_access_cidrs", cidr, str(exc)) from None
-    try:
-        facts.check_log_retention(args.log_retention_days)
-    except ValueError as exc:
-        raise fail("log_retention_days", args.log_retention_days, str(exc)) from None
-    names = [args.system_pool.name] + [p.name for p in args.gpu_pools]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise fail("gpu_pools", names, f"pool names must be unique ({', '.join(duplicates)} repeated)")
-    return addons
 
 
 def cluster_secrets_key_policy(key_arn: str) -> str:
@@ -240,7 +302,8 @@ class Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:cluster:Cluster", name, None, opts)
-        addons = validate_cluster(args)
+        settings = args.settings
+        addons = settings.resolved_addon_versions
         child = pulumi.ResourceOptions(parent=self)
         policy = f"arn:{args.partition}:iam::aws:policy"
 
@@ -250,7 +313,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-control-plane-logs",
             name=f"/aws/eks/{args.cluster_name}/cluster",
             kms_key_id=args.logs_kms_key_arn,
-            retention_in_days=args.log_retention_days,
+            retention_in_days=settings.log_retention_days,
             opts=child,
         )
         self.cluster_role = WorkloadRole(
@@ -269,13 +332,13 @@ class Cluster(pulumi.ComponentResource):
         self.cluster = aws.eks.Cluster(
             f"{name}-eks",
             name=args.cluster_name,
-            version=args.version,
+            version=settings.version,
             role_arn=self.cluster_role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=args.intra_subnet_ids,
                 endpoint_private_access=True,
-                endpoint_public_access=args.endpoint_public_access,
-                public_access_cidrs=list(args.public_access_cidrs) if args.endpoint_public_access else None,
+                endpoint_public_access=settings.endpoint_public_access,
+                public_access_cidrs=list(settings.public_access_cidrs) if settings.endpoint_public_access else None,
             ),
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
@@ -310,7 +373,8 @@ class Cluster(pulumi.ComponentResource):
         )
 
         self.access_entries: dict[str, aws.eks.AccessEntry] = {}
-        for key, principal in sorted(args.admin_roles.items()):
+        admins = {**args.admin_roles, **settings.admin_roles}
+        for key, principal in sorted(admins.items()):
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{key}", cluster_name=cluster_name, principal_arn=principal, type="STANDARD", opts=child
             )
@@ -383,26 +447,14 @@ class Cluster(pulumi.ComponentResource):
         }
         cluster_sg = self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id)
         self.pools: dict[str, NodePool] = {}
-        for spec in [args.system_pool, *args.gpu_pools]:
-            self.pools[spec.name] = NodePool(
-                f"{name}-{spec.name}",
-                NodePoolArgs(
-                    **common,
-                    pool=spec.name,
-                    instance_types=list(spec.instance_types),
-                    capacity=spec.capacity,
-                    min_size=spec.min_size,
-                    max_size=spec.max_size,
-                    desired_size=spec.desired_size,
-                    disk_gib=spec.disk_gib,
-                    ami_type=spec.ami_type,
-                    purpose=spec.purpose,
-                    efa=spec.efa,
-                    cluster_security_group_id=cluster_sg if spec.efa else None,
-                ),
+        for pool in settings.node_groups:
+            efa = isinstance(pool, GpuPoolSettings) and pool.efa
+            self.pools[pool.name] = NodePool(
+                f"{name}-{pool.name}",
+                NodePoolArgs(**common, settings=pool, cluster_security_group_id=cluster_sg if efa else None),
                 opts=pool_opts,
             )
-        system = self.pools[args.system_pool.name]
+        system = self.pools[settings.system_pool.name]
         # Add-ons that run as Deployments wait for the system pool, else their creation hangs on pending pods.
         self.addons["coredns"] = addon("coredns", depends_on=[system])
         self.addons["aws-ebs-csi-driver"] = addon(
@@ -416,7 +468,7 @@ class Cluster(pulumi.ComponentResource):
         )
 
         self.name: pulumi.Output[str] = cluster_name
-        self.version: str = args.version
+        self.version: str = settings.version
         self.addon_versions: dict[str, str] = addons
         self.endpoint: pulumi.Output[str] = self.cluster.endpoint
         self.certificate_authority: pulumi.Output[str] = self.cluster.certificate_authority.apply(lambda ca: ca.data)

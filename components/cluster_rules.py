@@ -1,8 +1,9 @@
 """Cluster and node-pool rules that config validation and the components share, free of Pulumi imports.
 
 Facts (supported versions, add-on builds, GPU families and counts, log retentions) come from `components/facts`,
-read when a check runs. Each `check_*` returns its value or raises `ValueError` saying what is allowed; `infra/config/cluster.py` maps the
-message to the stack-file key, `components.cluster` and `components.node_pool` to the argument.
+read when a check runs. Each `check_*` returns its value or raises `ValueError` saying what is allowed; the settings
+models that call them (`components.cluster.ClusterSettings`, `components.node_pool.SystemPoolSettings` and
+`GpuPoolSettings`) map the message to the stack-file key.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Literal, get_args
 
 from components import facts
 
@@ -27,16 +29,24 @@ uses the upstream names instead, so it stays off."""
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """Every control-plane log EKS can send to CloudWatch Logs."""
 
-CAPACITY_TYPES = {"on_demand": "ON_DEMAND", "spot": "SPOT"}
+Capacity = Literal["on_demand", "spot"]
+"""How a GPU pool buys its nodes, in the stack file's spelling."""
+
+CAPACITY_TYPES: dict[str, str] = {"on_demand": "ON_DEMAND", "spot": "SPOT"}
 """Config spelling -> EKS API spelling."""
 
-GPU_AMI_TYPES = ("AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA")
+GpuAmiType = Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"]
 """EKS-optimised AMIs with the NVIDIA driver and container toolkit (x86_64)."""
 
-CPU_AMI_TYPES = ("AL2023_x86_64_STANDARD", "BOTTLEROCKET_x86_64")
-"""AMIs for the system pool."""
+GPU_AMI_TYPES: tuple[str, ...] = get_args(GpuAmiType)
 
-PURPOSES = ("training", "inference")
+CPU_AMI_TYPES = ("AL2023_x86_64_STANDARD", "BOTTLEROCKET_x86_64")
+"""AMIs for the system pool (it boots the first)."""
+
+Purpose = Literal["training", "inference"]
+"""What a GPU pool runs; the node label `ml-platform/purpose`."""
+
+PURPOSES: tuple[str, ...] = get_args(Purpose)
 
 MIN_DISK_GIB = 50
 """GPU images (CUDA, frameworks) are tens of GiB; smaller root volumes fill up on the first pull."""
@@ -65,6 +75,16 @@ _NON_PUBLIC = tuple(
 
 SYSTEM_POOL = "system"
 """The system pool's name; reserved, a GPU pool cannot take it."""
+
+
+def first_repeat(values: Iterable[Hashable]) -> int | None:
+    """The index of the first value listed a second time, or None when every value is unique."""
+    seen: set[Hashable] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            return index
+        seen.add(value)
+    return None
 
 
 def check_version(version: str) -> str:

@@ -11,7 +11,9 @@ the S3 account public access block and the cost allocation tags. Every role carr
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +21,7 @@ from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import Field, field_validator, model_validator
 
 from components._iam_documents import (
     CI_PREVIEW_MANAGED_POLICIES,
@@ -31,8 +34,6 @@ from components._iam_documents import (
     STS_AUDIENCE,
     ProjectScope,
     budget_topic_policy,
-    check_principals,
-    check_repository,
     ci_deploy_policy,
     ci_deploy_role_name,
     ci_preview_policy,
@@ -43,9 +44,26 @@ from components._iam_documents import (
     platform_role_name,
     preview_subjects,
 )
+from components.permission_boundary import PermissionBoundarySettings
+from components.settings import FieldError, Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, stack_iam_path
 
 MAX_BUDGET_EMAILS = 10
+"""AWS Budgets accepts at most 10 email subscribers per notification."""
+
+# Who may assume a persona: an account root (delegating to that account's IAM), a role (an SSO permission set's
+# role, say) or a user. Partition-aware; wildcards are not allowed in a trust policy's Principal.
+_PRINCIPAL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$")
+# GitHub's rules: owner 1-39 letters, digits or single hyphens (no leading/trailing hyphen); repository name
+# 1-100 letters, digits, '.', '_' or '-', and not '.' or '..'.
+_GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$")
+_GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_GITHUB_ENVIRONMENT = re.compile(r"^[^\s/:*?][^:*?]{0,254}$")
+_BRANCH = re.compile(r"^[A-Za-z0-9._/*-]+$")
+_OIDC_PROVIDER_ARN = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _persona_document(persona: str, v: list[Any]) -> dict[str, Any] | None:
@@ -59,39 +77,179 @@ class GrantSource(Protocol):
     def grant_statements(self, purpose: str, access: str, prefix: str = "") -> pulumi.Output[list[dict[str, Any]]]: ...
 
 
-@dataclass(frozen=True, kw_only=True)
-class PersonaSpec:
-    principals: Sequence[str]
-    """ARNs that may assume the persona's role, with MFA. At least one."""
+class PersonaSettings(Section):
+    """One persona role. Without principals the persona's role is not created."""
+
+    principals: list[str] = Field(default_factory=list)
+    """ARNs allowed to assume the role (MFA required): `arn:aws:iam::<account>:root`, `...:role/<name>` or
+    `...:user/<name>`. Default: none, so no role."""
     max_session_hours: int = 1
+    """Session length for the persona, 1-12 hours. Default 1: short sessions, re-assumed with MFA."""
+
+    @field_validator("principals")
+    @classmethod
+    def _principal_arns(cls, value: list[str]) -> list[str]:
+        for i, arn in enumerate(value):
+            if not _PRINCIPAL_ARN.match(arn):
+                raise FieldError(
+                    str(i),
+                    arn,
+                    "not an IAM principal ARN; expected arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>",
+                )
+            if arn in value[:i]:
+                raise FieldError(str(i), arn, "listed twice; each principal may be listed once")
+        return value
+
+    @field_validator("max_session_hours")
+    @classmethod
+    def _session(cls, value: int) -> int:
+        if not 1 <= value <= 12:
+            raise ValueError("must be between 1 and 12 hours (IAM's limits for a role session)")
+        return value
 
 
-@dataclass(frozen=True, kw_only=True)
-class GithubSpec:
+class GithubSettings(Section):
+    """GitHub Actions deploys through OIDC: short-lived credentials, no access keys stored in GitHub."""
+
     repository: str
-    """`owner/name`."""
-    deploy_environment: str
-    """GitHub environment whose jobs may assume the deploy role."""
+    """The repository as `owner/name`, e.g. `example-org/ml-platform`. Required."""
     preview_pull_requests: bool = True
-    preview_branches: Sequence[str] = ()
+    """Default on: workflows run for pull requests may assume the read-only preview role."""
+    preview_branches: list[str] = Field(default_factory=list)
+    """Branches (wildcards allowed, e.g. `feature/*`) whose pushes may also assume the preview role. Default none."""
+    deploy_environment: str | None = None
+    """GitHub environment whose jobs may assume the deploy role (protect it with required reviewers in GitHub).
+    Default: the stack's environment name (`dev`, `staging`, `prod`)."""
     oidc_provider_arn: str | None = None
-    """Trust this existing provider instead of creating one (IAM allows one per URL per account)."""
+    """An existing GitHub OIDC provider to trust. IAM allows one provider per URL per account, so a second stack
+    in the same account must name the first one's. Default: the stack creates the provider."""
+
+    @model_validator(mode="after")
+    def _someone_may_preview(self) -> GithubSettings:
+        if not self.preview_pull_requests and not self.preview_branches:
+            raise FieldError(
+                "previewPullRequests",
+                False,
+                "the preview role needs pull requests or at least one branch to trust; set previewBranches or "
+                "previewPullRequests: true",
+            )
+        return self
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        owner, slash, name = value.partition("/")
+        if not slash or not _GITHUB_OWNER.match(owner) or not _GITHUB_REPO.match(name) or name in (".", ".."):
+            raise ValueError("must be a GitHub repository as 'owner/name', e.g. 'example-org/ml-platform'")
+        return value
+
+    @field_validator("preview_branches")
+    @classmethod
+    def _branches(cls, value: list[str]) -> list[str]:
+        for i, branch in enumerate(value):
+            if not _BRANCH.match(branch) or branch.startswith(("/", "refs/")) or ".." in branch:
+                raise FieldError(
+                    str(i), branch, "not a branch name; give names like 'main' or 'release/*' (without refs/heads/)"
+                )
+        return value
+
+    @field_validator("deploy_environment")
+    @classmethod
+    def _environment(cls, value: str | None) -> str | None:
+        if value is not None and not _GITHUB_ENVIRONMENT.match(value):
+            raise ValueError(
+                "not a GitHub environment name: 1-255 characters, none of ':', '*', '?', no leading '/' or space"
+            )
+        return value
+
+    @field_validator("oidc_provider_arn")
+    @classmethod
+    def _provider(cls, value: str | None) -> str | None:
+        if value is not None and not _OIDC_PROVIDER_ARN.match(value):
+            raise ValueError(
+                "not the GitHub OIDC provider's ARN; expected arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com"
+            )
+        return value
 
 
-@dataclass(frozen=True, kw_only=True)
-class BudgetSpec:
-    monthly_usd: float
-    emails: Sequence[str] = ()
-    """Emailed by AWS Budgets directly, besides the SNS topic. At most 10."""
+class BudgetSettings(Section):
+    """The stack's monthly AWS Budget, filtered to its `Project` and `Environment` cost tags. Always created."""
+
+    monthly_usd: float = 1000
+    """Monthly limit in US dollars, > 0. Environment defaults in `infra/config/profiles.py`."""
+    emails: list[str] = Field(default_factory=list)
+    """Addresses AWS Budgets emails directly (at most 10), besides the encrypted SNS alert topic. Default none."""
     forecast_threshold_percent: float = 80
+    """Alert when the month's forecast reaches this share of the limit. Default 80."""
     actual_threshold_percent: float = 100
+    """Alert when actual spend reaches this share of the limit. Default 100."""
+
+    @field_validator("monthly_usd")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be greater than 0 (US dollars per month)")
+        return value
+
+    @field_validator("forecast_threshold_percent", "actual_threshold_percent")
+    @classmethod
+    def _percent(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError("must be a percentage of the monthly limit, above 0 and at most 1000")
+        return value
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for i, email in enumerate(value):
+            if not _EMAIL.match(email):
+                raise FieldError(str(i), email, "not an email address")
+        if len(value) > MAX_BUDGET_EMAILS:
+            raise ValueError(
+                f"{len(value)} addresses; AWS Budgets notifies at most {MAX_BUDGET_EMAILS} per alert (use the SNS topic for more)"
+            )
+        return value
 
 
-@dataclass(frozen=True, kw_only=True)
-class BaselineSpec:
+class AccountBaselinesSettings(Section):
+    """Account-wide settings, so opt-in: only one stack per account and region should own them."""
+
     ebs_encryption_by_default: bool = False
+    """Turn on EBS encryption by default for the account and region, with the platform's cluster key."""
     s3_public_access_block: bool = False
+    """Block public ACLs and policies on every bucket of the account (account-level S3 public access block)."""
     cost_allocation_tags: bool = False
+    """Activate the cost tags (`CostCenter`, `Owner`, `Project`, `Environment`) as cost allocation tags. AWS only
+    accepts keys already seen in billing data, so turn this on a day after the first deployment."""
+
+
+class GuardrailsSettings(PermissionBoundarySettings):
+    """`ml-platform:guardrails`: the boundary's caps (regions, instance types; `PermissionBoundarySettings`), and
+    who may act on the platform and what it may cost. Declared once: the stack file is validated against it and
+    `Guardrails` (with `PermissionBoundary`) takes it."""
+
+    personas: dict[str, PersonaSettings] = Field(default_factory=dict)
+    """Persona name (platform-admin, ml-engineer, data-scientist, auditor, model-approver) -> who may assume it. A persona left
+    out, or without principals, gets no role."""
+    github: GithubSettings | None = None
+    """GitHub Actions OIDC trust for the CI roles. Default: none, so no CI roles (and no OIDC provider)."""
+    budget: BudgetSettings = BudgetSettings()
+    """The monthly budget and its alerts. Limits per environment in `infra/config/profiles.py`."""
+    account_baselines: AccountBaselinesSettings = AccountBaselinesSettings()
+    """Account-wide baselines, each off by default (see `AccountBaselinesSettings`)."""
+
+    @field_validator("personas", mode="before")
+    @classmethod
+    def _known_personas(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for name in value:
+                if name not in PERSONAS:
+                    guess = difflib.get_close_matches(str(name), PERSONAS, n=1)
+                    hint = f"did you mean '{guess[0]}'? " if guess else ""
+                    raise FieldError(
+                        str(name), value[name], f"unknown persona {name!r}; {hint}(allowed: {', '.join(PERSONAS)})"
+                    )
+        return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,8 +262,9 @@ class GuardrailsArgs:
     """The `Environment` cost tag's value."""
     permissions_boundary: pulumi.Input[str]
     """The stack's boundary ARN: every persona and CI role carries it."""
-    allowed_regions: Sequence[str]
-    """Regions the deploy role may act in (the boundary's list)."""
+    role_regions: Sequence[str]
+    """Regions the deploy role may act in: the boundary's list, `settings.regions(...)` (the configured ones or the
+    stack's region plus a replication region)."""
     cluster_name: str
     registry_prefix: str
     """ECR repositories are `<registry_prefix>/<name>`."""
@@ -120,13 +279,9 @@ class GuardrailsArgs:
     """The platform's KMS keys, whose settings the preview role reads."""
     artifact_grants: GrantSource | None = None
     """Where persona data grants come from. Default: none, so personas get no bucket access."""
-    personas: Mapping[str, PersonaSpec] = field(default_factory=dict)
-    """Persona name -> its principals. Default: none, so no persona roles."""
-    github: GithubSpec | None = None
-    """Default: none, so no OIDC provider and no CI roles."""
-    budget: BudgetSpec = BudgetSpec(monthly_usd=1000)
-    baselines: BaselineSpec = BaselineSpec()
-    """Account-wide settings, all off by default: only one stack per account and region may own them."""
+    settings: GuardrailsSettings = field(default_factory=GuardrailsSettings)
+    """What the stack file sets (validated when built): personas, GitHub, the budget, the account baselines. A
+    GitHub `deploy_environment` left unset is `environment`."""
     ebs_kms_key_arn: pulumi.Input[str] | None = None
     """Key for EBS encryption by default (the platform's cluster key). Required when that baseline is on."""
     cost_tag_keys: Sequence[str] = ("CostCenter", "Environment", "Owner", "Project")
@@ -138,41 +293,20 @@ class GuardrailsArgs:
 
 
 def validate_guardrails(args: GuardrailsArgs) -> None:
-    """Raises ValueError naming the argument, the value and what is allowed."""
-    for name, spec in args.personas.items():
-        if name not in PERSONAS:
-            raise ValueError(f"personas: unknown persona {name!r}; allowed: {', '.join(PERSONAS)}")
-        check_principals(spec.principals)
-        if not 1 <= spec.max_session_hours <= 12:
-            raise ValueError(f"personas[{name!r}].max_session_hours = {spec.max_session_hours}: must be 1-12")
-    if args.github is not None:
-        check_repository(args.github.repository)
-        preview_subjects(
-            args.github.repository,
-            pull_requests=args.github.preview_pull_requests,
-            branches=args.github.preview_branches,
-        )
-        deploy_subject(args.github.repository, args.github.deploy_environment)
-    b = args.budget
-    if not b.monthly_usd > 0:
-        raise ValueError(f"budget.monthly_usd = {b.monthly_usd}: must be greater than 0")
-    for what, value in (
-        ("forecast_threshold_percent", b.forecast_threshold_percent),
-        ("actual_threshold_percent", b.actual_threshold_percent),
-    ):
-        if not 0 < value <= 1000:
-            raise ValueError(f"budget.{what} = {value}: must be above 0 and at most 1000")
-    if len(b.emails) > MAX_BUDGET_EMAILS:
-        raise ValueError(f"budget.emails: {len(b.emails)} addresses; AWS Budgets accepts at most {MAX_BUDGET_EMAILS}")
-    if args.baselines.ebs_encryption_by_default and args.ebs_kms_key_arn is None:
+    """Raises ValueError naming the argument, the value and what is allowed. The settings validated themselves;
+    this checks the arguments known only at deployment against them."""
+    if args.settings.account_baselines.ebs_encryption_by_default and args.ebs_kms_key_arn is None:
         raise ValueError(
-            "baselines.ebs_encryption_by_default needs ebs_kms_key_arn: default encryption uses the platform key"
+            "settings.account_baselines.ebs_encryption_by_default needs ebs_kms_key_arn: default encryption uses "
+            "the platform key"
         )
-    if not args.allowed_regions:
-        raise ValueError("allowed_regions is empty")
+    if not args.role_regions:
+        raise ValueError("role_regions is empty")
 
 
-def budget_notifications(budget: BudgetSpec, topic_arn: pulumi.Input[str]) -> list[aws.budgets.BudgetNotificationArgs]:
+def budget_notifications(
+    budget: BudgetSettings, topic_arn: pulumi.Input[str]
+) -> list[aws.budgets.BudgetNotificationArgs]:
     """Forecast and actual alerts, each to the topic and the configured addresses."""
     emails = sorted(set(budget.emails)) or None
     return [
@@ -215,6 +349,7 @@ class Guardrails(pulumi.ComponentResource):
     def __init__(self, name: str, args: GuardrailsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:iam:Guardrails", name, None, opts)
         validate_guardrails(args)
+        settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
@@ -244,7 +379,7 @@ class Guardrails(pulumi.ComponentResource):
         # -- personas --------------------------------------------------------------------------------------
         self.persona_roles: dict[str, WorkloadRole] = {}
         for persona in PERSONAS:  # fixed order, keyed by name: adding one never touches another
-            spec = args.personas.get(persona)
+            spec = settings.personas.get(persona)
             if spec is None or not spec.principals:
                 continue
             grants = [
@@ -277,8 +412,8 @@ class Guardrails(pulumi.ComponentResource):
         self.ci_preview_role: WorkloadRole | None = None
         self.ci_deploy_role: WorkloadRole | None = None
         self.oidc_provider_arn: pulumi.Input[str] | None = None
-        if args.github is not None:
-            gh = args.github
+        if settings.github is not None:
+            gh = settings.github
             if gh.oidc_provider_arn is None:
                 # GitHub's certificate chains to a CA IAM already trusts, so no thumbprint is pinned.
                 self.oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -311,7 +446,8 @@ class Guardrails(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            deploy = deploy_subject(gh.repository, gh.deploy_environment)
+            deploy_environment = gh.deploy_environment or args.environment
+            deploy = deploy_subject(gh.repository, deploy_environment)
             self.ci_deploy_role = WorkloadRole(
                 f"{name}-ci-deploy",
                 WorkloadRoleArgs(
@@ -325,14 +461,14 @@ class Guardrails(pulumi.ComponentResource):
                                 ci_deploy_policy(
                                     v[0],
                                     boundary_arn=v[1],
-                                    allowed_regions=args.allowed_regions,
-                                    cost_allocation_tags=args.baselines.cost_allocation_tags,
+                                    allowed_regions=args.role_regions,
+                                    cost_allocation_tags=settings.account_baselines.cost_allocation_tags,
                                 ),
                                 indent=2,
                             )
                         )
                     },
-                    description=f"{args.name_prefix} CI deploy for {gh.repository} environment {gh.deploy_environment}",
+                    description=f"{args.name_prefix} CI deploy for {gh.repository} environment {deploy_environment}",
                     # Fixed: the boundary names it (the one role that may set object lock) before it exists.
                     role_name=ci_deploy_role_name(args.name_prefix),
                 ),
@@ -361,19 +497,19 @@ class Guardrails(pulumi.ComponentResource):
             f"{name}-budget",
             name=self.budget_name,
             budget_type="COST",
-            limit_amount=f"{args.budget.monthly_usd:.2f}",
+            limit_amount=f"{settings.budget.monthly_usd:.2f}",
             limit_unit="USD",
             time_unit="MONTHLY",
             metrics="UnblendedCost",
             filter_expression=budget_filter(args.project, args.environment),
-            notifications=budget_notifications(args.budget, self.alert_topic.arn),
+            notifications=budget_notifications(settings.budget, self.alert_topic.arn),
             # Budgets checks it may publish when the budget is saved: the topic policy must exist first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.alert_topic_policy]),
         )
         self.alert_topic_arn = self.alert_topic.arn
 
         # -- account baselines (opt-in) ------------------------------------------------------------------------
-        baselines = args.baselines
+        baselines = settings.account_baselines
         self.ebs_encryption: aws.ebs.EncryptionByDefault | None = None
         self.ebs_default_key: aws.ebs.DefaultKmsKey | None = None
         if baselines.ebs_encryption_by_default:

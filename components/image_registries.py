@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import field_validator, model_validator
+
+from components.settings import FieldError, Section, days_between
 
 # ECR's rule for repository names: lowercase components separated by '/'.
 _REPOSITORY_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
@@ -24,10 +26,43 @@ PUSH_ACTIONS = (
 )
 
 
+class ImageRegistriesSettings(Section):
+    """The registries' part of `ml-platform:storage` (with the keys' and the artifact store's settings). Declared
+    once: the stack file is validated against it and `ImageRegistries` takes it."""
+
+    registries: tuple[str, ...] = ("training", "serving")
+    """ECR repositories to create, one per image family. Created as `<project>/<stack>/<name>`."""
+
+    untagged_image_expiry_days: int = 14
+    """Days an untagged image (a superseded build, a failed push) stays in a registry before lifecycle expires it
+    (1-365)."""
+
+    @field_validator("untagged_image_expiry_days")
+    @classmethod
+    def _untagged(cls, value: int) -> int:
+        return days_between(value, 1, 365, "how long an untagged image is kept before it expires")
+
+    @model_validator(mode="after")
+    def _registry_names(self) -> ImageRegistriesSettings:
+        if not self.registries:
+            raise FieldError("registries", [], "list at least one repository name (e.g. training, serving)")
+        names: set[str] = set()
+        for index, name in enumerate(self.registries):
+            if not (2 <= len(name) <= 200 and _REPOSITORY_NAME.match(name)):
+                raise FieldError(
+                    f"registries.{index}",
+                    name,
+                    "not a valid ECR repository name: 2-200 lowercase letters, digits and . _ - /, "
+                    "starting and ending with a letter or digit",
+                )
+            if name in names:
+                raise FieldError(f"registries.{index}", name, "listed twice; each registry name appears once")
+            names.add(name)
+        return self
+
+
 @dataclass(frozen=True, kw_only=True)
 class ImageRegistriesArgs:
-    names: Sequence[str] = ("training", "serving")
-    """One repository per image family. Default: training and serving."""
     name_prefix: str
     """Repositories are `<name_prefix>/<name>`, e.g. `ml-platform/prod/serving`. ECR names are unique per account
     and region, so the prefix should name the stack."""
@@ -37,26 +72,21 @@ class ImageRegistriesArgs:
     """The stack's IAM path (`stack_iam_path`, e.g. `/ml-platform/prod/`): image pull and push are denied to every
     principal that is not a role under it. A path, not tags: a role's path is fixed when it is created, while tags
     can be set by anyone allowed to tag it."""
-    untagged_image_expiry_days: int = 14
-    """Untagged images (superseded builds, failed pushes) expire after this many days (1-365). Default 14."""
+    settings: ImageRegistriesSettings = field(default_factory=ImageRegistriesSettings)
+    """What the stack file sets (validated when built): the repositories and how long untagged images stay."""
     protect: bool = True
     """Default on: repositories are `protect`ed and retained when the stack is destroyed; off, they are deleted
     together with their images."""
 
 
 def validate_image_registries(args: ImageRegistriesArgs) -> None:
-    """Raises ValueError naming the field, the value and what is allowed."""
-    if not args.names:
-        raise ValueError("names = []: list at least one repository name")
-    if len(set(args.names)) != len(args.names):
-        raise ValueError(f"names = {list(args.names)}: each name may appear once")
-    for name in [args.name_prefix, *args.names]:
-        if not _REPOSITORY_NAME.match(name):
-            raise ValueError(
-                f"repository name part {name!r}: lowercase letters, digits and . _ - in '/'-separated parts, "
-                "each starting and ending with a letter or digit"
-            )
-    for name in args.names:
+    """Raises ValueError naming the field, the value and what is allowed. The settings validated themselves."""
+    if not _REPOSITORY_NAME.match(args.name_prefix):
+        raise ValueError(
+            f"name_prefix = {args.name_prefix!r}: lowercase letters, digits and . _ - in '/'-separated parts, "
+            "each starting and ending with a letter or digit"
+        )
+    for name in args.settings.registries:
         full = f"{args.name_prefix}/{name}"
         if not 2 <= len(full) <= 256:
             raise ValueError(f"repository {full!r}: ECR names are 2-256 characters; this one has {len(full)}")
@@ -65,10 +95,6 @@ def validate_image_registries(args: ImageRegistriesArgs) -> None:
         raise ValueError(
             f"platform_role_path = {path!r}: give the stack's IAM path, e.g. '/ml-platform/prod/' "
             "(starting and ending with '/', not the root '/', no wildcards)"
-        )
-    if not 1 <= args.untagged_image_expiry_days <= 365:
-        raise ValueError(
-            f"untagged_image_expiry_days = {args.untagged_image_expiry_days}: must be between 1 and 365 days"
         )
 
 
@@ -140,7 +166,7 @@ class ImageRegistries(pulumi.ComponentResource):
             )
         )
         self.repositories: dict[str, aws.ecr.Repository] = {}
-        for repo in args.names:
+        for repo in args.settings.registries:
             role = repo.replace("/", "-")
             repository = aws.ecr.Repository(
                 f"{name}-{role}",
@@ -157,7 +183,7 @@ class ImageRegistries(pulumi.ComponentResource):
             aws.ecr.LifecyclePolicy(
                 f"{name}-{role}-lifecycle",
                 repository=repository.name,
-                policy=json.dumps(lifecycle_policy(args.untagged_image_expiry_days), indent=2),
+                policy=json.dumps(lifecycle_policy(args.settings.untagged_image_expiry_days), indent=2),
                 opts=stateful,
             )
             aws.ecr.RepositoryPolicy(

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -29,7 +29,7 @@ from pydantic import field_validator
 
 from components import facts, gpu_labels
 from components._kms_policy import AwsContext, admin_statement
-from components.node_pool import NODE_POLICIES, PURPOSE_LABEL
+from components.node_pool import NODE_POLICIES, PURPOSE_LABEL, GpuPoolSettings
 from components.settings import Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, cluster_pod_identity_trust, service_trust
 
@@ -115,25 +115,6 @@ class KarpenterSettings(Section):
         return value
 
 
-class GpuPool(Protocol):
-    """A GPU pool of the config (`infra.config.cluster.GpuPoolConfig`), as Karpenter reads it."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def instance_types(self) -> Sequence[str]: ...
-    @property
-    def capacity(self) -> str: ...
-    @property
-    def max_size(self) -> int: ...
-    @property
-    def disk_gib(self) -> int: ...
-    @property
-    def purpose(self) -> str: ...
-    @property
-    def efa(self) -> bool: ...
-
-
 # ---- pure rules and builders --------------------------------------------------------------------------------
 
 
@@ -157,7 +138,7 @@ def pool_problem(*, min_size: int, ami_type: str) -> tuple[str, Any, str] | None
     return None
 
 
-def nodepool_limits(pool: GpuPool) -> dict[str, str]:
+def nodepool_limits(pool: GpuPoolSettings) -> dict[str, str]:
     """What the NodePool may bring up at most: the pool's maxSize of its widest instance type, in GPUs and vCPUs."""
     gpus = max(_tabled(t, facts.gpu_count(t), "gpusPerInstance") for t in pool.instance_types)
     vcpus = max(_tabled(t, facts.vcpu_count(t), "vcpusPerInstance") for t in pool.instance_types)
@@ -172,16 +153,16 @@ def _tabled(instance_type: str, count: int | None, key: str) -> int:
     return count
 
 
-def gpu_limit(pool: GpuPool) -> int:
+def gpu_limit(pool: GpuPoolSettings) -> int:
     return int(nodepool_limits(pool)[gpu_labels.GPU_RESOURCE])
 
 
-def node_labels(pool: GpuPool) -> dict[str, str]:
+def node_labels(pool: GpuPoolSettings) -> dict[str, str]:
     """The labels every node of the pool carries: the same the managed node groups set."""
     return {gpu_labels.POOL_LABEL: pool.name, PURPOSE_LABEL: pool.purpose, **gpu_labels.GPU_NODE_LABELS}
 
 
-def nodepool_spec(pool: GpuPool, settings: KarpenterSettings, *, node_class_name: str) -> dict[str, Any]:
+def nodepool_spec(pool: GpuPoolSettings, settings: KarpenterSettings, *, node_class_name: str) -> dict[str, Any]:
     budget = (
         settings.inference_disruption_budget if pool.purpose == "inference" else settings.training_disruption_budget
     )
@@ -216,7 +197,7 @@ def nodepool_spec(pool: GpuPool, settings: KarpenterSettings, *, node_class_name
 
 
 def ec2_nodeclass_spec(
-    pool: GpuPool,
+    pool: GpuPoolSettings,
     settings: KarpenterSettings,
     *,
     cluster_name: str,
@@ -525,8 +506,8 @@ def queue_policy(queue_arn: str, rule_arns: Sequence[str]) -> dict[str, Any]:
 @dataclass(frozen=True, kw_only=True)
 class KarpenterArgs:
     settings: KarpenterSettings
-    pools: Sequence[GpuPool]
-    """The config's GPU pools; one EC2NodeClass and one NodePool each."""
+    pools: Sequence[GpuPoolSettings]
+    """The stack file's GPU pools (`cluster.gpuPools`); one EC2NodeClass and one NodePool each."""
     cluster_name: str
     """The EKS cluster's name (fixed before the cluster exists; it is in the discovery tags)."""
     cluster: pulumi.Input[str]
@@ -692,7 +673,7 @@ class Karpenter(pulumi.ComponentResource):
                 placement_name = group.name
             class_name = f"gpu-{pool.name}"
 
-            def node_class(values: list[Any], pool: GpuPool = pool) -> dict[str, Any]:
+            def node_class(values: list[Any], pool: GpuPoolSettings = pool) -> dict[str, Any]:
                 return ec2_nodeclass_spec(
                     pool,
                     settings,

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import field_validator
 
 from components._kms_policy import DESCRIPTIONS, DOMAINS, AwsContext, KeyRoles, key_policy_json
+from components.settings import Section, days_between
+
+MAX_KEY_DELETION_WINDOW_DAYS = 30
+"""The longest deletion window AWS KMS accepts (7 is the shortest)."""
 
 _ALIAS_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
 
@@ -21,13 +26,32 @@ def _aws_context(region: str | None, v: list[Any]) -> AwsContext:
     return AwsContext(account_id=v[0], partition=v[1], region=region or v[2])
 
 
+class PlatformKeysSettings(Section):
+    """The keys' part of `ml-platform:storage` (the stack file's section is these keys' settings together with the
+    artifact store's and the image registries'). Declared once: the stack file is validated against it and
+    `PlatformKeys` takes it."""
+
+    key_deletion_window_days: int = MAX_KEY_DELETION_WINDOW_DAYS
+    """Days a scheduled key deletion can still be cancelled. 7-30 (AWS limits); below 30 only in dev."""
+
+    @field_validator("key_deletion_window_days")
+    @classmethod
+    def _deletion_window(cls, value: int) -> int:
+        return days_between(
+            value,
+            7,
+            MAX_KEY_DELETION_WINDOW_DAYS,
+            f"the range AWS KMS accepts; below {MAX_KEY_DELETION_WINDOW_DAYS} only in dev",
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlatformKeysArgs:
     alias_prefix: str
     """Aliases are `alias/<alias_prefix>/<domain>`, e.g. `ml-platform/prod` -> `alias/ml-platform/prod/logs`.
     Aliases are unique per account and region, so the prefix should name the stack."""
-    deletion_window_days: int = 30
-    """Days a scheduled deletion can still be cancelled (7-30). Default 30, the longest AWS allows."""
+    settings: PlatformKeysSettings = field(default_factory=PlatformKeysSettings)
+    """What the stack file sets (validated when built): the deletion window."""
     protect: bool = True
     """Default on: the keys are `protect`ed and retained when the stack is destroyed (everything they encrypted
     would otherwise become unreadable). Turn off only for throw-away stacks."""
@@ -43,11 +67,7 @@ class PlatformKeysArgs:
 
 
 def validate_platform_keys(args: PlatformKeysArgs) -> None:
-    """Raises ValueError naming the field, the value and what is allowed."""
-    if not 7 <= args.deletion_window_days <= 30:
-        raise ValueError(
-            f"deletion_window_days = {args.deletion_window_days}: must be between 7 and 30 (the range AWS KMS accepts)"
-        )
+    """Raises ValueError naming the field, the value and what is allowed. The settings validated themselves."""
     prefix = args.alias_prefix
     if not _ALIAS_PREFIX.match(prefix) or prefix.lower().startswith("aws") or len(prefix) > 200:
         raise ValueError(
@@ -75,8 +95,8 @@ def _roles(args: PlatformKeysArgs, ctx: AwsContext) -> KeyRoles | None:
 
 
 class PlatformKeys(pulumi.ComponentResource):
-    """The platform's KMS keys: rotation on, 30-day deletion window, an alias each, and a key policy that lets the
-    account administer the key and names the AWS services that use it directly.
+    """The platform's KMS keys: rotation on, the settings' deletion window (30 days by default), an alias each, and
+    a key policy that lets the account administer the key and names the AWS services that use it directly.
 
     Creates, per domain: `aws.kms.Key` and `aws.kms.Alias`. Attributes: `artifacts`, `logs`, `cluster`, `sagemaker`
     (and `artifacts_replica` when `replica_region` is set), `key_arns` and `alias_names` by domain.
@@ -113,7 +133,7 @@ class PlatformKeys(pulumi.ComponentResource):
                 description=f"ml-platform {domain}: {DESCRIPTIONS[domain]}",
                 enable_key_rotation=True,
                 rotation_period_in_days=365,
-                deletion_window_in_days=args.deletion_window_days,
+                deletion_window_in_days=args.settings.key_deletion_window_days,
                 policy=context.apply(partial(_policy, args, domain)),
                 region=region,
                 opts=key_opts,

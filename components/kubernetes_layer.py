@@ -13,7 +13,8 @@ Creates, through a Kubernetes provider built from the cluster's kubeconfig (a se
 
 The GPU taint, labels and resource name come from `components.gpu_labels`, the same module the node pools use; images
 are pinned in `components._kubernetes_images`. Every manifest is built by a pure function in
-`components._kubernetes_manifests` that tests call directly; validation is here.
+`components._kubernetes_manifests` that tests call directly; validation is here. A team's settings are declared
+once, here (`TeamSettings`): the stack file's `cluster.teams` are validated against them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import field_validator
 
 from components._kubernetes_images import cluster_autoscaler_image
 from components._kubernetes_manifests import (
@@ -45,8 +47,10 @@ from components._kubernetes_manifests import (
     resource_quota_hard,
     storage_class_parameters,
 )
+from components.cluster_rules import first_repeat
 from components.gpu_labels import POOL_LABEL
 from components.network_rules import EKS_CLUSTER_NAME
+from components.settings import Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, irsa_trust
 
 __all__ = [
@@ -56,7 +60,7 @@ __all__ = [
     "KubernetesLayer",
     "KubernetesLayerArgs",
     "PriorityClassSpec",
-    "TeamSpec",
+    "TeamSettings",
     "autoscaler_cluster_role_rules",
     "autoscaler_command",
     "autoscaler_deployment_spec",
@@ -81,23 +85,55 @@ MAX_USER_PRIORITY = 1_000_000_000
 """Kubernetes reserves priorities above one billion for `system-*` classes."""
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CPU = re.compile(r"^\d+(\.\d+)?m?$")
+_MEMORY = re.compile(r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _DURATION = re.compile(r"^[1-9][0-9]*(s|m|h)$")
 
 
-@dataclass(frozen=True, kw_only=True)
-class TeamSpec:
-    """A team that runs GPU work: it gets a namespace of its own name with these quotas."""
+class TeamSettings(Section):
+    """An entry of `cluster.teams`: a team that runs GPU work gets a namespace of its own name with these quotas
+    (and, through `components.team_identity`, a role; through `components.kueue`, a queue)."""
 
     name: str
-    """Namespace name: a DNS label (lowercase letters, digits, '-'), not one of Kubernetes' own namespaces."""
-    gpu_quota: int
-    """Total `nvidia.com/gpu` the team's pods may request at once; 0 keeps the team on CPU."""
-    cpu_quota: str = "32"
-    """Total CPU requests, and total CPU limits, as a Kubernetes quantity ("32", "8000m")."""
-    memory_quota: str = "128Gi"
-    """Total memory requests, and total memory limits, as a Kubernetes quantity ("128Gi")."""
+    """Namespace name (DNS label, at most 63 characters; not `default` or `kube-*`). Unique."""
+    gpu_quota: int = 0
+    """Most `nvidia.com/gpu` the team's pods may request at once; 0 keeps the team on CPU."""
+    cpu_quota: str = "16"
+    """Most CPU the team's pods may request, and their limits' total (a Kubernetes quantity: "16", "500m")."""
+    memory_quota: str = "64Gi"
+    """Most memory the team's pods may request, and their limits' total (a Kubernetes quantity: "64Gi")."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_team_name(value)
+
+    @field_validator("gpu_quota", mode="before")
+    @classmethod
+    def _whole_gpus(cls, value: object) -> object:
+        # A YAML `true` would otherwise pass as 1 GPU.
+        if isinstance(value, bool):
+            raise ValueError("a whole number of GPUs, not true/false")  # noqa: TRY004 (pydantic reports ValueError)
+        return value
+
+    @field_validator("gpu_quota")
+    @classmethod
+    def _gpus(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 or more")
+        return value
+
+    @field_validator("cpu_quota")
+    @classmethod
+    def _cpu(cls, value: str) -> str:
+        return check_cpu_quantity(value)
+
+    @field_validator("memory_quota")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        return check_memory_quantity(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,7 +183,7 @@ class KubernetesLayerArgs:
     storage_kms_key_arn: pulumi.Input[str]
     """KMS key the default StorageClass encrypts EBS volumes with. The EBS CSI driver's role must be allowed to
     use it."""
-    teams: Sequence[TeamSpec] = ()
+    teams: Sequence[TeamSettings] = ()
     """Team namespaces with quotas. Default: none (the cluster still gets everything else)."""
     priority_classes: Sequence[PriorityClassSpec] = DEFAULT_PRIORITY_CLASSES
     """Default: `ml-inference` (100000, preempts) above `ml-training` (10000, never preempts)."""
@@ -176,46 +212,51 @@ class KubernetesLayerArgs:
 # ---- validation (pure) --------------------------------------------------------------------------------------
 
 
-def check_team_name(name: str) -> None:
+def check_team_name(name: str) -> str:
     if not _DNS_LABEL.match(name):
-        raise ValueError("a namespace name is 1-63 lowercase letters, digits or '-', starting and ending alphanumeric")
+        raise ValueError("must be a DNS label: at most 63 lowercase letters, digits or '-', alphanumeric at both ends")
     if name in RESERVED_NAMESPACES or name.startswith("kube-"):
-        raise ValueError(f"reserved by Kubernetes ({', '.join(RESERVED_NAMESPACES)}, kube-*); pick a team name")
+        raise ValueError(
+            f"reserved Kubernetes namespace; pick another name (reserved: {', '.join(RESERVED_NAMESPACES)}, kube-*)"
+        )
+    return name
 
 
-def check_cpu_quantity(value: str) -> None:
+def check_cpu_quantity(value: str) -> str:
     """A CPU quota: more than zero, in cores or millicores."""
-    amount = parse_quantity(value)
-    if not re.match(r"^[0-9.]+m?$", str(value)):
-        raise ValueError('CPU is counted in cores ("16") or millicores ("16000m")')
-    if amount <= 0:
-        raise ValueError("must be more than 0")
+    if not _CPU.match(value):
+        raise ValueError("not a CPU quantity; expected cores ('16', '2.5') or millicores ('500m')")
+    if parse_quantity(value) <= 0:
+        raise ValueError("must be more than 0 (the Kubernetes layer's container defaults must fit in it)")
+    return value
 
 
-def check_memory_quantity(value: str) -> None:
+def check_memory_quantity(value: str) -> str:
     """A memory quota: more than zero bytes."""
-    amount = parse_quantity(value)
-    if str(value).endswith("m"):
+    if value.endswith("m"):
         raise ValueError("'m' means thousandths of a byte; did you mean 'Mi'?")
-    if amount <= 0:
-        raise ValueError("must be more than 0")
+    if not _MEMORY.match(value):
+        raise ValueError("not a memory quantity; expected e.g. '64Gi', '512Mi'")
+    if parse_quantity(value) <= 0:
+        raise ValueError("must be more than 0 (the Kubernetes layer's container defaults must fit in it)")
+    return value
+
+
+def _fail(arg: str, value: object, message: str) -> ValueError:
+    return ValueError(f"KubernetesLayerArgs.{arg} = {value!r}: {message}")
 
 
 def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
     """Raise ValueError naming the argument, the value and what is allowed, before anything is declared."""
-
-    def fail(arg: str, value: object, message: str) -> ValueError:
-        return ValueError(f"KubernetesLayerArgs.{arg} = {value!r}: {message}")
-
     if args.enable_dcgm_exporter and args.gpu_metrics_from_cloudwatch_addon:
-        raise fail(
+        raise _fail(
             "enable_dcgm_exporter",
             True,
             "the CloudWatch observability add-on already runs DCGM on GPU nodes (gpu_metrics_from_cloudwatch_addon); "
             "two DCGM exporters would profile the same GPUs twice: keep one",
         )
     if not EKS_CLUSTER_NAME.match(args.cluster_name):
-        raise fail(
+        raise _fail(
             "cluster_name",
             args.cluster_name,
             "EKS cluster names are 1-100 letters, digits, '-' or '_', starting alphanumeric",
@@ -223,66 +264,57 @@ def validate_kubernetes_layer(args: KubernetesLayerArgs) -> None:
     try:
         cluster_autoscaler_image(args.cluster_version)
     except ValueError as exc:
-        raise fail("cluster_version", args.cluster_version, str(exc)) from None
+        raise _fail("cluster_version", args.cluster_version, str(exc)) from None
     if not _REGION.match(args.region):
-        raise fail("region", args.region, "an AWS region name, e.g. us-west-2")
+        raise _fail("region", args.region, "an AWS region name, e.g. us-west-2")
     for arg in ("scale_down_unneeded_time", "scale_down_delay_after_add", "max_node_provision_time"):
         if not _DURATION.match(getattr(args, arg)):
-            raise fail(arg, getattr(args, arg), "a duration in whole seconds, minutes or hours, e.g. 90s, 10m, 1h")
+            raise _fail(arg, getattr(args, arg), "a duration in whole seconds, minutes or hours, e.g. 90s, 10m, 1h")
     if not args.system_node_selector:
-        raise fail(
+        raise _fail(
             "system_node_selector",
             dict(args.system_node_selector),
             "must select the system nodes; an empty selector lets the autoscaler land anywhere",
         )
     if args.system_node_selector.get(GPU_PRESENT_LABEL) == "true":
-        raise fail(
+        raise _fail(
             "system_node_selector",
             dict(args.system_node_selector),
             "selects GPU nodes; the autoscaler belongs on the system pool",
         )
 
-    seen: set[str] = set()
-    for i, team in enumerate(args.teams):
-        where = f"teams[{i}]"
-        try:
-            check_team_name(team.name)
-        except ValueError as exc:
-            raise fail(f"{where}.name", team.name, str(exc)) from None
-        if team.name in seen:
-            raise fail(f"{where}.name", team.name, "each team may be listed once")
-        seen.add(team.name)
-        if isinstance(team.gpu_quota, bool) or not isinstance(team.gpu_quota, int) or team.gpu_quota < 0:
-            raise fail(f"{where}.gpu_quota", team.gpu_quota, "a whole number of GPUs, 0 or more")
-        for arg, check in (("cpu_quota", check_cpu_quantity), ("memory_quota", check_memory_quantity)):
-            try:
-                check(getattr(team, arg))
-            except ValueError as exc:
-                raise fail(f"{where}.{arg}", getattr(team, arg), str(exc)) from None
+    # Each team validated itself (`TeamSettings`); what a list of them can get wrong is a name given twice.
+    repeat = first_repeat(team.name for team in args.teams)
+    if repeat is not None:
+        raise _fail(f"teams[{repeat}].name", args.teams[repeat].name, "listed twice; each must be unique")
 
+    _validate_priority_classes(args.priority_classes)
+
+
+def _validate_priority_classes(priority_classes: Sequence[PriorityClassSpec]) -> None:
     names: set[str] = set()
-    for i, pc in enumerate(args.priority_classes):
+    for i, pc in enumerate(priority_classes):
         where = f"priority_classes[{i}]"
         if not _DNS_SUBDOMAIN.match(pc.name) or pc.name.startswith("system-"):
-            raise fail(
+            raise _fail(
                 f"{where}.name", pc.name, "a lowercase DNS name not starting with 'system-' (reserved by Kubernetes)"
             )
         if pc.name in names:
-            raise fail(f"{where}.name", pc.name, "each priority class may be listed once")
+            raise _fail(f"{where}.name", pc.name, "each priority class may be listed once")
         names.add(pc.name)
         if not -MAX_USER_PRIORITY <= pc.value <= MAX_USER_PRIORITY:
-            raise fail(f"{where}.value", pc.value, f"must be between -{MAX_USER_PRIORITY} and {MAX_USER_PRIORITY}")
+            raise _fail(f"{where}.value", pc.value, f"must be between -{MAX_USER_PRIORITY} and {MAX_USER_PRIORITY}")
         if pc.preemption_policy not in PREEMPTION_POLICIES:
-            raise fail(
+            raise _fail(
                 f"{where}.preemption_policy", pc.preemption_policy, f"must be one of {' | '.join(PREEMPTION_POLICIES)}"
             )
-    by_name = {pc.name: pc for pc in args.priority_classes}
+    by_name = {pc.name: pc for pc in priority_classes}
     if (
         "ml-inference" in by_name
         and "ml-training" in by_name
         and by_name["ml-inference"].value <= by_name["ml-training"].value
     ):
-        raise fail(
+        raise _fail(
             "priority_classes",
             {n: by_name[n].value for n in ("ml-inference", "ml-training")},
             "ml-inference must rank above ml-training, or a training backlog starves serving",
@@ -459,7 +491,7 @@ class KubernetesLayer(pulumi.ComponentResource):
             ),
         )
 
-    def _team(self, name: str, team: TeamSpec, kube: pulumi.ResourceOptions) -> None:
+    def _team(self, name: str, team: TeamSettings, kube: pulumi.ResourceOptions) -> None:
         prefix = f"{name}-team-{team.name}"
         namespace = k8s.core.v1.Namespace(
             prefix,

@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
 from components import gpu_labels
-from components._kubernetes_manifests import Team
+from components.kubernetes_layer import TeamSettings
 from components.settings import Section
 
 CHART = "oci://registry.k8s.io/kueue/charts/kueue"
@@ -69,7 +69,7 @@ def cluster_queue_name(team: str) -> str:
     return f"team-{team}"
 
 
-def quota_problem(teams: Sequence[Team], flavors: Sequence[Flavor]) -> str | None:
+def quota_problem(teams: Sequence[TeamSettings], flavors: Sequence[Flavor]) -> str | None:
     """The message when the teams' Kueue GPU quotas on a flavor add up to more than its pool can bring up."""
     total = sum(t.gpu_quota for t in teams)
     for flavor in flavors:
@@ -92,7 +92,7 @@ def resource_flavor_spec(flavor: Flavor) -> dict[str, Any]:
     }
 
 
-def cluster_queue_spec(team: Team, flavors: Sequence[Flavor]) -> dict[str, Any]:
+def cluster_queue_spec(team: TeamSettings, flavors: Sequence[Flavor]) -> dict[str, Any]:
     training = [f for f in flavors if f.purpose == "training"]
     return {
         "cohortName": COHORT,
@@ -139,7 +139,7 @@ def helm_values(settings: KueueSettings) -> dict[str, Any]:
 class KueueArgs:
     settings: KueueSettings
     flavors: Sequence[Flavor]
-    teams: Sequence[Team]
+    teams: Sequence[TeamSettings]
     namespaces: dict[str, pulumi.Input[str]]
     """Team -> namespace (the Kubernetes layer's outputs, so queues wait for their namespaces)."""
     provider: k8s.Provider

@@ -6,6 +6,10 @@ tags on instances and volumes, no key pair), the node group (private subnets, no
 auto-repair; desired size left to the autoscaler), and for GPU pools the GPU taint and labels plus the
 cluster-autoscaler node-template tags on the node group's Auto Scaling group, so a pool at zero nodes can be scaled
 up for a pending GPU pod. EFA pools also get a cluster placement group and an EFA network interface.
+
+A pool's settings are declared once, here: `SystemPoolSettings` and `GpuPoolSettings` are what the stack file's
+`cluster.systemPool` and `cluster.gpuPools` are validated against, and what the pool (and Karpenter's NodePools)
+are built from.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import field_validator, model_validator
 
 from components import cluster_rules as rules
 from components import facts, gpu_labels
+from components.settings import FieldError, Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
@@ -33,14 +39,124 @@ PURPOSE_LABEL = "ml-platform/purpose"
 """training | inference, on GPU nodes."""
 
 
+def _blame_sizes(min_size: int, max_size: int, desired_size: int | None = None) -> None:
+    """`rules.check_sizes`, blaming the key its message names."""
+    try:
+        rules.check_sizes(min_size, max_size, desired_size)
+    except ValueError as exc:
+        message = str(exc)
+        key, value = (
+            ("desiredSize", desired_size)
+            if message.startswith("desiredSize")
+            else ("maxSize", max_size)
+            if message.startswith("maxSize")
+            else ("minSize", min_size)
+        )
+        raise FieldError(key, value, message) from None
+
+
+class SystemPoolSettings(Section):
+    """`cluster.systemPool`: on-demand CPU nodes for the cluster's own add-ons (CoreDNS, EBS CSI controller,
+    autoscaler). Always a managed node group named `system`, booting AL2023."""
+
+    instance_types: tuple[str, ...] = ("m6i.large",)
+    """Non-GPU instance types, e.g. ["m6i.large"]."""
+    min_size: int = 2
+    """At least 1: CoreDNS and the autoscaler must always have somewhere to run. Default 2 (survives a node loss)."""
+    max_size: int = 4
+    """Most nodes the autoscaler may bring up."""
+    desired_size: int = 2
+    """Nodes at creation; later left to the autoscaler (changes here are ignored after the first deployment)."""
+    disk_gib: int = 50
+    """Encrypted gp3 root volume, GiB (at least 50)."""
+
+    @field_validator("instance_types")
+    @classmethod
+    def _types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return rules.check_cpu_instance_types(value)
+
+    @field_validator("disk_gib")
+    @classmethod
+    def _disk(cls, value: int) -> int:
+        return rules.check_disk(value)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> SystemPoolSettings:
+        if self.min_size < 1:
+            raise FieldError("minSize", self.min_size, "the system pool needs at least 1 node (it runs CoreDNS)")
+        _blame_sizes(self.min_size, self.max_size, self.desired_size)
+        return self
+
+    @property
+    def name(self) -> str:
+        """Reserved: no GPU pool may take it."""
+        return rules.SYSTEM_POOL
+
+
+class GpuPoolSettings(Section):
+    """An entry of `cluster.gpuPools`: GPU nodes, tainted, labelled and able to scale from zero. A managed node group
+    (`gpuCapacity: node-groups`) or a Karpenter NodePool (`gpuCapacity: karpenter`)."""
+
+    name: str
+    """Pool name, 2-32 lowercase letters, digits or '-'; becomes the node label `ml-platform/pool`. Unique."""
+    instance_types: tuple[str, ...]
+    """GPU instance types (g4dn, g5, g6, g6e, p4d, p5 ...), all with the same GPU count, e.g. ["g6.xlarge", "g5.xlarge"]."""
+    capacity: rules.Capacity = "on_demand"
+    """on_demand | spot. Spot is cheaper and can be reclaimed with two minutes' notice."""
+    min_size: int = 0
+    """Default 0: no GPU is billed while no GPU pod is pending."""
+    max_size: int = 2
+    """Most nodes: the node group's maximum, or (Karpenter) the NodePool's GPU and CPU limits, maxSize times the
+    largest instance type's. Also bounds the teams' GPU quotas."""
+    disk_gib: int = 100
+    """Encrypted gp3 root volume (Bottlerocket: the data volume), GiB. At least 50."""
+    ami_type: rules.GpuAmiType = "AL2023_x86_64_NVIDIA"
+    """EKS-optimised AMI with the NVIDIA driver."""
+    purpose: rules.Purpose = "training"
+    """Becomes the node label `ml-platform/purpose`; with `requireOnDemandInference`, decides what must be on-demand."""
+    efa: bool = False
+    """Elastic Fabric Adapter and a cluster placement group (one AZ), for multi-node training on p4d/p5."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        rules.check_pool_name(value)
+        if value == rules.SYSTEM_POOL:
+            raise ValueError(f"'{rules.SYSTEM_POOL}' is the system pool's name; pick another")
+        return value
+
+    @field_validator("instance_types")
+    @classmethod
+    def _types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return rules.check_gpu_instance_types(value)
+
+    @field_validator("disk_gib")
+    @classmethod
+    def _disk(cls, value: int) -> int:
+        return rules.check_disk(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GpuPoolSettings:
+        _blame_sizes(self.min_size, self.max_size)
+        if self.efa:
+            try:
+                rules.check_efa(self.instance_types)
+            except ValueError as exc:
+                raise FieldError("efa", self.efa, str(exc)) from None
+        return self
+
+    @property
+    def gpus_per_node(self) -> int:
+        return facts.gpu_count(self.instance_types[0]) or 0  # `check_gpu_instance_types` refuses an untabled type
+
+
 @dataclass(frozen=True, kw_only=True)
 class NodePoolArgs:
+    settings: SystemPoolSettings | GpuPoolSettings
+    """The pool as the stack file sets it (`cluster.systemPool`, or an entry of `cluster.gpuPools`), validated when
+    built. Its name becomes the node label `ml-platform/pool`."""
     cluster_name: pulumi.Input[str]
     """The cluster's name; pass the cluster's output so the node group waits for the cluster."""
-    pool: str
-    """Pool name: `system` or a GPU pool's name. Becomes the node label `ml-platform/pool`."""
-    instance_types: Sequence[str]
-    """All GPU types (a GPU pool) or none (a CPU pool). A GPU pool's types must share one GPU count."""
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Private subnets. An EFA pool uses the first only (a cluster placement group lives in one AZ)."""
     node_kms_key_arn: pulumi.Input[str]
@@ -51,21 +167,6 @@ class NodePoolArgs:
     """Tags written onto instances and volumes through the launch template (provider default tags do not reach
     them: EKS launches the instances, not the provider)."""
     partition: str = "aws"
-    capacity: str = "on_demand"
-    """on_demand | spot."""
-    min_size: int = 0
-    """Default 0: the pool scales to zero. The system pool needs at least 1."""
-    max_size: int = 2
-    desired_size: int | None = None
-    """Nodes at creation; default `min_size`. Ignored afterwards: the autoscaler owns it."""
-    disk_gib: int = 100
-    """Encrypted gp3 root volume (Bottlerocket: its data volume), GiB, at least 50."""
-    ami_type: str | None = None
-    """EKS AMI type. Default: AL2023_x86_64_NVIDIA for GPU pools, AL2023_x86_64_STANDARD otherwise."""
-    purpose: str | None = None
-    """training | inference; GPU pools only. Becomes the label `ml-platform/purpose`."""
-    efa: bool = False
-    """EFA interface and a cluster placement group (p4d/p5 families only)."""
     cluster_security_group_id: pulumi.Input[str] | None = None
     """The cluster security group. Required with `efa`: an explicit network interface replaces the one EKS would
     give the cluster security group, and EFA traffic between nodes needs its allow-self rule."""
@@ -80,6 +181,8 @@ class NodePoolPlan:
     """What the component builds, computed from its args without Pulumi."""
 
     gpu: bool
+    efa: bool
+    """An EFA interface and a cluster placement group, in the first subnet only."""
     ami_type: str
     capacity_type: str
     labels: Mapping[str, str]
@@ -93,74 +196,37 @@ class NodePoolPlan:
 
 
 def plan_node_pool(args: NodePoolArgs) -> NodePoolPlan:
-    """Validate the args and compute the pool. Raises ValueError naming the argument and what is allowed."""
-
-    def fail(arg: str, value: object, message: str) -> ValueError:
-        return ValueError(f"NodePoolArgs.{arg} = {value!r}: {message}")
-
-    types = list(args.instance_types)
-    gpu = bool(types) and facts.is_gpu(types[0])
-    try:
-        rules.check_pool_name(args.pool)
-    except ValueError as exc:
-        raise fail("pool", args.pool, str(exc)) from None
-    try:
-        if gpu:
-            rules.check_gpu_instance_types(types)
-        else:
-            rules.check_cpu_instance_types(types)
-    except ValueError as exc:
-        raise fail("instance_types", types, str(exc)) from None
-    desired = args.min_size if args.desired_size is None else args.desired_size
-    try:
-        rules.check_sizes(args.min_size, args.max_size, desired)
-    except ValueError as exc:
-        raise fail("min_size/max_size/desired_size", (args.min_size, args.max_size, desired), str(exc)) from None
-    if not gpu and args.min_size < 1:
-        raise fail("min_size", args.min_size, "a CPU pool runs the cluster's add-ons and needs at least 1 node")
-    try:
-        rules.check_disk(args.disk_gib)
-    except ValueError as exc:
-        raise fail("disk_gib", args.disk_gib, str(exc)) from None
-    if args.capacity not in rules.CAPACITY_TYPES:
-        raise fail("capacity", args.capacity, f"must be one of {' | '.join(rules.CAPACITY_TYPES)}")
-    allowed_amis = rules.GPU_AMI_TYPES if gpu else rules.CPU_AMI_TYPES
-    ami_type = args.ami_type or allowed_amis[0]
-    if ami_type not in allowed_amis:
-        raise fail("ami_type", ami_type, f"a {'GPU' if gpu else 'CPU'} pool takes {' | '.join(allowed_amis)}")
-    if gpu and args.purpose not in rules.PURPOSES:
-        raise fail("purpose", args.purpose, f"a GPU pool's purpose is one of {' | '.join(rules.PURPOSES)}")
-    if not gpu and args.purpose is not None:
-        raise fail("purpose", args.purpose, "only GPU pools have a purpose")
-    if args.efa:
-        try:
-            rules.check_efa(types)
-        except ValueError as exc:
-            raise fail("efa", args.efa, str(exc)) from None
-        if args.cluster_security_group_id is None:
-            raise fail(
-                "cluster_security_group_id",
-                None,
-                "required with efa (the EFA interface needs the cluster security group)",
-            )
-
-    capacity_type = rules.CAPACITY_TYPES[args.capacity]
-    labels = {gpu_labels.POOL_LABEL: args.pool, **args.labels}
+    """Compute the pool from its (already validated) settings. Raises ValueError naming the argument when an EFA pool
+    has no cluster security group."""
+    pool = args.settings
+    if isinstance(pool, GpuPoolSettings) and pool.efa and args.cluster_security_group_id is None:
+        raise ValueError(
+            "NodePoolArgs.cluster_security_group_id = None: required with efa "
+            "(the EFA interface needs the cluster security group)"
+        )
+    gpu = isinstance(pool, GpuPoolSettings)
+    # The system pool is on-demand and boots AL2023; a GPU pool starts at its minimum, the system pool at its desired.
+    capacity: str = pool.capacity if isinstance(pool, GpuPoolSettings) else "on_demand"
+    ami_type: str = pool.ami_type if isinstance(pool, GpuPoolSettings) else rules.CPU_AMI_TYPES[0]
+    desired = pool.min_size if isinstance(pool, GpuPoolSettings) else pool.desired_size
+    capacity_type = rules.CAPACITY_TYPES[capacity]
+    labels = {gpu_labels.POOL_LABEL: pool.name, **args.labels}
     taints: tuple[gpu_labels.Taint, ...] = ()
     gpus = 0
-    if gpu:
+    if isinstance(pool, GpuPoolSettings):
         labels.update(gpu_labels.GPU_NODE_LABELS)
-        labels[PURPOSE_LABEL] = str(args.purpose)
+        labels[PURPOSE_LABEL] = pool.purpose
         taints = (gpu_labels.GPU_TAINT,)
-        gpus = facts.gpu_count(types[0]) or 0  # check_gpu_instance_types refused an untabled type
+        gpus = pool.gpus_per_node
     # Bottlerocket keeps the OS on a small /dev/xvda and containers on /dev/xvdb; AL2023 has one root volume.
     devices = (
-        (("/dev/xvda", 4), ("/dev/xvdb", args.disk_gib))
+        (("/dev/xvda", 4), ("/dev/xvdb", pool.disk_gib))
         if ami_type.startswith("BOTTLEROCKET")
-        else (("/dev/xvda", args.disk_gib),)
+        else (("/dev/xvda", pool.disk_gib),)
     )
     return NodePoolPlan(
         gpu=gpu,
+        efa=isinstance(pool, GpuPoolSettings) and pool.efa,
         ami_type=ami_type,
         capacity_type=capacity_type,
         labels=labels,
@@ -211,6 +277,7 @@ class NodePool(pulumi.ComponentResource):
         super().__init__("mlplatform:cluster:NodePool", name, None, opts)
         plan = plan_node_pool(args)
         self.plan = plan
+        pool = args.settings
         child = pulumi.ResourceOptions(parent=self)
 
         self.node_role = WorkloadRole(
@@ -219,20 +286,20 @@ class NodePool(pulumi.ComponentResource):
                 assume_role_policy=service_trust("ec2.amazonaws.com"),
                 permissions_boundary=args.permissions_boundary,
                 managed_policy_arns=[f"arn:{args.partition}:iam::aws:policy/{p}" for p in NODE_POLICIES],
-                description=f"EKS nodes of pool {args.pool}: join the cluster, pull images",
+                description=f"EKS nodes of pool {pool.name}: join the cluster, pull images",
             ),
             opts=child,
         )
 
         instance_tags: dict[str, pulumi.Input[str]] = {
             **args.cost_tags,
-            "Name": pulumi.Output.concat(args.cluster_name, f"-{args.pool}"),
-            gpu_labels.POOL_LABEL: args.pool,
+            "Name": pulumi.Output.concat(args.cluster_name, f"-{pool.name}"),
+            gpu_labels.POOL_LABEL: pool.name,
         }
         network_interfaces = None
         placement = None
         self.placement_group: aws.ec2.PlacementGroup | None = None
-        if args.efa:
+        if plan.efa:
             self.placement_group = aws.ec2.PlacementGroup(f"{name}-placement", strategy="cluster", opts=child)
             placement = aws.ec2.LaunchTemplatePlacementArgs(group_name=self.placement_group.name)
             network_interfaces = [
@@ -246,7 +313,7 @@ class NodePool(pulumi.ComponentResource):
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-nodes",
             name_prefix=f"{name}-",
-            description=f"EKS pool {args.pool}: IMDSv2, encrypted gp3, cost tags on instances and volumes",
+            description=f"EKS pool {pool.name}: IMDSv2, encrypted gp3, cost tags on instances and volumes",
             update_default_version=True,
             # Hop limit 1: pods (one hop further) cannot reach the node's metadata and borrow the node role.
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
@@ -275,24 +342,24 @@ class NodePool(pulumi.ComponentResource):
         )
 
         subnet_ids = (
-            pulumi.Output.from_input(args.subnet_ids).apply(lambda ids: list(ids)[:1]) if args.efa else args.subnet_ids
+            pulumi.Output.from_input(args.subnet_ids).apply(lambda ids: list(ids)[:1]) if plan.efa else args.subnet_ids
         )
         self.node_group = aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=args.cluster_name,
             # A prefix, not a fixed name: changing instance types replaces the group, and the new one is created
             # before the old one is deleted.
-            node_group_name_prefix=f"{args.pool}-",
+            node_group_name_prefix=f"{pool.name}-",
             node_role_arn=self.node_role.arn,
             subnet_ids=subnet_ids,
-            instance_types=list(args.instance_types),
+            instance_types=list(pool.instance_types),
             capacity_type=plan.capacity_type,
             ami_type=plan.ami_type,
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)
             ),
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=args.min_size, max_size=args.max_size, desired_size=plan.desired_size
+                min_size=pool.min_size, max_size=pool.max_size, desired_size=plan.desired_size
             ),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=args.max_unavailable),
             node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),

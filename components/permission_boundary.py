@@ -8,12 +8,17 @@ hold even if someone later attaches `AdministratorAccess` to a role by hand.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import Field, field_validator
+
+from components.regions import Region
+from components.settings import Section
 
 PLATFORM_SERVICES = (
     "application-autoscaling:*",
@@ -151,6 +156,44 @@ TAGGED_CREATE_ACTIONS = (
 )
 
 
+_EC2_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.(\*|[a-z0-9]+)$")
+_SAGEMAKER_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.(\*|[a-z0-9]+)$")
+
+
+class PermissionBoundarySettings(Section):
+    """What the boundary caps: regions and instance types. The first keys of `ml-platform:guardrails`
+    (`GuardrailsSettings` in `components/guardrails.py` adds the rest); declared once, here."""
+
+    allowed_regions: list[Region] = Field(default_factory=list)
+    """Regions platform roles may act in. Default: the stack's `aws:region` only (plus a replication region)."""
+    allowed_instance_types: list[str] = Field(default_factory=lambda: ["m6i.large", "g5.xlarge"])
+    """EC2 instance types node pools may launch; `g5.*` wildcards allowed. The boundary and the cost policies use it."""
+    allowed_sagemaker_instance_types: list[str] = Field(default_factory=lambda: ["ml.m5.large"])
+    """SageMaker instance types endpoints and jobs may use (`ml.*`); wildcards allowed."""
+
+    @field_validator("allowed_instance_types")
+    @classmethod
+    def _ec2_types(cls, value: list[str]) -> list[str]:
+        bad = [t for t in value if not _EC2_TYPE.match(t) or t.startswith("ml.")]
+        if bad:
+            raise ValueError(f"not EC2 instance types: {bad}; expected names like 'g5.xlarge' or 'g5.*'")
+        if not value:
+            raise ValueError("empty: no node pool could launch; list the instance types pools may use")
+        return value
+
+    @field_validator("allowed_sagemaker_instance_types")
+    @classmethod
+    def _sagemaker_types(cls, value: list[str]) -> list[str]:
+        bad = [t for t in value if not _SAGEMAKER_TYPE.match(t)]
+        if bad:
+            raise ValueError(f"not SageMaker instance types: {bad}; expected names like 'ml.g5.xlarge' or 'ml.g5.*'")
+        return value
+
+    def regions(self, stack_region: str, *extra: str | None) -> list[str]:
+        """The regions roles may act in: configured ones, or the stack's region plus any replication region."""
+        return sorted(set(self.allowed_regions or [stack_region]) | {r for r in extra if r})
+
+
 @dataclass(frozen=True, kw_only=True)
 class PermissionBoundaryArgs:
     policy_name: str
@@ -160,12 +203,11 @@ class PermissionBoundaryArgs:
     object_lock_role_name: str | None = None
     """The one role (the CI deploy role) that may set a bucket's object lock configuration, which the models bucket
     needs at creation. Default: none, so no bounded principal may."""
-    allowed_regions: Sequence[str]
-    """Regions platform roles may act in (global services excepted)."""
-    ec2_instance_types: Sequence[str]
-    """EC2 instance types roles may launch (node pools' types)."""
-    sagemaker_instance_types: Sequence[str]
-    """SageMaker instance types roles may request (`ml.*`)."""
+    role_regions: Sequence[str]
+    """Regions platform roles may act in (global services excepted): `settings.regions(...)`, the configured ones or
+    the stack's region plus a replication region."""
+    settings: PermissionBoundarySettings = field(default_factory=PermissionBoundarySettings)
+    """What the stack file sets (validated when built): the EC2 and SageMaker instance types roles may use."""
     required_tag_keys: Sequence[str] = ("CostCenter", "Owner", "Project", "Environment")
     """Cost tags a creation request must carry, where the service supports `aws:RequestTag`."""
     require_sagemaker_model_vpc: bool = True
@@ -177,14 +219,9 @@ MAX_MANAGED_POLICY_CHARS = 6144
 
 
 def validate_boundary(args: PermissionBoundaryArgs) -> None:
-    if not args.allowed_regions:
-        raise ValueError("allowed_regions is empty: the boundary would deny every regional action")
-    bad = [t for t in args.sagemaker_instance_types if not t.startswith("ml.")]
-    if bad:
-        raise ValueError(f"SageMaker instance types must start with 'ml.': {bad}")
-    bad = [t for t in args.ec2_instance_types if t.startswith("ml.") or "." not in t]
-    if bad:
-        raise ValueError(f"EC2 instance types look like 'g5.xlarge': {bad}")
+    """The instance types validated themselves (`PermissionBoundarySettings`); the resolved regions are checked here."""
+    if not args.role_regions:
+        raise ValueError("role_regions is empty: the boundary would deny every regional action")
 
 
 def boundary_document(args: PermissionBoundaryArgs, *, partition: str, account_id: str) -> dict[str, Any]:
@@ -200,7 +237,7 @@ def boundary_document(args: PermissionBoundaryArgs, *, partition: str, account_i
             "Effect": "Allow",
             "Action": sorted(PLATFORM_SERVICES),
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:RequestedRegion": sorted(args.allowed_regions)}},
+            "Condition": {"StringEquals": {"aws:RequestedRegion": sorted(args.role_regions)}},
         },
         {"Sid": "AllowGlobalServices", "Effect": "Allow", "Action": list(GLOBAL_ACTIONS), "Resource": "*"},
         {
@@ -286,7 +323,7 @@ def boundary_document(args: PermissionBoundaryArgs, *, partition: str, account_i
             "Effect": "Deny",
             "Action": "ec2:RunInstances",
             "Resource": f"arn:{partition}:ec2:*:*:instance/*",
-            "Condition": {"StringNotLike": {"ec2:InstanceType": sorted(args.ec2_instance_types)}},
+            "Condition": {"StringNotLike": {"ec2:InstanceType": sorted(args.settings.allowed_instance_types)}},
         },
         {
             "Sid": "DenySageMakerInstanceTypesOutsideAllowlist",
@@ -301,7 +338,9 @@ def boundary_document(args: PermissionBoundaryArgs, *, partition: str, account_i
             ],
             "Resource": "*",
             "Condition": {
-                "ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": sorted(args.sagemaker_instance_types)}
+                "ForAnyValue:StringNotLike": {
+                    "sagemaker:InstanceTypes": sorted(args.settings.allowed_sagemaker_instance_types)
+                }
             },
         },
     ]

@@ -43,3 +43,10 @@ class FieldError(ValueError):
         self.key = key
         self.value = value
         self.message = message
+
+
+def days_between(value: int, low: int, high: int, what: str) -> int:
+    """`value` if within `low`-`high` days; else ValueError saying the range and what the days are for."""
+    if not low <= value <= high:
+        raise ValueError(f"must be between {low} and {high} days ({what})")
+    return value

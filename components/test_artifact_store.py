@@ -14,13 +14,16 @@ from typing import Any
 
 import pulumi
 import pytest
+from pydantic import ValidationError
 
 from components._bucket_policy import grant_statements
 from components.artifact_store import (
     PURPOSES,
     ArtifactStore,
     ArtifactStoreArgs,
+    ArtifactStoreSettings,
     ReplicationArgs,
+    ReplicationSettings,
     lifecycle_rules,
     replication_policy,
     validate_artifact_store,
@@ -37,6 +40,7 @@ SAGEMAKER_KEY_ARN = f"arn:aws:kms:us-west-2:{ACCOUNT_ID}:key/5a6b7c8d-1d2e-4f5a-
 REPLICA_KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/9f8e7d6c-1d2e-4f5a-8b9c-0d1e2f3a4b5c"
 BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:policy/ml-platform-boundary"
 ENDPOINT_ID = "vpce-0a1b2c3d4e5f60718"
+REPLICATION_ARGS = ReplicationArgs(kms_key_arn=REPLICA_KEY_ARN, permissions_boundary_arn=BOUNDARY_ARN)
 ADMIN_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*"
 TAGS = {"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}
 
@@ -55,26 +59,32 @@ STATEFUL = (BUCKET, PUBLIC_ACCESS, OWNERSHIP, ENCRYPTION, VERSIONING, LIFECYCLE,
 
 
 def args(**overrides: Any) -> ArtifactStoreArgs:
-    return replace(ArtifactStoreArgs(kms_key_arn=KEY_ARN), **overrides)
+    """Store args; overrides of a setting (`buckets=...`) go into `settings`, the rest are arguments. Without the
+    VPC-endpoint rule unless a test asks for it (it needs an endpoint id)."""
+    settings = {"require_vpc_endpoint": False}
+    settings.update({k: overrides.pop(k) for k in list(overrides) if k in ArtifactStoreSettings.model_fields})
+    return replace(ArtifactStoreArgs(kms_key_arn=KEY_ARN, settings=ArtifactStoreSettings(**settings)), **overrides)
 
 
-def args_for(env: str) -> ArtifactStoreArgs:
-    """The store as the program builds it from an environment's effective config (no replication)."""
-    storage = load(
-        {"aws:region": "us-west-2", "ml-platform:environment": env, "ml-platform:tags": json.dumps(TAGS)}, stack=env
+def args_for(env: str, **storage: Any) -> ArtifactStoreArgs:
+    """The store as the program builds it from an environment's effective config (no replication unless
+    `storage` asks for it), with an administrator exempt from the VPC-endpoint rule."""
+    storage = {"vpcEndpointExemptRoleArns": [ADMIN_ARN], **storage}
+    cfg = load(
+        {
+            "aws:region": "us-west-2",
+            "ml-platform:environment": env,
+            "ml-platform:tags": json.dumps(TAGS),
+            "ml-platform:storage": json.dumps(storage),
+        },
+        stack=env,
     )
-    cfg = storage
-    s = cfg.storage
     return ArtifactStoreArgs(
+        settings=cfg.storage,
         kms_key_arn=KEY_ARN,
         kms_key_arns_by_purpose={"data-capture": SAGEMAKER_KEY_ARN},
-        purposes=s.buckets,
-        versioning=s.versioning,
-        noncurrent_version_expiry_days=s.noncurrent_version_expiry_days,
-        access_log_retention_days=s.access_log_retention_days,
-        vpc_endpoint_id=ENDPOINT_ID if s.require_vpc_endpoint else None,
-        vpc_endpoint_exempt_role_arns=[ADMIN_ARN],
-        models_object_lock_days=s.models_object_lock.retention_days if s.models_object_lock else None,
+        vpc_endpoint_id=ENDPOINT_ID,
+        replication=REPLICATION_ARGS if cfg.storage.models_replication else None,
         force_destroy=env == "dev" and not cfg.protect_stateful_resources,
         protect=cfg.protect_stateful_resources,
     )
@@ -131,55 +141,60 @@ def fails(**overrides: Any) -> str:
     return str(info.value)
 
 
+def settings_fail(**settings: Any) -> str:
+    """The message of the settings' own validation (the stack file's one-line form is in infra/config/test_storage.py)."""
+    with pytest.raises(ValidationError) as info:
+        ArtifactStoreSettings(**settings)
+    (error,) = info.value.errors()
+    return str(error["ctx"]["error"])
+
+
 def test_fails_when_bucket_purpose_is_unknown():
-    assert fails(purposes=("datasets", "features", "access-logs")) == (
-        "purposes: unknown bucket purpose 'features'; allowed: datasets, models, data-capture, access-logs"
+    assert settings_fail(buckets=("datasets", "features", "access-logs")) == (
+        "unknown bucket purpose; allowed: datasets, models, data-capture, access-logs"
     )
 
 
 def test_fails_when_access_logs_bucket_is_left_out():
-    assert fails(purposes=("datasets",)) == (
-        "purposes = ['datasets']: must include 'access-logs' (the other buckets log there)"
+    assert settings_fail(buckets=("datasets",)) == (
+        "must include 'access-logs': every other bucket delivers its server access logs there"
     )
 
 
 def test_fails_when_a_purpose_is_listed_twice():
-    assert fails(purposes=("models", "models", "access-logs")) == (
-        "purposes = ['models', 'models', 'access-logs']: each purpose may appear once"
+    assert settings_fail(buckets=("models", "models", "access-logs")) == (
+        "listed twice; each bucket purpose appears once"
     )
 
 
 @pytest.mark.parametrize(
-    "field, days",
+    "settings, what",
     [
-        ("noncurrent_version_expiry_days", 0),
-        ("noncurrent_version_expiry_days", 3651),
-        ("access_log_retention_days", 0),
-        ("models_object_lock_days", 4000),
+        ({"noncurrent_version_expiry_days": 0}, "how long overwritten or deleted object versions are kept"),
+        ({"noncurrent_version_expiry_days": 3651}, "how long overwritten or deleted object versions are kept"),
+        ({"access_log_retention_days": 0}, "how long server access logs are kept"),
+        ({"models_object_lock": {"retention_days": 4000}}, "how long each model version is locked against deletion"),
     ],
 )
-def test_fails_when_retention_is_out_of_range(field, days):
-    assert fails(**{field: days}) == f"{field} = {days}: retention out of range; must be between 1 and 3650 days"
+def test_fails_when_retention_is_out_of_range(settings, what):
+    assert settings_fail(**settings) == f"must be between 1 and 3650 days ({what})"
 
 
 def test_fails_when_object_lock_is_asked_for_without_versioning():
-    assert fails(versioning=False, models_object_lock_days=30) == (
-        "models_object_lock_days needs versioning; set versioning=True or drop models_object_lock_days"
+    assert settings_fail(versioning=False, models_object_lock={}) == (
+        "needs versioning; set `versioning: true` or remove `modelsObjectLock`"
     )
 
 
 def test_fails_when_replication_is_asked_for_without_versioning():
-    replication = ReplicationArgs(
-        destination_region="us-east-1", kms_key_arn=REPLICA_KEY_ARN, permissions_boundary_arn=BOUNDARY_ARN
-    )
-    assert fails(versioning=False, replication=replication) == (
-        "replication needs versioning; set versioning=True or drop replication"
+    assert settings_fail(versioning=False, models_replication={"destination_region": "us-east-1"}) == (
+        "needs versioning; set `versioning: true` or remove `modelsReplication`"
     )
 
 
 def test_fails_when_object_lock_is_asked_for_without_a_models_bucket():
-    assert fails(purposes=("datasets", "access-logs"), models_object_lock_days=30) == (
-        "models_object_lock_days applies to the models bucket; add 'models' to purposes or drop models_object_lock_days"
+    assert settings_fail(buckets=("datasets", "access-logs"), models_object_lock={}) == (
+        "needs the 'models' bucket in `buckets`; add it or remove `modelsObjectLock`"
     )
 
 
@@ -187,6 +202,23 @@ def test_fails_when_the_access_logs_bucket_is_given_a_kms_key():
     assert fails(kms_key_arns_by_purpose={"access-logs": KEY_ARN}) == (
         "kms_key_arns_by_purpose: 'access-logs' is not a KMS-encrypted bucket of this store; "
         "allowed: datasets, models, data-capture"
+    )
+
+
+def test_fails_when_the_vpc_endpoint_rule_is_on_without_an_endpoint():
+    # Never a store that looks fenced in its settings but is not: the rule needs the endpoint it names.
+    assert fails(require_vpc_endpoint=True) == (
+        "vpc_endpoint_id = None while settings.require_vpc_endpoint is on: pass the VPC's S3 gateway endpoint id, "
+        "or turn `requireVpcEndpoint` off"
+    )
+
+
+def test_fails_when_replication_settings_and_arguments_disagree():
+    assert fails(models_replication=ReplicationSettings(destination_region="us-east-1")).startswith(
+        "settings.models_replication is set but replication = None: "
+    )
+    assert fails(replication=REPLICATION_ARGS).startswith(
+        "replication given but settings.models_replication is not set: "
     )
 
 
@@ -315,7 +347,7 @@ def test_default_store_lifecycle_aborts_uploads_expires_old_versions_and_tiers_d
             "daysAfterInitiation": 7
         }
         assert rules["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {
-            "noncurrentDays": store_args.noncurrent_version_expiry_days
+            "noncurrentDays": store_args.settings.noncurrent_version_expiry_days
         }
         assert all(r["filter"] == {} and r["status"] == "Enabled" for r in rules.values())
         assert ("intelligent-tiering" in rules) is (purpose == "datasets")
@@ -323,11 +355,11 @@ def test_default_store_lifecycle_aborts_uploads_expires_old_versions_and_tiers_d
     tiering = {r["id"]: r for r in of_bucket(result, LIFECYCLE, "datasets").inputs["rules"]}["intelligent-tiering"]
     assert tiering["transitions"] == [{"days": 0, "storageClass": "INTELLIGENT_TIERING"}]
     logs = {r["id"]: r for r in of_bucket(result, LIFECYCLE, "access-logs").inputs["rules"]}["expire-access-logs"]
-    assert logs["expiration"] == {"days": store_args.access_log_retention_days}
+    assert logs["expiration"] == {"days": store_args.settings.access_log_retention_days}
 
 
 def test_noncurrent_version_expiry_follows_the_environment_profile():
-    assert [args_for(env).noncurrent_version_expiry_days for env in ENVIRONMENTS] == [7, 30, 90]
+    assert [args_for(env).settings.noncurrent_version_expiry_days for env in ENVIRONMENTS] == [7, 30, 90]
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -402,14 +434,9 @@ def test_no_object_lock_unless_asked():
 # -- replication ---------------------------------------------------------------------------------------------------
 
 
-REPLICATION_ARGS = ReplicationArgs(
-    destination_region="us-east-1", kms_key_arn=REPLICA_KEY_ARN, permissions_boundary_arn=BOUNDARY_ARN
-)
-
-
 @cache
 def replicated() -> StackResult:
-    return render_store(replace(args_for("prod"), replication=REPLICATION_ARGS))
+    return render_store(args_for("prod", modelsReplication={"destinationRegion": "us-east-1"}))
 
 
 def test_replica_buckets_live_in_the_destination_region_hardened_like_the_store():
@@ -489,10 +516,14 @@ def test_replication_policy_grants_exactly_what_s3_replication_needs():
 
 
 def test_fails_when_replicating_into_the_stores_own_region():
-    same_region = replace(REPLICATION_ARGS, destination_region="us-west-2")
+    # The stack file cannot ask for this (PlatformConfig refuses it); a program using the component directly can.
+    store = args_for("prod", modelsReplication={"destinationRegion": "us-east-1"})
+    same_region = store.settings.model_copy(
+        update={"models_replication": ReplicationSettings(destination_region="us-west-2")}
+    )
     with pytest.raises(ProgramError) as info:
-        render_store(replace(args_for("prod"), replication=same_region))
-    assert "replication.destination_region = 'us-west-2' is the store's own region" in str(info.value)
+        render_store(replace(store, settings=same_region))
+    assert "settings.models_replication.destination_region = 'us-west-2' is the store's own region" in str(info.value)
 
 
 # -- names are a contract ------------------------------------------------------------------------------------------
@@ -500,7 +531,7 @@ def test_fails_when_replicating_into_the_stores_own_region():
 
 def test_dropping_a_bucket_leaves_the_other_buckets_resources_untouched():
     everything = {r.urn for r in default_store("staging").resources}
-    without_datasets = render_store(replace(args_for("staging"), purposes=("models", "data-capture", "access-logs")))
+    without_datasets = render_store(args_for("staging", buckets=["models", "data-capture", "access-logs"]))
     kept = {r.urn for r in without_datasets.resources if r.type.startswith("aws:s3/") and "datasets" not in r.name}
     assert kept <= everything
 
@@ -622,12 +653,12 @@ def test_store_grant_policy_is_a_whole_iam_document_with_exactly_the_grant():
 def test_fails_when_granting_on_a_bucket_the_store_does_not_have():
     with pytest.raises(ProgramError) as info:
         render_store(
-            replace(args_for("dev"), purposes=("models", "access-logs"), kms_key_arns_by_purpose={}),
+            replace(args_for("dev", buckets=["models", "access-logs"]), kms_key_arns_by_purpose={}),
             grants={"g": ("datasets", "read", "")},
         )
     assert "grant_statements: unknown purpose 'datasets'; this store has: access-logs, models" in str(info.value)
 
 
 def test_lifecycle_rules_without_versioning_skip_the_noncurrent_rule():
-    rules = lifecycle_rules("models", args(versioning=False))
+    rules = lifecycle_rules("models", ArtifactStoreSettings(versioning=False))
     assert [r["id"] for r in rules] == ["abort-incomplete-multipart-uploads"]

@@ -1,4 +1,4 @@
-"""The EKS cluster component: argument checks, policy documents (golden files), and what it renders offline.
+"""The EKS cluster component: its settings' checks, policy documents (golden files), and what it renders offline.
 
 Regenerate the golden documents with `UPDATE_GOLDEN=1 .venv/bin/python -m pytest components/test_cluster.py`.
 """
@@ -15,13 +15,13 @@ import pytest
 from components.cluster import (
     Cluster,
     ClusterArgs,
-    NodePoolSpec,
+    ClusterSettings,
     cluster_secrets_key_policy,
     ebs_csi_key_policy,
     kubeconfig_json,
-    validate_cluster,
 )
 from components.facts import FACTS
+from components.node_pool import GpuPoolSettings, SystemPoolSettings
 from infra.config import load
 from preflight.model import SECRET, StackResult, stack_json
 from preflight.testing import assert_golden, render
@@ -40,7 +40,13 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ROLE = "aws:iam/role:Role"
 
 
+SYSTEM = SystemPoolSettings(instance_types=("m6i.large",), min_size=2, max_size=3, desired_size=2, disk_gib=50)
+GPU = GpuPoolSettings(name="gpu", instance_types=("g6.xlarge",), capacity="spot", purpose="training")
+
+
 def args(**overrides) -> ClusterArgs:
+    """Cluster args; overrides of a setting (`version=...`) go into `settings`, the rest are arguments."""
+    settings = {k: overrides.pop(k) for k in list(overrides) if k in ClusterSettings.model_fields}
     base = ClusterArgs(
         cluster_name="ml-platform-test",
         region="us-west-2",
@@ -50,10 +56,7 @@ def args(**overrides) -> ClusterArgs:
         node_kms_key_arn=SECRETS_KEY,
         logs_kms_key_arn=LOGS_KEY,
         permissions_boundary=BOUNDARY_ARN,
-        system_pool=NodePoolSpec(
-            name="system", instance_types=["m6i.large"], min_size=2, max_size=3, desired_size=2, disk_gib=50
-        ),
-        gpu_pools=[NodePoolSpec(name="gpu", instance_types=["g6.xlarge"], capacity="spot", purpose="training")],
+        settings=ClusterSettings(**{"system_pool": SYSTEM, "gpu_pools": (GPU,), **settings}),
         admin_roles={"platform-admins": ADMIN_ARN},
         cost_tags={"Project": "ml-platform"},
         protect=False,
@@ -87,17 +90,17 @@ def children_of(result: StackResult, component_type: str, name: str, type_: str)
     return [r for r in result.by_type(type_) if r.parent == parent]
 
 
-# --- argument checks, without an engine -------------------------------------------------------------------------
+# --- settings checks, without an engine -------------------------------------------------------------------------
 
 
-def test_default_args_pin_every_managed_addon_to_the_versions_row():
-    assert validate_cluster(args()) == FACTS.eks.addon_versions[FACTS.eks.default_version]
+def test_default_settings_pin_every_managed_addon_to_the_versions_row():
+    assert ClusterSettings().resolved_addon_versions == FACTS.eks.addon_versions[FACTS.eks.default_version]
     assert set(FACTS.eks.addon_versions) == set(FACTS.eks.tested_versions)
     assert all(set(row) == set(FACTS.eks.addons) for row in FACTS.eks.addon_versions.values())
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("settings", "message"),
     [
         ({"version": "1.29"}, "unsupported EKS version; supported: 1.34, 1.35"),
         ({"addon_versions": {"coredns": "latest"}}, "not an EKS add-on version; expected e.g. 'v1.21.1-eksbuild.1'"),
@@ -106,32 +109,31 @@ def test_default_args_pin_every_managed_addon_to_the_versions_row():
             "kube-proxy must match the cluster's minor version 1.35 (got 1.34)",
         ),
         ({"addon_versions": {"metrics-server": "v0.7.2-eksbuild.1"}}, "unknown add-on 'metrics-server'"),
-        (
-            {"endpoint_public_access": True},
-            "ClusterArgs.public_access_cidrs = []: required with endpoint_public_access",
-        ),
+        ({"endpoint_public_access": True}, "required with endpointPublicAccess"),
         (
             {"endpoint_public_access": True, "public_access_cidrs": ["0.0.0.0/0"]},
             "opens the Kubernetes API to the whole internet",
         ),
-        ({"endpoint_public_access": True, "public_access_cidrs": ["203.0.113.7/24"]}, "'203.0.113.7/24': not a CIDR"),
+        ({"endpoint_public_access": True, "public_access_cidrs": ["203.0.113.7/24"]}, "not a CIDR"),
         ({"endpoint_public_access": True, "public_access_cidrs": ["10.0.0.0/8"]}, "not a public range"),
-        ({"public_access_cidrs": ["203.0.113.0/24"]}, "has no effect without endpoint_public_access"),
-        ({"log_retention_days": 45}, "ClusterArgs.log_retention_days = 45: CloudWatch Logs accepts only these"),
+        ({"public_access_cidrs": ["203.0.113.0/24"]}, "has no effect while endpointPublicAccess is false"),
+        ({"log_retention_days": 45}, "CloudWatch Logs accepts only these"),
+        ({"gpu_pools": [GPU, GPU]}, "listed twice; each must be unique"),
         (
-            {"gpu_pools": [NodePoolSpec(name="system", instance_types=["g5.xlarge"], purpose="training")]},
-            "pool names must be unique (system repeated)",
+            {"gpu_capacity": "karpenter", "gpu_pools": [GPU.model_copy(update={"min_size": 1})]},
+            "Karpenter brings GPU nodes up for pending pods and has no minimum size",
         ),
     ],
 )
-def test_fails_when_args_are_invalid(overrides, message):
+def test_fails_when_settings_are_invalid(settings, message):
+    # The same model validates the stack file (see infra/config/test_cluster.py for the one-line messages).
     with pytest.raises(ValueError, match=re.escape(message)):
-        validate_cluster(args(**overrides))
+        ClusterSettings(**settings)
 
 
-def test_fails_before_declaring_anything_when_args_are_invalid():
-    with pytest.raises(Exception, match="opens the Kubernetes API to the whole internet"):
-        render_cluster(args(endpoint_public_access=True, public_access_cidrs=["0.0.0.0/0"]))
+def test_a_gpu_pool_cannot_take_the_system_pools_name():
+    with pytest.raises(ValueError, match=re.escape("'system' is the system pool's name; pick another")):
+        GpuPoolSettings(name="system", instance_types=("g5.xlarge",))
 
 
 def test_secrets_key_policy_matches_golden_and_names_only_that_key():
@@ -236,6 +238,18 @@ def test_admin_roles_get_an_access_entry_and_the_cluster_admin_policy(default):
     assert entry.urn in association.options["dependsOn"]
 
 
+def test_the_stack_files_admin_roles_are_keyed_by_role_name_and_win_over_a_platform_role_of_that_key():
+    configured = "arn:aws:iam::123456789012:role/sso/platform-admins"
+    result = render_cluster(args(admin_role_arns=(configured, "arn:aws:iam::123456789012:role/ops")))
+    entries = {e.name: e.inputs["principalArn"] for e in result.by_type("aws:eks/accessEntry:AccessEntry")}
+    assert entries == {"c-admin-platform-admins": configured, "c-admin-ops": "arn:aws:iam::123456789012:role/ops"}
+
+
+def test_karpenter_owns_gpu_capacity_so_the_gpu_pools_get_no_node_group():
+    result = render_cluster(args(gpu_capacity="karpenter"))
+    assert [g.name for g in result.by_type(NODE_GROUP)] == ["c-system-nodes"]
+
+
 def test_no_admin_roles_means_no_access_entries():
     result = render_cluster(args(admin_roles={}))
     assert not result.by_type("aws:eks/accessEntry:AccessEntry")
@@ -318,17 +332,18 @@ TAGS = '{"CostCenter": "a", "Owner": "b", "Project": "c"}'
 
 
 @pytest.mark.parametrize(
-    ("environment", "gpu_pools", "retention"), [("dev", 1, 30), ("staging", 2, 90), ("prod", 2, 365)]
+    ("environment", "gpu_node_groups", "retention"), [("dev", 1, 30), ("staging", 0, 90), ("prod", 0, 365)]
 )
-def test_each_environment_renders_a_private_encrypted_cluster_from_its_profile(environment, gpu_pools, retention):
+def test_each_environment_renders_a_private_encrypted_cluster_from_its_profile(environment, gpu_node_groups, retention):
+    # Staging and prod bring GPU nodes up with Karpenter: their GPU pools are no node groups.
     cfg = load(
         {"aws:region": "us-west-2", "ml-platform:environment": environment, "ml-platform:tags": TAGS}, stack=environment
     )
-    result = render_cluster(args(**cfg.cluster.component_args(), protect=cfg.protect_stateful_resources))
+    result = render_cluster(args(settings=cfg.cluster, protect=cfg.protect_stateful_resources))
     cluster = result.one(EKS)
     assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is False
     assert cluster.inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
     assert cluster.inputs["encryptionConfig"]["provider"]["keyArn"] == SECRETS_KEY
     assert cluster.inputs["deletionProtection"] is (environment != "dev")
     assert result.one(LOG_GROUP).inputs["retentionInDays"] == retention
-    assert len(result.by_type(NODE_GROUP)) == 1 + gpu_pools
+    assert len(result.by_type(NODE_GROUP)) == 1 + gpu_node_groups

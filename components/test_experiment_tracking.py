@@ -73,7 +73,9 @@ def test_fails_when_the_mlflow_version_is_not_a_version():
 @cache
 def rendered() -> StackResult:
     def program() -> None:
-        store = ArtifactStore("artifacts", ArtifactStoreArgs(kms_key_arn=ARTIFACTS_KEY))
+        store = ArtifactStore(
+            "artifacts", ArtifactStoreArgs(kms_key_arn=ARTIFACTS_KEY, vpc_endpoint_id="vpce-0a1b2c3d4e5f60718")
+        )
         ExperimentTracking(
             "experiments",
             ExperimentTrackingSettings(),

@@ -14,15 +14,7 @@ import pytest
 
 from components import _iam_documents as docs
 from components._bucket_policy import grant_statements
-from components.guardrails import (
-    BaselineSpec,
-    BudgetSpec,
-    GithubSpec,
-    Guardrails,
-    GuardrailsArgs,
-    PersonaSpec,
-    validate_guardrails,
-)
+from components.guardrails import Guardrails, GuardrailsArgs, GuardrailsSettings, validate_guardrails
 from preflight.emulator.aws import ACCOUNT_ID
 from preflight.model import StackResult
 from preflight.testing import assert_golden, render
@@ -67,12 +59,20 @@ class Grants:
 
 
 def args(**overrides) -> GuardrailsArgs:
+    """Guardrails args; overrides of a setting (`personas=...`, `github=...`) replace that setting, the rest are
+    arguments. By default every persona, GitHub and a budget with an email address."""
+    settings = {
+        "personas": {p: {"principals": [ADMIN]} for p in docs.PERSONAS},
+        "github": {"repository": "example-org/ml-platform"},
+        "budget": {"monthly_usd": 500, "emails": ["team@example.com"]},
+    }
+    settings.update({k: overrides.pop(k) for k in list(overrides) if k in GuardrailsSettings.model_fields})
     base = GuardrailsArgs(
         name_prefix="ml-platform-dev",
         project="ml-platform",
         environment="dev",
         permissions_boundary=BOUNDARY,
-        allowed_regions=["us-west-2"],
+        role_regions=["us-west-2"],
         cluster_name="ml-platform-dev",
         registry_prefix="ml-platform/dev",
         alert_kms_key_arn=LOGS_KEY,
@@ -80,9 +80,7 @@ def args(**overrides) -> GuardrailsArgs:
         bucket_arns=BUCKETS,
         key_arns=[LOGS_KEY],
         artifact_grants=Grants(),
-        personas={p: PersonaSpec(principals=[ADMIN]) for p in docs.PERSONAS},
-        github=GithubSpec(repository="example-org/ml-platform", deploy_environment="dev"),
-        budget=BudgetSpec(monthly_usd=500, emails=["team@example.com"]),
+        settings=GuardrailsSettings(**settings),
         experiment_tracking=True,
     )
     return replace(base, **overrides)
@@ -155,7 +153,7 @@ def test_oidc_provider_is_githubs_with_the_sts_audience(full):
 def test_an_existing_provider_is_trusted_instead_of_creating_one():
     existing = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     r = render_guardrails(
-        args(github=GithubSpec(repository="o/r", deploy_environment="prod", oidc_provider_arn=existing))
+        args(github={"repository": "o/r", "deploy_environment": "prod", "oidc_provider_arn": existing})
     )
     assert r.by_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
     assert role_doc(r, "ci-deploy")["Statement"][0]["Principal"] == {"Federated": existing}
@@ -266,13 +264,13 @@ def test_platform_admin_changes_only_instances_tagged_with_the_project():
 
 
 def test_personas_without_principals_get_no_role():
-    r = render_guardrails(args(personas={"auditor": PersonaSpec(principals=[ADMIN])}, github=None))
+    r = render_guardrails(args(personas={"auditor": {"principals": [ADMIN]}}, github=None))
     assert [x.name for x in r.by_type(ROLE)] == ["guardrails-auditor-role"]
 
 
 def test_session_length_follows_the_persona():
     r = render_guardrails(
-        args(personas={"platform-admin": PersonaSpec(principals=[ADMIN], max_session_hours=4)}, github=None)
+        args(personas={"platform-admin": {"principals": [ADMIN], "max_session_hours": 4}}, github=None)
     )
     assert r.one(ROLE).inputs["maxSessionDuration"] == 4 * 3600
 
@@ -410,9 +408,11 @@ def test_account_baselines_are_off_by_default(full):
 def test_account_baselines_when_opted_in():
     r = render_guardrails(
         args(
-            baselines=BaselineSpec(
-                ebs_encryption_by_default=True, s3_public_access_block=True, cost_allocation_tags=True
-            )
+            account_baselines={
+                "ebs_encryption_by_default": True,
+                "s3_public_access_block": True,
+                "cost_allocation_tags": True,
+            }
         )
     )
     assert r.one("aws:ebs/encryptionByDefault:EncryptionByDefault").inputs["enabled"] is True
@@ -434,34 +434,47 @@ def test_account_baselines_when_opted_in():
 
 
 @pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"personas": {"admin": {"principals": [ADMIN]}}},
+            "unknown persona 'admin'; (allowed: platform-admin, ml-engineer, data-scientist, auditor, model-approver)",
+        ),
+        (
+            {"personas": {"auditor": {"principals": ["*"]}}},
+            "not an IAM principal ARN; expected arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>",
+        ),
+        (
+            {"github": {"repository": "ml-platform"}},
+            "must be a GitHub repository as 'owner/name', e.g. 'example-org/ml-platform'",
+        ),
+        (
+            {"github": {"repository": "o/r", "preview_pull_requests": False}},
+            "the preview role needs pull requests or at least one branch to trust",
+        ),
+        ({"budget": {"monthly_usd": 0}}, "must be greater than 0 (US dollars per month)"),
+        (
+            {"budget": {"monthly_usd": 10, "actual_threshold_percent": 0}},
+            "must be a percentage of the monthly limit, above 0 and at most 1000",
+        ),
+    ],
+)
+def test_fails_when_settings_are_invalid(settings, message):
+    # The same model validates the stack file (see infra/config/test_guardrails.py for the one-line messages).
+    with pytest.raises(ValueError) as info:
+        GuardrailsSettings(**settings)
+    (error,) = info.value.errors()
+    assert str(error["ctx"]["error"]).startswith(message)
+
+
+@pytest.mark.parametrize(
     ("overrides", "message"),
     [
         (
-            {"personas": {"admin": PersonaSpec(principals=[ADMIN])}},
-            "personas: unknown persona 'admin'; allowed: platform-admin, ml-engineer, data-scientist, auditor",
+            {"account_baselines": {"ebs_encryption_by_default": True}, "ebs_kms_key_arn": None},
+            "settings.account_baselines.ebs_encryption_by_default needs ebs_kms_key_arn",
         ),
-        (
-            {"personas": {"auditor": PersonaSpec(principals=["*"])}},
-            "persona principals must be IAM ARNs without wildcards, at least one; got ['*']",
-        ),
-        (
-            {"github": GithubSpec(repository="ml-platform", deploy_environment="dev")},
-            "repository 'ml-platform': must be a GitHub repository as 'owner/name'",
-        ),
-        (
-            {"github": GithubSpec(repository="o/r", deploy_environment="dev", preview_pull_requests=False)},
-            "the preview role needs pull requests or at least one branch to trust",
-        ),
-        ({"budget": BudgetSpec(monthly_usd=0)}, "budget.monthly_usd = 0: must be greater than 0"),
-        (
-            {"budget": BudgetSpec(monthly_usd=10, actual_threshold_percent=0)},
-            "budget.actual_threshold_percent = 0: must be above 0 and at most 1000",
-        ),
-        (
-            {"baselines": BaselineSpec(ebs_encryption_by_default=True), "ebs_kms_key_arn": None},
-            "baselines.ebs_encryption_by_default needs ebs_kms_key_arn",
-        ),
-        ({"allowed_regions": []}, "allowed_regions is empty"),
+        ({"role_regions": []}, "role_regions is empty"),
     ],
 )
 def test_fails_when_args_are_invalid(overrides, message):

@@ -13,12 +13,14 @@ from typing import Any
 
 import pulumi
 import pytest
+from pydantic import ValidationError
 
 from components.image_registries import (
     PULL_ACTIONS,
     PUSH_ACTIONS,
     ImageRegistries,
     ImageRegistriesArgs,
+    ImageRegistriesSettings,
     lifecycle_policy,
     repository_policy,
     validate_image_registries,
@@ -36,7 +38,14 @@ POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 
 
 def args(**overrides: Any) -> ImageRegistriesArgs:
-    base = ImageRegistriesArgs(name_prefix="ml-platform/prod", kms_key_arn=KEY_ARN, platform_role_path=PATH)
+    """Registry args; overrides of a setting (`registries=...`) go into `settings`, the rest are arguments."""
+    settings = {k: overrides.pop(k) for k in list(overrides) if k in ImageRegistriesSettings.model_fields}
+    base = ImageRegistriesArgs(
+        name_prefix="ml-platform/prod",
+        kms_key_arn=KEY_ARN,
+        platform_role_path=PATH,
+        settings=ImageRegistriesSettings(**settings),
+    )
     return replace(base, **overrides)
 
 
@@ -68,29 +77,40 @@ def fails(**overrides: Any) -> str:
     return str(info.value)
 
 
+def settings_fail(**settings: Any) -> str:
+    """The message of the settings' own validation (the stack file's one-line form is in infra/config/test_storage.py)."""
+    with pytest.raises(ValidationError) as info:
+        ImageRegistriesSettings(**settings)
+    (error,) = info.value.errors()
+    return str(error["ctx"]["error"])
+
+
 def test_fails_when_no_repository_is_named():
-    assert fails(names=()) == "names = []: list at least one repository name"
+    assert settings_fail(registries=()) == "list at least one repository name (e.g. training, serving)"
 
 
 def test_fails_when_a_repository_is_named_twice():
-    assert fails(names=("serving", "serving")) == "names = ['serving', 'serving']: each name may appear once"
+    assert settings_fail(registries=("serving", "serving")) == "listed twice; each registry name appears once"
 
 
-@pytest.mark.parametrize("bad", ["Serving", "serving-", "-serving", "serving//gpu"])
+@pytest.mark.parametrize("bad", ["Serving", "serving-", "-serving", "serving//gpu", "a" * 201])
 def test_fails_when_a_repository_name_breaks_ecr_rules(bad):
-    assert fails(names=("training", bad)) == (
-        f"repository name part {bad!r}: lowercase letters, digits and . _ - in '/'-separated parts, "
-        "each starting and ending with a letter or digit"
+    assert settings_fail(registries=("training", bad)) == (
+        "not a valid ECR repository name: 2-200 lowercase letters, digits and . _ - /, "
+        "starting and ending with a letter or digit"
     )
 
 
 def test_fails_when_the_name_prefix_breaks_ecr_rules():
-    assert fails(name_prefix="ML-Platform/prod").startswith("repository name part 'ML-Platform/prod': ")
+    assert fails(name_prefix="ML-Platform/prod").startswith("name_prefix = 'ML-Platform/prod': ")
 
 
 def test_fails_when_the_full_repository_name_is_longer_than_ecr_allows():
-    full = "ml-platform/prod/" + "a" * 250
-    assert fails(names=("a" * 250,)) == f"repository {full!r}: ECR names are 2-256 characters; this one has 267"
+    prefix = "ml-platform/" + "p" * 60
+    full = f"{prefix}/" + "a" * 200
+    assert fails(name_prefix=prefix, registries=("a" * 200,)) == (
+        f"repository {full!r}: ECR names are 2-256 characters; this one has 273"
+    )
 
 
 @pytest.mark.parametrize("path", ["/", "ml-platform/prod/", "/ml-platform/prod", "/ml-platform/*/"])
@@ -103,8 +123,8 @@ def test_fails_when_the_platform_role_path_is_not_one_stack_path(path):
 
 @pytest.mark.parametrize("days", [0, 366])
 def test_fails_when_untagged_image_expiry_is_out_of_range(days):
-    assert fails(untagged_image_expiry_days=days) == (
-        f"untagged_image_expiry_days = {days}: must be between 1 and 365 days"
+    assert settings_fail(untagged_image_expiry_days=days) == (
+        "must be between 1 and 365 days (how long an untagged image is kept before it expires)"
     )
 
 
@@ -122,7 +142,7 @@ def test_one_repository_per_name_under_the_stack_prefix_keyed_by_name():
 
 
 def test_nested_names_become_dashed_logical_names():
-    result = render_registries(args(names=("serving/gpu",)))
+    result = render_registries(args(registries=("serving/gpu",)))
     assert result.one(REPOSITORY, "images-serving-gpu").inputs["name"] == "ml-platform/prod/serving/gpu"
     assert result.one(POLICY, "images-serving-gpu-policy")
 

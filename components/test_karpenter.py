@@ -19,11 +19,11 @@ from components.karpenter import (
     pool_problem,
     queue_policy,
 )
-from infra.config.cluster import GpuPoolConfig
+from components.node_pool import GpuPoolSettings
 from preflight.testing import assert_golden
 
-TRAINING = GpuPoolConfig(name="training", instance_types=("g6.2xlarge", "g5.2xlarge"), capacity="spot", max_size=4)
-INFERENCE = GpuPoolConfig(name="inference", instance_types=("g6.xlarge",), max_size=2, purpose="inference")
+TRAINING = GpuPoolSettings(name="training", instance_types=("g6.2xlarge", "g5.2xlarge"), capacity="spot", max_size=4)
+INFERENCE = GpuPoolSettings(name="inference", instance_types=("g6.xlarge",), max_size=2, purpose="inference")
 SETTINGS = KarpenterSettings()
 
 
@@ -71,7 +71,7 @@ def test_nodepool_carries_the_gpu_taint_labels_and_capacity_type_of_its_pool():
 
 def test_limits_are_the_pools_max_size_of_its_widest_type():
     assert nodepool_limits(TRAINING) == {"nvidia.com/gpu": "4", "cpu": "32"}
-    p4d = GpuPoolConfig(name="big", instance_types=("p4d.24xlarge",), max_size=4)
+    p4d = GpuPoolSettings(name="big", instance_types=("p4d.24xlarge",), max_size=4)
     assert nodepool_limits(p4d) == {"nvidia.com/gpu": "32", "cpu": "384"}
 
 

@@ -9,9 +9,10 @@ import json
 from dataclasses import replace
 
 import pytest
+from pydantic import ValidationError
 
 from components._kms_policy import ADMIN_ACTIONS, CRYPTO_ACTIONS, DOMAINS, AwsContext, KeyRoles, key_policy
-from components.keys import PlatformKeys, PlatformKeysArgs, validate_platform_keys
+from components.keys import PlatformKeys, PlatformKeysArgs, PlatformKeysSettings, validate_platform_keys
 from preflight.emulator.aws import ACCOUNT_ID
 from preflight.model import StackResult
 from preflight.testing import assert_golden, render
@@ -22,7 +23,11 @@ CTX = AwsContext(account_id=ACCOUNT_ID, partition="aws", region="us-west-2")
 
 
 def args(**overrides) -> PlatformKeysArgs:
-    return replace(PlatformKeysArgs(alias_prefix="ml-platform/dev"), **overrides)
+    """Keys args; overrides of a setting (`key_deletion_window_days=...`) go into `settings`, the rest are arguments."""
+    settings = {k: overrides.pop(k) for k in list(overrides) if k in PlatformKeysSettings.model_fields}
+    return replace(
+        PlatformKeysArgs(alias_prefix="ml-platform/dev", settings=PlatformKeysSettings(**settings)), **overrides
+    )
 
 
 def render_keys(keys_args: PlatformKeysArgs) -> StackResult:
@@ -45,9 +50,13 @@ def protected() -> StackResult:
 
 @pytest.mark.parametrize("days", [6, 31])
 def test_fails_when_deletion_window_is_outside_what_kms_accepts(days):
-    with pytest.raises(ValueError) as info:
-        validate_platform_keys(args(deletion_window_days=days))
-    assert str(info.value) == f"deletion_window_days = {days}: must be between 7 and 30 (the range AWS KMS accepts)"
+    # The settings validate themselves (the stack file's one-line form is in infra/config/test_storage.py).
+    with pytest.raises(ValidationError) as info:
+        PlatformKeysSettings(key_deletion_window_days=days)
+    (error,) = info.value.errors()
+    assert (
+        str(error["ctx"]["error"]) == "must be between 7 and 30 days (the range AWS KMS accepts; below 30 only in dev)"
+    )
 
 
 @pytest.mark.parametrize("prefix", ["aws/platform", "ml platform", "/ml-platform", "ml-platform/", ""])
@@ -84,7 +93,7 @@ def test_keys_and_aliases_are_protected_and_retained_by_default(protected):
 
 
 def test_unprotected_keys_take_the_shorter_dev_deletion_window():
-    result = render_keys(args(protect=False, deletion_window_days=7))
+    result = render_keys(args(protect=False, key_deletion_window_days=7))
     for record in result.by_type(KEY):
         assert record.inputs["deletionWindowInDays"] == 7
         assert record.options["protect"] is False

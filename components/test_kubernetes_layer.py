@@ -30,7 +30,7 @@ from components.kubernetes_layer import (
     KubernetesLayer,
     KubernetesLayerArgs,
     PriorityClassSpec,
-    TeamSpec,
+    TeamSettings,
     autoscaler_command,
     autoscaler_policy,
     limit_range_spec,
@@ -58,8 +58,8 @@ contexts: [{{name: ml, context: {{cluster: ml, user: ml}}}}]
 current-context: ml
 """
 TEAMS = (
-    TeamSpec(name="vision", gpu_quota=8, cpu_quota="64", memory_quota="256Gi"),
-    TeamSpec(name="nlp", gpu_quota=2, cpu_quota="16000m", memory_quota="64Gi"),
+    TeamSettings(name="vision", gpu_quota=8, cpu_quota="64", memory_quota="256Gi"),
+    TeamSettings(name="nlp", gpu_quota=2, cpu_quota="16000m", memory_quota="64Gi"),
 )
 
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
@@ -154,31 +154,7 @@ def test_quantities_parse_as_kubernetes_reads_them(text, value):
             {"system_node_selector": {"nvidia.com/gpu.present": "true"}},
             "system_node_selector = {'nvidia.com/gpu.present': 'true'}: selects GPU nodes; the autoscaler belongs on the system pool",
         ),
-        (
-            {"teams": (TeamSpec(name="Vision", gpu_quota=1),)},
-            "teams[0].name = 'Vision': a namespace name is 1-63 lowercase letters",
-        ),
-        (
-            {"teams": (TeamSpec(name="kube-system", gpu_quota=1),)},
-            "teams[0].name = 'kube-system': reserved by Kubernetes",
-        ),
-        ({"teams": (TeamSpec(name="default", gpu_quota=1),)}, "teams[0].name = 'default': reserved by Kubernetes"),
-        ({"teams": (TEAMS[0], TEAMS[0])}, "teams[1].name = 'vision': each team may be listed once"),
-        ({"teams": (TeamSpec(name="a", gpu_quota=-1),)}, "teams[0].gpu_quota = -1: a whole number of GPUs, 0 or more"),
-        ({"teams": (TeamSpec(name="a", gpu_quota=True),)}, "teams[0].gpu_quota = True: a whole number of GPUs"),
-        (
-            {"teams": (TeamSpec(name="a", gpu_quota=1, cpu_quota="lots"),)},
-            "teams[0].cpu_quota = 'lots': not a Kubernetes quantity",
-        ),
-        (
-            {"teams": (TeamSpec(name="a", gpu_quota=1, cpu_quota="2Gi"),)},
-            "teams[0].cpu_quota = '2Gi': CPU is counted in cores",
-        ),
-        ({"teams": (TeamSpec(name="a", gpu_quota=1, cpu_quota="0"),)}, "teams[0].cpu_quota = '0': must be more than 0"),
-        (
-            {"teams": (TeamSpec(name="a", gpu_quota=1, memory_quota="512m"),)},
-            "teams[0].memory_quota = '512m': 'm' means thousandths of a byte; did you mean 'Mi'?",
-        ),
+        ({"teams": (TEAMS[0], TEAMS[0])}, "teams[1].name = 'vision': listed twice; each must be unique"),
         (
             {"priority_classes": (PriorityClassSpec(name="system-ml", value=1),)},
             "priority_classes[0].name = 'system-ml': a lowercase DNS name not starting with 'system-'",
@@ -209,6 +185,28 @@ def test_quantities_parse_as_kubernetes_reads_them(text, value):
 def test_fails_when_args_are_invalid(overrides, message):
     with pytest.raises(ValueError, match="^KubernetesLayerArgs." + re.escape(message)):
         validate_kubernetes_layer(args(**overrides))
+
+
+@pytest.mark.parametrize(
+    ("team", "message"),
+    [
+        ({"name": "Vision"}, "must be a DNS label: at most 63 lowercase letters"),
+        ({"name": "kube-system"}, "reserved Kubernetes namespace; pick another name"),
+        ({"name": "default"}, "reserved Kubernetes namespace"),
+        ({"gpu_quota": -1}, "must be 0 or more"),
+        ({"gpu_quota": True}, "a whole number of GPUs, not true/false"),
+        ({"cpu_quota": "lots"}, "not a CPU quantity; expected cores ('16', '2.5') or millicores ('500m')"),
+        ({"cpu_quota": "2Gi"}, "not a CPU quantity"),
+        ({"cpu_quota": "0"}, "must be more than 0"),
+        ({"memory_quota": "512m"}, "'m' means thousandths of a byte; did you mean 'Mi'?"),
+        ({"memory_quota": "64GB"}, "not a memory quantity; expected e.g. '64Gi', '512Mi'"),
+        ({"memory_quota": "0Gi"}, "must be more than 0"),
+    ],
+)
+def test_fails_when_team_settings_are_invalid(team, message):
+    # The same model validates the stack file's `cluster.teams` (infra/config/test_cluster.py has the lines).
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TeamSettings(**{"name": "a", **team})
 
 
 def test_fails_before_declaring_anything_when_args_are_invalid():
@@ -247,7 +245,7 @@ def test_digest_pinned_images_keep_their_tag_and_name_one_well_formed_digest(ima
 
 
 def test_limit_range_defaults_are_capped_at_a_small_teams_quota():
-    small = TeamSpec(name="tiny", gpu_quota=0, cpu_quota="1", memory_quota="512Mi")
+    small = TeamSettings(name="tiny", gpu_quota=0, cpu_quota="1", memory_quota="512Mi")
     assert limit_range_spec(small) == {
         "limits": [
             {
@@ -665,12 +663,7 @@ def test_config_refuses_a_zero_quota_the_component_would_refuse(key, value):
         {"name": "b-2", "cpuQuota": "2.5", "memoryQuota": "1.5G"},
     ],
 )
-def test_every_team_the_config_accepts_is_a_valid_component_team(team):
+def test_the_stack_files_teams_are_the_components_team_settings(team):
     (accepted,) = _stack_config([team]).cluster.teams
-    spec = TeamSpec(
-        name=accepted.name,
-        gpu_quota=accepted.gpu_quota,
-        cpu_quota=accepted.cpu_quota,
-        memory_quota=accepted.memory_quota,
-    )
-    validate_kubernetes_layer(args(teams=(spec,)))
+    assert isinstance(accepted, TeamSettings)
+    validate_kubernetes_layer(args(teams=(accepted,)))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from components.kubernetes_layer import TeamSettings
 from components.kueue import Flavor, cluster_queue_spec, quota_problem, resource_flavor_spec
-from infra.config.cluster import TeamConfig
 
 TRAINING = Flavor(pool="training", purpose="training", gpu_limit=4)
 INFERENCE = Flavor(pool="inference", purpose="inference", gpu_limit=2)
-RESEARCH = TeamConfig(name="research", gpu_quota=2, cpu_quota="32", memory_quota="128Gi")
-SERVING = TeamConfig(name="serving", gpu_quota=2, cpu_quota="16", memory_quota="64Gi")
+RESEARCH = TeamSettings(name="research", gpu_quota=2, cpu_quota="32", memory_quota="128Gi")
+SERVING = TeamSettings(name="serving", gpu_quota=2, cpu_quota="16", memory_quota="64Gi")
 
 
 def test_flavor_selects_its_pool_and_requires_the_gpu_toleration():
@@ -42,7 +42,7 @@ def test_quotas_within_the_pool_limit_pass():
 
 
 def test_fails_when_quotas_exceed_what_the_nodepool_can_bring_up():
-    big = TeamConfig(name="research", gpu_quota=4, cpu_quota="32", memory_quota="128Gi")
+    big = TeamSettings(name="research", gpu_quota=4, cpu_quota="32", memory_quota="128Gi")
     assert quota_problem([big, SERVING], [TRAINING]) == (
         "Kueue GPU quotas add up to 6 on pool 'training' (research: 4, serving: 2), more than its NodePool limit of "
         "4 GPUs; admitted jobs would stay Pending. Lower the teams' gpuQuota or raise the pool's maxSize"

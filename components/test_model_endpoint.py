@@ -107,7 +107,11 @@ def render_endpoint(a: ModelEndpointArgs) -> StackResult:
     def program() -> None:
         store = ArtifactStore(
             "artifacts",
-            ArtifactStoreArgs(kms_key_arn=ARTIFACTS_KEY, kms_key_arns_by_purpose={"data-capture": SAGEMAKER_KEY}),
+            ArtifactStoreArgs(
+                kms_key_arn=ARTIFACTS_KEY,
+                kms_key_arns_by_purpose={"data-capture": SAGEMAKER_KEY},
+                vpc_endpoint_id="vpce-0a1b2c3d4e5f60718",
+            ),
         )
         ModelEndpoint(
             "churn",

@@ -9,7 +9,15 @@ import pulumi
 import pytest
 
 from components import gpu_labels
-from components.node_pool import NODE_POLICIES, NodePool, NodePoolArgs, autoscaler_tags, plan_node_pool
+from components.node_pool import (
+    NODE_POLICIES,
+    GpuPoolSettings,
+    NodePool,
+    NodePoolArgs,
+    SystemPoolSettings,
+    autoscaler_tags,
+    plan_node_pool,
+)
 from preflight.model import StackResult
 from preflight.testing import render
 
@@ -24,36 +32,33 @@ ASG_TAG = "aws:autoscaling/tag:Tag"
 TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 
 
-def gpu_args(**overrides) -> NodePoolArgs:
+def pool_args(settings: SystemPoolSettings | GpuPoolSettings, **overrides) -> NodePoolArgs:
     base = NodePoolArgs(
+        settings=settings,
         cluster_name="ml-platform-dev",
-        pool="gpu",
-        instance_types=["g6.xlarge", "g5.xlarge"],
         subnet_ids=SUBNETS,
         node_kms_key_arn=KEY_ARN,
         permissions_boundary=BOUNDARY_ARN,
         cost_tags=COST_TAGS,
-        purpose="training",
     )
     return replace(base, **overrides)
 
 
+def gpu_args(**overrides) -> NodePoolArgs:
+    """A GPU pool's args; overrides of a setting (`disk_gib=...`) go into its `GpuPoolSettings`."""
+    settings = {k: overrides.pop(k) for k in list(overrides) if k in GpuPoolSettings.model_fields}
+    pool = GpuPoolSettings(**{"name": "gpu", "instance_types": ("g6.xlarge", "g5.xlarge"), **settings})
+    return pool_args(pool, **overrides)
+
+
 def system_args(**overrides) -> NodePoolArgs:
-    system = {
-        "pool": "system",
-        "instance_types": ["m6i.large"],
-        "purpose": None,
-        "min_size": 2,
-        "max_size": 4,
-        "desired_size": 2,
-        "disk_gib": 50,
-    }
-    return gpu_args(**{**system, **overrides})
+    settings = {k: overrides.pop(k) for k in list(overrides) if k in SystemPoolSettings.model_fields}
+    return pool_args(SystemPoolSettings(**settings), **overrides)
 
 
 def render_pool(args: NodePoolArgs) -> StackResult:
     def program() -> None:
-        pool = NodePool(args.pool, args)
+        pool = NodePool(args.settings.name, args)
         pulumi.export("asg_name", pool.asg_name)
         pulumi.export("node_role_arn", pool.node_role_arn)
 
@@ -114,9 +119,9 @@ def test_autoscaler_template_carries_every_label_and_the_taint_in_kubernetes_spe
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("settings", "message"),
     [
-        ({"pool": "GPU"}, "NodePoolArgs.pool = 'GPU': pool names are 2-32 lowercase letters"),
+        ({"name": "GPU"}, "pool names are 2-32 lowercase letters"),
         ({"instance_types": ["g5.xlarge", "m6i.large"]}, "m6i.large is not a GPU instance type"),
         ({"instance_types": ["g5.xlarge", "g5.12xlarge"]}, "mixes GPU counts (g5.xlarge=1, g5.12xlarge=4)"),
         ({"instance_types": ["g5g.xlarge"]}, "g5g.xlarge is Arm (Graviton)"),
@@ -125,25 +130,40 @@ def test_autoscaler_template_carries_every_label_and_the_taint_in_kubernetes_spe
             "g6.96xlarge: GPU count unknown; add it to gpusPerInstance in components/facts/aws.json",
         ),
         ({"min_size": 3, "max_size": 2}, "minSize 3 is larger than maxSize 2"),
-        ({"desired_size": 5}, "desiredSize 5 is outside minSize..maxSize (0..2)"),
-        ({"disk_gib": 20}, "NodePoolArgs.disk_gib = 20: must be 50..16384 GiB"),
-        ({"capacity": "SPOT"}, "NodePoolArgs.capacity = 'SPOT': must be one of on_demand | spot"),
-        ({"ami_type": "AL2023_x86_64_STANDARD"}, "a GPU pool takes AL2023_x86_64_NVIDIA | BOTTLEROCKET_x86_64_NVIDIA"),
-        ({"purpose": None}, "a GPU pool's purpose is one of training | inference"),
+        ({"max_size": 0}, "maxSize 0 must be at least 1"),
+        ({"disk_gib": 20}, "must be 50..16384 GiB"),
+        ({"capacity": "SPOT"}, "Input should be 'on_demand' or 'spot'"),
+        (
+            {"ami_type": "AL2023_x86_64_STANDARD"},
+            "Input should be 'AL2023_x86_64_NVIDIA' or 'BOTTLEROCKET_x86_64_NVIDIA'",
+        ),
+        ({"purpose": "serving"}, "Input should be 'training' or 'inference'"),
         ({"efa": True}, "EFA is for multi-node training on p4d, p4de, p5, p5e, p5en; g6.xlarge is not one"),
-        ({"efa": True, "instance_types": ["p4d.24xlarge"]}, "cluster_security_group_id = None: required with efa"),
     ],
 )
-def test_fails_when_gpu_pool_args_are_invalid(overrides, message):
+def test_fails_when_gpu_pool_settings_are_invalid(settings, message):
+    # The same model validates the stack file's `cluster.gpuPools` (infra/config/test_cluster.py has the lines).
     with pytest.raises(ValueError, match=re.escape(message)):
-        plan_node_pool(gpu_args(**overrides))
+        GpuPoolSettings(**{"name": "gpu", "instance_types": ("g6.xlarge",), **settings})
 
 
-def test_fails_when_the_system_pool_could_scale_to_zero_or_has_gpu_work():
-    with pytest.raises(ValueError, match=re.escape("NodePoolArgs.min_size = 0: a CPU pool runs the cluster's add-ons")):
-        plan_node_pool(system_args(min_size=0, desired_size=0))
-    with pytest.raises(ValueError, match=re.escape("only GPU pools have a purpose")):
-        plan_node_pool(system_args(purpose="training"))
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"min_size": 0, "desired_size": 0}, "the system pool needs at least 1 node (it runs CoreDNS)"),
+        ({"instance_types": ["g5.xlarge"]}, "g5.xlarge is a GPU instance type; the system pool runs add-ons"),
+        ({"desired_size": 5}, "desiredSize 5 is outside minSize..maxSize (2..4)"),
+        ({"purpose": "training"}, "Extra inputs are not permitted"),
+    ],
+)
+def test_fails_when_the_system_pool_could_scale_to_zero_or_has_gpu_work(settings, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SystemPoolSettings(**settings)
+
+
+def test_fails_when_an_efa_pool_has_no_cluster_security_group():
+    with pytest.raises(ValueError, match=re.escape("cluster_security_group_id = None: required with efa")):
+        plan_node_pool(gpu_args(efa=True, instance_types=["p4d.24xlarge"]))
 
 
 # --- what renders ------------------------------------------------------------------------------------------------
@@ -262,7 +282,7 @@ def test_system_pool_renders_without_taints_or_asg_tags_and_keeps_its_desired_si
 def test_efa_pool_gets_a_cluster_placement_group_an_efa_interface_and_one_subnet():
     result = render_pool(
         gpu_args(
-            pool="training",
+            name="training",
             instance_types=["p4d.24xlarge"],
             efa=True,
             cluster_security_group_id="sg-cluster",

@@ -2,6 +2,7 @@
 
 import fnmatch
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -14,6 +15,7 @@ from components.permission_boundary import (
     TAGGED_CREATE_ACTIONS,
     PermissionBoundary,
     PermissionBoundaryArgs,
+    PermissionBoundarySettings,
     boundary_document,
 )
 from preflight.testing import render
@@ -22,9 +24,10 @@ ARGS = PermissionBoundaryArgs(
     policy_name="ml-platform-dev-permission-boundary",
     iam_path="/ml-platform/dev/",
     object_lock_role_name="ml-platform-dev-ci-deploy",
-    allowed_regions=["us-west-2"],
-    ec2_instance_types=["m6i.large", "g5.*"],
-    sagemaker_instance_types=["ml.m5.large"],
+    role_regions=["us-west-2"],
+    settings=PermissionBoundarySettings(
+        allowed_instance_types=["m6i.large", "g5.*"], allowed_sagemaker_instance_types=["ml.m5.large"]
+    ),
 )
 ARN = "arn:aws:iam::123456789012:policy/ml-platform/dev/ml-platform-dev-permission-boundary"
 
@@ -109,7 +112,8 @@ def test_no_statement_allows_everything_on_everything():
 
 
 def test_fails_when_the_document_outgrows_iams_limit():
-    many = PermissionBoundaryArgs(**{**ARGS.__dict__, "ec2_instance_types": [f"g5.size{i}xlarge" for i in range(300)]})
+    types = [f"g5.size{i}xlarge" for i in range(300)]
+    many = replace(ARGS, settings=PermissionBoundarySettings(allowed_instance_types=types))
     with pytest.raises(ValueError, match="over IAM's 6144 for a managed policy"):
         boundary_document(many, partition="aws", account_id="123456789012")
 

@@ -334,7 +334,11 @@ def rendered(schedule_enabled: bool = True) -> StackResult:
     def program() -> None:
         store = ArtifactStore(
             "artifacts",
-            ArtifactStoreArgs(kms_key_arn=ARTIFACTS_KEY, kms_key_arns_by_purpose={"data-capture": SAGEMAKER_KEY}),
+            ArtifactStoreArgs(
+                kms_key_arn=ARTIFACTS_KEY,
+                kms_key_arns_by_purpose={"data-capture": SAGEMAKER_KEY},
+                vpc_endpoint_id="vpce-0a1b2c3d4e5f60718",
+            ),
         )
         RetrainingPipeline(
             "retraining-churn-classifier",

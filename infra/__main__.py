@@ -16,7 +16,7 @@ from components.guardrails import Guardrails, GuardrailsArgs
 from components.image_registries import ImageRegistries, ImageRegistriesArgs
 from components.karpenter import Karpenter, KarpenterArgs
 from components.keys import PlatformKeys, PlatformKeysArgs
-from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs, TeamSpec
+from components.kubernetes_layer import KubernetesLayer, KubernetesLayerArgs
 from components.kueue import Kueue, KueueArgs
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, image_source
 from components.model_monitor import DataQualityMonitor
@@ -51,9 +51,8 @@ boundary = PermissionBoundary(
         policy_name=names.boundary_policy_name,
         iam_path=names.iam_path,
         object_lock_role_name=names.ci_deploy_role_name,
-        allowed_regions=cfg.role_regions,
-        ec2_instance_types=cfg.guardrails.allowed_instance_types,
-        sagemaker_instance_types=cfg.guardrails.allowed_sagemaker_instance_types,
+        role_regions=cfg.role_regions,
+        settings=cfg.guardrails,
         required_tag_keys=sorted(cfg.default_tags),
         # Serverless endpoints cannot run in a VPC; where config allows them, models without VPC config must pass.
         require_sagemaker_model_vpc=not cfg.endpoints.allow_serverless,
@@ -68,7 +67,7 @@ keys = PlatformKeys(
     "platform",
     PlatformKeysArgs(
         alias_prefix=names.path,
-        deletion_window_days=cfg.storage.key_deletion_window_days,
+        settings=cfg.storage,
         protect=cfg.protect_stateful_resources,
         replica_region=cfg.replica_region,
         # Key administrators (no cryptography) and users (the stack's roles), named before the roles exist.
@@ -109,25 +108,14 @@ pulumi.export("natPublicIps", network.nat_public_ips)
 store = ArtifactStore(
     "artifacts",
     ArtifactStoreArgs(
-        purposes=cfg.storage.buckets,
+        settings=cfg.storage,
         kms_key_arn=keys.artifacts.arn,
         # SageMaker writes capture files with the SageMaker key, and each bucket accepts only its own key.
         kms_key_arns_by_purpose={"data-capture": keys.sagemaker.arn} if "data-capture" in cfg.storage.buckets else {},
-        versioning=cfg.storage.versioning,
-        noncurrent_version_expiry_days=cfg.storage.noncurrent_version_expiry_days,
-        access_log_retention_days=cfg.storage.access_log_retention_days,
-        vpc_endpoint_id=network.s3_endpoint_id if cfg.storage.require_vpc_endpoint else None,
-        vpc_endpoint_exempt_role_arns=cfg.storage.vpc_endpoint_exempt_role_arns,
-        models_object_lock_days=(
-            cfg.storage.models_object_lock.retention_days if cfg.storage.models_object_lock else None
-        ),
+        vpc_endpoint_id=network.s3_endpoint_id,
         replication=(
-            ReplicationArgs(
-                destination_region=cfg.replica_region,
-                kms_key_arn=keys.artifacts_replica.arn,
-                permissions_boundary_arn=boundary.arn,
-            )
-            if cfg.replica_region is not None and keys.artifacts_replica is not None
+            ReplicationArgs(kms_key_arn=keys.artifacts_replica.arn, permissions_boundary_arn=boundary.arn)
+            if keys.artifacts_replica is not None
             else None
         ),
         force_destroy=cfg.environment == "dev" and not cfg.protect_stateful_resources,
@@ -138,12 +126,11 @@ store = ArtifactStore(
 registries = ImageRegistries(
     "images",
     ImageRegistriesArgs(
-        names=cfg.storage.registries,
+        settings=cfg.storage,
         name_prefix=names.registry_prefix,
         kms_key_arn=keys.artifacts.arn,
         # Only roles under the stack's IAM path (every WorkloadRole) may pull and push.
         platform_role_path=names.iam_path,
-        untagged_image_expiry_days=cfg.storage.untagged_image_expiry_days,
         protect=cfg.protect_stateful_resources,
     ),
     opts=platform,
@@ -157,13 +144,13 @@ pulumi.export("repositoryUrls", registries.repository_urls)
 guardrails = Guardrails(
     "guardrails",
     GuardrailsArgs(
-        **cfg.guardrails.component_args(cfg.environment),
+        settings=cfg.guardrails,
         name_prefix=names.prefix,
         project=cfg.default_tags["Project"],
         environment=cfg.environment,
         partition=cfg.partition,
         permissions_boundary=boundary.arn,
-        allowed_regions=cfg.role_regions,
+        role_regions=cfg.role_regions,
         cluster_name=names.cluster_name,
         registry_prefix=names.registry_prefix,
         # The logs key's policy lets AWS Budgets publish to topics it encrypts.
@@ -185,20 +172,14 @@ pulumi.export("budgetAlertTopicArn", guardrails.alert_topic_arn)
 # <<< guardrails
 
 # >>> cluster: EKS, node pools, Kubernetes layer: `cluster`
-cluster_args = cfg.cluster.component_args()
-if cfg.cluster.gpu_capacity == "karpenter":
-    # One owner of GPU capacity: Karpenter's NodePools replace the GPU node groups (the autoscaler keeps the system
-    # pool only).
-    cluster_args["gpu_pools"] = ()
-cluster_args["admin_roles"] = cluster_admin_roles(
-    cluster_args["admin_roles"],
-    ci_deploy_role_arn=guardrails.ci_deploy_role_arn,
-    platform_admin_role_arn=guardrails.persona_role_arns.get("platform-admin"),
-)
 cluster = Cluster(
     "cluster",
     ClusterArgs(
-        **cluster_args,
+        settings=cfg.cluster,
+        admin_roles=cluster_admin_roles(
+            ci_deploy_role_arn=guardrails.ci_deploy_role_arn,
+            platform_admin_role_arn=guardrails.persona_role_arns.get("platform-admin"),
+        ),
         cluster_name=names.cluster_name,
         region=cfg.region,
         partition=cfg.partition,
@@ -234,10 +215,7 @@ kubernetes_layer = KubernetesLayer(
         region=cfg.region,
         # The key the EBS CSI driver's role may use (`node_kms_key_arn` above).
         storage_kms_key_arn=keys.cluster.arn,
-        teams=[
-            TeamSpec(name=t.name, gpu_quota=t.gpu_quota, cpu_quota=t.cpu_quota, memory_quota=t.memory_quota)
-            for t in cfg.cluster.teams
-        ],
+        teams=cfg.cluster.teams,
         node_group_asg_names=list(cluster.asg_names.values()),
         # One source of GPU metrics: the CloudWatch add-on's DCGM integration when Container Insights is on.
         gpu_metrics_from_cloudwatch_addon=cfg.monitoring.container_insights,

@@ -6,7 +6,6 @@ components, is computed here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -67,15 +66,13 @@ class StackNames:
 
 
 def cluster_admin_roles(
-    configured: Mapping[str, pulumi.Input[str]],
-    *,
-    ci_deploy_role_arn: pulumi.Input[str] | None,
-    platform_admin_role_arn: pulumi.Input[str] | None,
+    *, ci_deploy_role_arn: pulumi.Input[str] | None, platform_admin_role_arn: pulumi.Input[str] | None
 ) -> dict[str, pulumi.Input[str]]:
-    """Cluster admins: the CI deploy role (it applies the Kubernetes layer) and the platform-admin persona (it runs
-    the cluster) when they exist, next to the roles the stack file names (which win on a shared key)."""
+    """Cluster admins the platform brings: the CI deploy role (it applies the Kubernetes layer) and the platform-admin
+    persona (it runs the cluster), when they exist. The cluster adds the stack file's `adminRoleArns`, which win on
+    a shared key."""
     platform = {"ci-deploy": ci_deploy_role_arn, "platform-admin": platform_admin_role_arn}
-    return {**{k: v for k, v in platform.items() if v is not None}, **configured}
+    return {k: v for k, v in platform.items() if v is not None}
 
 
 def model_package_arn(

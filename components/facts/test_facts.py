@@ -3,7 +3,6 @@ and read by every consumer at the time it needs a fact (so one changed line reac
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import botocore.session
@@ -142,22 +141,20 @@ def patched(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_a_changed_gpu_count_reaches_node_pools_config_endpoints_and_the_pack(patched):
-    from components.node_pool import NodePoolArgs, plan_node_pool
-    from infra.config.cluster import GpuPoolConfig
+    from components.node_pool import GpuPoolSettings, NodePoolArgs, plan_node_pool
 
     patched(lambda doc: doc["gpusPerInstance"].update({"g5.xlarge": 2}))
+    settings = GpuPoolSettings(name="gpu", instance_types=["g5.xlarge"], max_size=1)
     pool = NodePoolArgs(
+        settings=settings,
         cluster_name="c",
-        pool="gpu",
-        instance_types=["g5.xlarge"],
         subnet_ids=["subnet-0a"],
         node_kms_key_arn="arn:aws:kms:us-west-2:123456789012:key/k",
         permissions_boundary="arn:aws:iam::123456789012:policy/b",
         cost_tags={},
-        purpose="training",
     )
     assert plan_node_pool(pool).gpus_per_node == 2
-    assert GpuPoolConfig(name="gpu", instance_types=["g5.xlarge"], max_size=1).gpus_per_node == 2
+    assert settings.gpus_per_node == 2
     assert sagemaker_rules.gpu_count("ml.g5.xlarge") == 2
     assert instances.gpus("ml.g5.xlarge") == 2
 
@@ -169,7 +166,7 @@ def test_a_changed_local_nvme_family_reaches_endpoints_and_the_pack(patched):
 
 
 def test_a_changed_eks_version_reaches_the_cluster_config_and_the_component(patched):
-    from components.cluster import ClusterArgs
+    from components.cluster import ClusterSettings
     from infra.config.cluster import ClusterConfig
 
     def drop_oldest(doc):
@@ -179,8 +176,7 @@ def test_a_changed_eks_version_reaches_the_cluster_config_and_the_component(patc
     patched(drop_oldest)
     with pytest.raises(ValueError, match="unsupported EKS version; supported: 1.35$"):
         cluster_rules.check_version("1.34")
-    assert ClusterConfig().version == "1.35"
-    assert next(f for f in dataclasses.fields(ClusterArgs) if f.name == "version").default_factory() == "1.35"
+    assert ClusterConfig().version == ClusterSettings().version == "1.35"
 
 
 def test_a_changed_log_retention_list_reaches_every_check(patched):

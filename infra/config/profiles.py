@@ -1,8 +1,10 @@
-"""Environment-dependent defaults, in one place.
+"""Environment-dependent values, in one place.
 
 A stack's effective config is its profile below, deep-merged with what `Pulumi.<stack>.yaml` sets (the stack file
 wins; lists are replaced, not merged). Keys are spelled as in the stack file (camelCase), so a default and an
-override read the same. Each section's schema is in `infra/config/<section>.py`.
+override read the same. A profile only overrides: each setting's base default is declared once, with the setting
+(in its component's settings model, listed in `docs/settings.md`), and a profile that restates it would hide a
+later change of that default from the environment.
 """
 
 from __future__ import annotations
@@ -36,18 +38,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             # One small system node and one GPU pool of single-GPU spot nodes that idles at zero; inference may run
             # on spot here (nothing in dev has an availability promise).
             "logRetentionDays": 30,
-            "systemPool": {"instanceTypes": ["m6i.large"], "minSize": 1, "maxSize": 2, "desiredSize": 1},
-            "gpuPools": [
-                {
-                    "name": "gpu",
-                    "instanceTypes": ["g6.xlarge", "g5.xlarge"],
-                    "capacity": "spot",
-                    "minSize": 0,
-                    "maxSize": 2,
-                    "diskGib": 100,
-                    "purpose": "training",
-                },
-            ],
+            "systemPool": {"minSize": 1, "maxSize": 2, "desiredSize": 1},
+            "gpuPools": [{"name": "gpu", "instanceTypes": ["g6.xlarge", "g5.xlarge"], "capacity": "spot"}],
             "requireOnDemandInference": False,
         },
         "endpoints": {
@@ -88,16 +80,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         # tracked in prod's. A staging file opts in with `enabled: true` and a budget that covers it.
         "experimentTracking": {"enabled": False},
         "network": {
-            # Prod's topology (3 AZs, private endpoints) so AZ-spread and endpoint problems show here first;
-            # one NAT gateway, since staging may lose internet egress while an AZ is down.
+            # Prod's topology (the defaults: 3 AZs, private endpoints) so AZ-spread and endpoint problems show here
+            # first; one NAT gateway, since staging may lose internet egress while an AZ is down.
             "cidr": "10.20.0.0/16",
-            "azCount": 3,
             "natStrategy": "single",
-            "interfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "logs", "kms", "sagemaker.api", "sagemaker.runtime"],
             "flowLogRetentionDays": 90,
         },
         "storage": {
-            "requireVpcEndpoint": True,
+            # Requires the VPC endpoint like prod (the default); old versions and access logs kept for less long.
             "noncurrentVersionExpiryDays": 30,
             "accessLogRetentionDays": 90,
         },
@@ -106,25 +96,15 @@ PROFILES: dict[str, dict[str, Any]] = {
             # pool, both idling at zero; Karpenter brings GPU nodes up (spot diversity, faster than node groups).
             "logRetentionDays": 90,
             "gpuCapacity": "karpenter",
-            "systemPool": {"instanceTypes": ["m6i.large"], "minSize": 2, "maxSize": 3, "desiredSize": 2},
+            "systemPool": {"maxSize": 3},
             "gpuPools": [
-                {
-                    "name": "inference",
-                    "instanceTypes": ["g6.xlarge", "g5.xlarge"],
-                    "capacity": "on_demand",
-                    "minSize": 0,
-                    "maxSize": 2,
-                    "diskGib": 100,
-                    "purpose": "inference",
-                },
+                {"name": "inference", "instanceTypes": ["g6.xlarge", "g5.xlarge"], "purpose": "inference"},
                 {
                     "name": "training",
                     "instanceTypes": ["g6.2xlarge", "g5.2xlarge"],
                     "capacity": "spot",
-                    "minSize": 0,
                     "maxSize": 4,
                     "diskGib": 200,
-                    "purpose": "training",
                 },
             ],
         },
@@ -153,8 +133,8 @@ PROFILES: dict[str, dict[str, Any]] = {
             "budget": {"monthlyUsd": 1500},
         },
         "monitoring": {
-            # Prod's alarms with more patience; data quality once a day (staging captures little traffic).
-            "gpuIdleHours": 2,
+            # Prod's alarms with more patience (idle GPUs page after the default 2 hours); data quality once a day
+            # (staging captures little traffic).
             "pendingPodsMinutes": 20,
             "dataQuality": {"schedule": "cron(0 6 ? * * *)"},
         },
@@ -162,49 +142,30 @@ PROFILES: dict[str, dict[str, Any]] = {
     "prod": {
         "protectStatefulResources": True,
         "network": {
-            # Survives an AZ loss: 3 AZs, a NAT gateway in each (egress never crosses AZs), AWS APIs reached
-            # privately; flow logs kept a year for investigations.
+            # The defaults, which survive an AZ loss: 3 AZs, a NAT gateway in each (egress never crosses AZs), AWS
+            # APIs reached privately; flow logs kept a year for investigations.
             "cidr": "10.30.0.0/16",
-            "azCount": 3,
-            "natStrategy": "per_az",
-            "interfaceEndpoints": ["ecr.api", "ecr.dkr", "sts", "logs", "kms", "sagemaker.api", "sagemaker.runtime"],
-            "flowLogRetentionDays": 365,
         },
         "storage": {
-            # Published model versions cannot be deleted for 30 days (governance mode: admins can still override).
-            "requireVpcEndpoint": True,
-            "noncurrentVersionExpiryDays": 90,
-            "accessLogRetentionDays": 365,
-            "modelsObjectLock": {"retentionDays": 30},
+            # The defaults (VPC endpoint required, versions kept 90 days, access logs a year), and published model
+            # versions cannot be deleted for 30 days (governance mode: admins can still override).
+            "modelsObjectLock": {},
         },
         "cluster": {
             # Three system nodes (one per AZ, never fewer than two); an on-demand inference pool and multi-node
             # training on p4d with EFA in a cluster placement group. Karpenter brings GPU nodes up; it has no
             # minimum size, so both pools idle at zero (serving with an availability promise runs on
             # SageMaker endpoints; set gpuCapacity: node-groups and minSize: 1 for a warm GPU node in the cluster).
-            "logRetentionDays": 365,
             "gpuCapacity": "karpenter",
-            "systemPool": {"instanceTypes": ["m6i.large", "m6i.xlarge"], "minSize": 2, "maxSize": 4, "desiredSize": 3},
+            "systemPool": {"instanceTypes": ["m6i.large", "m6i.xlarge"], "desiredSize": 3},
             "gpuPools": [
                 {
                     "name": "inference",
                     "instanceTypes": ["g6.xlarge", "g5.xlarge"],
-                    "capacity": "on_demand",
-                    "minSize": 0,
                     "maxSize": 6,
-                    "diskGib": 100,
                     "purpose": "inference",
                 },
-                {
-                    "name": "training",
-                    "instanceTypes": ["p4d.24xlarge"],
-                    "capacity": "on_demand",
-                    "minSize": 0,
-                    "maxSize": 4,
-                    "diskGib": 500,
-                    "purpose": "training",
-                    "efa": True,
-                },
+                {"name": "training", "instanceTypes": ["p4d.24xlarge"], "maxSize": 4, "diskGib": 500, "efa": True},
             ],
         },
         "endpoints": {

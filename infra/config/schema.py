@@ -12,12 +12,12 @@ from components.deploy_runner import DeployRunnerSettings
 from components.experiment_tracking import ExperimentTrackingSettings
 from components.model_promotion import ModelPromotionSettings
 from components.monitoring import GpuPoolTarget, MonitoringSettings, shared_instance_types
+from components.regions import Region, known_regions
 from components.settings import FieldError, Section
 from infra.config.cluster import ClusterConfig
 from infra.config.endpoints import EndpointsConfig
 from infra.config.guardrails import GuardrailsConfig
 from infra.config.network import NetworkConfig
-from infra.config.regions import Region, known_regions
 from infra.config.storage import StorageConfig
 
 Environment = Literal["dev", "staging", "prod"]

@@ -30,13 +30,24 @@ _SAMPLE = {
 }
 
 
-def _section(annotation: Any) -> type[BaseModel] | None:
+def section_model(annotation: Any) -> type[BaseModel] | None:
     """The settings model a field holds directly (`X` or `X | None`), to list its keys one by one."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         models = [a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
         return models[0] if len(models) == 1 else None
+    return None
+
+
+def entry_model(annotation: Any) -> tuple[str, type[BaseModel]] | None:
+    """For a list or map of settings models (`tuple[X, ...]`, `dict[str, X]`): how an entry's keys are spelled
+    (`[]`, `.<name>`) and the model, so each entry's keys are listed too."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (tuple, list) and args and section_model(args[0]) is not None:
+        return "[]", args[0]
+    if origin is dict and len(args) == 2 and section_model(args[1]) is not None:
+        return ".<name>", args[1]
     return None
 
 
@@ -60,6 +71,8 @@ def _type(annotation: Any) -> str:
 def _show(value: Any) -> str:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json", by_alias=True)
+    elif isinstance(value, (tuple, list)) and value and all(isinstance(v, BaseModel) for v in value):
+        value = [v.model_dump(mode="json", by_alias=True, exclude_defaults=True) for v in value]
     text = json.dumps(value, default=str, ensure_ascii=False) if not isinstance(value, str) else value
     text = text.replace("|", "\\|")
     return f"`{text}`" if len(text) <= 60 else f"`{text[:57]}…`"
@@ -80,7 +93,7 @@ def _rows(model: type[BaseModel], prefix: str, values: dict[str, Any]) -> list[l
         if key == f"{NAMESPACE}:region":
             key = "aws:region"
         per_env = {env: getattr(values[env], name) if values[env] is not None else None for env in ENVIRONMENTS}
-        nested = _section(field.annotation)
+        nested = section_model(field.annotation)
         description = " ".join((field.description or "").split()).replace("|", "\\|")
         if nested is not None and all(isinstance(v, BaseModel) or v is None for v in per_env.values()):
             rows.append([f"`{key}`", _type(field.annotation), "section", "", "", "", description])
@@ -92,6 +105,10 @@ def _rows(model: type[BaseModel], prefix: str, values: dict[str, Any]) -> list[l
             continue
         shown = [_show(v) if values[env] is not None else "—" for env, v in per_env.items()]
         rows.append([f"`{key}`", _type(field.annotation), _default(field), *shown, description])
+        entries = entry_model(field.annotation)
+        if entries is not None:
+            spelling, entry = entries
+            rows += _rows(entry, f"{key}{spelling}.", dict.fromkeys(ENVIRONMENTS))
     return rows
 
 
@@ -104,7 +121,8 @@ def render() -> str:
         "",
         "Generated from the schema by `make docs` (`infra/config/settings_doc.py`); do not edit by hand. `default` is",
         "declared with the setting; `dev`, `staging` and `prod` are what a stack file that sets nothing gets there",
-        "(the default overridden by `infra/config/profiles.py`); `—`: the enclosing optional section is not set.",
+        "(the default overridden by `infra/config/profiles.py`); `—`: the enclosing optional section is not set, or",
+        "the key is one of each list entry's (`[]`) or named entry's (`<name>`), set per entry.",
         "",
         "| " + " | ".join(header) + " |",
         "| " + " | ".join("---" for _ in header) + " |",

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from components.cluster import ClusterSettings
 from components.facts import FACTS
+from components.kubernetes_layer import TeamSettings
+from components.node_pool import GpuPoolSettings, SystemPoolSettings
 from infra.config import ConfigError, load
 
 TAGS = '{"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}'
@@ -108,13 +114,75 @@ def test_addon_override_replaces_one_pinned_version():
     assert cluster.resolved_addon_versions == {**FACTS.eks.addon_versions["1.35"], "coredns": "v1.13.2-eksbuild.1"}
 
 
-def test_component_args_carry_pools_admin_roles_keyed_by_role_name_and_resolved_addons():
-    cluster = config("dev", {"adminRoleArns": ["arn:aws:iam::123456789012:role/sso/Admins"]}).cluster
-    args = cluster.component_args()
-    assert args["admin_roles"] == {"Admins": "arn:aws:iam::123456789012:role/sso/Admins"}
-    assert args["system_pool"].name == "system" and args["system_pool"].min_size == 1
-    assert [(p.name, p.capacity, p.purpose, p.min_size) for p in args["gpu_pools"]] == [("gpu", "spot", "training", 0)]
-    assert args["addon_versions"] == cluster.resolved_addon_versions
+def test_the_stack_files_section_is_the_components_settings_models():
+    cluster = config("dev", {"adminRoleArns": ["arn:aws:iam::123456789012:role/sso/Admins"], "teams": [{"name": "a"}]})
+    cluster = cluster.cluster
+    assert isinstance(cluster, ClusterSettings)
+    assert isinstance(cluster.system_pool, SystemPoolSettings) and cluster.system_pool.name == "system"
+    assert all(isinstance(p, GpuPoolSettings) for p in cluster.gpu_pools)
+    assert all(isinstance(t, TeamSettings) for t in cluster.teams)
+    assert cluster.admin_roles == {"Admins": "arn:aws:iam::123456789012:role/sso/Admins"}
+    # Dev's GPU pool is a managed node group; staging's are Karpenter NodePools, so its cluster builds the system pool only.
+    assert [p.name for p in cluster.node_groups] == ["system", "gpu"]
+    assert [p.name for p in config("staging").cluster.node_groups] == ["system"]
+
+
+# Run in a fresh interpreter: `components/node_pool.py` with one line changed stands in for the real module, then the
+# stack file is loaded, the node group planned, Karpenter's node class built and the settings table rendered.
+_CHANGED_DEFAULT = r"""
+import importlib.util, json, sys
+from pathlib import Path
+
+path = Path("components/node_pool.py")
+line = "    disk_gib: int = 100\n"
+source = path.read_text()
+assert source.count(line) == 1, "the GPU pool's disk default is no longer declared on one line"
+module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("components.node_pool", path))
+sys.modules["components.node_pool"] = module
+exec(compile(source.replace(line, "    disk_gib: int = 300\n"), str(path), "exec"), module.__dict__)
+
+from components.karpenter import KarpenterSettings, ec2_nodeclass_spec
+from components.node_pool import NodePoolArgs, plan_node_pool
+from infra.config import load
+from infra.config.settings_doc import render
+
+tags = json.dumps({"CostCenter": "ml", "Owner": "o", "Project": "p"})
+cfg = load({"aws:region": "us-west-2", "ml-platform:environment": "dev", "ml-platform:tags": tags}, stack="dev")
+(pool,) = cfg.cluster.gpu_pools
+args = NodePoolArgs(settings=pool, cluster_name="c", subnet_ids=[], node_kms_key_arn="k", permissions_boundary="b", cost_tags={})
+node_class = ec2_nodeclass_spec(
+    pool, KarpenterSettings(), cluster_name="c", node_role_name="r", node_kms_key_arn="k", cost_tags={}
+)
+row = next(r for r in render().splitlines() if r.startswith("| `ml-platform:cluster.gpuPools[].diskGib`"))
+print(json.dumps({
+    "stack_file": pool.disk_gib,
+    "node_group": plan_node_pool(args).block_devices,
+    "karpenter": node_class["blockDeviceMappings"][0]["ebs"]["volumeSize"],
+    "docs": row.split(" | ")[2],
+}))
+"""
+
+
+def test_a_pool_default_changed_on_its_one_line_reaches_the_stack_file_the_components_and_the_docs():
+    repo = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-c", _CHANGED_DEFAULT],
+        check=False,
+        cwd=repo,
+        env={"PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout) == {
+        "stack_file": 300,
+        "node_group": [["/dev/xvda", 300]],
+        "karpenter": "300Gi",
+        "docs": "`300`",
+    }
+    # Unchanged, the same path gives 100: what moved it is the one line.
+    (pool,) = config("dev").cluster.gpu_pools
+    assert pool.disk_gib == 100
 
 
 # --- every error, with its exact line -----------------------------------------------------------------------------
@@ -268,6 +336,14 @@ F = "Pulumi.dev.yaml: ml-platform:cluster"
         (
             {"teams": [{"name": "r", "memoryQuota": "64GB"}]},
             f"{F}.teams[0].memoryQuota = '64GB': not a memory quantity; expected e.g. '64Gi', '512Mi'",
+        ),
+        (
+            {"teams": [{"name": "r", "memoryQuota": "512m"}]},
+            f"{F}.teams[0].memoryQuota = '512m': 'm' means thousandths of a byte; did you mean 'Mi'?",
+        ),
+        (
+            {"teams": [{"name": "r", "gpuQuota": True}]},
+            f"{F}.teams[0].gpuQuota = True: a whole number of GPUs, not true/false",
         ),
         (
             {"gpuPools": [{**POOL, "capacity": "reserved"}]},

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from components.model_endpoint import EndpointSettings, EndpointSpec, ModelEndpointArgs
+from components.model_endpoint import EndpointSpec, ModelEndpointArgs
 from components.model_registry import ModelSpec
 from infra.config import ConfigError, load
 from infra.config.endpoints import EndpointsConfig
-from infra.config.profiles import PROFILES
 
 TAGS = '{"CostCenter": "ml", "Owner": "team@example.com", "Project": "ml-platform"}'
 MODELS = {"churn-classifier": {"image": "serving:churn-1.4.2"}}
@@ -145,20 +144,6 @@ def test_the_stack_files_endpoints_and_models_are_the_components_settings_models
     assert type(cfg.endpoints["churn"]) is EndpointSpec and type(cfg.models["churn-classifier"]) is ModelSpec
     # The component's argument is annotated with the same class (a string: the module defers annotations).
     assert {f.name: f.type for f in dataclasses.fields(ModelEndpointArgs)}["settings"] == EndpointSpec.__name__
-
-
-def _differing(profile: Any, declared: Any, where: str) -> list[str]:
-    """Keys of a profile that restate the declared default instead of overriding it."""
-    if isinstance(profile, dict) and isinstance(declared, dict):
-        return [k for key, v in profile.items() for k in _differing(v, declared.get(key), f"{where}.{key}")]
-    return [where] if profile == declared else []
-
-
-@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
-def test_profiles_only_override_endpoint_defaults_so_a_changed_default_is_not_masked(environment):
-    declared = EndpointsConfig().model_dump(mode="json", by_alias=True)
-    declared["defaults"] = EndpointSettings().model_dump(mode="json", by_alias=True)
-    assert _differing(PROFILES[environment]["endpoints"], declared, "endpoints") == []
 
 
 REPO = Path(__file__).resolve().parents[2]

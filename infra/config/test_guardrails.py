@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from components.guardrails import BaselineSpec, BudgetSpec, GithubSpec, PersonaSpec
+from components.guardrails import GuardrailsSettings
 from infra.config import ConfigError, load
 from infra.config.profiles import PROFILES
 
@@ -48,7 +48,7 @@ def test_profile_budget_keeps_the_existing_instance_allowlists():
         )
 
 
-def test_component_args_default_the_deploy_environment_to_the_stacks_and_drop_personas_without_principals():
+def test_the_stack_files_section_is_the_components_settings_model():
     g = guardrails(
         {
             "personas": {"platform-admin": {"principals": [ADMIN]}, "auditor": {}},
@@ -58,24 +58,23 @@ def test_component_args_default_the_deploy_environment_to_the_stacks_and_drop_pe
         },
         environment="staging",
     )
-    args = g.component_args("staging")
-    assert args["personas"] == {"platform-admin": PersonaSpec(principals=[ADMIN], max_session_hours=1)}
-    assert args["github"] == GithubSpec(
-        repository="example-org/ml-platform",
-        deploy_environment="staging",
-        preview_pull_requests=True,
-        preview_branches=[],
-        oidc_provider_arn=None,
+    assert isinstance(g, GuardrailsSettings)
+    assert g.personas["platform-admin"].principals == [ADMIN] and g.personas["auditor"].principals == []
+    assert g.github is not None
+    assert (g.github.repository, g.github.deploy_environment, g.github.preview_pull_requests) == (
+        "example-org/ml-platform",
+        None,  # the component uses the stack's environment
+        True,
     )
-    assert args["budget"] == BudgetSpec(monthly_usd=250, emails=["a@example.com"])
-    assert args["baselines"] == BaselineSpec(s3_public_access_block=True)
+    assert (g.budget.monthly_usd, g.budget.emails) == (250, ["a@example.com"])
+    assert g.account_baselines.s3_public_access_block is True
 
 
 def test_a_named_deploy_environment_and_an_existing_provider_are_kept():
     provider = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     g = guardrails({"github": {"repository": "o/r", "deployEnvironment": "production", "oidcProviderArn": provider}})
-    gh = g.component_args("prod")["github"]
-    assert (gh.deploy_environment, gh.oidc_provider_arn) == ("production", provider)
+    assert g.github is not None
+    assert (g.github.deploy_environment, g.github.oidc_provider_arn) == ("production", provider)
 
 
 # -- errors --------------------------------------------------------------------------------------------------
@@ -181,3 +180,31 @@ def test_fails_on_a_bad_budget_email_threshold_or_too_many_emails():
 def test_fails_on_an_unknown_baseline_key_with_did_you_mean():
     (line,) = problems({"accountBaselines": {"ebsEncryption": True}})
     assert line.startswith(f"{KEY}.accountBaselines.ebsEncryption: unknown key; did you mean 'ebsEncryptionByDefault'?")
+
+
+def test_fails_when_no_workflow_could_assume_the_preview_role():
+    assert problems({"github": {"repository": "o/r", "previewPullRequests": False}}) == [
+        (
+            f"{KEY}.github.previewPullRequests = False: the preview role needs pull requests or at least one branch to "
+            "trust; set previewBranches or previewPullRequests: true"
+        )
+    ]
+    assert guardrails({"github": {"repository": "o/r", "previewPullRequests": False, "previewBranches": ["main"]}})
+
+
+def test_fails_when_an_allowed_instance_type_is_of_the_other_service_or_the_list_is_empty():
+    assert problems(
+        {"allowedInstanceTypes": ["g5.xlarge", "ml.g5.xlarge"], "allowedSagemakerInstanceTypes": ["g5.*"]}
+    ) == [
+        (
+            f'{KEY}.allowedInstanceTypes = ["g5.xlarge", "ml.g5.xlarge"]: not EC2 instance types: [\'ml.g5.xlarge\']; '
+            "expected names like 'g5.xlarge' or 'g5.*'"
+        ),
+        (
+            f"{KEY}.allowedSagemakerInstanceTypes = [\"g5.*\"]: not SageMaker instance types: ['g5.*']; expected names "
+            "like 'ml.g5.xlarge' or 'ml.g5.*'"
+        ),
+    ]
+    assert problems({"allowedInstanceTypes": []}) == [
+        f"{KEY}.allowedInstanceTypes = []: empty: no node pool could launch; list the instance types pools may use"
+    ]

@@ -189,6 +189,13 @@ def test_fails_when_a_registry_name_is_not_a_valid_ecr_name():
     ]
 
 
+def test_fails_when_no_registry_is_listed():
+    # Refused with the other registry rules, before any resource is declared.
+    assert problems({"registries": []}) == [
+        "Pulumi.dev.yaml: ml-platform:storage.registries = []: list at least one repository name (e.g. training, serving)"
+    ]
+
+
 def test_fails_when_untagged_image_expiry_is_out_of_range():
     assert problems({"untaggedImageExpiryDays": 0}) == [
         (

@@ -1,4 +1,4 @@
-"""AWS regions a stack file may name, from the endpoint data that ships with botocore (no network).
+"""AWS regions a setting may name, from the endpoint data that ships with botocore (no network).
 
 Every setting that holds a region (`aws:region`, `guardrails.allowedRegions`, `storage.modelsReplication`'s
 destination) is typed `Region`, so a typo such as `us-wset-2` is refused wherever it appears, with a did-you-mean

@@ -25,8 +25,9 @@ from state_access import (
     state_key_statements,
 )
 
-from components._bucket_policy import BucketPolicySpec, LogDelivery, bucket_policy
-from components._kms_policy import AwsContext, admin_statement
+from components.bucket_baseline import bucket_baseline
+from components.bucket_policies import BucketPolicySpec, LogDelivery, bucket_policy
+from components.kms_policies import AwsContext, admin_statement
 from components.settings import FieldError
 
 NAMESPACE = "ml-platform-bootstrap"
@@ -85,35 +86,6 @@ state_bucket = aws.s3.Bucket(
 )
 
 
-def _harden(
-    name: str, bucket: aws.s3.Bucket, encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs
-) -> aws.s3.BucketVersioning:
-    aws.s3.BucketPublicAccessBlock(
-        f"{name}-public-access-block",
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=keep,
-    )
-    aws.s3.BucketOwnershipControls(
-        f"{name}-ownership",
-        bucket=bucket.id,
-        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-        opts=keep,
-    )
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{name}-encryption", bucket=bucket.id, rules=[encryption], opts=keep
-    )
-    return aws.s3.BucketVersioning(
-        f"{name}-versioning",
-        bucket=bucket.id,
-        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-        opts=keep,
-    )
-
-
 # -- the state key and bucket ----------------------------------------------------------------------------------
 state_key = aws.kms.Key(
     "state",
@@ -140,16 +112,7 @@ state_key = aws.kms.Key(
 aws.kms.Alias("state", name=f"alias/{settings.project}/pulumi-state", target_key_id=state_key.key_id, opts=keep)
 
 everything = aws.s3.BucketLifecycleConfigurationRuleFilterArgs()
-logs_versioning = _harden(
-    "state-access-logs",
-    logs_bucket,
-    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-            sse_algorithm="AES256"
-        ),
-        blocked_encryption_types=["SSE-C"],
-    ),
-)
+logs_baseline = bucket_baseline("state-access-logs", logs_bucket, kms_key_arn=None, versioning=True, opts=keep)
 aws.s3.BucketLifecycleConfiguration(
     "state-access-logs-lifecycle",
     bucket=logs_bucket.id,
@@ -167,19 +130,9 @@ aws.s3.BucketLifecycleConfiguration(
             ),
         )
     ],
-    opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[logs_versioning])),
+    opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=logs_baseline.versioning_settled)),
 )
-state_versioning = _harden(
-    "state",
-    state_bucket,
-    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-            sse_algorithm="aws:kms", kms_master_key_id=state_key.arn
-        ),
-        bucket_key_enabled=True,
-        blocked_encryption_types=["SSE-C"],
-    ),
-)
+state_baseline = bucket_baseline("state", state_bucket, kms_key_arn=state_key.arn, versioning=True, opts=keep)
 aws.s3.BucketLifecycleConfiguration(
     "state-lifecycle",
     bucket=state_bucket.id,
@@ -196,7 +149,7 @@ aws.s3.BucketLifecycleConfiguration(
             ),
         )
     ],
-    opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[state_versioning])),
+    opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=state_baseline.versioning_settled)),
 )
 aws.s3.BucketLogging(
     "state-logging", bucket=state_bucket.id, target_bucket=logs_bucket.id, target_prefix="state/", opts=keep
@@ -211,9 +164,10 @@ if settings.object_lock_days is not None:
                 mode="GOVERNANCE", days=settings.object_lock_days
             )
         ),
-        opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[state_versioning])),
+        opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=state_baseline.versioning_settled)),
     )
 
+# After the public access blocks (S3 rejects concurrent changes to a policy and its block).
 # TLS 1.2+ only and SSE-KMS with this key only (the platform's own bucket-policy builder), plus each stack's grants.
 aws.s3.BucketPolicy(
     "state",
@@ -232,7 +186,7 @@ aws.s3.BucketPolicy(
             indent=2,
         )
     ),
-    opts=keep,
+    opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[state_baseline.public_access])),
 )
 aws.s3.BucketPolicy(
     "state-access-logs",
@@ -249,7 +203,7 @@ aws.s3.BucketPolicy(
             indent=2,
         )
     ),
-    opts=keep,
+    opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[logs_baseline.public_access])),
 )
 
 

@@ -12,7 +12,8 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import field_validator, model_validator
 
-from components._bucket_policy import (
+from components.bucket_baseline import bucket_baseline
+from components.bucket_policies import (
     ACCESS_LEVELS,
     BucketPolicySpec,
     LogDelivery,
@@ -456,61 +457,22 @@ class ArtifactStore(pulumi.ComponentResource):
     ) -> None:
         name, args = f"{self._name}-{role}", self._args
         s3 = aws.s3
-        public_access = s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
+        baseline = bucket_baseline(
+            name,
+            bucket,
+            kms_key_arn=kms_key_arn,
+            versioning=args.settings.versioning,
             region=region,
             opts=self._stateful(),
         )
-        s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule=s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            region=region,
-            opts=self._stateful(),
-        )
-        if kms_key_arn is not None:
-            default = s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
-            )
-            # Bucket keys cut KMS requests (and cost) by orders of magnitude for many small objects.
-            rule = s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=default,
-                bucket_key_enabled=True,
-                blocked_encryption_types=["SSE-C"],
-            )
-        else:
-            # AWS documents that server access log delivery needs an SSE-S3 destination bucket.
-            default = s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                sse_algorithm="AES256"
-            )
-            rule = s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=default, blocked_encryption_types=["SSE-C"]
-            )
-        s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=bucket.id, rules=[rule], region=region, opts=self._stateful()
-        )
-        versioning = None
-        if args.settings.versioning:
-            versioning = s3.BucketVersioning(
-                f"{name}-versioning",
-                bucket=bucket.id,
-                versioning_configuration=s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-                region=region,
-                opts=self._stateful(),
-            )
-            self._versioning[role] = versioning
+        if baseline.versioning is not None:
+            self._versioning[role] = baseline.versioning
         s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
             rules=[_lifecycle_rule_args(r) for r in lifecycle_rules(lifecycle_purpose, args.settings)],
             region=region,
-            # AWS applies lifecycle rules on noncurrent versions only once versioning is on.
-            opts=self._stateful(depends_on=[versioning] if versioning is not None else []),
+            opts=self._stateful(depends_on=baseline.versioning_settled),
         )
         if log_target is not None:
             s3.BucketLogging(
@@ -556,7 +518,7 @@ class ArtifactStore(pulumi.ComponentResource):
             bucket=bucket.id,
             policy=policy,
             region=region,
-            opts=self._stateful(depends_on=[public_access]),
+            opts=self._stateful(depends_on=[baseline.public_access]),
         )
 
     def _replica_and_role(self, replication: ReplicationArgs, region: str) -> None:

@@ -28,7 +28,7 @@ import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
 from components import facts, gpu_labels
-from components._kms_policy import AwsContext, admin_statement
+from components.kms_policies import AwsContext, admin_statement
 from components.node_pool import NODE_POLICIES, PURPOSE_LABEL, GpuPoolSettings
 from components.settings import Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, cluster_pod_identity_trust, service_trust

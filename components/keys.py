@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import field_validator
 
-from components._kms_policy import DESCRIPTIONS, DOMAINS, AwsContext, KeyRoles, key_policy_json
+from components.kms_policies import DESCRIPTIONS, DOMAINS, AwsContext, KeyRoles, key_policy_json
 from components.settings import Section, days_between
 
 MAX_KEY_DELETION_WINDOW_DAYS = 30

@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import field_validator
 
-from components._kms_policy import AwsContext, admin_statement
+from components.kms_policies import AwsContext, admin_statement
 from components.settings import Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs
 

@@ -24,7 +24,7 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator
 
 from components import sagemaker_rules as sm
-from components._bucket_policy import validate_prefix
+from components.bucket_policies import validate_prefix
 from components.pipeline_definition import definition_problems
 from components.settings import Section
 from components.workload_role import WorkloadRole, WorkloadRoleArgs, service_trust

@@ -16,7 +16,6 @@ import pulumi
 import pytest
 from pydantic import ValidationError
 
-from components._bucket_policy import grant_statements
 from components.artifact_store import (
     PURPOSES,
     ArtifactStore,
@@ -28,6 +27,7 @@ from components.artifact_store import (
     replication_policy,
     validate_artifact_store,
 )
+from components.bucket_policies import grant_statements
 from infra.config import load
 from preflight.emulator.aws import ACCOUNT_ID
 from preflight.engine import ProgramError

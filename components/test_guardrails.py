@@ -13,7 +13,7 @@ import pulumi
 import pytest
 
 from components import _iam_documents as docs
-from components._bucket_policy import grant_statements
+from components.bucket_policies import grant_statements
 from components.guardrails import Guardrails, GuardrailsArgs, GuardrailsSettings, validate_guardrails
 from preflight.emulator.aws import ACCOUNT_ID
 from preflight.model import StackResult
@@ -385,7 +385,7 @@ def test_alert_topic_is_encrypted_and_only_budgets_and_alarms_of_this_account_ma
 
 
 def test_the_logs_key_lets_budgets_publish_to_the_topic_it_encrypts():
-    from components._kms_policy import AwsContext, key_policy
+    from components.kms_policies import AwsContext, key_policy
 
     statements = key_policy("logs", AwsContext(account_id=ACCOUNT_ID, partition="aws", region="us-west-2"))["Statement"]
     (st,) = [s for s in statements if s.get("Principal") == {"Service": "budgets.amazonaws.com"}]

@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 from pydantic import ValidationError
 
-from components._kms_policy import ADMIN_ACTIONS, CRYPTO_ACTIONS, DOMAINS, AwsContext, KeyRoles, key_policy
 from components.keys import PlatformKeys, PlatformKeysArgs, PlatformKeysSettings, validate_platform_keys
+from components.kms_policies import ADMIN_ACTIONS, CRYPTO_ACTIONS, DOMAINS, AwsContext, KeyRoles, key_policy
 from preflight.emulator.aws import ACCOUNT_ID
 from preflight.model import StackResult
 from preflight.testing import assert_golden, render

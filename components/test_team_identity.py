@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components._bucket_policy import grant_statements
+from components.bucket_policies import grant_statements
 from components.experiment_tracking import ARTIFACT_PREFIX as MLFLOW_ARTIFACTS
 from components.experiment_tracking import server_arn
 from components.team_identity import SHARED_DATASETS_PREFIX, datasets_prefix, models_prefix, team_policy

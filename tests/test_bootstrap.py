@@ -90,6 +90,14 @@ def test_state_bucket_is_kms_encrypted_versioned_private_logged_and_retained(ren
     assert {"DenyInsecureTransport", "DenyOutdatedTls", "DenyUploadsWithAnotherKmsKey"} <= set(sids)
 
 
+@pytest.mark.parametrize("bucket", ["state", "state-access-logs"])
+def test_each_bucket_policy_waits_for_its_public_access_block(rendered, bucket):
+    # S3 rejects a policy change while the bucket's public access block is changing: order them.
+    block = rendered.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{bucket}-public-access-block")
+    policy = rendered.one("aws:s3/bucketPolicy:BucketPolicy", bucket)
+    assert block.urn in policy.options["dependsOn"]
+
+
 def test_every_stack_gets_its_own_secrets_provider_key():
     result = _render(False)
     aliases = {r.inputs["name"] for r in result.by_type("aws:kms/alias:Alias")}

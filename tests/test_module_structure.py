@@ -8,7 +8,7 @@ from pathlib import Path
 
 from preflight.testing import REPO
 
-PACKAGES = ("components", "infra", "policies", "preflight", "tests", "benchmarks")
+PACKAGES = ("components", "infra", "policies", "preflight", "tests", "benchmarks", "bootstrap", "tools")
 FIRST_PARTY = ("components", "infra", "policies", "preflight")
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -127,19 +124,10 @@ def test_the_stack_files_section_is_the_components_settings_models():
     assert [p.name for p in config("staging").cluster.node_groups] == ["system"]
 
 
-# Run in a fresh interpreter: `components/node_pool.py` with one line changed stands in for the real module, then the
-# stack file is loaded, the node group planned, Karpenter's node class built and the settings table rendered.
+# Run in a fresh interpreter, in a copy of the program whose `components/node_pool.py` has one line changed: the stack
+# file is loaded, the node group planned, Karpenter's node class built and the settings table rendered.
 _CHANGED_DEFAULT = r"""
-import importlib.util, json, sys
-from pathlib import Path
-
-path = Path("components/node_pool.py")
-line = "    disk_gib: int = 100\n"
-source = path.read_text()
-assert source.count(line) == 1, "the GPU pool's disk default is no longer declared on one line"
-module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("components.node_pool", path))
-sys.modules["components.node_pool"] = module
-exec(compile(source.replace(line, "    disk_gib: int = 300\n"), str(path), "exec"), module.__dict__)
+import json
 
 from components.karpenter import KarpenterSettings, ec2_nodeclass_spec
 from components.node_pool import NodePoolArgs, plan_node_pool
@@ -163,18 +151,11 @@ print(json.dumps({
 """
 
 
-def test_a_pool_default_changed_on_its_one_line_reaches_the_stack_file_the_components_and_the_docs():
-    repo = Path(__file__).resolve().parents[2]
-    run = subprocess.run(
-        [sys.executable, "-c", _CHANGED_DEFAULT],
-        check=False,
-        cwd=repo,
-        env={"PYTHONPATH": str(repo)},
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert json.loads(run.stdout) == {
+def test_a_pool_default_changed_on_its_one_line_reaches_the_stack_file_the_components_and_the_docs(
+    edited_program, probe
+):
+    root = edited_program({"components/node_pool.py": [("    disk_gib: int = 100\n", "    disk_gib: int = 300\n")]})
+    assert probe(root, _CHANGED_DEFAULT) == {
         "stack_file": 300,
         "node_group": [["/dev/xvda", 300]],
         "karpenter": "300Gi",

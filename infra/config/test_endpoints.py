@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -199,32 +195,17 @@ print(json.dumps({"module": model_endpoint.__file__, "variant": config.inputs["p
 
 
 @pytest.mark.slow
-def test_a_default_changed_on_its_one_line_reaches_stack_file_validation_and_the_rendered_endpoint(tmp_path):
+def test_a_default_changed_on_its_one_line_reaches_stack_file_validation_and_the_rendered_endpoint(
+    edited_program, probe
+):
     # Today the dev stack's endpoint may not provision 6 warm invocations: the declared maximum is 5.
     assert problem(serverless={"provisionedConcurrency": 6}).endswith("must not exceed maxConcurrency (5)")
     # Edit that one line in a copy of the program, and render the dev stack from the copy.
-    for package in ("components", "infra", "preflight"):
-        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__", "test_*"))
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
-        shutil.copy(REPO / name, tmp_path / name)
-    (tmp_path / ".venv").symlink_to(Path(sys.prefix).resolve())
-    source = tmp_path / "components" / "model_endpoint.py"
-    text = source.read_text()
-    assert text.count(DECLARED) == 1, "the serverless concurrency default is no longer declared on this line"
-    source.write_text(text.replace(DECLARED, DECLARED.replace("5", "8")))
-    run = subprocess.run(
-        [sys.executable, "-c", _PROBE],
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    probe = json.loads(run.stdout.strip().splitlines()[-1])
-    assert probe["module"] == str(source)
+    root = edited_program({"components/model_endpoint.py": [(DECLARED, DECLARED.replace("5", "8"))]})
+    rendered = probe(root, _PROBE)
+    assert rendered["module"] == str(root / "components" / "model_endpoint.py")
     # The stack file's validation now accepts 6 (≤ 8), and the endpoint is declared with the new default.
-    assert probe["variant"]["serverlessConfig"] == {
+    assert rendered["variant"]["serverlessConfig"] == {
         "memorySizeInMb": 2048,
         "maxConcurrency": 8,
         "provisionedConcurrency": 6,

@@ -4,9 +4,6 @@ environment profiles and the component all read that one declaration. And no pro
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -94,31 +91,11 @@ PROBE = textwrap.dedent(
 )
 
 
-def probe(root: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        check=False,
-        cwd=root,
-        env={"PYTHONPATH": str(root)},
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout)
-
-
 @pytest.mark.slow
-def test_a_default_or_limit_changed_in_the_component_reaches_stack_file_profiles_docs_and_component(tmp_path):
-    for package in ("components", "infra"):
-        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
-    for path, edits in CHANGES.items():
-        text = (tmp_path / path).read_text()
-        for old, new in edits:
-            assert text.count(old) == 1, (path, old)
-            text = text.replace(old, new)
-        (tmp_path / path).write_text(text)
-
-    before, after = probe(ROOT), probe(tmp_path)
+def test_a_default_or_limit_changed_in_the_component_reaches_stack_file_profiles_docs_and_component(
+    edited_program, probe
+):
+    before, after = probe(ROOT, PROBE), probe(edited_program(CHANGES), PROBE)
     assert before["prod_from_stack_file"] == before["component_default"] == 90
     assert after["prod_from_stack_file"] == after["component_default"] == 120
     assert before["settings_table"] == ["`90`", "`7`", "`30`", "`90`"]

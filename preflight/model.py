@@ -57,7 +57,7 @@ class ResourceRecord:
     """protect, retainOnDelete, dependsOn (URNs), aliases, ignoreChanges, deleteBeforeReplace,
     additionalSecretOutputs, replaceOnChanges, customTimeouts, deletedWith, providers (components)."""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
-    """Input property -> URNs of the resources whose outputs it was built from."""
+    """Input property -> URNs of the resources whose outputs it was built from, sorted (the SDK sends a set)."""
     source: SourcePosition | None = None
     """Where the program declared it (file and line), when the SDK reports it."""
 

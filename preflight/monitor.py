@@ -278,7 +278,9 @@ class RecordingMonitor(MockMonitor):
             inputs=to_record_value(wire),
             outputs={k: (SECRET if k in secret_outputs else to_record_value(v)) for k, v in outputs.items()},
             options=self._options(request),
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items() if v.urns},
+            # Sorted: the SDK sends each property's dependencies in the order of a set of URN strings, which
+            # changes with the process's hash seed; what is built from them (the plan checkov reads) must not.
+            property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items() if v.urns},
             source=SourcePosition(request.sourcePosition.uri, request.sourcePosition.line)
             if request.HasField("sourcePosition") and request.sourcePosition.uri
             else None,

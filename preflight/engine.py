@@ -214,7 +214,8 @@ def recorded(
         outputs=monitor.stack_outputs,
         config={k: (SECRET if k in secret_keys else v) for k, v in config.items()},
         warnings=(*diagnostics.warnings, *unknown_references, *monitor.emulated),
-        not_checked=tuple(monitor.not_checked),
+        # In URN order, as the resources are: the RPCs that record them arrive in no fixed order.
+        not_checked=tuple(sorted(monitor.not_checked, key=lambda g: (g.urn or "", g.type, g.name or ""))),
         runtime=runtime,
         unresolved_references=tuple(unresolved),
     )

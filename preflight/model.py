@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, final
+from typing import Any, Literal, final
 
 SECRET = "[secret]"
 
@@ -57,7 +57,7 @@ class ResourceRecord:
     """protect, retainOnDelete, dependsOn (URNs), aliases, ignoreChanges, deleteBeforeReplace,
     additionalSecretOutputs, replaceOnChanges, customTimeouts, deletedWith, providers (components)."""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
-    """Input property -> URNs of the resources whose outputs it was built from."""
+    """Input property -> URNs of the resources whose outputs it was built from, sorted (the SDK sends a set)."""
     source: SourcePosition | None = None
     """Where the program declared it (file and line), when the SDK reports it."""
 
@@ -83,15 +83,23 @@ class Violation:
     remediation: str = ""
 
 
+NotCheckedKind = Literal["unrendered", "read"]
+
+
 @dataclass(frozen=True)
 class NotChecked:
-    """Something the program declares that preflight could not render offline, so nothing under it was checked."""
+    """Something the program declares that no check looked at: a component preflight could not render offline (so
+    nothing under it was checked), or a read of an existing resource (which no policy pack judges)."""
 
     type: str
     name: str | None
     urn: str | None
     reason: str
-    """Why it was not rendered (what would render it), in one sentence."""
+    """Why it was not checked (for a component: what would render it), in one sentence."""
+    kind: NotCheckedKind = "unrendered"
+    """`unrendered`: a component whose resources are not in the graph, a gap `--strict` makes mandatory. `read`: a
+    resource the program reads and does not manage; `pulumi preview` hands reads to no analyzer either, and the
+    scanners skip them, so it is judged, if anywhere, where it is managed."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,8 @@ class StackResult:
     warnings: tuple[str, ...] = ()
     """What the program logged as warnings, and what preflight could not do offline."""
     not_checked: tuple[NotChecked, ...] = ()
-    """Components and charts whose resources were not rendered (multi-language components, Helm charts)."""
+    """Components and charts whose resources were not rendered (multi-language components, Helm charts), and the
+    resources the program reads, which no policy pack judges."""
     runtime: Mapping[str, Any] = field(default_factory=dict)
     """The interpreter the program ran in and its Pulumi packages' versions (`pulumi_aws` ...)."""
     unmapped_types: Mapping[str, int] = field(default_factory=dict)

@@ -26,7 +26,7 @@ from preflight.emulator import aws as aws_emulator
 from preflight.emulator import kubernetes as k8s_emulator
 from preflight.emulator.aws import AwsProviderSettings, SecretValue, UnsupportedInvoke
 from preflight.frames import main_thread_program_frame
-from preflight.model import SECRET, UNKNOWN, NotChecked, ResourceRecord, SourcePosition
+from preflight.model import SECRET, UNKNOWN, NotChecked, NotCheckedKind, ResourceRecord, SourcePosition
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -42,6 +42,10 @@ HELM_REASON = (
 HELM_CHART_REASON = (
     "a Helm chart: its templates are not rendered offline (no chart, no helm), so the objects it installs were not "
     "checked"
+)
+READ_REASON = (
+    "read, not managed by this program: no policy pack judges a read (`pulumi preview` hands reads to no analyzer) "
+    "and the scanners skip it, so it is checked only where it is managed"
 )
 _SIG = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
@@ -230,9 +234,11 @@ class RecordingMonitor(MockMonitor):
             self._providers[provider_ref] = settings
         return settings
 
-    def _not_checked(self, type_: str, name: str | None, urn: str | None, reason: str) -> None:
+    def _not_checked(
+        self, type_: str, name: str | None, urn: str | None, reason: str, kind: NotCheckedKind = "unrendered"
+    ) -> None:
         with self._lock:
-            self.not_checked.append(NotChecked(type=type_, name=name, urn=urn, reason=reason))
+            self.not_checked.append(NotChecked(type=type_, name=name, urn=urn, reason=reason, kind=kind))
 
     def _add(self, record: ResourceRecord) -> None:
         self.records.append(record)
@@ -272,7 +278,9 @@ class RecordingMonitor(MockMonitor):
             inputs=to_record_value(wire),
             outputs={k: (SECRET if k in secret_outputs else to_record_value(v)) for k, v in outputs.items()},
             options=self._options(request),
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items() if v.urns},
+            # Sorted: the SDK sends each property's dependencies in the order of a set of URN strings, which
+            # changes with the process's hash seed; what is built from them (the plan checkov reads) must not.
+            property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items() if v.urns},
             source=SourcePosition(request.sourcePosition.uri, request.sourcePosition.line)
             if request.HasField("sourcePosition") and request.sourcePosition.uri
             else None,
@@ -350,6 +358,7 @@ class RecordingMonitor(MockMonitor):
         )
         with self._lock:
             self._add(record)
+        self._not_checked(request.type, request.name, urn, READ_REASON, kind="read")
         return resource_pb2.ReadResourceResponse(
             urn=urn, id="" if rid is UNKNOWN else rid, properties=to_struct(outputs)
         )

@@ -3,6 +3,8 @@
 The same policy objects the pack serves to the CLI (`<pack>/pack.py` `build_policies()`, which the pack's
 `__main__.py` also uses), handed the same argument objects pulumi-policy's analyzer server builds:
 
+- only the resources the program registers are judged: a read (`Resource.get`, `ReadResource`, a StackReference) is
+  handed to no rule, neither on its own nor in the stack rules' list, as in the engine (`analyzed_resources`);
 - resource rules get each resource's *checked inputs* (camelCase, as recorded, plus what the provider's Check
   adds: the auto-name and `tagsAll`), stack rules every resource's *outputs* (plus `id`) with parent,
   dependencies and property dependencies resolved to `PolicyResource`s, both wrapped in pulumi-policy's
@@ -387,6 +389,16 @@ def checked_inputs(record: ResourceRecord) -> dict[str, Any]:
     return props
 
 
+def analyzed_resources(result: StackResult) -> list[ResourceRecord]:
+    """The resources the engine hands the analyzer: those the program registers, never its reads.
+
+    The engine's step generator runs `Analyze` only for registrations (`GenerateSteps`; `GenerateReadSteps` calls no
+    analyzer), and its step executor keeps a read's state in `deployment.reads`, apart from the `deployment.news`
+    that `AnalyzeStack` is given (pulumi/pulumi `pkg/resource/deploy/step_generator.go`, `step_executor.go`). The
+    program does not manage what it reads, so the pack does not judge it; the stack that manages it does."""
+    return [r for r in result.resources if not r.options.get("read")]
+
+
 def stack_outputs(record: ResourceRecord) -> dict[str, Any]:
     """What stack rules see: the resource's outputs; bridged providers' state also carries `id`."""
     props = dict(record.outputs)
@@ -561,7 +573,8 @@ def evaluate(
         dict(stack_tags) if stack_tags is not None else {"pulumi:project": result.project, "pulumi:runtime": "python"}
     )
     stack = _Stack.of(result)
-    names = {r.urn: r.name for r in result.resources}
+    analyzed = analyzed_resources(result)
+    names = {r.urn: r.name for r in analyzed}
     violations: list[Violation] = []
 
     def violation(
@@ -598,7 +611,7 @@ def evaluate(
         if isinstance(policy, ResourceValidationPolicy) and policy.has_validation()
     ]
 
-    for record in result.resources:
+    for record in analyzed:
         # Deserialised once per resource; each policy's proxy copies every list and dict it wraps, so no policy
         # sees what another wrote through its own.
         inputs = _engine_value(checked_inputs(record))
@@ -632,8 +645,8 @@ def evaluate(
             continue
         level = _effective(entry.enforcement_level or pack.enforcement_level)
         if not outputs:
-            outputs = {r.urn: _engine_value(stack_outputs(r)) for r in result.resources}
-        resources = _policy_resources(result, stack, outputs)
+            outputs = {r.urn: _engine_value(stack_outputs(r)) for r in analyzed}
+        resources = _policy_resources(analyzed, stack, outputs)
         reported: list[tuple[str, str | None]] = []
         stack_args = StackValidationArgs(
             resources, _engine_value(dict(entry.properties)) if entry.properties else None, tags
@@ -648,15 +661,19 @@ def evaluate(
             raise PolicyEvaluationError(
                 f"stack policy {stack_policy.name} failed: {type(exc).__name__}: {exc}"
             ) from exc
-        violations.extend(violation(stack_policy, level, urn, m) for m, urn in reported)
+        # The engine files a finding whose URN names no analyzed resource (a read's, say) under the stack.
+        violations.extend(violation(stack_policy, level, urn if urn in names else None, m) for m, urn in reported)
     return violations
 
 
-def _policy_resources(result: StackResult, stack: _Stack, outputs: Mapping[str, Any]) -> list[PolicyResource]:
-    """Every resource as a stack rule sees it (fresh proxies per policy, as the analyzer builds them, each made
-    when the rule first reads it). `outputs`: each resource's outputs as the analyzer deserialises them."""
+def _policy_resources(
+    records: Sequence[ResourceRecord], stack: _Stack, outputs: Mapping[str, Any]
+) -> list[PolicyResource]:
+    """Each analyzed resource as a stack rule sees it (fresh proxies per policy, as the analyzer builds them, each
+    made when the rule first reads it). `outputs`: each resource's outputs as the analyzer deserialises them. A
+    parent or dependency not among `records` (a read) is left out, as pulumi-policy leaves out URNs it was not sent."""
     resources: dict[str, PolicyResource] = {}
-    for record in result.resources:
+    for record in records:
         resources[record.urn] = _StackResource(
             record.type,
             _on_first_read(partial(unknown_checking_proxy, outputs[record.urn])),
@@ -668,7 +685,7 @@ def _policy_resources(result: StackResult, stack: _Stack, outputs: Mapping[str, 
             [],
             {},
         )
-    for record in result.resources:
+    for record in records:
         resource = resources[record.urn]
         parent = stack.parent(record)
         resource.parent = resources.get(parent) if parent else None

@@ -24,7 +24,14 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from preflight.model import ResourceRecord, StackResult
-from preflight.policy import PolicyConfig, _engine_value, _Stack, checked_inputs, stack_outputs
+from preflight.policy import (
+    PolicyConfig,
+    _engine_value,
+    _Stack,
+    analyzed_resources,
+    checked_inputs,
+    stack_outputs,
+)
 
 _LEVEL = {
     "advisory": analyzer_pb2.ADVISORY,
@@ -86,10 +93,12 @@ class AnalyzerClient:
         self._stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(tags=dict(stack_tags)))
 
     def analyze(self, result: StackResult) -> list[Diagnostic]:
-        """Every resource through `Analyze`, then the stack through `AnalyzeStack`, as a preview does."""
+        """Every registered resource through `Analyze`, then the stack through `AnalyzeStack`, as a preview does
+        (reads go to neither)."""
         stack = _Stack.of(result)
+        analyzed = analyzed_resources(result)
         found: list[Diagnostic] = []
-        for record in result.resources:
+        for record in analyzed:
             request = analyzer_pb2.AnalyzeRequest(
                 type=record.type,
                 properties=_struct(checked_inputs(record)),
@@ -103,7 +112,7 @@ class AnalyzerClient:
             response = self._stub.Analyze(request)
             found.extend(_diagnostic(d, record.urn) for d in response.diagnostics)
         resources = []
-        for record in result.resources:
+        for record in analyzed:
             resource = analyzer_pb2.AnalyzerResource(
                 type=record.type,
                 properties=_struct(stack_outputs(record)),

@@ -113,15 +113,22 @@ def print_counts(console: Console, result: StackResult) -> None:
 
 
 def print_not_checked(console: Console, result: StackResult) -> None:
-    """What was not rendered, so not checked: said in the counts, never left to look clean."""
-    if not result.not_checked:
-        return
-    gaps = result.not_checked
-    console.print(
-        f"\n[bold yellow]Not checked: {len(gaps)} component{'s' if len(gaps) != 1 else ''} not rendered offline; "
-        "the resources they create are not in this report[/]"
-    )
-    for gap in gaps:
+    """What was not rendered, and what was read, so not checked: said in the counts, never left to look clean."""
+    unrendered = [g for g in result.not_checked if g.kind == "unrendered"]
+    reads = [g for g in result.not_checked if g.kind == "read"]
+    if unrendered:
+        console.print(
+            f"\n[bold yellow]Not checked: {_plural(len(unrendered), 'component')} not rendered offline; "
+            "the resources they create are not in this report[/]"
+        )
+    for gap in unrendered:
+        console.print(f"    {escape(gap.type)} {escape(gap.name or '')}", highlight=False)
+    if reads:
+        console.print(
+            f"\n[bold yellow]Not checked: {_plural(len(reads), 'read')} of existing resources this program does not "
+            "manage; no policy pack judges a read (`pulumi preview` neither) and the scanners skip them[/]"
+        )
+    for gap in reads:
         console.print(f"    {escape(gap.type)} {escape(gap.name or '')}", highlight=False)
 
 

@@ -70,9 +70,18 @@ def render_markdown(results: list[StackResult]) -> str:
                 "",
                 "</details>",
             ]
-        if r.not_checked:
-            lines += ["", f"**Not rendered, so not checked: {len(r.not_checked)} component(s)**", ""]
-            lines += [f"- `{_cell(g.type)}` `{_cell(g.name)}`: {_cell(g.reason)}" for g in r.not_checked]
+        unrendered = [g for g in r.not_checked if g.kind == "unrendered"]
+        reads = [g for g in r.not_checked if g.kind == "read"]
+        if unrendered:
+            lines += ["", f"**Not rendered, so not checked: {len(unrendered)} component(s)**", ""]
+            lines += [f"- `{_cell(g.type)}` `{_cell(g.name)}`: {_cell(g.reason)}" for g in unrendered]
+        if reads:
+            lines += [
+                "",
+                f"**Read, not managed, so not judged by the policy packs nor scanned: {len(reads)} resource(s)**",
+                "",
+            ]
+            lines += [f"- `{_cell(g.type)}` `{_cell(g.name)}`" for g in reads]
         if r.warnings:
             lines += ["", f"<details><summary>Not checked offline: {len(r.warnings)}</summary>", ""]
             lines += [f"- {_cell(w)}" for w in r.warnings]

@@ -127,6 +127,26 @@ def test_property_dependencies_link_an_input_to_the_resource_it_came_from():
     assert pab.inputs["bucket"] == r.one("aws:s3/bucket:Bucket").id
 
 
+def test_property_dependencies_are_recorded_sorted_not_in_the_sdks_set_order():
+    def program():
+        buckets = [aws.s3.Bucket(f"b{i}") for i in range(8)]
+        document = pulumi.Output.all(*(b.arn for b in buckets)).apply(
+            lambda arns: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": arns}],
+                }
+            )
+        )
+        aws.iam.Policy("read", policy=document)
+
+    r = render(program)
+    urns = [b.urn for b in r.resources if b.type == "aws:s3/bucket:Bucket"]
+    # The SDK sends them as a set of URN strings, in an order that changes with the process's hash seed.
+    assert r.one("aws:iam/policy:Policy").property_dependencies == {"policy": sorted(urns)}
+    assert len(urns) == 8
+
+
 def test_secret_values_never_reach_the_document():
     def program():
         secret = pulumi.Output.secret("hunter2")

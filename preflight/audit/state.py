@@ -111,7 +111,7 @@ def read_state(path: Path) -> State:
             inputs=redact(raw.get("inputs") or {}),
             outputs=redact(raw.get("outputs") or {}),
             options=options,
-            property_dependencies={k: list(v) for k, v in (raw.get("propertyDependencies") or {}).items()},
+            property_dependencies={k: sorted(v) for k, v in (raw.get("propertyDependencies") or {}).items()},
         )
         records.append(record)
         if record.type == AWS_PROVIDER:

@@ -358,7 +358,9 @@ def to_violations(
     by_urn = result.by_urn()
     seen: set[tuple[str, str]] = set()
     out: list[Violation] = []
-    for check_type, check in _failed(reports):
+    # checkov hands its frameworks' reports back in the order they finish: the failed checks are read, and the
+    # findings returned, in an order of their own, so the same scan always gives the same list.
+    for check_type, check in sorted(_failed(reports), key=lambda item: (item[0], json.dumps(item[1], sort_keys=True))):
         if check_type == "terraform_plan":
             urn = inputs.plan.addresses.get(check.get("resource_address") or check.get("resource") or "")
         elif check_type == "kubernetes":
@@ -389,7 +391,7 @@ def to_violations(
                 remediation=check.get("guideline") or "",
             )
         )
-    return out
+    return sorted(out, key=lambda v: (v.policy, v.urn))
 
 
 class PendingScan:

@@ -168,6 +168,23 @@ def test_config_enforcement_severity_and_skips_apply_to_mapped_findings():
     assert checkov.to_violations(report, inputs, StackResult("p", "dev"), skipping) == []
 
 
+def test_findings_come_in_one_order_whatever_order_checkov_reports_its_frameworks_in():
+    bucket, web = (
+        "urn:pulumi:dev::p::aws:s3/bucket:Bucket::logs",
+        "urn:pulumi:dev::p::kubernetes:apps/v1:Deployment::web",
+    )
+    inputs = checkov._Inputs(TfPlan({}, {"aws_s3_bucket.logs": bucket}, {}), {}, {"0123abcd.yaml": web})
+    reports = _report("terraform_plan", resource_address="aws_s3_bucket.logs") + _report(
+        "kubernetes", file_path="/k8s/0123abcd.yaml", check_id="CKV_K8S_1"
+    )
+    # checkov's frameworks run in processes of their own, and their reports come back in the order they finish.
+    found = [
+        [(v.policy, v.urn) for v in checkov.to_violations(order, inputs, StackResult("p", "dev"), ScannerConfig())]
+        for order in (reports, reports[::-1])
+    ]
+    assert found[0] == found[1] == [("CKV_AWS_1", bucket), ("CKV_K8S_1", web)]
+
+
 @pytest.mark.slow
 def test_manifests_are_written_exactly_as_the_pure_python_dumper_writes_them(scanned_stack, tmp_path):
     # The manifests go through libyaml when PyYAML has it; checkov must get the same text either way.

@@ -150,6 +150,30 @@ def test_an_unknown_input_still_references_the_resource_it_depends_on():
     }
 
 
+@pytest.mark.parametrize("order", [1, -1], ids=["sg-first", "endpoint-first"])
+def test_an_unknown_value_in_one_block_references_its_resource_there_beside_a_sibling_blocks_reference(order):
+    """A security group's egress: one rule to the interface endpoints' group (known id), one to the S3 gateway
+    endpoint's prefix list (unknown until apply). Both references survive, whichever dependency comes first."""
+    endpoints = _record("endpoints", "aws:ec2/securityGroup:SecurityGroup", {}, id="sg-0123456789abcdef0")
+    s3 = _record("s3", "aws:ec2/vpcEndpoint:VpcEndpoint", {}, id="vpce-0123456789abcdef0")
+    rule = {"protocol": "tcp", "fromPort": 443, "toPort": 443}
+    egress = [{**rule, "securityGroups": [endpoints.id]}, {**rule, "prefixListIds": [UNKNOWN]}]
+    jobs = _record(
+        "jobs",
+        "aws:ec2/securityGroup:SecurityGroup",
+        {"egress": egress},
+        property_dependencies={"egress": [endpoints.urn, s3.urn][::order]},
+    )
+    plan = build_plan(StackResult("p", "dev", resources=[endpoints, s3, jobs]))
+    conf = {r["address"]: r for r in plan.document["configuration"]["root_module"]["resources"]}
+    assert conf["aws_security_group.jobs"]["expressions"] == {
+        "egress": [
+            {"security_groups": {"references": ["aws_security_group.endpoints.id", "aws_security_group.endpoints"]}},
+            {"prefix_list_ids": {"references": ["aws_vpc_endpoint.s3.id", "aws_vpc_endpoint.s3"]}},
+        ]
+    }
+
+
 def test_policy_objects_become_json_text():
     doc = {
         "Version": "2012-10-17",

@@ -469,12 +469,13 @@ def _addresses(records: list[ResourceRecord]) -> dict[str, str]:
     }
 
 
-def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    """(path, value) of every string, and of every value unknown until apply, inside `value`."""
     if isinstance(value, dict):
         return [leaf for k, v in value.items() for leaf in _leaves(v, (*path, k))]
     if isinstance(value, list):
         return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*path, i))]
-    return [(path, value)] if isinstance(value, str) else []
+    return [(path, value)] if isinstance(value, str) or value is UNKNOWN else []
 
 
 def _identity_values(record: ResourceRecord) -> list[tuple[str, str]]:
@@ -575,6 +576,8 @@ def _expressions(
     tree: dict[str, Any] = {}
     inputs = record.inputs
     for prop, urns in sorted(record.property_dependencies.items()):
+        leaves = _leaves(inputs.get(prop), (prop,))
+        unknown = [leaf_path for leaf_path, leaf in leaves if leaf is UNKNOWN]
         for dep_urn in urns:
             dep = by_urn.get(dep_urn)
             address = addresses.get(dep_urn)
@@ -584,16 +587,24 @@ def _expressions(
             candidates = _identity_values(dep)
             # Longest first, so a leaf holding an ARN is credited to `arn`, not to the id the ARN contains.
             by_length = sorted(candidates, key=lambda pair: -len(pair[1]))
-            for leaf_path, leaf in _leaves(inputs.get(prop), (prop,)):
+            for leaf_path, leaf in leaves:
+                if leaf is UNKNOWN:
+                    continue
                 attr = _exact_attribute(candidates, leaf, leaf_path)
                 if attr is None:
                     attr = next((a for a, v in by_length if len(v) >= 8 and v in leaf), None)
                 if attr is not None:
                     _place(tree, _tf_steps(conv, inputs, leaf_path), [f"{address}.{attr}", address])
                     placed = True
-            if not placed:
-                # the value is unknown (or transformed beyond recognition): reference the attribute as a whole
-                _place(tree, [(conv.name("", prop), None)], [f"{address}.id", address])
+            if placed:
+                continue
+            # The value is unknown until apply (an S3 endpoint's prefix list id in one egress rule, say): reference
+            # the resource where the unknown value sits, beside the references its sibling blocks already carry.
+            # A reference on the attribute as a whole is the last resort (a value transformed beyond recognition):
+            # Terraform's expressions cannot hold it next to per-block ones, so one of the two would be lost.
+            where = [_tf_steps(conv, inputs, leaf_path) for leaf_path in unknown] or [[(conv.name("", prop), None)]]
+            for steps in where:
+                _place(tree, steps, [f"{address}.id", address])
     return tree
 
 

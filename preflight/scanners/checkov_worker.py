@@ -8,7 +8,9 @@ Three things make a scan cheaper than the checkov command's without changing wha
 - the plan preflight wrote (`json.dumps(..., indent=1)`) is read by `json.loads` and marked with the lines and
   columns the layout puts each value on (`load_plan`), instead of checkov's pure-Python YAML construction of it:
   the same nodes, the same line numbers, a tenth of the CPU and far fewer objects (a plan laid out any other way
-  goes to checkov's own loader);
+  goes to checkov's own loader). Its strings carry no marks of their own: checkov's plan runner reads the lines
+  of mappings only, and a string without marks is its own deep copy, where checkov copies each resource again
+  for its graph and for every graph check's result;
 - the collector is off during a job and collects its garbage once at the end: checkov builds and deep-copies
   hundreds of thousands of objects per plan, and every full collection walked them all again;
 - debug log records are not made: checkov keeps every one in memory for a platform upload preflight never does.
@@ -59,25 +61,40 @@ class _Layout(Exception):
     """The file is not laid out as `json.dumps(..., indent=1)` lays it out."""
 
 
-def _str(value: str, line: int, column: int, width: int) -> StrNode:
-    """StrNode(value, Mark(line, column), Mark(line, column + width)), without its Python-level __new__/__init__."""
-    node = str.__new__(StrNode, value)
-    node.start_mark = Mark(line, column)
-    node.end_mark = Mark(line, column + width)
-    return node
+# checkov's plan runner reads the lines of mappings (`__startline__`, `__endline__`, and the marks `_hclify` turns
+# into `start_line`/`end_line`), never a string's: it only copies them. So the plan's strings carry no marks of
+# their own: StrNode's class gives them one shared mark with no position (reading its line raises instead of
+# answering a wrong one). A string with no marks of its own is immutable, so its deep copy is itself, as a `str`'s
+# is — and checkov deep-copies every resource for its graph and again for every graph check's result. Strings
+# checkov's own loaders make (Kubernetes manifests, a plan laid out otherwise) keep theirs, and copy as before.
+UNMARKED = Mark.__new__(Mark)
+StrNode.start_mark = StrNode.end_mark = UNMARKED
+_strnode_deepcopy = StrNode.__deepcopy__
+
+
+def _deepcopy_str(self: StrNode, memo: dict[int, Any]) -> StrNode:
+    return self if self.start_mark is UNMARKED else _strnode_deepcopy(self, memo)
+
+
+StrNode.__deepcopy__ = _deepcopy_str
+
+
+def _str(value: str) -> StrNode:
+    """A StrNode with no marks of its own, without its Python-level __new__/__init__."""
+    return str.__new__(StrNode, value)
 
 
 def _node(value: Any, line: int, column: int, depth: int, lines: list[str], filename: str) -> tuple[Any, int]:
     """`value` as checkov's YAML loader builds it, placed where `json.dumps(indent=1)` puts it: starting at
     (`line`, `column`), nested `depth` deep. Returns the node and the line it ends on."""
     if isinstance(value, str):
-        return _str(value, line, column, len(encode_basestring_ascii(value))), line
+        return _str(value), line
     if isinstance(value, bool) or value is None or isinstance(value, int):
         return value, line
     if isinstance(value, float):
         text = json.dumps(value)
         # YAML 1.1 reads a number without a decimal point (1e-05, NaN, Infinity) as a string.
-        return (value if "." in text else _str(text, line, column, len(text))), line
+        return (value if "." in text else _str(text)), line
     indent = depth + 1
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
@@ -85,7 +102,7 @@ def _node(value: Any, line: int, column: int, depth: int, lines: list[str], file
         for key, item in value.items():
             end += 1
             encoded = len(encode_basestring_ascii(key))
-            key_node = _str(key, end, indent, encoded)
+            key_node = _str(key)
             out[key_node], end = _node(item, end, indent + encoded + 2, indent, lines, filename)
         if value:
             end += 1

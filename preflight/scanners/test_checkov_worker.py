@@ -19,14 +19,15 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def outcomes(reports: list[dict]) -> set[tuple[str, str, str, str]]:
-    """(framework, check, resource or file, passed/failed) for every check result in the reports."""
+def outcomes(reports: list[dict]) -> set[tuple[str, str, str, str, tuple[int, ...]]]:
+    """(framework, check, resource or file, passed/failed, lines) for every check result in the reports."""
     out = set()
     for report in reports:
         for state in ("passed_checks", "failed_checks"):
             for check in report["results"].get(state) or []:
                 where = check.get("resource_address") or check.get("resource") or Path(check.get("file_path", "")).name
-                out.add((report.get("check_type", ""), check["check_id"], where, state))
+                lines = tuple(check.get("file_line_range") or ())
+                out.add((report.get("check_type", ""), check["check_id"], where, state, lines))
     return out
 
 
@@ -82,18 +83,24 @@ def test_a_scan_after_an_unreadable_plan_still_reads_its_own(tmp_path):
     assert outcomes(reports), "the second scan reported nothing: it saw the first scan's (empty) definitions"
 
 
-# Run by checkov's interpreter: the worker's plan loader against checkov's own, node by node, marks included.
+# Run by checkov's interpreter: the worker's plan loader against checkov's own, node by node, the marks of mappings
+# and lists included; strings carry the shared mark with no position (checkov's plan runner reads no string's).
 _SAME_AS_CHECKOV = r"""
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("checkov_worker", sys.argv[1])
 worker = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(worker)
 from checkov.cloudformation.parser.cfn_yaml import ContentType
+from checkov.common.parsers.node import StrNode
 
 def same(a, b, path):
     assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(b, StrNode) and not a.__dict__:  # the worker's: no marks of its own
+        assert "start_mark" in b.__dict__, f"{path}: checkov's loader left a string unmarked"
+        assert a.start_mark is a.end_mark is worker.UNMARKED, f"{path}: not the shared mark"
+        unmarked[0] += 1
     for mark in ("start_mark", "end_mark"):
-        if mark in getattr(b, "__dict__", {}):
+        if mark in getattr(a, "__dict__", {}) or (mark in getattr(b, "__dict__", {}) and not isinstance(b, StrNode)):
             got, want = getattr(a, mark), getattr(b, mark)
             assert (got.line, got.column) == (want.line, want.column), f"{path} {mark}"
     if isinstance(b, dict):
@@ -108,16 +115,19 @@ def same(a, b, path):
     else:
         assert a == b, f"{path}: {a!r} != {b!r}"
 
+unmarked = [0]
 for name in sys.argv[2:]:
     mine, theirs = worker.load_plan(name, ContentType.TFPLAN), worker._checkov_load(name, ContentType.TFPLAN)
     assert theirs[0], f"checkov read nothing from {name}"
     assert mine[1] == theirs[1], f"{name}: lines"
     same(mine[0], theirs[0], name)
-    print("same", name)
+    print("same", name, "unmarked strings:", unmarked[0])
+    unmarked[0] = 0
 """
 
 
-def _compare_loaders(*files: Path) -> None:
+def _compare_loaders(*files: Path) -> list[int]:
+    """Compares the loaders on each file; returns how many strings of each the worker's loader left unmarked."""
     python = checkov.locate(REPO).parent / "python"
     worker = Path(checkov.__file__).with_name("checkov_worker.py")
     proc = subprocess.run(
@@ -129,6 +139,7 @@ def _compare_loaders(*files: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("same ") == len(files)
+    return [int(line.rsplit(" ", 1)[1]) for line in proc.stdout.splitlines()]
 
 
 def test_plan_loader_builds_what_checkovs_yaml_loader_builds_on_awkward_values(tmp_path):
@@ -147,7 +158,7 @@ def test_plan_loader_builds_what_checkovs_yaml_loader_builds_on_awkward_values(t
     }
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(document, indent=1))
-    _compare_loaders(plan)
+    assert _compare_loaders(plan)[0] > 0, "the worker's own loader did not read it"
 
 
 @pytest.mark.slow
@@ -158,11 +169,50 @@ def test_plan_loader_builds_what_checkovs_yaml_loader_builds_on_rendered_stacks(
         plan_file, _ = checkov.write_inputs(checkov._prepare(result), tmp_path / name)
         assert plan_file is not None
         plans.append(plan_file)
-    _compare_loaders(*plans)
+    assert all(_compare_loaders(*plans)), "the worker's own loader did not read every plan"
 
 
 def test_plan_laid_out_otherwise_is_read_by_checkovs_own_loader(tmp_path):
     # One line, not preflight's layout: the fast path must not guess the lines, checkov's loader reads it.
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"format_version": "1.2", "planned_values": {"root_module": {"resources": []}}}))
-    _compare_loaders(plan)
+    assert _compare_loaders(plan) == [0], "checkov's loader's strings have marks of their own"
+
+
+_COPIES = r"""
+import copy, importlib.util, pickle, sys
+spec = importlib.util.spec_from_file_location("checkov_worker", sys.argv[1])
+worker = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(worker)
+from checkov.common.parsers.json.decoder import Mark
+from checkov.common.parsers.node import DictNode, StrNode
+
+unmarked = worker._str("value")
+marked = StrNode("value", Mark(3, 4), Mark(3, 11))
+tree = DictNode({worker._str("key"): unmarked, "other": marked}, Mark(0, 0), Mark(5, 1))
+copied = copy.deepcopy(tree)
+key = next(iter(copied))
+assert type(key) is StrNode and key.start_mark is worker.UNMARKED, "an unmarked key lost its type or mark"
+assert copied[key] is unmarked, "an unmarked string was copied"
+assert type(copied["other"]) is StrNode and copied["other"] is not marked, "a marked string was not copied"
+assert (copied["other"].start_mark.line, copied["other"].end_mark.column) == (3, 11), "a marked string lost its marks"
+assert (copied.start_mark.line, copied.end_mark.line) == (0, 5), "the mapping lost its marks"
+restored = pickle.loads(pickle.dumps(tree))
+assert type(restored["other"]) is StrNode and restored["other"].start_mark.line == 3
+assert all(type(k) is StrNode and k.start_mark is worker.UNMARKED for k in restored if k != "other")
+assert type(restored[next(iter(restored))]) is StrNode and restored[next(iter(restored))].end_mark is worker.UNMARKED
+try:
+    worker.UNMARKED.line
+except AttributeError:
+    print("ok")
+"""
+
+
+def test_unmarked_plan_strings_copy_as_themselves_and_marked_ones_keep_their_marks():
+    # checkov deep-copies (and pickles) resources; the worker's strings stay StrNodes with the shared mark, whose
+    # line cannot be read, and strings from checkov's own loaders are copied with their own marks.
+    python = checkov.locate(REPO).parent / "python"
+    worker = Path(checkov.__file__).with_name("checkov_worker.py")
+    proc = subprocess.run([str(python), "-P", "-c", _COPIES, str(worker)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok"

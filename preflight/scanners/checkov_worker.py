@@ -4,13 +4,17 @@ Run by checkov's own interpreter (`.venv-checkov/bin/python`), never imported by
 anything but the standard library and checkov. checkov's start-up — importing its frameworks and loading a
 thousand checks — costs seconds of CPU; paid once here instead of once per stack.
 
-Three things make a scan cheaper than the checkov command's without changing what it finds:
+These make a scan cheaper, in CPU and memory, than the checkov command's without changing what it finds:
 - the plan preflight wrote (`json.dumps(..., indent=1)`) is read by `json.loads` and marked with the lines and
   columns the layout puts each value on (`load_plan`), instead of checkov's pure-Python YAML construction of it:
   the same nodes, the same line numbers, a tenth of the CPU and far fewer objects (a plan laid out any other way
   goes to checkov's own loader). Its strings carry no marks of their own: checkov's plan runner reads the lines
   of mappings only, and a string without marks is its own deep copy, where checkov copies each resource again
-  for its graph and for every graph check's result;
+  for its graph;
+- a graph check's result gets a copy of its resource's top-level mapping, the only level checkov changes, not a
+  pickled copy of all of it (`_entity_copy`);
+- the JSON report is written to its file as checkov's encoder makes it, not joined into one string first, and the
+  second, unindented encoding checkov makes of it only when a file is asked for (`_Report`);
 - the collector is off during a job and collects its garbage once at the end: checkov builds and deep-copies
   hundreds of thousands of objects per plan, and every full collection walked them all again;
 - debug log records are not made: checkov keeps every one in memory for a platform upload preflight never does.
@@ -37,12 +41,17 @@ from typing import Any
 
 warnings.simplefilter("ignore", category=SyntaxWarning)
 
+import checkov.common.runners.base_runner
+import checkov.common.runners.runner_registry
 import checkov.main
 from checkov.cloudformation.parser import cfn_yaml
 from checkov.common.parsers.json.decoder import Mark
 from checkov.common.parsers.node import DictNode, ListNode, StrNode
+from checkov.common.runners.runner_registry import CONSOLE_OUTPUT, RunnerRegistry
 from checkov.common.util.consts import MAX_IAC_FILE_SIZE
+from checkov.common.util.data_structures_utils import pickle_deepcopy
 from checkov.common.util.file_utils import read_file_with_any_encoding
+from checkov.common.util.json_utils import CustomJSONEncoder
 from checkov.logging_init import log_stream
 from checkov.main import Checkov
 
@@ -77,6 +86,71 @@ def _deepcopy_str(self: StrNode, memo: dict[int, Any]) -> StrNode:
 
 
 StrNode.__deepcopy__ = _deepcopy_str
+
+
+def _entity_copy(entity: Any) -> Any:
+    """The copy `BaseRunner._update_check_correct_connected_node` makes of a graph check result's resource ("to
+    avoid changes between checks"): the one change it makes is setting the copy's `connected_node` to this
+    check's, and nothing after it changes the resource, so a copy of the top-level mapping keeps each check's
+    connected node its own. checkov pickles the whole resource instead, once per result (5,390 results at 2,000
+    resources), and each report record kept its own copy of the resource's configuration; now they share the
+    graph's. Anything but a plain dict is copied checkov's way."""
+    return dict.copy(entity) if type(entity) is dict else pickle_deepcopy(entity)
+
+
+# `pickle_deepcopy` has no other use in that module.
+checkov.common.runners.base_runner.pickle_deepcopy = _entity_copy
+
+
+class _Report:
+    """A report checkov has encoded, as its text is written: the indented JSON report (≈14 MB at 2,000 resources)
+    goes to the report file piece by piece as the encoder makes them, instead of as one string joined from
+    millions of pieces, and the unindented one checkov makes beside it (for `--output-file-path` only) is made
+    only if that file is written."""
+
+    def __init__(self, encoder: CustomJSONEncoder, value: Any) -> None:
+        self._encoder, self._value = encoder, value
+
+    def write_to(self, stream: Any) -> None:
+        # CustomJSONEncoder.encode: its top-level keys made strings, then JSONEncoder.encode's pieces.
+        for chunk in self._encoder.iterencode(self._encoder._encode(self._value), _one_shot=True):
+            stream.write(chunk)
+
+    def text(self) -> str:
+        return CustomJSONEncoder.encode(self._encoder, self._value)
+
+
+class _ReportEncoder(CustomJSONEncoder):
+    """checkov's encoder for the reports it prints (`runner_registry`'s only use of it): a `_Report` instead of its
+    text, which `_print_to_console` and `save_output_to_file` below write as the text."""
+
+    def encode(self, o: Any) -> Any:
+        return _Report(self, o)
+
+
+_print_to_console = RunnerRegistry._print_to_console
+_save_output_to_file = RunnerRegistry.save_output_to_file
+
+
+def _print_report(
+    self: RunnerRegistry, output_formats: dict[str, str], output_format: str, output: Any, *args: Any, **kwargs: Any
+) -> None:
+    if isinstance(output, _Report):
+        if output_formats[output_format] == CONSOLE_OUTPUT:
+            output.write_to(sys.stdout)
+            output = ""  # what is left to print: the newline after the report
+        else:
+            output = output.text()
+    _print_to_console(self, output_formats, output_format, output, *args, **kwargs)
+
+
+def _save_report(self: RunnerRegistry, file_name: str, data: Any, data_format: str) -> None:
+    _save_output_to_file(self, file_name, data.text() if isinstance(data, _Report) else data, data_format)
+
+
+checkov.common.runners.runner_registry.CustomJSONEncoder = _ReportEncoder
+RunnerRegistry._print_to_console = _print_report
+RunnerRegistry.save_output_to_file = _save_report
 
 
 def _str(value: str) -> StrNode:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,25 @@ def outcomes(reports: list[dict]) -> set[tuple[str, str, str, str, tuple[int, ..
     return out
 
 
+# The worker is given its inputs' paths relative to its directory, which checkov reports differently for a
+# directory of manifests; `outcomes` compares each file's name.
+_PATHS = {"file_path", "file_abs_path", "repo_file_path"}
+
+
+def normalised(reports: list[dict], root: Path) -> list[Any]:
+    """The reports with `root` written as <root>, results' paths left out and every list sorted: checkov lists
+    results, and the keys a check evaluated, in an order that changes from run to run."""
+
+    def sort(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: sort(item) for key, item in value.items() if key not in _PATHS}
+        if isinstance(value, list):
+            return sorted((sort(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True))
+        return value
+
+    return sort(json.loads(json.dumps(reports).replace(str(root), "<root>")))
+
+
 @pytest.mark.slow
 def test_worker_reports_what_the_checkov_command_reports(tmp_path):
     exe = checkov.locate(REPO)
@@ -41,12 +61,16 @@ def test_worker_reports_what_the_checkov_command_reports(tmp_path):
         plan_file, k8s_dir = checkov.write_inputs(checkov._prepare(result), command_dir)
         shutil.copytree(command_dir, worker_dir, dirs_exist_ok=True)
         cmd = checkov.command(exe, plan_file, k8s_dir)
-        by_command = outcomes(checkov.run_checkov(cmd, command_dir))
+        command_reports = checkov.run_checkov(cmd, command_dir)
+        by_command = outcomes(command_reports)
         # The worker is given the same arguments, relative to its own copy of the inputs.
         relative = [str(Path(a).relative_to(command_dir)) if a.startswith(str(command_dir)) else a for a in cmd]
-        by_worker = outcomes(checkov.Running(relative, worker_dir).reports())
+        worker_reports = checkov.Running(relative, worker_dir).reports()
+        by_worker = outcomes(worker_reports)
         assert by_command, f"{name}: checkov reported nothing to compare"
         assert by_worker == by_command, name
+        # Everything else in the reports too: each result's resource, evaluated keys, lines, summaries.
+        assert normalised(worker_reports, worker_dir) == normalised(command_reports, command_dir), name
 
 
 def test_worker_failure_is_reported_not_taken_for_a_clean_scan(tmp_path):
@@ -211,8 +235,98 @@ except AttributeError:
 def test_unmarked_plan_strings_copy_as_themselves_and_marked_ones_keep_their_marks():
     # checkov deep-copies (and pickles) resources; the worker's strings stay StrNodes with the shared mark, whose
     # line cannot be read, and strings from checkov's own loaders are copied with their own marks.
+    assert _in_checkov(_COPIES) == "ok"
+
+
+def _in_checkov(script: str) -> str:
+    """Runs `script` with checkov's interpreter, given the worker's path; returns what it prints."""
     python = checkov.locate(REPO).parent / "python"
     worker = Path(checkov.__file__).with_name("checkov_worker.py")
-    proc = subprocess.run([str(python), "-P", "-c", _COPIES, str(worker)], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [str(python), "-P", "-c", script, str(worker)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **checkov._OFFLINE_ENV},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "ok"
+    return proc.stdout.strip()
+
+
+_CONNECTED_NODES = r"""
+import copy, importlib.util, sys
+spec = importlib.util.spec_from_file_location("checkov_worker", sys.argv[1])
+worker = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(worker)
+import checkov.common.runners.base_runner as base_runner
+from checkov.common.runners.base_runner import BaseRunner
+from checkov.common.util.data_structures_utils import pickle_deepcopy
+
+class Check:
+    def __init__(self, *types):
+        self.sub_checks = [Sub(list(types))]
+
+class Sub:
+    def __init__(self, types):
+        self.connected_resources_types, self.sub_checks = types, []
+
+def run(copier):
+    base_runner.pickle_deepcopy = copier
+    entity = {
+        "config_": {"bucket": ["b"], "tags": [{"Team": "t"}]},
+        "connected_node": {("aws_s3_bucket_logging",): {"id": "log"}, ("aws_s3_bucket_versioning",): {"id": "ver"}},
+    }
+    before = copy.deepcopy(entity)
+    checks = [Check("aws_s3_bucket_logging"), Check("aws_s3_bucket_versioning"), Check("aws_kms_key")]
+    results = {check: [{"entity": entity, "result": "FAILED"}] for check in checks}
+    BaseRunner._update_check_correct_connected_node(results)
+    assert entity == before, "the graph's resource was changed"
+    return [results[check][0] for check in checks]
+
+mine, theirs = run(worker._entity_copy), run(pickle_deepcopy)
+assert mine == theirs, (mine, theirs)
+assert [r["entity"]["connected_node"] for r in mine] == [{"id": "log"}, {"id": "ver"}, None], mine
+print("ok")
+"""
+
+
+def test_graph_check_results_each_keep_their_own_connected_node_without_copying_the_resource():
+    # checkov pickles a graph check result's resource so that setting its connected node for one check does not
+    # change another's; the worker copies the top-level mapping only: the same results, the resource unchanged.
+    assert _in_checkov(_CONNECTED_NODES) == "ok"
+
+
+_REPORT_TEXT = r"""
+import contextlib, importlib.util, io, json, sys, tempfile
+from pathlib import Path
+from checkov.common.util.json_utils import CustomJSONEncoder
+spec = importlib.util.spec_from_file_location("checkov_worker", sys.argv[1])
+worker = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(worker)
+from checkov.common.runners import runner_registry
+from checkov.common.runners.runner_registry import RunnerRegistry
+
+report = {
+    "check_type": "terraform_plan",
+    ("a", "tuple"): "a key checkov joins",
+    "results": {"failed_checks": [{"check_id": "CKV_AWS_1", "evaluated_keys": {"x"}, "lines": [1, 2]}]},
+    "summary": {"passed": 1, "failed": 1, "text": "caf\u00e9, \"quoted\", tab\t"},
+}
+indented = json.dumps(report, indent=4, cls=runner_registry.CustomJSONEncoder)
+plain = json.dumps(report, cls=runner_registry.CustomJSONEncoder)
+assert not isinstance(indented, str) and not isinstance(plain, str), "encoded before it is written"
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    RunnerRegistry._print_to_console(None, {"json": "console"}, "json", indented)
+assert out.getvalue() == json.dumps(report, indent=4, cls=CustomJSONEncoder) + "\n", out.getvalue()
+with tempfile.TemporaryDirectory() as tmp:
+    RunnerRegistry.save_output_to_file(None, f"{tmp}/results_json.json", plain, "json")
+    assert Path(tmp, "results_json.json").read_text() == json.dumps(report, cls=CustomJSONEncoder)
+print("ok")
+"""
+
+
+def test_reports_are_written_as_checkovs_encoder_writes_them():
+    # The worker writes checkov's JSON report while encoding it, and encodes the unindented one only for a file:
+    # the same text as checkov's encoder makes, printed or saved.
+    assert _in_checkov(_REPORT_TEXT) == "ok"
